@@ -1,0 +1,270 @@
+"""The topology of one data centre: one cluster, its nodes and zones. Plain data, no I/O.
+
+An inventory file is one data centre. Hosts carry their ``zone``; inventory groups name their
+roles (``es_master``, ``es_tiebreaker``, ``es_data``, ...); cluster-wide settings are ``es_*``
+keys in group data. ``topology_from_hosts`` turns that into frozen dataclasses which
+validation, rendering and the deploy all read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from esdr.engines import ENGINES, Engine
+
+# Inventory group -> node roles it grants. A host may be in several (master + data = compact).
+ROLE_GROUPS: dict[str, tuple[str, ...]] = {
+    "es_master": ("master",),
+    "es_tiebreaker": ("master", "voting_only"),
+    "es_data": ("data",),
+    "es_ingest": ("ingest",),
+    "es_coordinating": (),
+    "es_remote_cluster_client": ("remote_cluster_client",),
+    "es_ml": ("ml",),
+    "es_transform": ("transform",),
+}
+
+KNOWN_ROLES = frozenset(
+    {
+        "master",
+        "voting_only",
+        "data",
+        "data_content",
+        "data_hot",
+        "data_warm",
+        "data_cold",
+        "data_frozen",
+        "ingest",
+        "ml",
+        "remote_cluster_client",
+        "transform",
+        "cluster_manager",
+    }
+)
+DATA_ROLES = frozenset(r for r in KNOWN_ROLES if r == "data" or r.startswith("data_"))
+
+# Cluster-wide settings (group data) and their defaults. ``None`` means required or unset.
+CLUSTER_DEFAULTS: dict[str, Any] = {
+    "es_cluster_name": None,
+    "es_engine": "elasticsearch",
+    "es_version": None,
+    "es_archive_url": None,
+    "es_archive_sha512": None,
+    "es_archive_local": None,
+    "es_java_home": None,
+    "es_http_port": 9200,
+    "es_transport_port": 9300,
+    "es_awareness_attribute": "zone",
+    "es_forced_awareness": True,
+    "es_forced_awareness_values": None,
+    "es_data_zones": None,
+    "es_index_replicas": 1,
+    "es_path_repo": [],
+    "es_settings": {},
+    "es_install_root": "/opt/elasticsearch",
+    "es_conf_dir": "/etc/elasticsearch",
+    "es_data_dir": "/var/lib/elasticsearch",
+    "es_log_dir": "/var/log/elasticsearch",
+    "es_user": "elasticsearch",
+    "es_lab": False,
+    "es_restart_timeout": 300,
+}
+
+# Settings a single host may override.
+HOST_KEYS = frozenset({"zone", "es_heap", "es_node_name", "es_network_host", "es_roles", "ram"})
+HOST_DEFAULTS: dict[str, Any] = {"es_heap": "1g"}
+
+# Host data keys pyinfra or the user's connectors own; never reported as unknown.
+_FOREIGN_PREFIXES = ("ssh_", "winrm_", "docker_", "chroot_", "local_", "_")
+
+_SIZE = re.compile(r"^(\d+)([kmgt])$", re.IGNORECASE)
+_ZONE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def parse_size(text: str) -> int | None:
+    """``"256m"`` -> bytes; ``None`` if not a JVM-style size."""
+    match = _SIZE.match(str(text).strip())
+    if not match:
+        return None
+    number, unit = match.groups()
+    return int(number) * 1024 ** "kmgt".index(unit.lower()) * 1024
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str  # node.name (the inventory host name unless es_node_name says otherwise)
+    host: str  # the inventory host it runs on
+    address: str  # what the node binds and publishes (network.host)
+    zone: str | None
+    roles: tuple[str, ...]
+    heap: str
+    ram: str | None = None
+    groups: tuple[str, ...] = ()
+    unknown_keys: tuple[str, ...] = ()  # es_* host keys esdr does not know (typos)
+
+    @property
+    def is_master_eligible(self) -> bool:
+        return "master" in self.roles or "cluster_manager" in self.roles
+
+    @property
+    def is_voting_only(self) -> bool:
+        return "voting_only" in self.roles
+
+    @property
+    def is_tiebreaker(self) -> bool:
+        """A master-eligible node that holds no data and never becomes master."""
+        return self.is_voting_only and not self.holds_data
+
+    @property
+    def holds_data(self) -> bool:
+        return any(role in DATA_ROLES for role in self.roles)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str | None
+    engine: Engine
+    version: str | None
+    settings: Mapping[str, Any]  # every es_* cluster-wide key, defaults filled in
+    nodes: tuple[Node, ...]
+    inconsistent_keys: tuple[str, ...] = ()  # cluster-wide keys whose value differs by host
+    unknown_keys: tuple[str, ...] = ()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.settings[key]
+
+    @property
+    def master_eligible(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.is_master_eligible)
+
+    @property
+    def data_nodes(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.holds_data)
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        return tuple(sorted({n.zone for n in self.nodes if n.zone}))
+
+    @property
+    def data_zones(self) -> tuple[str, ...]:
+        """Declared ``es_data_zones``, else every zone that has a data node."""
+        declared = self.settings.get("es_data_zones")
+        if declared:
+            return tuple(sorted(declared))
+        return tuple(sorted({n.zone for n in self.data_nodes if n.zone}))
+
+    @property
+    def forced_awareness_values(self) -> tuple[str, ...]:
+        if not self.settings["es_forced_awareness"]:
+            return ()
+        explicit = self.settings.get("es_forced_awareness_values")
+        if explicit:
+            return tuple(explicit)
+        return self.data_zones
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """One data centre: the inventory's name and its Elasticsearch cluster."""
+
+    datacentre: str
+    cluster: Cluster
+    source: str = ""  # the inventory file it came from, for messages
+    ignored_hosts: tuple[str, ...] = field(default=())  # hosts in no es_* group
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """What the model needs of one inventory host: its name, groups and merged data."""
+
+    name: str
+    groups: tuple[str, ...]
+    data: Mapping[str, Any]
+
+
+def _roles_for(spec: HostSpec) -> tuple[str, ...]:
+    explicit = spec.data.get("es_roles")
+    if explicit is not None:
+        return tuple(explicit)
+    roles: list[str] = []
+    for group in spec.groups:
+        for role in ROLE_GROUPS.get(group, ()):
+            if role not in roles:
+                roles.append(role)
+    return tuple(roles)
+
+
+def _is_es_host(spec: HostSpec) -> bool:
+    return any(g in ROLE_GROUPS for g in spec.groups) or "es_roles" in spec.data
+
+
+def _node_from(spec: HostSpec) -> Node:
+    data = spec.data
+    unknown = tuple(
+        sorted(
+            k
+            for k in data
+            if k.startswith("es_") and k not in HOST_KEYS and k not in CLUSTER_DEFAULTS
+        )
+    )
+    return Node(
+        name=str(data.get("es_node_name") or spec.name),
+        host=spec.name,
+        address=str(data.get("es_network_host") or data.get("ssh_hostname") or spec.name),
+        zone=data.get("zone"),
+        roles=_roles_for(spec),
+        heap=str(data.get("es_heap", HOST_DEFAULTS["es_heap"])),
+        ram=data.get("ram"),
+        groups=tuple(g for g in spec.groups if g in ROLE_GROUPS),
+        unknown_keys=unknown,
+    )
+
+
+def _cluster_settings(specs: list[HostSpec]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    settings: dict[str, Any] = {}
+    inconsistent: list[str] = []
+    for key, default in CLUSTER_DEFAULTS.items():
+        values = [s.data.get(key, default) for s in specs] or [default]
+        settings[key] = values[0]
+        if any(v != values[0] for v in values[1:]):
+            inconsistent.append(key)
+    return settings, tuple(inconsistent)
+
+
+def topology_from_hosts(
+    datacentre: str, hosts: Iterable[HostSpec], source: str = ""
+) -> Topology:
+    """Build the model of one data centre from its inventory hosts."""
+    specs = list(hosts)
+    es_specs = [s for s in specs if _is_es_host(s)]
+    settings, inconsistent = _cluster_settings(es_specs)
+    engine_name = str(settings["es_engine"])
+    cluster = Cluster(
+        name=settings["es_cluster_name"],
+        engine=ENGINES.get(engine_name, ENGINES["elasticsearch"]),
+        version=settings["es_version"],
+        settings=settings,
+        nodes=tuple(_node_from(s) for s in es_specs),
+        inconsistent_keys=inconsistent,
+        unknown_keys=() if engine_name in ENGINES else ("es_engine",),
+    )
+    ignored = tuple(s.name for s in specs if not _is_es_host(s))
+    return Topology(datacentre=datacentre, cluster=cluster, source=source, ignored_hosts=ignored)
+
+
+def topology_from_inventory(inventory: Any, datacentre: str, source: str = "") -> Topology:
+    """Build the model from a pyinfra ``Inventory`` (the deploy and the CLI share this)."""
+    specs = [
+        HostSpec(name=host.name, groups=tuple(host.groups), data=host.data.dict())
+        for host in inventory
+    ]
+    return topology_from_hosts(datacentre, specs, source=source)
