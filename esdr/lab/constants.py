@@ -1,0 +1,59 @@
+"""Names and addresses of the local lab, shared by the lab code, lab inventories and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BRIDGE = "esdrlab0"
+SUBNET = "10.88.0.0/24"
+CONTROLLER_ADDRESS = "10.88.0.1"  # the machine's own address on the lab bridge
+PREFIX_LEN = 24
+NETNS_PREFIX = "esdrlab-"  # every lab namespace starts with this, so teardown is by name
+
+STATE_DIR = Path("/var/lib/esdr-lab")  # overlays, pids, ssh key: root only (0700)
+CACHE_DIR = Path("/var/cache/esdr/lab")  # base image and artifacts, kept between runs
+SSH_KEY = STATE_DIR / "ssh" / "id_ed25519"
+
+MIRROR_PORT = 8099
+MIRROR_URL = f"http://{CONTROLLER_ADDRESS}:{MIRROR_PORT}"
+
+ES_VERSION = "8.19.21"
+ES_ARCHIVE = f"elasticsearch-{ES_VERSION}.zip"
+ES_MAVEN_COORDINATE = (
+    f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{ES_VERSION}:zip"
+)
+
+# pyinfra host data every lab host needs to be reached over SSH
+SSH_DATA = {
+    "ssh_user": "root",
+    "ssh_key": str(SSH_KEY),
+    "ssh_strict_host_key_checking": "no",
+    "ssh_known_hosts_file": "/dev/null",
+}
+
+# --- added by the lab implementation (names above are used elsewhere: keep them) ---
+
+STATE_FILE = STATE_DIR / "state.json"  # what `up` created: hosts, pids, mirror (0600)
+HOSTS_DIR = STATE_DIR / "hosts"  # per host: upper/, work/, root/ (overlay), console.log
+SNAPSHOT_DIR = STATE_DIR / "shared" / "snapshots"  # bind-mounted into every host
+SNAPSHOT_MOUNT = "/mnt/esdr-snapshots"  # where hosts see SNAPSHOT_DIR (an NFS stand-in)
+IMAGES_DIR = CACHE_DIR / "images"
+ARTIFACTS_DIR = CACHE_DIR / "artifacts"  # served by the mirror
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/unified"))
+VETH_PREFIX = "esl-"  # machine side of each host's veth: esl-0-13 for 10.88.0.13
+
+DEBIAN_SUITE = "bookworm"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+IMAGE_PACKAGES = (
+    "systemd,systemd-sysv,dbus,openssh-server,iproute2,python3,procps,curl,ca-certificates,"
+    "openjdk-17-jre-headless,keepalived,nginx-light,unzip,sudo,iputils-ping"
+)
+MACHINE_PACKAGES = "debootstrap systemd-container iproute2 openssh-client"
+
+MIN_MAX_MAP_COUNT = 262144  # Elasticsearch bootstrap check; machine-wide, read-only in hosts
+
+# Inside every lab host: an LD_PRELOAD library that reports RLIMIT_NOFILE as >= 65535. Only for
+# machines that cannot grant 65535 open files (no CAP_SYS_RESOURCE, e.g. this sandbox: 20000),
+# where Elasticsearch's "max file descriptors" bootstrap check would refuse to start. A lab-mode
+# deploy sets Environment=LD_PRELOAD=<this> on the Elasticsearch unit; harmless where not needed.
+NOFILE_SHIM = "/usr/local/lib/esdr-lab/nofile_floor.so"

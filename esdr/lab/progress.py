@@ -1,0 +1,31 @@
+"""Progress lines for long lab steps: `[lab] what ... detail (1.2s)`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def say(message: str) -> None:
+    print(f"[lab] {message}", file=sys.stderr, flush=True)
+
+
+class Step:
+    """Lets the body of `step()` set the detail printed when it ends (e.g. "cached")."""
+
+    def __init__(self) -> None:
+        self.detail = "done"
+
+
+@contextmanager
+def step(what: str) -> Iterator[Step]:
+    started = time.monotonic()
+    current = Step()
+    try:
+        yield current
+    except BaseException:
+        say(f"{what}: FAILED ({time.monotonic() - started:.1f}s)")
+        raise
+    say(f"{what}: {current.detail} ({time.monotonic() - started:.1f}s)")
