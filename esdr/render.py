@@ -43,7 +43,10 @@ def yaml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[ " + ", ".join(yaml_value(v) for v in value) + " ]" if value else "[]"
     text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS and not text[0].isdigit():
+    # Plain only where YAML reads back the same string: "-1", ".5" would be numbers, "@x" and
+    # "a:" would not parse.
+    plain_ends = (text[:1].isalpha() or text[:1] in "_/") and not text.endswith(":")
+    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS and plain_ends:
         return text
     return json.dumps(text)
 
@@ -194,6 +197,7 @@ def node_files(topology: Topology, node: Node, *, bootstrap: bool) -> list[Rende
                 user=user,
                 conf_dir=conf,
                 java_home=cluster["es_java_home"],
+                environment=cluster["es_service_environment"] or {},
                 install_link=install_link(cluster),
             ),
             "644",

@@ -38,6 +38,7 @@ OWNED_SETTINGS: dict[str, str] = {
     "cluster.initial_master_nodes": "nothing: esdr bootstraps the cluster once by itself",
     "cluster.initial_cluster_manager_nodes": "nothing: esdr bootstraps the cluster once",
     "cluster.routing.allocation.awareness.attributes": "es_awareness_attribute",
+    "xpack.security.enabled": "nothing yet: esdr renders it false until TLS lands (issue #5)",
 }
 _OWNED_PREFIXES = {
     "cluster.routing.allocation.awareness.force.": "es_forced_awareness(_values)",
@@ -81,22 +82,27 @@ def validate_estate(topologies: Iterable[Topology]) -> list[Problem]:
     """Problems across data centres: each one validated, plus no host in two clusters."""
     topologies = list(topologies)
     problems = [p for t in topologies for p in validate(t)]
-    seen: dict[str, str] = {}
-    for topology in topologies:
+    # Keyed by topology, not cluster name: two data centres may reuse a cluster name.
+    seen: dict[str, int] = {}
+    for index, topology in enumerate(topologies):
         for node in topology.cluster.nodes:
-            for key in {node.name, node.address}:
-                other = seen.get(key)
-                if other and other != topology.cluster.name:
+            for key in dict.fromkeys((node.name, node.address)):
+                first = seen.setdefault(key, index)
+                if first != index:
                     problems.append(
                         Problem(
                             f"host {node.name}",
                             "host-in-two-clusters",
-                            f"{key} is in cluster {other} and in cluster {topology.cluster.name}; "
-                            "a host belongs to exactly one cluster: remove it from one inventory",
+                            f"{key} is in cluster {_label(topologies[first])} and in cluster "
+                            f"{_label(topology)}; a host belongs to exactly one cluster: "
+                            "remove it from one inventory",
                         )
                     )
-                seen[key] = topology.cluster.name or "?"
     return problems
+
+
+def _label(topology: Topology) -> str:
+    return f"{topology.cluster.name or '?'} ({topology.source or topology.datacentre})"
 
 
 def _check_cluster_settings(cluster: Cluster, where: str) -> list[Problem]:
@@ -368,7 +374,7 @@ def _check_owned_settings(cluster: Cluster, where: str) -> list[Problem]:
     if not isinstance(settings, dict):
         return []
     out: list[Problem] = []
-    for key in sorted(settings):
+    for key in sorted(_flat_keys("", settings)):
         owner = OWNED_SETTINGS.get(key) or next(
             (v for prefix, v in _OWNED_PREFIXES.items() if key.startswith(prefix)), None
         )
@@ -381,6 +387,17 @@ def _check_owned_settings(cluster: Cluster, where: str) -> list[Problem]:
                 )
             )
     return out
+
+
+def _flat_keys(prefix: str, value: object) -> list[str]:
+    """Dotted keys of ``es_settings``, nested mappings flattened as the renderer flattens them."""
+    if not isinstance(value, dict):
+        return [prefix]
+    return [
+        flat
+        for key, inner in value.items()
+        for flat in _flat_keys(f"{prefix}.{key}" if prefix else str(key), inner)
+    ]
 
 
 def _check_install_source(cluster: Cluster, where: str) -> list[Problem]:
