@@ -71,6 +71,7 @@ CLUSTER_DEFAULTS: dict[str, Any] = {
     "es_user": "elasticsearch",
     "es_lab": False,
     "es_restart_timeout": 300,
+    "es_service_environment": {},  # extra Environment= lines for the systemd unit
 }
 
 # Settings a single host may override.

@@ -1,0 +1,20 @@
+# Cluster settings for DC1 of the local lab (every host of inventories/lab.py is in group "lab").
+from esdr.lab import constants as _lab
+
+ssh_user = _lab.SSH_DATA["ssh_user"]
+ssh_key = _lab.SSH_DATA["ssh_key"]
+ssh_strict_host_key_checking = _lab.SSH_DATA["ssh_strict_host_key_checking"]
+ssh_known_hosts_file = _lab.SSH_DATA["ssh_known_hosts_file"]
+
+es_cluster_name = "esdr-lab-dc1"
+es_version = _lab.ES_VERSION
+# The lab's artifact mirror stands in for a data centre's internal mirror; the deploy
+# checks the archive against the .sha512 published beside it.
+es_archive_url = f"{_lab.MIRROR_URL}/{_lab.ES_ARCHIVE}"
+es_heap = "256m"
+es_java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
+es_lab = True
+# This machine caps open files at 20000 for everyone (no CAP_SYS_RESOURCE), below Elastic's
+# bootstrap check of 65535, which no unit setting can lift here. The lab preloads a shim that
+# reports the limit as 65535 (esdr/lab/nofile.py). Never set this on real hosts.
+es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
