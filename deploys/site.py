@@ -1,0 +1,21 @@
+# Deploy one data centre: `pyinfra -y inventories/<dc>.py deploys/site.py`
+# The topology is validated first; a bad one stops the run before any host is changed.
+from pyinfra import host
+
+from esdr.operations import cluster, rolling_restart
+from esdr.tasks import preflight
+from esdr.tasks.node import elasticsearch_node
+
+topology = preflight.topology()
+node = next((n for n in topology.cluster.nodes if n.host == host.name), None)
+
+if node is not None:
+    elasticsearch_node(topology, node)
+    rolling_restart.rolling_restart(
+        name="Rolling restart of changed nodes",
+        topology=topology,
+        service=topology.cluster.engine.service,
+        timeout=topology.cluster["es_restart_timeout"],
+        _run_once=True,
+    )
+    cluster.summary(name="Cluster summary", topology=topology, _run_once=True)

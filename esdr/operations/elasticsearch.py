@@ -1,0 +1,194 @@
+"""Manage Elasticsearch nodes: install from an archive, host limits, one-time bootstrap."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import FunctionCommand, OperationValueError, operation
+from pyinfra.facts.files import Directory, File
+
+from esdr.facts.elasticsearch import FORMED_MARKER, EsClusterFormedMarker, MaxMapCount
+from esdr.errors import EsdrError
+from esdr.node_api import NodeApi, wait_until
+
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
+
+
+def _extract_command(archive: str) -> str:
+    if archive.endswith(".zip"):
+        return f"unzip -q {shlex.quote(archive)}"
+    return f"tar -xzf {shlex.quote(archive)}"
+
+
+@operation()
+def archive(
+    url: str,
+    install_dir: str,
+    sha512: str | None = None,
+):
+    """
+    Install a distribution archive into a versioned directory, checked against its sha512.
+
+    + url: http(s):// or file:// URL of the .zip/.tar.gz (an internal mirror in a real DC)
+    + install_dir: versioned target, e.g. ``/opt/elasticsearch/elasticsearch-8.19.21``
+    + sha512: the expected hex digest; when unset, ``<url>.sha512`` (Elastic's format) is fetched
+
+    The archive is unpacked beside the target and moved into place only when complete, so an
+    interrupted download never leaves a half-installed version behind.
+
+    **Example:**
+
+    .. code:: python
+
+        archive(
+            name="Install Elasticsearch 8.19.21",
+            url="https://mirror.dc1/elasticsearch-8.19.21-linux-x86_64.tar.gz",
+            install_dir="/opt/elasticsearch/elasticsearch-8.19.21",
+        )
+    """
+    suffix = next((s for s in ARCHIVE_SUFFIXES if url.endswith(s)), None)
+    if suffix is None:
+        raise OperationValueError(f"archive url must end in one of {ARCHIVE_SUFFIXES}: {url}")
+    if host.get_fact(Directory, path=install_dir):
+        host.noop(f"archive {install_dir} is installed")
+        return
+    local = f"archive{suffix}"
+    if sha512:
+        expected = f"echo {shlex.quote(sha512.strip().lower())}"
+    else:
+        expected = (
+            f"curl -fsSL -m 60 -o archive.sha512 {shlex.quote(url + '.sha512')} && "
+            "awk '{print $1; exit}' archive.sha512"
+        )
+    partial = f"{install_dir}.partial"
+    yield " && ".join(
+        [
+            "set -e",
+            "work=$(mktemp -d)",
+            'trap \'rm -rf "$work"\' EXIT',
+            'cd "$work"',
+            f"curl -fsSL -m 900 -o {local} {shlex.quote(url)}",
+            f"expected=$({expected})",
+            f'echo "$expected  {local}" | sha512sum -c --quiet -',
+            "mkdir unpacked",
+            f"(cd unpacked && {_extract_command('../' + local)})",
+            f"rm -rf {shlex.quote(partial)}",
+            f"mkdir -p {shlex.quote(install_dir.rsplit('/', 1)[0])}",
+            f"mv unpacked/* {shlex.quote(partial)}",
+            f"mv {shlex.quote(partial)} {shlex.quote(install_dir)}",
+        ]
+    )
+
+
+@operation()
+def max_map_count(minimum: int = 262144):
+    """
+    Make sure ``vm.max_map_count`` is at least ``minimum`` (Elastic's bootstrap check).
+
+    + minimum: the lowest acceptable value
+
+    Inside a container the value is read-only and belongs to the machine: when it is already
+    high enough that is fine and the operation says so; when it is too low it fails with the fix.
+    """
+    current = host.get_fact(MaxMapCount)
+    if current["value"] >= minimum:
+        where = "" if current["writable"] else " (read-only here: set by the machine)"
+        host.noop(f"vm.max_map_count is {current['value']}{where}")
+        return
+    if not current["writable"]:
+        raise OperationValueError(
+            f"vm.max_map_count is {current['value']} < {minimum} and read-only on this host: "
+            f"run `sysctl -w vm.max_map_count={minimum}` on the machine hosting it"
+        )
+    yield f"sysctl -w vm.max_map_count={minimum}"
+
+
+@operation()
+def cluster_formed(
+    address: str,
+    data_dir: str,
+    port: int = 9200,
+    timeout: int = 300,
+    service: str = "elasticsearch",
+):
+    """
+    Wait until this node is part of a formed cluster, then record the cluster UUID on the host.
+
+    + address: the node's HTTP address
+    + data_dir: ``path.data``; the record lives there, so it goes with the node's data
+    + port: HTTP port
+    + timeout: seconds to wait for a master to be elected
+    + service: the systemd unit, checked so a node that failed to start is reported at once
+
+    The record is what later deploys read to leave ``cluster.initial_master_nodes`` out for
+    good: bootstrapping happens once per cluster, decided from the hosts, not from a flag.
+    """
+    if host.get_fact(EsClusterFormedMarker, data_dir=data_dir):
+        host.noop("cluster formed before; bootstrap settings are retired")
+        return
+    marker = f"{data_dir}/{FORMED_MARKER}"
+    yield FunctionCommand(_wait_and_record, (address, port, marker, timeout, service), {})
+
+
+def _wait_and_record(
+    state, host, address: str, port: int, marker: str, timeout: int, service: str
+) -> bool:
+    api = NodeApi(host, address, port)
+
+    def joined() -> bool:
+        if api.health() is not None:
+            return True
+        ok, _ = api.run(f"systemctl is-failed --quiet {shlex.quote(service)}")
+        if ok:  # the node died: say why now rather than after the whole timeout
+            _, journal = api.run(f"journalctl -u {shlex.quote(service)} -n 5 --no-pager -o cat")
+            raise EsdrError(
+                f"{service} failed to start on {host.name}: {journal.strip()}",
+                hint=f"fix the cause, then rerun the deploy (journalctl -u {service} on the host)",
+            )
+        return False
+
+    wait_until(f"node {host.name} to join a formed cluster", joined, timeout=timeout)
+    state_body = api.get("_cluster/state/metadata?filter_path=metadata.cluster_uuid")
+    uuid = (state_body or {}).get("metadata", {}).get("cluster_uuid", "")
+    if not uuid or uuid == "_na_":
+        return False
+    ok, _ = api.run(f"echo {shlex.quote(uuid)} > {shlex.quote(marker)}")
+    return ok
+
+
+@operation()
+def default_config_file(src: str, dest: str, group: str):
+    """
+    Copy a config file shipped with the distribution into the config dir, once.
+
+    + src: the file in the installed distribution, e.g. ``<install>/config/jvm.options``
+    + dest: its place in the config dir; left alone when it exists (the user may have tuned it)
+    + group: group that must be able to read it (the service user's)
+    """
+    if host.get_fact(File, path=dest):
+        host.noop(f"{dest} exists")
+        return
+    yield f"install -m 640 -o root -g {shlex.quote(group)} {shlex.quote(src)} {shlex.quote(dest)}"
+
+
+@operation()
+def keystore_created(install_dir: str, conf_dir: str, group: str, java_home: str | None = None):
+    """
+    Create the (empty) keystore once, as Elastic's packages do on install.
+
+    + install_dir: the installed distribution (its ``bin/elasticsearch-keystore``)
+    + conf_dir: the config dir; Elasticsearch cannot write there itself (root-owned, as packaged)
+    + group: the service user's group, which must read the keystore
+    + java_home: JDK for the tool when the distribution bundles none
+    """
+    keystore = f"{conf_dir}/elasticsearch.keystore"
+    if host.get_fact(File, path=keystore):
+        host.noop(f"keystore {keystore} exists")
+        return
+    env = f"ES_PATH_CONF={shlex.quote(conf_dir)}"
+    if java_home:
+        env += f" ES_JAVA_HOME={shlex.quote(java_home)}"
+    yield f"{env} {shlex.quote(install_dir)}/bin/elasticsearch-keystore create"
+    yield f"chown root:{shlex.quote(group)} {shlex.quote(keystore)}"
+    yield f"chmod 660 {shlex.quote(keystore)}"

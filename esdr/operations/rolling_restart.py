@@ -1,0 +1,106 @@
+"""Restart changed nodes one at a time, each gated on the cluster's health (Elastic's procedure)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from pyinfra import host, state
+from pyinfra.api import FunctionCommand, operation
+
+from esdr.model import Topology
+from esdr.node_api import HEALTH_ORDER, NodeApi, health_at_least, wait_until
+from esdr.restart_plan import restart_order
+
+# Per run of pyinfra (keyed by the State): host name -> "does this node need a restart?"
+# Filled while the deploy is prepared, evaluated after every config operation has run.
+_PENDING: dict[int, dict[str, Callable[[], bool]]] = {}
+
+
+def register(node_name: str, needs_restart: Callable[[], bool]) -> None:
+    _PENDING.setdefault(id(state), {})[node_name] = needs_restart
+
+
+def _nodes_to_restart() -> list[str]:
+    return [name for name, check in _PENDING.get(id(state), {}).items() if check()]
+
+
+@operation(is_idempotent=False)
+def rolling_restart(topology: Topology, service: str, timeout: int = 300):
+    """
+    Restart the nodes whose configuration changed while they were running, one at a time.
+
+    + topology: the data centre's model (gives order, ports and addresses)
+    + service: the systemd unit
+    + timeout: seconds each node may take to rejoin and the cluster to return to its health
+
+    Run it once per deploy (``_run_once=True``) after every configuration operation.
+    """
+    if not state.is_executing:
+        return  # which configs changed is only known once they have run
+    names = _nodes_to_restart()
+    if not names:
+        host.noop("no node needs a restart")
+        return
+    yield FunctionCommand(_roll, (topology, names, service, timeout), {})
+
+
+def _say(message: str) -> None:
+    print(f"[esdr] {message}", file=sys.stderr, flush=True)
+
+
+def _api_for(topology: Topology, name: str) -> NodeApi:
+    node = topology.cluster.node(name)
+    return NodeApi(state.inventory.get_host(node.host), node.address, topology.cluster["es_http_port"])
+
+
+def _roll(state_, host_, topology: Topology, names: list[str], service: str, timeout: int):
+    cluster = topology.cluster
+    observers = [n.name for n in cluster.master_eligible]
+    elected = _elected_master(topology, observers)
+    order = restart_order(cluster, names, elected)
+    _say(f"rolling restart of {len(order)} node(s): {', '.join(n.name for n in order)}")
+    for node in order:
+        observer = _api_for(topology, next(o for o in observers if o != node.name))
+        before = (observer.health() or {}).get("status", "red")
+        started = time.monotonic()
+        if node.holds_data:
+            # Elastic's rolling restart: keep replicas where they are while the node is away
+            observer.request(
+                "PUT",
+                "_cluster/settings",
+                {"persistent": {"cluster.routing.allocation.enable": "primaries"}},
+            )
+            observer.request("POST", "_flush")
+        target = _api_for(topology, node.name)
+        ok, _ = target.run(f"systemctl restart {service}", timeout=timeout)
+        if not ok:
+            raise RuntimeError(f"systemctl restart {service} failed on {node.name}")
+        wait_until(
+            f"{node.name} to rejoin",
+            lambda: node.name in observer.node_names(),
+            timeout=timeout,
+        )
+        if node.holds_data:
+            observer.request(
+                "PUT",
+                "_cluster/settings",
+                {"persistent": {"cluster.routing.allocation.enable": None}},
+            )
+        wanted = before if HEALTH_ORDER.get(before, 0) > 0 else "yellow"
+        wait_until(
+            f"cluster health {wanted} after restarting {node.name}",
+            lambda: health_at_least(observer, wanted),
+            timeout=timeout,
+        )
+        _say(f"restarted {node.name}: back, health {wanted} ({time.monotonic() - started:.1f}s)")
+    return True
+
+
+def _elected_master(topology: Topology, observers: list[str]) -> str | None:
+    for name in observers:
+        body = _api_for(topology, name).get("_cat/master?format=json&h=node")
+        if isinstance(body, list) and body:
+            return body[0].get("node")
+    return None

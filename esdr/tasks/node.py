@@ -1,0 +1,76 @@
+"""One Elasticsearch node, start to finish: install, configure, start, bootstrap once, restart."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+from pyinfra import host, inventory, state
+from pyinfra.api import deploy
+from pyinfra.facts.systemd import SystemdStatus
+from pyinfra.operations import files, systemd
+
+from esdr.facts.elasticsearch import EsClusterFormedMarker
+from esdr.model import Node, Topology
+from esdr.operations import elasticsearch as es
+from esdr.operations import rolling_restart
+from esdr.render import elasticsearch_yml
+from esdr.tasks.configure import configure_elasticsearch
+from esdr.tasks.install import install_elasticsearch
+
+_FORMED: dict[int, bool] = {}
+
+
+def cluster_has_formed(topology: Topology) -> bool:
+    """True once any node of this cluster recorded that the cluster formed (read on the hosts)."""
+    key = id(state)
+    if key not in _FORMED:
+        data_dir = topology.cluster["es_data_dir"]
+        _FORMED[key] = any(
+            inventory.get_host(n.host).get_fact(EsClusterFormedMarker, data_dir=data_dir)
+            for n in topology.cluster.nodes
+        )
+    return _FORMED[key]
+
+
+def _is_running(service: str) -> bool:
+    status = host.get_fact(SystemdStatus, services=[f"{service}.service"])
+    return bool(status.get(f"{service}.service"))
+
+
+@deploy("Elasticsearch node")
+def elasticsearch_node(topology: Topology, node: Node):
+    cluster = topology.cluster
+    service = cluster.engine.service
+    bootstrap = not cluster_has_formed(topology)
+    was_running = _is_running(service)
+
+    link = install_elasticsearch(topology, node)
+    config_ops = configure_elasticsearch(topology, node, bootstrap=bootstrap) + [link]
+    systemd.service(
+        name=f"Service {service} enabled and running",
+        service=f"{service}.service",
+        running=True,
+        enabled=True,
+    )
+    es.cluster_formed(
+        name="Cluster has formed",
+        address=node.address,
+        data_dir=cluster["es_data_dir"],
+        port=cluster["es_http_port"],
+        timeout=cluster["es_restart_timeout"],
+        service=service,
+    )
+    if bootstrap and node.is_master_eligible:
+        # The cluster exists now: take the one-time initial master list out of the file. The
+        # running node already ignores it, so this change needs no restart.
+        files.put(
+            name="Retire the one-time bootstrap setting",
+            src=StringIO(elasticsearch_yml(topology, node, bootstrap=False)),
+            dest=f"{cluster['es_conf_dir']}/{cluster.engine.config_file}",
+            user="root",
+            group=cluster["es_user"],
+            mode="660",
+        )
+    rolling_restart.register(
+        node.name, lambda: was_running and any(op.did_change() for op in config_ops)
+    )

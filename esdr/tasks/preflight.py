@@ -1,0 +1,31 @@
+"""Build and validate the data centre's model once per run, before any operation is added."""
+
+from __future__ import annotations
+
+from pyinfra import inventory, state
+from pyinfra.api.exceptions import PyinfraError
+
+from esdr.inventory import datacentre_of
+from esdr.model import Topology, topology_from_inventory
+from esdr.validate import errors, validate
+
+_CACHE: dict[int, Topology] = {}
+
+
+def topology() -> Topology:
+    """The validated model; a bad topology stops the run here, before any host is changed."""
+    key = id(state)
+    if key not in _CACHE:
+        model = topology_from_inventory(inventory, datacentre_of(inventory))
+        problems = validate(model)
+        for problem in problems:
+            if problem.severity != "error":
+                print(f"[esdr] {problem}")
+        bad = errors(problems)
+        if bad:
+            raise PyinfraError(
+                f"esdr refuses this topology ({len(bad)} problem(s)); nothing was changed:\n"
+                + "\n".join(f"  {p}" for p in bad)
+            )
+        _CACHE[key] = model
+    return _CACHE[key]
