@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 
 from pyinfra.api import FactBase
@@ -48,38 +47,3 @@ class MaxMapCount(FactBase):
     def process(self, output):
         lines = [line.strip() for line in output if line.strip()]
         return {"value": int(lines[0]), "writable": lines[1] == "rw"}
-
-
-class EsApiFact(FactBase):
-    """Base: GET an endpoint of the node's own HTTP port; ``None`` when it does not answer."""
-
-    abstract = True
-    endpoint = ""
-
-    def requires_command(self, *args, **kwargs) -> str:
-        return "curl"
-
-    def command(self, address: str, port: int = 9200) -> str:
-        url = f"http://{address}:{port}/{self.endpoint}"
-        return f"curl -s -m 10 {shlex.quote(url)} || true"
-
-    def process(self, output):
-        text = "".join(output).strip()
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            return None
-
-
-class EsLocalNode(EsApiFact):
-    """
-    ``GET _nodes/_local``: the node's own view (name, roles, attributes) if it is running.
-
-    .. code:: python
-
-        {"cluster_name": "esdr-lab-dc1", "nodes": {"Z8...": {"name": "dc1-data-az1", ...}}}
-    """
-
-    endpoint = "_nodes/_local?filter_path=cluster_name,nodes.*.name,nodes.*.roles,nodes.*.attributes"

@@ -135,9 +135,15 @@ def _wait_and_record(
     state, host, address: str, port: int, marker: str, timeout: int, service: str
 ) -> bool:
     api = NodeApi(host, address, port)
+    committed: list[str] = []
 
     def joined() -> bool:
-        if api.health() is not None:
+        body = api.get(
+            "_cluster/state/metadata?filter_path=metadata.cluster_uuid,metadata.cluster_uuid_committed"
+        )
+        metadata = (body or {}).get("metadata", {})
+        if metadata.get("cluster_uuid_committed") and api.health() is not None:
+            committed.append(metadata["cluster_uuid"])
             return True
         ok, _ = api.run(f"systemctl is-failed --quiet {shlex.quote(service)}")
         if ok:  # the node died: say why now rather than after the whole timeout
@@ -149,11 +155,7 @@ def _wait_and_record(
         return False
 
     wait_until(f"node {host.name} to join a formed cluster", joined, timeout=timeout)
-    state_body = api.get("_cluster/state/metadata?filter_path=metadata.cluster_uuid")
-    uuid = (state_body or {}).get("metadata", {}).get("cluster_uuid", "")
-    if not uuid or uuid == "_na_":
-        return False
-    ok, _ = api.run(f"echo {shlex.quote(uuid)} > {shlex.quote(marker)}")
+    ok, _ = api.run(f"echo {shlex.quote(committed[-1])} > {shlex.quote(marker)}")
     return ok
 
 

@@ -55,7 +55,8 @@ def _api_for(topology: Topology, name: str) -> NodeApi:
     return NodeApi(state.inventory.get_host(node.host), node.address, topology.cluster["es_http_port"])
 
 
-def _roll(state_, host_, topology: Topology, names: list[str], service: str, timeout: int):
+def _roll(state, host, topology: Topology, names: list[str], service: str, timeout: int):
+    # pyinfra passes (state, host) only to functions whose arguments carry exactly these names
     cluster = topology.cluster
     observers = [n.name for n in cluster.master_eligible]
     elected = _elected_master(topology, observers)

@@ -1,0 +1,1 @@
+"""Cluster-API layer: elasticsearch-py clients and one function per endpoint."""
