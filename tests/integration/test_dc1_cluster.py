@@ -1,0 +1,238 @@
+"""DC1 of the lab, for real: lab hosts, the real deploy, real Elasticsearch 8.19 nodes.
+
+The tests run in file order on one lab brought up for this module: formation, zones and
+awareness, idempotency, the loss of a whole data zone, then a health-gated rolling restart.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.integration.deploy_runner import REPO, run_deploy
+
+pytestmark = pytest.mark.lab
+
+INVENTORY = "inventories/lab.py"
+MASTERS = {"dc1-master-az1", "dc1-master-az2", "dc1-tiebreaker-az3"}
+TIEBREAKER = "dc1-tiebreaker-az3"
+ZONE_OF = {
+    "dc1-master-az1": "az1",
+    "dc1-data-az1": "az1",
+    "dc1-master-az2": "az2",
+    "dc1-data-az2": "az2",
+    "dc1-tiebreaker-az3": "az3",
+}
+ADDRESS_OF = {
+    "dc1-master-az1": "10.88.0.11",
+    "dc1-master-az2": "10.88.0.12",
+    "dc1-tiebreaker-az3": "10.88.0.13",
+    "dc1-data-az1": "10.88.0.14",
+    "dc1-data-az2": "10.88.0.15",
+}
+
+
+def client_for(*names: str):
+    """An elasticsearch-py client to lab nodes only (addresses inside the lab subnet)."""
+    from elasticsearch import Elasticsearch
+
+    hosts = [f"http://{ADDRESS_OF[n]}:9200" for n in names]
+    return Elasticsearch(hosts, request_timeout=20, max_retries=2, retry_on_timeout=True)
+
+
+def wait_for(what: str, check, timeout: float = 240, interval: float = 2.0):
+    """Bounded poll: returns check()'s truthy value or fails the test naming what it waited for."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    for _ in range(int(timeout / interval) + 1):
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception as error:  # a node that is restarting answers with errors
+            last_error = error
+        if time.monotonic() > deadline:
+            break
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+@pytest.fixture(scope="module")
+def lab():
+    from esdr.lab import api
+
+    api.require_lab()
+    api.up([str(REPO / INVENTORY)], fresh=True)  # a cold lab: the first deploy bootstraps
+    first = run_deploy(INVENTORY)
+    print(first.stderr[-3000:])
+    assert first.returncode == 0, first.stderr[-4000:]
+    yield {"api": api, "first_deploy": first}
+    api.down()
+
+
+@pytest.fixture(scope="module")
+def es(lab):
+    return client_for(*ADDRESS_OF)
+
+
+def test_first_deploy_forms_cluster_and_prints_summary(lab, es):
+    first = lab["first_deploy"]
+    summary = "\n".join(first.esdr_lines())
+    assert "cluster esdr-lab-dc1:" in summary
+    for name in ADDRESS_OF:
+        assert name in summary
+    health = wait_for("green", lambda: es.cluster.health(wait_for_status="green", timeout="60s"))
+    assert health["number_of_nodes"] == 5
+
+
+def test_exactly_the_expected_masters_and_a_voting_only_tiebreaker(es):
+    nodes = es.nodes.info(metric="settings")["nodes"].values()
+    roles = {n["name"]: set(n["roles"]) for n in nodes}
+    assert {name for name, r in roles.items() if "master" in r} == MASTERS
+    assert roles[TIEBREAKER] == {"master", "voting_only"}
+    assert not any("voting_only" in r for name, r in roles.items() if name != TIEBREAKER)
+    elected = es.cat.master(format="json")[0]["node"]
+    assert elected in MASTERS - {TIEBREAKER}
+
+
+def test_zone_attributes_and_forced_awareness(es):
+    for node in es.nodes.info(metric="settings")["nodes"].values():
+        settings = node["settings"]
+        assert node["attributes"]["zone"] == ZONE_OF[node["name"]]
+        awareness = settings["cluster"]["routing"]["allocation"]["awareness"]
+        assert awareness["attributes"] == "zone"
+        assert sorted(awareness["force"]["zone"]["values"]) == ["az1", "az2"]
+
+
+def test_bootstrap_setting_removed_after_formation(lab):
+    api = lab["api"]
+    for name in MASTERS:
+        yml = api.ssh(name, "cat /etc/elasticsearch/elasticsearch.yml")
+        assert yml.returncode == 0, yml.stderr
+        assert "cluster.initial_master_nodes" not in yml.stdout
+        marker = api.ssh(name, "cat /var/lib/elasticsearch/esdr-cluster-uuid")
+        assert marker.returncode == 0 and marker.stdout.strip()
+
+
+def _copies_by_zone(es, index: str) -> dict[str, Counter]:
+    zone_of_node = {
+        n["name"]: n["attributes"].get("zone")
+        for n in es.nodes.info(metric="settings")["nodes"].values()
+    }
+    copies: dict[str, Counter] = {}
+    for row in es.cat.shards(index=index, format="json", h="shard,prirep,state,node"):
+        if row["state"] == "STARTED":
+            copies.setdefault(row["shard"], Counter())[zone_of_node[row["node"]]] += 1
+    return copies
+
+
+def test_one_replica_puts_one_copy_in_each_data_zone(es):
+    es.indices.create(
+        index="zones", settings={"number_of_shards": 3, "number_of_replicas": 1}
+    )
+    wait_for("index green", lambda: es.cluster.health(index="zones")["status"] == "green")
+    copies = _copies_by_zone(es, "zones")
+    assert len(copies) == 3
+    for shard, zones in copies.items():
+        assert zones == Counter({"az1": 1, "az2": 1}), f"shard {shard}: {zones}"
+
+
+def test_second_run_changes_nothing(lab):
+    second = run_deploy(INVENTORY)
+    assert second.returncode == 0, second.stderr[-4000:]
+    changed = second.changed_operations()
+    assert set(changed) == set(ADDRESS_OF), changed.keys()
+    assert all(ops == [] for ops in changed.values()), changed
+
+
+def test_losing_a_whole_data_zone_keeps_reads_and_writes(lab, es):
+    api = lab["api"]
+    es.index(index="zones", id="before", document={"n": 1}, refresh=True)
+    az1 = [n for n, z in ZONE_OF.items() if z == "az1"]
+    survivors = client_for("dc1-master-az2", "dc1-data-az2", TIEBREAKER)
+    try:
+        for name in az1:
+            api.stop_host(name)
+        master = wait_for(
+            "a master among the survivors",
+            lambda: survivors.cat.master(format="json")[0]["node"],
+        )
+        assert master == "dc1-master-az2"  # the voting-only tie-breaker is never elected
+        health = wait_for(
+            "the survivors to see 3 nodes",
+            lambda: (h := survivors.cluster.health()) and h["number_of_nodes"] == 3 and h,
+        )
+        # forced awareness keeps replicas unassigned instead of piling them into az2
+        assert health["status"] == "yellow"
+        survivors.index(index="zones", id="during", document={"n": 2}, refresh=True)
+        assert survivors.get(index="zones", id="before")["_source"] == {"n": 1}
+        assert survivors.count(index="zones")["count"] == 2
+    finally:
+        for name in az1:
+            api.start_host(name)
+    wait_for(
+        "green with all 5 nodes",
+        lambda: es.cluster.health(wait_for_status="green", wait_for_nodes="5", timeout="30s")[
+            "status"
+        ]
+        == "green",
+        timeout=400,
+    )
+    copies = _copies_by_zone(es, "zones")
+    assert all(z == Counter({"az1": 1, "az2": 1}) for z in copies.values())
+
+
+def _project_with_changed_setting(tmp_path: Path) -> Path:
+    """A copy of the project's inventory and group data with one static setting added."""
+    (tmp_path / "inventories").mkdir()
+    shutil.copy(REPO / INVENTORY, tmp_path / INVENTORY)
+    shutil.copytree(REPO / "group_data", tmp_path / "group_data")
+    with open(tmp_path / "group_data" / "lab.py", "a") as handle:
+        handle.write('\nes_settings = {"node.processors": 1}\n')
+    return tmp_path
+
+
+def test_setting_change_restarts_one_node_at_a_time_and_never_goes_red(lab, es, tmp_path):
+    project = _project_with_changed_setting(tmp_path)
+    observer = client_for(*ADDRESS_OF)
+    seen_status: list[str] = []
+    seen_nodes: list[int] = []
+    done = threading.Event()
+
+    def poll_health():
+        for _ in range(3000):  # bounded: at most ~25 minutes at 0.5 s
+            if done.is_set():
+                return
+            try:
+                health = observer.cluster.health(timeout="2s")
+                seen_status.append(health["status"])
+                seen_nodes.append(health["number_of_nodes"])
+            except Exception:
+                pass
+            time.sleep(0.5)
+
+    poller = threading.Thread(target=poll_health, daemon=True)
+    poller.start()
+    try:
+        rolled = run_deploy(INVENTORY, cwd=project)
+    finally:
+        done.set()
+        poller.join(timeout=10)
+    assert rolled.returncode == 0, rolled.stderr[-4000:]
+    restarted = [line.split("restarted ", 1)[1].split(":")[0] for line in rolled.esdr_lines()
+                 if "] restarted " in line]
+    assert sorted(restarted) == sorted(ADDRESS_OF)
+    # data nodes first, the masters after them
+    assert set(restarted[:2]) == {"dc1-data-az1", "dc1-data-az2"}
+    assert restarted[2] == TIEBREAKER
+    assert len(seen_status) > 20
+    assert "red" not in seen_status
+    assert min(seen_nodes) >= 4  # never two nodes down at once
+    for name in ADDRESS_OF:
+        yml = lab["api"].ssh(name, "grep -c '^node.processors: 1$' /etc/elasticsearch/elasticsearch.yml")
+        assert yml.stdout.strip() == "1"
