@@ -142,6 +142,25 @@ def test_one_replica_puts_one_copy_in_each_data_zone(es):
         assert zones == Counter({"az1": 1, "az2": 1}), f"shard {shard}: {zones}"
 
 
+def _project_with(tmp_path: Path, extra_group_data: str) -> Path:
+    """A copy of the project's inventory and group data with a line added to group_data/lab.py."""
+    (tmp_path / "inventories").mkdir()
+    shutil.copy(REPO / INVENTORY, tmp_path / INVENTORY)
+    shutil.copytree(REPO / "group_data", tmp_path / "group_data")
+    with open(tmp_path / "group_data" / "lab.py", "a") as handle:
+        handle.write(f"\n{extra_group_data}\n")
+    return tmp_path
+
+
+def test_bad_topology_is_refused_before_any_change(lab, tmp_path):
+    project = _project_with(tmp_path, "es_index_replicas = 0")
+    refused = run_deploy(INVENTORY, cwd=project)
+    assert refused.returncode != 0
+    assert "esdr refuses this topology" in refused.stderr
+    assert "[replicas-below-zones]" in refused.stderr
+    assert "Starting operation" not in refused.stderr
+
+
 def test_second_run_changes_nothing(lab):
     second = run_deploy(INVENTORY)
     assert second.returncode == 0, second.stderr[-4000:]
@@ -187,18 +206,10 @@ def test_losing_a_whole_data_zone_keeps_reads_and_writes(lab, es):
     assert all(z == Counter({"az1": 1, "az2": 1}) for z in copies.values())
 
 
-def _project_with_changed_setting(tmp_path: Path) -> Path:
-    """A copy of the project's inventory and group data with one static setting added."""
-    (tmp_path / "inventories").mkdir()
-    shutil.copy(REPO / INVENTORY, tmp_path / INVENTORY)
-    shutil.copytree(REPO / "group_data", tmp_path / "group_data")
-    with open(tmp_path / "group_data" / "lab.py", "a") as handle:
-        handle.write('\nes_settings = {"node.processors": 1}\n')
-    return tmp_path
 
 
 def test_setting_change_restarts_one_node_at_a_time_and_never_goes_red(lab, es, tmp_path):
-    project = _project_with_changed_setting(tmp_path)
+    project = _project_with(tmp_path, 'es_settings = {"node.processors": 1}')
     observer = client_for(*ADDRESS_OF)
     seen_status: list[str] = []
     seen_nodes: list[int] = []
