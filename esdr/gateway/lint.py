@@ -1,0 +1,438 @@
+"""``esdr gateway lint FILE``: is a gateway.yml a working primary/backup setup? Pure.
+
+Checks that every referenced cluster, flow, queue and router exists; that every queue is named
+for a cluster (``<cluster>-queue``) and has exactly one consumer pipeline writing to that
+cluster, gated on its availability; that both directions are covered; that reads and writes
+are routed; and that no password is plain text once references are in use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from esdr.validate import Problem
+
+ENV_REF = re.compile(r"^\$\[\[env\.[A-Za-z_][A-Za-z0-9_]*\]\]$")
+QUEUE_SUFFIX = "-queue"
+READ_HINTS = ("GET", "HEAD")
+
+
+@dataclass
+class _Facts:
+    """What the file declares and references, gathered in one walk."""
+
+    clusters: list[str] = field(default_factory=list)
+    flows: dict[str, Any] = field(default_factory=dict)
+    routers: dict[str, Any] = field(default_factory=dict)
+    flow_names: list[str] = field(default_factory=list)
+    router_names: list[str] = field(default_factory=list)
+    # (where, cluster) for every cluster named outside `elasticsearch:`
+    cluster_refs: list[tuple[str, str]] = field(default_factory=list)
+    # (where, flow)
+    flow_refs: list[tuple[str, str]] = field(default_factory=list)
+    # queue -> flows writing it
+    queue_writers: dict[str, list[str]] = field(default_factory=dict)
+    # queue -> [(pipeline, target cluster or None, gated clusters)]
+    consumers: dict[str, list[tuple[str, str | None, list[str]]]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _named(section: Any) -> list[dict[str, Any]]:
+    return (
+        [item for item in section or [] if isinstance(item, dict)]
+        if isinstance(section, list)
+        else []
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _walk_filters(filters: Any) -> Iterator[tuple[str, Any]]:
+    """(filter name, its config) depth first, through if/then/else."""
+    for item in filters or []:
+        if not isinstance(item, dict):
+            continue
+        for name, conf in item.items():
+            yield name, conf
+            if name == "if" and isinstance(conf, dict):
+                yield from _walk_filters(conf.get("then"))
+                yield from _walk_filters(conf.get("else"))
+            if name in ("then", "else"):
+                yield from _walk_filters(conf)
+
+
+def _if_blocks(filters: Any) -> Iterator[dict[str, Any]]:
+    """Every ``if`` block of a filter list; seed style puts then/else beside ``if``."""
+    for item in filters or []:
+        if isinstance(item, dict) and "if" in item:
+            block = dict(item["if"]) if isinstance(item["if"], dict) else {}
+            block.setdefault("then", item.get("then"))
+            block.setdefault("else", item.get("else"))
+            yield block
+            yield from _if_blocks(block.get("then"))
+            yield from _if_blocks(block.get("else"))
+
+
+def _targets(filters: Any) -> list[str]:
+    return [
+        str(conf.get("elasticsearch"))
+        for name, conf in _walk_filters(filters)
+        if name == "elasticsearch" and isinstance(conf, dict)
+    ]
+
+
+def _gather(doc: dict[str, Any], where: str) -> _Facts:
+    facts = _Facts()
+    for c in _named(doc.get("elasticsearch")):
+        facts.clusters.append(str(c.get("name")))
+    for f in _named(doc.get("flow")):
+        name = str(f.get("name"))
+        facts.flow_names.append(name)
+        facts.flows[name] = f
+        here = f"{where} flow {name}"
+        # seed style: `- if: {...}` with then/else beside it, or nested inside it
+        filters = f.get("filter")
+        for block in _if_blocks(filters):
+            for cluster in _as_list(block.get("cluster_available")):
+                facts.cluster_refs.append((here, str(cluster)))
+        for fname, conf in _walk_filters(filters):
+            if fname == "elasticsearch" and isinstance(conf, dict):
+                facts.cluster_refs.append((here, str(conf.get("elasticsearch"))))
+            if fname == "queue" and isinstance(conf, dict):
+                facts.queue_writers.setdefault(str(conf.get("queue_name")), []).append(name)
+    for r in _named(doc.get("router")):
+        name = str(r.get("name"))
+        facts.router_names.append(name)
+        facts.routers[name] = r
+        if r.get("default_flow") is not None:
+            facts.flow_refs.append((f"{where} router {name}", str(r["default_flow"])))
+        for rule in _named(r.get("rules")):
+            for flow in _as_list(rule.get("flow")):
+                facts.flow_refs.append((f"{where} router {name}", str(flow)))
+    for p in _named(doc.get("pipeline")):
+        _gather_pipeline(p, where, facts)
+    return facts
+
+
+def _gather_pipeline(pipeline: dict[str, Any], where: str, facts: _Facts) -> None:
+    name = str(pipeline.get("name"))
+    here = f"{where} pipeline {name}"
+    for proc in _named(pipeline.get("processor")):
+        for kind, conf in proc.items():
+            if not isinstance(conf, dict):
+                continue
+            gated = [str(c) for c in _as_list((conf.get("when") or {}).get("cluster_available"))]
+            for cluster in gated:
+                facts.cluster_refs.append((here, cluster))
+            if kind == "queue_consumer":
+                facts.problems.append(
+                    Problem(
+                        here,
+                        "queue-consumer-deprecated",
+                        "queue_consumer is deprecated: replay with a consumer + flow_replay "
+                        "pipeline (or bulk_indexing for bulk queues)",
+                        "warning",
+                    )
+                )
+                queues = _as_list(conf.get("input_queue"))
+                target = conf.get("elasticsearch")
+            elif kind in ("consumer", "bulk_indexing"):
+                selector = conf.get("queue_selector") or {}
+                queues = _as_list(selector.get("keys") if isinstance(selector, dict) else None)
+                queues += _as_list(conf.get("queue_selector.keys"))
+                target = conf.get("elasticsearch")
+                for inner in _named(conf.get("processor")):
+                    replay = inner.get("flow_replay")
+                    if isinstance(replay, dict) and replay.get("flow") is not None:
+                        flow = str(replay["flow"])
+                        facts.flow_refs.append((here, flow))
+                        flow_targets = _targets((facts.flows.get(flow) or {}).get("filter"))
+                        target = target or (flow_targets[0] if flow_targets else None)
+            else:
+                continue
+            if target is not None:
+                facts.cluster_refs.append((here, str(target)))
+            for queue in queues:
+                facts.consumers.setdefault(str(queue), []).append(
+                    (name, str(target) if target is not None else None, gated)
+                )
+
+
+def lint_text(text: str, source: str = "gateway.yml", references: bool = False) -> list[Problem]:
+    """Every problem of one gateway.yml. ``references``: the inventory configured password
+    references, so any literal password is an error."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f" at line {line + 1}" if line is not None else ""
+        return [Problem(source, "yaml-invalid", f"not valid YAML{at}: fix the syntax")]
+    if not isinstance(doc, dict):
+        return [Problem(source, "not-a-mapping", "the file must be a YAML mapping of sections")]
+    facts = _gather(doc, source)
+    problems = list(facts.problems)
+    for check in (
+        _check_sections,
+        _check_duplicates,
+        _check_references,
+        _check_routing,
+        _check_write_gates,
+        _check_queues,
+    ):
+        problems.extend(check(doc, facts, source))
+    problems.extend(_check_credentials(doc, source, references))
+    return problems
+
+
+def _check_sections(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
+    out = []
+    for section in ("elasticsearch", "entry", "router", "flow"):
+        if not _named(doc.get(section)):
+            out.append(
+                Problem(source, "section-missing", f"no {section!r} section: a gateway needs one")
+            )
+    for entry in _named(doc.get("entry")):
+        binding = (entry.get("network") or {}).get("binding")
+        if not binding:
+            out.append(
+                Problem(
+                    f"{source} entry {entry.get('name')}",
+                    "entry-no-binding",
+                    "entry has no network.binding (e.g. 0.0.0.0:8000): it listens nowhere",
+                )
+            )
+    return out
+
+
+def _check_duplicates(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
+    out = []
+    for section in ("elasticsearch", "entry", "router", "flow", "pipeline"):
+        names = Counter(str(item.get("name")) for item in _named(doc.get(section)))
+        for name, count in sorted(names.items()):
+            if count > 1:
+                out.append(
+                    Problem(
+                        f"{source} {section} {name}",
+                        "duplicate-name",
+                        f"{section} {name!r} is defined {count} times; names must be unique",
+                    )
+                )
+    return out
+
+
+def _check_references(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
+    out = []
+    known = set(facts.clusters)
+    for here, cluster in facts.cluster_refs:
+        if cluster not in known:
+            out.append(
+                Problem(
+                    here,
+                    "cluster-unknown",
+                    f"cluster {cluster!r} is not defined under elasticsearch: "
+                    f"(defined: {', '.join(sorted(known)) or 'none'})",
+                )
+            )
+    for here, flow in facts.flow_refs:
+        if flow not in facts.flows:
+            out.append(
+                Problem(
+                    here,
+                    "flow-unknown",
+                    f"flow {flow!r} is not defined under flow: "
+                    f"(defined: {', '.join(sorted(facts.flows)) or 'none'})",
+                )
+            )
+    for entry in _named(doc.get("entry")):
+        router = entry.get("router")
+        if router not in facts.routers:
+            out.append(
+                Problem(
+                    f"{source} entry {entry.get('name')}",
+                    "router-unknown",
+                    f"router {router!r} is not defined under router: "
+                    f"(defined: {', '.join(sorted(facts.routers)) or 'none'})",
+                )
+            )
+    return out
+
+
+def _routes_reads(router: dict[str, Any]) -> bool:
+    for rule in _named(router.get("rules")):
+        methods = {str(m).upper() for m in _as_list(rule.get("method"))}
+        patterns = " ".join(str(p) for p in _as_list(rule.get("pattern")))
+        if rule.get("flow") and (methods & set(READ_HINTS) or "_search" in patterns):
+            return True
+    return False
+
+
+def _check_routing(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
+    out = []
+    used = {e.get("router") for e in _named(doc.get("entry"))}
+    for name, router in facts.routers.items():
+        if name not in used:
+            continue
+        here = f"{source} router {name}"
+        default = router.get("default_flow")
+        if not default:
+            out.append(
+                Problem(
+                    here,
+                    "writes-not-routed",
+                    "no default_flow: writes (everything not matched by a read rule) go "
+                    "nowhere; set default_flow to the write flow",
+                )
+            )
+        elif default in facts.flows:
+            filters = facts.flows[default].get("filter")
+            if not any(n == "queue" for n, _ in _walk_filters(filters)):
+                out.append(
+                    Problem(
+                        here,
+                        "writes-not-replicated",
+                        f"default_flow {default!r} writes to no queue, so the other cluster "
+                        "never gets the writes; route writes to the write flow",
+                    )
+                )
+        if not _routes_reads(router):
+            out.append(
+                Problem(
+                    here,
+                    "reads-not-routed",
+                    "no rule routes reads (GET/HEAD or */_search) to a read flow: searches "
+                    "would take the write flow and be queued for the other cluster",
+                )
+            )
+    return out
+
+
+def _check_write_gates(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
+    """In `if cluster_available: [A]`, the `then` branch must write to A (not to the other)."""
+    out = []
+    for name, flow in facts.flows.items():
+        for block in _if_blocks(flow.get("filter")):
+            gated = [str(c) for c in _as_list(block.get("cluster_available"))]
+            then_targets = _targets(block.get("then"))
+            wrong = [t for t in then_targets if gated and t not in gated]
+            if wrong:
+                out.append(
+                    Problem(
+                        f"{source} flow {name}",
+                        "gate-mismatch",
+                        f"the branch taken when {', '.join(gated)} is available writes to "
+                        f"{', '.join(wrong)}; it must write to the cluster it checked",
+                    )
+                )
+    return out
+
+
+def _check_queues(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
+    out = []
+    clusters = set(facts.clusters)
+    for queue, writers in sorted(facts.queue_writers.items()):
+        here = f"{source} queue {queue}"
+        cluster = queue[: -len(QUEUE_SUFFIX)] if queue.endswith(QUEUE_SUFFIX) else None
+        if cluster not in clusters:
+            out.append(
+                Problem(
+                    here,
+                    "queue-not-named-for-cluster",
+                    f"queue {queue!r} (written by {', '.join(writers)}) is not named "
+                    "<cluster>-queue for a defined cluster, so nothing says where it replays to",
+                )
+            )
+            continue
+        consumers = facts.consumers.get(queue, [])
+        if not consumers:
+            out.append(
+                Problem(
+                    here,
+                    "queue-without-consumer",
+                    f"no pipeline consumes {queue!r}: writes owed to {cluster} pile up forever; "
+                    "add a consumer + flow_replay pipeline for it",
+                )
+            )
+        elif len(consumers) > 1:
+            out.append(
+                Problem(
+                    here,
+                    "queue-several-consumers",
+                    f"{len(consumers)} pipelines consume {queue!r} "
+                    f"({', '.join(c[0] for c in consumers)}); exactly one must",
+                )
+            )
+        for pipeline, target, gated in consumers:
+            if target != cluster:
+                out.append(
+                    Problem(
+                        f"{source} pipeline {pipeline}",
+                        "consumer-wrong-cluster",
+                        f"consumes {queue!r} but writes to {target or 'no cluster'}; it must "
+                        f"replay into {cluster}",
+                    )
+                )
+            elif cluster not in gated:
+                out.append(
+                    Problem(
+                        f"{source} pipeline {pipeline}",
+                        "consumer-not-gated",
+                        f"replays into {cluster} without `when: cluster_available: "
+                        f"[{cluster}]`; it would drain the queue into a cluster that is down",
+                    )
+                )
+    for queue, consumers in sorted(facts.consumers.items()):
+        if queue not in facts.queue_writers:
+            out.append(
+                Problem(
+                    f"{source} queue {queue}",
+                    "queue-never-written",
+                    f"pipeline {consumers[0][0]} consumes {queue!r}, which no flow writes",
+                    "warning",
+                )
+            )
+    if len(clusters) >= 2 and facts.queue_writers:
+        for cluster in sorted(clusters):
+            if f"{cluster}{QUEUE_SUFFIX}" not in facts.queue_writers:
+                out.append(
+                    Problem(
+                        source,
+                        "direction-missing",
+                        f"no flow queues writes for {cluster} ({cluster}{QUEUE_SUFFIX}): "
+                        "when the other cluster takes writes, they never reach it",
+                    )
+                )
+    return out
+
+
+def _check_credentials(doc: dict[str, Any], source: str, references: bool) -> list[Problem]:
+    passwords = [
+        (str(c.get("name")), (c.get("basic_auth") or {}).get("password"))
+        for c in _named(doc.get("elasticsearch"))
+        if isinstance(c.get("basic_auth"), dict)
+    ]
+    passwords = [(n, p) for n, p in passwords if p not in (None, "")]
+    uses_refs = references or any(ENV_REF.match(str(p)) for _, p in passwords)
+    out = []
+    for name, password in passwords:
+        if ENV_REF.match(str(password)):
+            continue
+        out.append(
+            Problem(
+                f"{source} elasticsearch {name}",
+                "plain-password",
+                "basic_auth.password is plain text; use $[[env.NAME]] and give the secret by "
+                "reference (gateway_clusters ... password: {'env': ...})",
+                "error" if uses_refs else "warning",
+            )
+        )
+    return out

@@ -1,0 +1,235 @@
+"""The gateway tier of one inventory: gateway hosts, the two clusters, the front door. No I/O.
+
+Inventory shape (see ``inventories/prod.py`` and ``group_data/prod.py``):
+
+- group ``gateways``: the INFINI Gateway hosts (NOT Elasticsearch nodes: the ES model ignores
+  them); group ``gateway_lb``: the Nginx hosts when the front door is ``nginx``;
+- group data ``gateway_clusters`` = ``{"primary": {...}, "backup": {...}}``, each with
+  ``name``, ``endpoints``, ``username`` and ``password`` BY REFERENCE (``{"env": "NAME"}`` or
+  ``{"file": "/path"}``). ``clusters_for`` is the one place that decides them, so the
+  cross-data-centre design (issue 3) can supply them later;
+- ``gateway_front_door`` = ``{"kind": "keepalived" | "nginx" | "floating_ip", ...}``;
+- host data: ``gateway_address`` (else ``ssh_hostname``, else the name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from esdr.gateway.secrets import SecretRef, parse_ref
+from esdr.model import HostSpec
+
+GATEWAY_GROUP = "gateways"
+LB_GROUP = "gateway_lb"
+FRONT_DOOR_KINDS = ("keepalived", "nginx", "floating_ip")
+
+# Group data of the tier and their defaults. ``None``: required or unset.
+TIER_DEFAULTS: dict[str, Any] = {
+    "gateway_clusters": None,
+    "gateway_front_door": None,
+    "gateway_version": None,
+    "gateway_archive_url": None,  # INFINI publishes tarballs; mirror one internally
+    "gateway_archive_local": None,  # or a file on the deploying machine
+    "gateway_archive_sha256": None,
+    "gateway_binary": "gateway-linux-amd64",  # the executable's name inside the archive
+    "gateway_entry_port": 8000,
+    "gateway_api_port": 2900,
+    "gateway_user": "infini-gateway",
+    "gateway_install_root": "/opt/infini-gateway",
+    "gateway_conf_dir": "/etc/infini-gateway",
+    "gateway_data_dir": "/var/lib/infini-gateway",
+    "gateway_log_dir": "/var/log/infini-gateway",
+    "gateway_read_rules": None,  # None: the seed's rule list (render.DEFAULT_READ_RULES)
+}
+KEEPALIVED_DEFAULTS: dict[str, Any] = {
+    "interface": "eth0",
+    "nopreempt": False,
+    "unicast": True,  # most data-centre networks drop VRRP multicast
+    "advert_int": 1,
+    "check": "api",  # what the vrrp_script probes on the local gateway: "api" or "entry"
+    "check_interval": 1,
+    "check_timeout": 2,
+    "check_fall": 2,
+    "check_rise": 2,
+}
+NGINX_DEFAULTS: dict[str, Any] = {
+    "listen_port": 9200,  # applications keep talking "Elasticsearch" on its usual port
+    "max_fails": 2,
+    "fail_timeout": "10s",
+    "hash_by_index": True,  # seed 000 section 8: one index's traffic sticks to one gateway
+    "upstreams": None,  # None: every host of `gateways`
+    "backup": [],  # host names used only when the others are down (excludes hashing)
+}
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """One Elasticsearch cluster as the gateway sees it."""
+
+    role: str  # "primary" or "backup"
+    name: str
+    endpoints: tuple[str, ...]
+    username: str | None
+    password: SecretRef | None
+    password_error: str | None = None  # why the configured password is not a usable reference
+
+
+@dataclass(frozen=True)
+class Vip:
+    address: str  # "10.20.1.100/24"
+    virtual_router_id: Any
+    priorities: Mapping[str, Any]  # host name -> VRRP priority
+
+
+@dataclass(frozen=True)
+class FrontDoor:
+    kind: str
+    settings: Mapping[str, Any]  # kind defaults filled in
+    vips: tuple[Vip, ...] = ()
+
+
+@dataclass(frozen=True)
+class GatewayHost:
+    name: str
+    address: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GatewayTier:
+    source: str
+    settings: Mapping[str, Any]  # every gateway_* key, defaults filled in
+    gateways: tuple[GatewayHost, ...]
+    balancers: tuple[GatewayHost, ...]  # Nginx hosts (group gateway_lb)
+    clusters: tuple[ClusterRef, ...]  # primary first
+    front_door: FrontDoor | None
+    other_hosts: tuple[GatewayHost, ...] = ()  # every other inventory host (for messages)
+    inconsistent_keys: tuple[str, ...] = ()
+    cluster_errors: tuple[str, ...] = field(default=())  # shape problems of gateway_clusters
+
+    def __getitem__(self, key: str) -> Any:
+        return self.settings[key]
+
+    @property
+    def primary(self) -> ClusterRef | None:
+        return next((c for c in self.clusters if c.role == "primary"), None)
+
+    @property
+    def backup(self) -> ClusterRef | None:
+        return next((c for c in self.clusters if c.role == "backup"), None)
+
+    def host(self, name: str) -> GatewayHost | None:
+        for h in self.gateways + self.balancers:
+            if h.name == name:
+                return h
+        return None
+
+
+def is_gateway_spec(spec: HostSpec) -> bool:
+    return GATEWAY_GROUP in spec.groups or LB_GROUP in spec.groups
+
+
+def _host(spec: HostSpec) -> GatewayHost:
+    data = spec.data
+    address = data.get("gateway_address") or data.get("ssh_hostname") or spec.name
+    return GatewayHost(spec.name, str(address), tuple(spec.groups))
+
+
+def _settings(specs: list[HostSpec]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    settings: dict[str, Any] = {}
+    inconsistent: list[str] = []
+    for key, default in TIER_DEFAULTS.items():
+        values = [s.data.get(key, default) for s in specs] or [default]
+        settings[key] = values[0]
+        if any(v != values[0] for v in values[1:]):
+            inconsistent.append(key)
+    return settings, tuple(inconsistent)
+
+
+def clusters_for(settings: Mapping[str, Any]) -> tuple[tuple[ClusterRef, ...], tuple[str, ...]]:
+    """Primary and backup cluster from group data ``gateway_clusters``.
+
+    The swap point for issue 3: once the cross-DC design exists it supplies these instead.
+    Returns the clusters found and one message per shape problem.
+    """
+    raw = settings.get("gateway_clusters")
+    if not isinstance(raw, Mapping):
+        return (), ("gateway_clusters must be {'primary': {...}, 'backup': {...}}",)
+    clusters: list[ClusterRef] = []
+    errors: list[str] = []
+    for role in ("primary", "backup"):
+        entry = raw.get(role)
+        if not isinstance(entry, Mapping):
+            errors.append(f"gateway_clusters has no {role!r} cluster (name, endpoints, ...)")
+            continue
+        ref = parse_ref(entry.get("password"))
+        endpoints = entry.get("endpoints") or ()
+        if isinstance(endpoints, str):
+            endpoints = (endpoints,)
+        clusters.append(
+            ClusterRef(
+                role=role,
+                name=str(entry.get("name") or ""),
+                endpoints=tuple(str(e) for e in endpoints),
+                username=entry.get("username"),
+                password=ref if isinstance(ref, SecretRef) else None,
+                password_error=ref if isinstance(ref, str) else None,
+            )
+        )
+    for key in sorted(set(raw) - {"primary", "backup"}):
+        errors.append(f"gateway_clusters has an unknown key {key!r} (only primary, backup)")
+    return tuple(clusters), tuple(errors)
+
+
+def _front_door(raw: Any, gateways: tuple[GatewayHost, ...]) -> FrontDoor | None:
+    if not isinstance(raw, Mapping):
+        return None
+    kind = str(raw.get("kind"))
+    defaults = {"keepalived": KEEPALIVED_DEFAULTS, "nginx": NGINX_DEFAULTS}.get(kind, {})
+    settings = {**defaults, **raw}
+    vips: list[Vip] = []
+    for index, vip in enumerate(settings.get("vips") or ()):
+        priorities = vip.get("priorities") or {
+            # default: inventory order, first host highest
+            h.name: 150 - 50 * i
+            for i, h in enumerate(gateways)
+        }
+        vips.append(
+            Vip(
+                address=str(vip.get("address")),
+                virtual_router_id=vip.get("virtual_router_id", 51 + index),
+                priorities=dict(priorities),
+            )
+        )
+    return FrontDoor(kind, settings, tuple(vips))
+
+
+def tier_from_hosts(hosts: Iterable[HostSpec], source: str = "") -> GatewayTier | None:
+    """The gateway tier of one inventory, or ``None`` when it has no gateway host."""
+    specs = list(hosts)
+    tier_specs = [s for s in specs if is_gateway_spec(s)]
+    if not tier_specs:
+        return None
+    settings, inconsistent = _settings(tier_specs)
+    gateways = tuple(_host(s) for s in specs if GATEWAY_GROUP in s.groups)
+    clusters, cluster_errors = clusters_for(settings)
+    return GatewayTier(
+        source=source,
+        settings=settings,
+        gateways=gateways,
+        balancers=tuple(_host(s) for s in specs if LB_GROUP in s.groups),
+        clusters=clusters,
+        front_door=_front_door(settings["gateway_front_door"], gateways),
+        other_hosts=tuple(_host(s) for s in specs if not is_gateway_spec(s)),
+        inconsistent_keys=inconsistent,
+        cluster_errors=cluster_errors,
+    )
+
+
+def tier_from_inventory(inventory: Any, source: str = "") -> GatewayTier | None:
+    """From a pyinfra ``Inventory`` (the deploy and the CLI share this)."""
+    return tier_from_hosts(
+        (HostSpec(h.name, tuple(h.groups), h.data.dict()) for h in inventory), source=source
+    )

@@ -1,0 +1,291 @@
+"""Refuse a bad gateway tier before any host is touched: every problem at once. Pure.
+
+``validate_tier`` checks the inventory's gateway section (clusters, credentials, front door),
+then renders each gateway's gateway.yml and lints it, so ``esdr validate`` catches both.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+
+from esdr.gateway.lint import lint_text
+from esdr.gateway.model import FRONT_DOOR_KINDS, LB_GROUP, FrontDoor, GatewayTier, Vip
+from esdr.validate import Problem, errors
+
+
+def validate_tier(tier: GatewayTier) -> list[Problem]:
+    where = f"gateways ({tier.source or 'inventory'})"
+    problems: list[Problem] = []
+    problems.extend(_check_settings(tier, where))
+    problems.extend(_check_clusters(tier, where))
+    problems.extend(_check_front_door(tier, where))
+    if not errors(problems):
+        problems.extend(_lint_rendered(tier))
+    return problems
+
+
+def _check_settings(tier: GatewayTier, where: str) -> list[Problem]:
+    out = []
+    if not tier.gateways:
+        out.append(Problem(where, "no-gateways", "no host is in group `gateways`"))
+    for key in tier.inconsistent_keys:
+        out.append(
+            Problem(
+                where,
+                "gateway-setting-differs",
+                f"{key} differs between hosts; it is tier-wide: set it once in group_data",
+            )
+        )
+    entry, api = tier["gateway_entry_port"], tier["gateway_api_port"]
+    if entry == api:
+        out.append(
+            Problem(
+                where, "port-clash", f"gateway_entry_port and gateway_api_port are both {entry}"
+            )
+        )
+    if tier["gateway_archive_url"] and tier["gateway_archive_local"]:
+        out.append(
+            Problem(
+                where,
+                "archive-source-ambiguous",
+                "set gateway_archive_url or gateway_archive_local, not both",
+            )
+        )
+    return out
+
+
+def _check_clusters(tier: GatewayTier, where: str) -> list[Problem]:
+    out = [Problem(where, "gateway-clusters-invalid", m) for m in tier.cluster_errors]
+    names = Counter(c.name for c in tier.clusters)
+    for cluster in tier.clusters:
+        here = f"gateway cluster {cluster.role} ({cluster.name or '?'})"
+        if not cluster.name:
+            out.append(
+                Problem(
+                    here, "cluster-name-missing", f"gateway_clusters.{cluster.role} has no name"
+                )
+            )
+        elif names[cluster.name] > 1:
+            out.append(
+                Problem(here, "clusters-same-name", "primary and backup must be different clusters")
+            )
+        if not cluster.endpoints:
+            out.append(
+                Problem(here, "endpoints-missing", "no endpoints (e.g. ['http://10.0.0.1:9200'])")
+            )
+        for endpoint in cluster.endpoints:
+            if not endpoint.startswith(("http://", "https://")):
+                out.append(
+                    Problem(here, "endpoint-invalid", f"endpoint {endpoint!r} needs http(s)://")
+                )
+        if cluster.password_error:
+            out.append(
+                Problem(here, "password-not-a-reference", f"password {cluster.password_error}")
+            )
+        elif cluster.username and cluster.password is None:
+            out.append(
+                Problem(
+                    here,
+                    "password-missing",
+                    f"username {cluster.username!r} has no password reference "
+                    "(password: {'env': 'NAME'} or {'file': '/path'})",
+                )
+            )
+    return out
+
+
+def _check_front_door(tier: GatewayTier, where: str) -> list[Problem]:
+    fd = tier.front_door
+    raw = tier["gateway_front_door"]
+    if raw is None:
+        return [
+            Problem(
+                where,
+                "front-door-missing",
+                "no gateway_front_door: clients must pick a gateway themselves; set kind "
+                f"{' / '.join(FRONT_DOOR_KINDS)}",
+                "warning",
+            )
+        ]
+    if fd is None or fd.kind not in FRONT_DOOR_KINDS:
+        kind = fd.kind if fd else raw
+        return [
+            Problem(
+                where,
+                "front-door-kind",
+                f"gateway_front_door kind {kind!r} is not one of {', '.join(FRONT_DOOR_KINDS)}",
+            )
+        ]
+    if fd.kind == "nginx":
+        return _check_nginx(tier, fd, where)
+    return _check_vips(tier, fd, where)
+
+
+def _check_vips(tier: GatewayTier, fd: FrontDoor, where: str) -> list[Problem]:
+    out: list[Problem] = []
+    if not fd.vips:
+        return [Problem(where, "vip-missing", f"{fd.kind} needs vips: [{{'address': 'IP/len'}}]")]
+    if fd.kind == "floating_ip" and len(fd.vips) > 1:
+        out.append(
+            Problem(where, "floating-ip-one-vip", "the built-in floating_ip has one address")
+        )
+    for vrid, count in Counter(str(v.virtual_router_id) for v in fd.vips).items():
+        if count > 1:
+            out.append(
+                Problem(
+                    where,
+                    "duplicate-virtual-router-id",
+                    f"virtual_router_id {vrid} is used by {count} VIPs of this inventory; each "
+                    "VRRP instance on a network needs its own id (1-255)",
+                )
+            )
+    for vip in fd.vips:
+        out.extend(_check_vip(tier, vip))
+    return out
+
+
+def _check_vip(tier: GatewayTier, vip: Vip) -> list[Problem]:
+    here = f"vip {vip.address}"
+    try:
+        iface = ipaddress.IPv4Interface(vip.address)
+    except ValueError:
+        return [
+            Problem(
+                here,
+                "vip-invalid",
+                "write the VIP as an IPv4 address with its prefix, e.g. 10.20.1.100/24",
+            )
+        ]
+    if "/" not in vip.address:
+        return [Problem(here, "vip-prefix-missing", "give the prefix length, e.g. 10.20.1.100/24")]
+    out = []
+    vrid = vip.virtual_router_id
+    if not isinstance(vrid, int) or not 1 <= vrid <= 255:
+        out.append(
+            Problem(here, "virtual-router-id-invalid", f"virtual_router_id {vrid!r}: use 1-255")
+        )
+    for host in tier.gateways:
+        try:
+            address = ipaddress.IPv4Address(host.address)
+        except ValueError:
+            out.append(
+                Problem(
+                    f"host {host.name}",
+                    "gateway-address-not-ip",
+                    f"address {host.address!r} is not an IPv4 address: set gateway_address so "
+                    "the VIP's subnet and the unicast peers can be checked",
+                )
+            )
+            continue
+        if address not in iface.network:
+            out.append(
+                Problem(
+                    here,
+                    "vip-outside-subnet",
+                    f"VIP is outside {host.name}'s subnet ({host.address} is not in "
+                    f"{iface.network}); VRRP moves an address only within one L2 subnet",
+                )
+            )
+        if address == iface.ip:
+            out.append(
+                Problem(here, "vip-is-host-address", f"the VIP is {host.name}'s own address")
+            )
+    unknown = sorted(set(vip.priorities) - {g.name for g in tier.gateways})
+    if unknown:
+        out.append(
+            Problem(
+                here,
+                "priority-unknown-host",
+                f"priorities name non-gateway hosts: {', '.join(unknown)}",
+            )
+        )
+    missing = sorted({g.name for g in tier.gateways} - set(vip.priorities))
+    if missing:
+        out.append(Problem(here, "priority-missing", f"no priority for {', '.join(missing)}"))
+    for value, count in Counter(vip.priorities.values()).items():
+        if count > 1:
+            names = ", ".join(sorted(n for n, p in vip.priorities.items() if p == value))
+            out.append(
+                Problem(
+                    here,
+                    "equal-priorities",
+                    f"{names} all have priority {value}; give each host a different priority "
+                    "so the master is decided by configuration, not by address order",
+                )
+            )
+    for name, value in vip.priorities.items():
+        if not isinstance(value, int) or not 1 <= value <= 254:
+            out.append(
+                Problem(here, "priority-invalid", f"priority of {name} {value!r}: use 1-254")
+            )
+    if len(tier.gateways) == 1:
+        out.append(
+            Problem(
+                here,
+                "single-gateway-behind-vip",
+                f"only {tier.gateways[0].name} is behind the VIP: it fails over to nothing; "
+                "add a second gateway",
+                "warning",
+            )
+        )
+    return out
+
+
+def _check_nginx(tier: GatewayTier, fd: FrontDoor, where: str) -> list[Problem]:
+    out: list[Problem] = []
+    gateways = {g.name for g in tier.gateways}
+    if not tier.balancers:
+        out.append(
+            Problem(
+                where,
+                "nginx-without-hosts",
+                f"front door nginx: put its hosts in group `{LB_GROUP}`",
+            )
+        )
+    named = list(fd.settings.get("upstreams") or []) + list(fd.settings.get("backup") or [])
+    for name in named:
+        if name not in gateways:
+            out.append(
+                Problem(
+                    f"nginx upstream {name}",
+                    "upstream-not-a-gateway",
+                    f"{name} is not in group `gateways`: nginx must only send to gateways "
+                    "(never straight to an Elasticsearch node, which would skip the replication)",
+                )
+            )
+    if (
+        fd.settings.get("backup")
+        and fd.settings.get("hash_by_index")
+        and "hash_by_index" in (tier["gateway_front_door"] or {})
+    ):
+        out.append(
+            Problem(
+                where,
+                "backup-with-hash",
+                "nginx does not allow `backup` servers with `hash`: drop backup (all active, "
+                "hashed by index) or set hash_by_index: False (active/standby)",
+            )
+        )
+    if len(tier.gateways) == 1:
+        out.append(
+            Problem(
+                where, "single-gateway-behind-nginx", "only one gateway behind nginx", "warning"
+            )
+        )
+    return out
+
+
+def _lint_rendered(tier: GatewayTier) -> list[Problem]:
+    from esdr.gateway.render import gateway_yml
+
+    out: list[Problem] = []
+    seen: set[str] = set()
+    for host in tier.gateways:
+        for problem in lint_text(
+            gateway_yml(tier, host), f"rendered gateway.yml of {host.name}", True
+        ):
+            if problem.message not in seen:  # the same defect on every host: say it once
+                seen.add(problem.message)
+                out.append(problem)
+    return out

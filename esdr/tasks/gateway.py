@@ -1,0 +1,175 @@
+"""The INFINI Gateway on one gateway host: user, dirs, archive (or a clear skip), config,
+secrets, unit; restart only when something it reads changed."""
+
+from __future__ import annotations
+
+import sys
+from io import StringIO
+
+from pyinfra import host, inventory, state
+from pyinfra.api import deploy
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.operations import files, server, systemd
+
+from esdr.errors import EsdrError
+from esdr.gateway.model import GatewayHost, GatewayTier, tier_from_inventory
+from esdr.gateway.render import SERVICE, host_files, install_link, secrets_file
+from esdr.gateway.validate import validate_tier
+from esdr.operations import gateway as gw
+from esdr.validate import errors
+
+_CACHE: dict[int, GatewayTier | None] = {}
+
+
+def tier() -> GatewayTier | None:
+    """The validated gateway tier of this inventory (None without gateway hosts); a bad tier
+    stops the run here, before any host is changed."""
+    key = id(state)
+    if key not in _CACHE:
+        model = tier_from_inventory(inventory)
+        if model is not None:
+            problems = validate_tier(model)
+            for problem in problems:
+                if problem.severity != "error":
+                    print(f"[esdr] {problem}", file=sys.stderr)
+            bad = errors(problems)
+            if bad:
+                raise PyinfraError(
+                    f"esdr refuses this gateway tier ({len(bad)} problem(s)); "
+                    "nothing was changed:\n" + "\n".join(f"  {p}" for p in bad)
+                )
+        _CACHE[key] = model
+    return _CACHE[key]
+
+
+def this_host(model: GatewayTier | None) -> GatewayHost | None:
+    return model.host(host.name) if model is not None else None
+
+
+def _archive_source(model: GatewayTier) -> str | None:
+    """The archive URL to install from, after uploading a local file if that is the source."""
+    if model["gateway_archive_local"]:
+        local = str(model["gateway_archive_local"])
+        cached = f"/var/cache/esdr/{local.rsplit('/', 1)[-1]}"
+        files.directory(name="Directory /var/cache/esdr", path="/var/cache/esdr", mode="700")
+        files.put(name="Upload the gateway archive", src=local, dest=cached)
+        return f"file://{cached}"
+    return model["gateway_archive_url"]
+
+
+def _install(model: GatewayTier):
+    """The binary, or a clear skip. Returns the link operation, or None when skipped."""
+    url = _archive_source(model)
+    if not url or not model["gateway_version"]:
+        missing = "gateway_archive_url or gateway_archive_local" if not url else "gateway_version"
+        gw.archive_skipped(
+            name="INFINI Gateway binary: SKIPPED (no archive configured)",
+            reason=f"no {missing} in group data; INFINI Gateway is in no package registry: "
+            "mirror its release tarball and set it. Config, user, dirs and unit are still "
+            "written; the service is not started",
+        )
+        print(
+            f"[esdr] {host.name}: INFINI Gateway binary step skipped: no {missing} configured",
+            file=sys.stderr,
+        )
+        return None
+    install_dir = f"{model['gateway_install_root']}/gateway-{model['gateway_version']}"
+    gw.archive(
+        name=f"Install INFINI Gateway {model['gateway_version']}",
+        url=url,
+        install_dir=install_dir,
+        binary=model["gateway_binary"],
+        sha256=model["gateway_archive_sha256"],
+    )
+    return files.link(
+        name=f"Link {install_link(model)}", path=install_link(model), target=install_dir
+    )
+
+
+@deploy("INFINI Gateway")
+def infini_gateway(model: GatewayTier, gateway: GatewayHost):
+    user = model["gateway_user"]
+    server.group(name=f"Group {user}", group=user, system=True)
+    server.user(
+        name=f"User {user}",
+        user=user,
+        group=user,
+        system=True,
+        shell="/usr/sbin/nologin",
+        home=model["gateway_data_dir"],
+        create_home=False,
+    )
+    for path, owner, mode in (
+        (model["gateway_data_dir"], user, "750"),
+        (model["gateway_log_dir"], user, "750"),
+        (model["gateway_conf_dir"], "root", "2750"),
+    ):
+        files.directory(name=f"Directory {path}", path=path, user=owner, group=user, mode=mode)
+    link = _install(model)
+
+    try:
+        secrets = secrets_file(model)
+    except EsdrError as error:  # a missing env var / file: one line, before anything is sent
+        raise PyinfraError(f"esdr: {error}") from None
+    changed = [
+        gw.secret_file(
+            name=f"Secrets {secrets.path} (0600, {user})",
+            dest=secrets.path,
+            content=secrets.content,
+            user=secrets.user,
+            group=secrets.group,
+            mode=secrets.mode,
+        )
+    ]
+    rendered = [
+        f for f in host_files(model, gateway) if f.path.endswith(("gateway.yml", ".service"))
+    ]
+    for item in rendered:
+        changed.append(
+            files.put(
+                name=f"Render {item.path}",
+                src=StringIO(item.content),
+                dest=item.path,
+                user=item.user,
+                group=item.group,
+                mode=item.mode,
+            )
+        )
+    unit = changed[-1]
+    systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
+    if link is None:
+        # No binary: leave the unit alone (enabled and started once an archive is configured).
+        return
+    changed.append(link)
+    systemd.service(
+        name=f"Service {SERVICE} enabled and running",
+        service=f"{SERVICE}.service",
+        running=True,
+        enabled=True,
+    )
+    systemd.service(
+        name=f"Restart {SERVICE} (config, secrets, unit or version changed)",
+        service=f"{SERVICE}.service",
+        restarted=True,
+        _if=lambda: any(op.did_change() for op in changed),
+    )
+
+
+def gateways_only(model: GatewayTier | None) -> bool:
+    """An inventory of gateway (and Nginx) hosts without any Elasticsearch node: the ES
+    preflight, which would refuse it for having no nodes, does not apply."""
+    from esdr.model import topology_from_inventory
+
+    return model is not None and not topology_from_inventory(inventory, "dc").cluster.nodes
+
+
+def gateway_tier_host(model: GatewayTier | None) -> None:
+    """Deploy whatever of the gateway tier this host carries: the gateway, its front door."""
+    from esdr.tasks.front_door import front_door
+
+    gateway = this_host(model)
+    if model is None or gateway is None:
+        return
+    if gateway in model.gateways:
+        infini_gateway(model, gateway)
+    front_door(model, gateway)

@@ -1,0 +1,160 @@
+"""gateway.yml, keepalived.conf, the Nginx site and the unit, from the tier model."""
+
+from __future__ import annotations
+
+import yaml
+
+from esdr.gateway.render import (
+    DEFAULT_READ_RULES,
+    gateway_unit,
+    gateway_yml,
+    host_files,
+    keepalived_conf,
+    nginx_site,
+    secrets_file,
+)
+from tests.gateway.factory import tier
+
+
+def _doc(model, name="gw1"):
+    return yaml.safe_load(gateway_yml(model, model.host(name)))
+
+
+def test_write_flow_primary_then_queue_for_backup_else_reverse() -> None:
+    doc = _doc(tier())
+    write = next(f for f in doc["flow"] if f["name"] == "write-flow")["filter"][0]
+    assert write["if"] == {"cluster_available": ["dc1"]}
+    assert write["then"] == [
+        {"elasticsearch": {"elasticsearch": "dc1"}},
+        {"queue": {"queue_name": "dc2-queue"}},
+    ]
+    assert write["else"] == [
+        {"elasticsearch": {"elasticsearch": "dc2"}},
+        {"queue": {"queue_name": "dc1-queue"}},
+    ]
+
+
+def test_router_default_is_writes_and_the_seeds_read_rules() -> None:
+    router = _doc(tier())["router"][0]
+    assert router["default_flow"] == "write-flow"
+    assert [r["method"] for r in router["rules"]] == [r["method"] for r in DEFAULT_READ_RULES]
+    assert all(r["flow"] == ["read-flow"] for r in router["rules"])
+
+
+def test_replay_pipelines_are_gated_on_their_target() -> None:
+    pipelines = {p["name"]: p for p in _doc(tier())["pipeline"]}
+    for cluster in ("dc1", "dc2"):
+        consumer = pipelines[f"replay-{cluster}"]["processor"][0]["consumer"]
+        assert consumer["queue_selector"]["keys"] == [f"{cluster}-queue"]
+        assert consumer["when"] == {"cluster_available": [cluster]}
+        assert consumer["processor"][0]["flow_replay"]["flow"] == f"replay-to-{cluster}"
+
+
+def test_passwords_are_env_references_never_the_secret(monkeypatch) -> None:
+    monkeypatch.setenv("DC1_PW", "s3cret-one")
+    model = tier()
+    text = gateway_yml(model, model.host("gw1"))
+    assert "s3cret" not in text
+    auth = {c["name"]: c["basic_auth"]["password"] for c in yaml.safe_load(text)["elasticsearch"]}
+    assert auth == {
+        "dc1": "$[[env.ESDR_GW_DC1_PASSWORD]]",
+        "dc2": "$[[env.ESDR_GW_DC2_PASSWORD]]",
+    }
+
+
+def test_secrets_file_is_0600_for_the_gateway_user(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("DC1_PW", "one")
+    pw = tmp_path / "dc2.pw"
+    pw.write_text("two\n")
+    model = tier()
+    clusters = dict(model.settings["gateway_clusters"])
+    clusters["backup"] = {**clusters["backup"], "password": {"file": str(pw)}}
+    model = tier(gateway_clusters=clusters)
+    secrets = secrets_file(model)
+    assert (secrets.mode, secrets.user, secrets.group) == (
+        "600",
+        "infini-gateway",
+        "infini-gateway",
+    )
+    assert "ESDR_GW_DC1_PASSWORD='one'" in secrets.content
+    assert "ESDR_GW_DC2_PASSWORD='two'" in secrets.content
+
+
+def test_secrets_file_refuses_a_missing_variable(monkeypatch) -> None:
+    import pytest
+
+    from esdr.errors import EsdrError
+
+    monkeypatch.delenv("DC1_PW", raising=False)
+    with pytest.raises(EsdrError, match="DC1_PW is not set"):
+        secrets_file(tier())
+
+
+def test_keepalived_preempt_master_and_unicast_peers() -> None:
+    model = tier()
+    gw1 = keepalived_conf(model, model.host("gw1"))
+    gw2 = keepalived_conf(model, model.host("gw2"))
+    assert "state MASTER" in gw1 and "priority 150" in gw1
+    assert "state BACKUP" in gw2 and "priority 100" in gw2
+    assert "unicast_src_ip 10.0.0.11" in gw1 and "        10.0.0.12\n" in gw1
+    assert "nopreempt" not in gw1
+    assert "track_script" in gw1 and "http://127.0.0.1:2900/health" in gw1
+    assert "10.0.0.100/24 dev eth0" in gw1
+
+
+def test_keepalived_nopreempt_starts_every_host_as_backup() -> None:
+    model = tier({**tier().settings["gateway_front_door"], "nopreempt": True})
+    for name in ("gw1", "gw2"):
+        conf = keepalived_conf(model, model.host(name))
+        assert "state BACKUP" in conf and "    nopreempt\n" in conf
+
+
+def test_nginx_hashes_by_index_with_max_fails() -> None:
+    model = tier({"kind": "nginx"}, balancers=(("lb1", "10.0.0.5"),))
+    site = nginx_site(model, model.host("lb1"))
+    assert "hash $esdr_index consistent;" in site
+    assert 'map $uri $esdr_index {\n    "~^/([^/_][^/]*)" $1;' in site
+    assert "server 10.0.0.11:8000 max_fails=2 fail_timeout=10s;  # gw1" in site
+    assert "backup" not in site.split("upstream", 1)[1].split("}", 1)[0]
+
+
+def test_nginx_backup_turns_hashing_off() -> None:
+    model = tier(
+        {"kind": "nginx", "upstreams": ["gw1"], "backup": ["gw2"], "hash_by_index": False},
+        balancers=(("lb1", "10.0.0.5"),),
+    )
+    site = nginx_site(model, model.host("lb1"))
+    assert "hash " not in site
+    assert "server 10.0.0.12:8000 max_fails=2 fail_timeout=10s backup;  # gw2" in site
+
+
+def test_files_per_host_kind() -> None:
+    model = tier({"kind": "nginx"}, balancers=(("lb1", "10.0.0.5"),))
+    assert [f.path for f in host_files(model, model.host("gw1"))] == [
+        "/etc/infini-gateway/gateway.yml",
+        "/etc/systemd/system/infini-gateway.service",
+    ]
+    assert [f.path for f in host_files(model, model.host("lb1"))] == [
+        "/etc/nginx/conf.d/esdr-gateways.conf"
+    ]
+
+
+def test_unit_reads_secrets_from_the_environment_file() -> None:
+    unit = gateway_unit(tier())
+    assert "EnvironmentFile=/etc/infini-gateway/gateway.env" in unit
+    assert "ConditionPathExists=/opt/infini-gateway/current/gateway-linux-amd64" in unit
+    assert "User=infini-gateway" in unit
+    assert "CAP_NET_ADMIN" not in unit
+
+
+def test_floating_ip_renders_the_gateways_own_section() -> None:
+    model = tier({"kind": "floating_ip", "vips": [{"address": "10.0.0.100/24"}]})
+    doc = _doc(model)
+    assert doc["floating_ip"] == {
+        "enabled": True,
+        "ip": "10.0.0.100",
+        "netmask": "255.255.255.0",
+        "interface": "eth0",
+        "priority": 150,
+    }
+    assert "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW" in gateway_unit(model)
