@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from esdr.model import Cluster, Node, Topology
+from esdr.security import config as security
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SYSTEMD_DIR = "/etc/systemd/system"
@@ -51,6 +52,15 @@ def yaml_value(value: Any) -> str:
     return json.dumps(text)
 
 
+def quoted_scalar(value: Any) -> str:
+    """A YAML scalar that reads back exactly, always quoted when a string (JSON is YAML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(str(value))
+
+
 def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
     if isinstance(value, dict):
         out: list[tuple[str, Any]] = []
@@ -71,6 +81,7 @@ def _environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["yaml_value"] = yaml_value
+    env.filters["q"] = quoted_scalar
     return env
 
 
@@ -135,9 +146,9 @@ def node_settings(
         ("zone awareness", _awareness_settings(cluster)),
     ]
     if engine.name == "elasticsearch":
-        # TLS and authentication are not rendered yet (issue #5); say so instead of relying on
-        # the 8.x default, which refuses to form a multi-node cluster without transport TLS.
-        sections.append(("security", [("xpack.security.enabled", False)]))
+        # TLS on transport and HTTP, authentication; off only in a lab that says so (validated).
+        title = "security" if security.enabled(cluster) else "security OFF (lab only: es_security)"
+        sections.append((title, security.yml_settings(cluster)))
     extra = _flatten("", cluster["es_settings"] or {})
     if extra:
         sections.append(("es_settings from the inventory", extra))

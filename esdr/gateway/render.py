@@ -8,16 +8,13 @@ on the host. The secrets file is the exception: it is built only at deploy time
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import jinja2
 
 from esdr.gateway.model import LB_GROUP, GatewayHost, GatewayTier, Vip
 from esdr.gateway.secrets import env_file_text, resolve, runtime_env_name, runtime_ref
-from esdr.render import SYSTEMD_DIR, TEMPLATES_DIR, RenderedFile
+from esdr.render import SYSTEMD_DIR, RenderedFile, render_template
 
 SERVICE = "infini-gateway"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
@@ -41,34 +38,6 @@ DEFAULT_READ_RULES: tuple[dict[str, Any], ...] = (
         ],
     },
 )
-
-
-def q(value: Any) -> str:
-    """A YAML scalar that reads back exactly: JSON strings are valid YAML."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(str(value))
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    # Same settings as esdr.render's, plus ``q``; kept separate so that module stays untouched.
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters["q"] = q
-    return env
-
-
-def render_template(name: str, **context: Any) -> str:
-    return _environment().get_template(name).render(**context)
 
 
 def queue_name(cluster_name: str) -> str:
