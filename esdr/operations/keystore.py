@@ -1,0 +1,103 @@
+"""Manage entries of the Elasticsearch keystore, fed through stdin, never on a command line."""
+
+from __future__ import annotations
+
+import shlex
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import FactBase, FileUploadCommand, OperationValueError, operation
+
+from esdr.operations.secret_files import staging_path
+from esdr.security.config import ESDR_ETC
+from esdr.security.refs import Secret
+
+
+class EsdrMarker(FactBase):
+    """
+    The content of a marker file esdr left on the host (an HMAC), ``None`` when absent.
+
+    .. code:: python
+
+        "5f2c...e1"
+    """
+
+    def command(self, path: str) -> str:
+        return f"cat {shlex.quote(path)} 2>/dev/null || true"
+
+    def process(self, output):
+        text = "".join(output).strip()
+        return text or None
+
+
+def marker_path(entry: str, marker_dir: str = ESDR_ETC) -> str:
+    return f"{marker_dir}/keystore-{entry}.hmac"
+
+
+@operation()
+def keystore_entry(
+    entry: str,
+    value: Secret,
+    marker: str,
+    install_dir: str,
+    conf_dir: str,
+    group: str,
+    java_home: str | None = None,
+    marker_dir: str = ESDR_ETC,
+):
+    """
+    Set a string entry of the keystore (e.g. ``bootstrap.password``) to ``value``.
+
+    + entry: the secure setting's name
+    + value: the secret, wrapped in ``Secret``
+    + marker: an HMAC of the value under the estate's key (``esdr.security.config.marker``); the
+      host keeps it in ``marker_dir`` (0700 root) so a rerun can tell "already set" without
+      reading the keystore back or keeping a plain hash of the secret
+    + install_dir: the installed distribution (``bin/elasticsearch-keystore``)
+    + conf_dir: the config dir holding ``elasticsearch.keystore`` (created before)
+    + group: the service user's group; the keystore stays ``root:<group>`` 0660 as packaged
+    + java_home: JDK for the tool when the distribution bundles none
+
+    The value is uploaded to a 0600 file in the root-only ``marker_dir`` and fed to
+    ``elasticsearch-keystore add --stdin --force``, then removed, also when the tool fails.
+
+    **Example:**
+
+    .. code:: python
+
+        keystore_entry(
+            name="Keystore bootstrap.password",
+            entry="bootstrap.password",
+            value=password,
+            marker=marker(key, "keystore:bootstrap.password", password.reveal()),
+            install_dir="/opt/elasticsearch/current",
+            conf_dir="/etc/elasticsearch",
+            group="elasticsearch",
+        )
+    """
+    if not isinstance(value, Secret):
+        raise OperationValueError("keystore_entry value must be a esdr.security.refs.Secret")
+    if "\n" in value.reveal():
+        raise OperationValueError(f"keystore entry {entry}: the value has a newline")
+    marker_file = marker_path(entry, marker_dir)
+    if host.get_fact(EsdrMarker, path=marker_file) == marker:
+        host.noop(f"keystore entry {entry} is present")
+        return
+    keystore = f"{conf_dir}/elasticsearch.keystore"
+    temp = staging_path(keystore + ":" + entry, marker_dir)
+    env = f"ES_PATH_CONF={shlex.quote(conf_dir)}"
+    if java_home:
+        env += f" ES_JAVA_HOME={shlex.quote(java_home)}"
+    tool = f"{shlex.quote(install_dir)}/bin/elasticsearch-keystore"
+    yield f"install -d -m 700 -o root -g root {shlex.quote(marker_dir)}"
+    upload = StringIO(value.reveal() + "\n")
+    yield FileUploadCommand(upload, temp, remote_temp_filename=f"{temp}.sftp")
+    q_temp = shlex.quote(temp)
+    yield (
+        f"chmod 600 {q_temp}; {env} {tool} add --stdin --force {shlex.quote(entry)} < {q_temp}; "
+        f"rc=$?; rm -f {q_temp}; test $rc -eq 0"
+    )
+    q_keystore = shlex.quote(keystore)
+    yield f"chown root:{shlex.quote(group)} {q_keystore} && chmod 660 {q_keystore}"
+    q_marker = shlex.quote(marker_file)
+    yield f"umask 077 && echo {shlex.quote(marker)} > {q_marker}"

@@ -1,0 +1,80 @@
+"""Put files whose content is a secret (private keys, credentials) without ever showing it."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, OperationValueError, operation
+from pyinfra.facts.files import File, Sha256File
+
+from esdr.security.config import ESDR_ETC
+from esdr.security.refs import Secret
+
+
+def staging_path(dest: str, staging_dir: str = ESDR_ETC) -> str:
+    """Where the upload lands first: a root-only (0700) directory, a name stable per target."""
+    return f"{staging_dir}/.upload-{hashlib.sha256(dest.encode()).hexdigest()[:16]}"
+
+
+@operation()
+def secret_file(
+    dest: str,
+    content: Secret,
+    user: str = "root",
+    group: str = "root",
+    mode: str = "600",
+    staging_dir: str = ESDR_ETC,
+):
+    """
+    Put ``content`` at ``dest`` with its final owner and mode, never showing the content.
+
+    + dest: absolute path on the host
+    + content: the file's text, wrapped in ``Secret`` (prints as ``<secret>``)
+    + user, group, mode: the final owner and permissions (``600`` or ``640``)
+    + staging_dir: a directory only root may enter (created 0700); the upload lands there, gets
+      its owner and mode, and is then renamed into place, so no moment exists in which the
+      secret is readable by others. Unlike ``files.put``, ``--diff`` prints nothing of it.
+
+    pyinfra compares checksums: the file's sha256 against the content's. Callers make
+    low-entropy content (passwords) unguessable from that checksum with a salt line.
+
+    **Example:**
+
+    .. code:: python
+
+        secret_file(
+            name="Node private key",
+            dest="/etc/elasticsearch/certs/node.key",
+            content=Secret(key_pem),
+            group="elasticsearch",
+            mode="640",
+        )
+    """
+    if not isinstance(content, Secret):
+        raise OperationValueError("secret_file content must be a esdr.security.refs.Secret")
+    if mode not in ("600", "640", "400", "440"):
+        raise OperationValueError(f"secret_file mode {mode} lets others read a secret: use 600/640")
+    text = content.reveal()
+    wanted = hashlib.sha256(text.encode()).hexdigest()
+    current = host.get_fact(File, path=dest)
+    same_content = bool(current) and host.get_fact(Sha256File, path=dest) == wanted
+    same_meta = bool(current) and (
+        current["user"] == user and current["group"] == group and current["mode"] == int(mode)
+    )
+    if same_content and same_meta:
+        host.noop(f"secret file {dest} is in place")
+        return
+    owner = f"{shlex.quote(user)}:{shlex.quote(group)}"
+    if same_content:
+        yield f"chown {owner} {shlex.quote(dest)} && chmod {mode} {shlex.quote(dest)}"
+        return
+    temp = staging_path(dest, staging_dir)
+    yield f"install -d -m 700 -o root -g root {shlex.quote(staging_dir)}"
+    yield FileUploadCommand(StringIO(text), temp, remote_temp_filename=f"{temp}.sftp")
+    yield (
+        f"chown {owner} {shlex.quote(temp)} && chmod {mode} {shlex.quote(temp)} && "
+        f"mv -f {shlex.quote(temp)} {shlex.quote(dest)}"
+    )

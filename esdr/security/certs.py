@@ -1,0 +1,360 @@
+"""Certificates: one CA per estate, one certificate per node, reused while valid.
+
+The decisions are pure (``wanted_sans``, ``renewal_reason``) and unit-tested without I/O; issuing
+uses ``cryptography`` on the controller and keeps everything in the secrets directory
+(``esdr.security.store``). A node certificate is reissued when it is missing, when its SANs
+differ from what the model wants, when it was signed by another CA, or when it expires within
+``es_cert_renew_days``. A reissued certificate changes a file on the node, which the deploy
+treats like any config change: a health-gated rolling restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from esdr.errors import EsdrError
+from esdr.model import Node, Topology
+from esdr.security import store
+
+CA_KEY_BITS = 3072
+NODE_KEY_BITS = 2048
+
+
+# --- pure: what a certificate must name, and when to reissue ----------------------------------
+
+
+@dataclass(frozen=True)
+class Sans:
+    dns: frozenset[str]
+    ips: frozenset[str]
+
+    def covers(self, address: str) -> bool:
+        return _normal_ip(address) in self.ips if is_ip(address) else address.lower() in self.dns
+
+    def __str__(self) -> str:
+        return ", ".join(sorted(self.dns) + sorted(self.ips))
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _normal_ip(text: str) -> str:
+    return str(ipaddress.ip_address(text))
+
+
+def sans_of(names: Iterable[str]) -> Sans:
+    names = [str(n).strip() for n in names if str(n).strip()]
+    return Sans(
+        dns=frozenset(n.lower() for n in names if not is_ip(n)),
+        ips=frozenset(_normal_ip(n) for n in names if is_ip(n)),
+    )
+
+
+def wanted_sans(node: Node) -> Sans:
+    """Node name, host name, the address it binds and publishes (network.host), es_cert_sans."""
+    return sans_of([node.name, node.host, node.address, *node.cert_sans])
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    sans: Sans
+    not_after: dt.datetime
+    issuer_key_id: bytes | None  # the signing CA's subject key identifier
+    serial: int
+
+    def days_left(self, now: dt.datetime) -> float:
+        return (self.not_after - now).total_seconds() / 86400
+
+
+def renewal_reason(
+    wanted: Sans,
+    current: CertInfo | None,
+    ca_key_id: bytes | None,
+    now: dt.datetime,
+    renew_days: int,
+) -> str | None:
+    """Why this node needs a new certificate, or ``None`` to keep the one it has."""
+    if current is None:
+        return "missing"
+    if current.sans != wanted:
+        return f"SANs changed ({current.sans} -> {wanted})"
+    if ca_key_id is not None and current.issuer_key_id != ca_key_id:
+        return "signed by another CA"
+    left = current.days_left(now)
+    if left <= renew_days:
+        return f"expires in {left:.0f} days (renewal window {renew_days} days)"
+    return None
+
+
+# --- reading and issuing (cryptography) --------------------------------------------------------
+
+
+def cert_info(pem: bytes) -> CertInfo:
+    cert = x509.load_pem_x509_certificate(pem)
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [*ext.get_values_for_type(x509.DNSName)] + [
+            str(ip) for ip in ext.get_values_for_type(x509.IPAddress)
+        ]
+    except x509.ExtensionNotFound:
+        names = []
+    try:
+        aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        issuer = aki.key_identifier
+    except x509.ExtensionNotFound:
+        issuer = None
+    return CertInfo(sans_of(names), cert.not_valid_after_utc, issuer, cert.serial_number)
+
+
+@dataclass(frozen=True)
+class Ca:
+    cert: x509.Certificate
+    key: rsa.RSAPrivateKey
+    pem: bytes
+
+    @property
+    def key_id(self) -> bytes:
+        return x509.SubjectKeyIdentifier.from_public_key(self.cert.public_key()).digest
+
+    @property
+    def not_after(self) -> dt.datetime:
+        return self.cert.not_valid_after_utc
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    # Unencrypted PKCS#8: Elasticsearch reads it without a keystore passphrase; its protection
+    # is the file mode (0600 here, 0640 root:elasticsearch on the node).
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def create_ca(common_name: str, days: int, now: dt.datetime | None = None) -> tuple[bytes, bytes]:
+    """A self-signed CA: (cert PEM, key PEM)."""
+    now = now or _now()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=True,
+                content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def load_ca(cert_pem: bytes, key_pem: bytes, where: str) -> Ca:
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise EsdrError(f"{where}: not a PEM CA certificate and unencrypted key: {exc}") from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.public_key() != cert.public_key():
+        raise EsdrError(f"{where}: the CA key is not an RSA key matching the CA certificate")
+    return Ca(cert, key, cert_pem)
+
+
+def issue_node_cert(
+    ca: Ca, common_name: str, sans: Sans, days: int, now: dt.datetime | None = None
+) -> tuple[bytes, bytes]:
+    """A node certificate for TLS server and client use (transport needs both): (cert, key)."""
+    now = now or _now()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=NODE_KEY_BITS)
+    general = [x509.DNSName(d) for d in sorted(sans.dns)] + [
+        x509.IPAddress(ipaddress.ip_address(i)) for i in sorted(sans.ips)
+    ]
+    not_after = min(now + dt.timedelta(days=days), ca.not_after)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName(general), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+# --- the estate's store: CA and node certificates on the controller ----------------------------
+
+
+@dataclass(frozen=True)
+class NodeCert:
+    node: str
+    cert_pem: bytes
+    key_pem: bytes
+    info: CertInfo
+    issued: str | None  # why it was (re)issued in this call; None when reused
+
+
+@dataclass(frozen=True)
+class Certificates:
+    directory: Path
+    ca_pem: bytes
+    ca_not_after: dt.datetime
+    nodes: dict[str, NodeCert]
+
+
+def _node_paths(directory: Path, cluster_name: str, node: str) -> tuple[Path, Path]:
+    base = directory / "nodes" / cluster_name
+    return base / f"{node}.crt", base / f"{node}.key"
+
+
+def load_estate_ca(
+    topology: Topology, *, create: bool, now: dt.datetime | None = None
+) -> Ca | None:
+    """The CA from ``es_ca`` (bring your own) or the store; created there when ``create``."""
+    cluster = topology.cluster
+    byo = cluster.settings.get("es_ca")
+    if byo:
+        where = f"es_ca of cluster {cluster.name}"
+        try:
+            return load_ca(Path(byo["cert"]).read_bytes(), Path(byo["key"]).read_bytes(), where)
+        except OSError as exc:
+            raise EsdrError(f"{where}: {exc.filename}: {exc.strerror}") from None
+    directory = store.secrets_dir(cluster)
+    cert_pem = store.read_private(directory / "ca.crt")
+    key_pem = store.read_private(directory / "ca.key")
+    if cert_pem and key_pem:
+        return load_ca(cert_pem, key_pem, str(directory))
+    if not create:
+        return None
+    store.ensure_dir(directory)
+    cert_pem, key_pem = create_ca(
+        f"esdr estate CA {store.estate_name(cluster)}", int(cluster["es_ca_days"]), now
+    )
+    store.write_private(directory / "ca.key", key_pem)
+    store.write_private(directory / "ca.crt", cert_pem)
+    return load_ca(cert_pem, key_pem, str(directory))
+
+
+def ca_pem_path(topology: Topology) -> Path:
+    """Where clients on the controller find the CA certificate to verify nodes."""
+    byo = topology.cluster.settings.get("es_ca")
+    if byo:
+        return Path(byo["cert"])
+    return store.secrets_dir(topology.cluster) / "ca.crt"
+
+
+def ensure_certificates(
+    topology: Topology,
+    *,
+    now: dt.datetime | None = None,
+    force: bool = False,
+    only: Iterable[str] | None = None,
+) -> Certificates:
+    """Every node's certificate, issuing what ``renewal_reason`` asks for (or all, ``force``).
+
+    ``only`` limits forced reissue to these node names. Idempotent: a second call with the same
+    model returns the same bytes.
+    """
+    cluster = topology.cluster
+    now = now or _now()
+    ca = load_estate_ca(topology, create=True, now=now)
+    assert ca is not None
+    directory = store.ensure_dir(store.secrets_dir(cluster))
+    forced = set(only) if only is not None else None
+    out: dict[str, NodeCert] = {}
+    for node in cluster.nodes:
+        cert_path, key_path = _node_paths(directory, str(cluster.name), node.name)
+        cert_pem = store.read_private(cert_path)
+        key_pem = store.read_private(key_path)
+        info = cert_info(cert_pem) if cert_pem and key_pem else None
+        wanted = wanted_sans(node)
+        reason = renewal_reason(wanted, info, ca.key_id, now, int(cluster["es_cert_renew_days"]))
+        if force and (forced is None or node.name in forced):
+            reason = reason or "renewal requested"
+        if reason:
+            cert_pem, key_pem = issue_node_cert(
+                ca, node.name, wanted, int(cluster["es_cert_days"]), now
+            )
+            store.write_private(key_path, key_pem)
+            store.write_private(cert_path, cert_pem)
+            info = cert_info(cert_pem)
+        assert cert_pem and key_pem and info
+        out[node.name] = NodeCert(node.name, cert_pem, key_pem, info, reason)
+    return Certificates(directory, ca.pem, ca.not_after, out)
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    node: str
+    not_after: dt.datetime | None
+    days_left: float | None
+    sans: str
+    action: str  # "ok" or why the next deploy / renew reissues it
+
+
+def certificate_status(topology: Topology, now: dt.datetime | None = None) -> list[StatusRow]:
+    """Read-only: each node's certificate expiry and what the next deploy would do."""
+    cluster = topology.cluster
+    now = now or _now()
+    ca = load_estate_ca(topology, create=False)
+    directory = store.secrets_dir(cluster)
+    rows = []
+    for node in cluster.nodes:
+        cert_path, _ = _node_paths(directory, str(cluster.name), node.name)
+        pem = store.read_private(cert_path)
+        info = cert_info(pem) if pem else None
+        reason = renewal_reason(
+            wanted_sans(node), info, ca.key_id if ca else None, now,
+            int(cluster["es_cert_renew_days"]),
+        )
+        rows.append(
+            StatusRow(
+                node.name,
+                info.not_after if info else None,
+                info.days_left(now) if info else None,
+                str(info.sans) if info else "-",
+                f"reissue: {reason}" if reason else "ok",
+            )
+        )
+    return rows

@@ -1,0 +1,108 @@
+"""What the model says about security: on or off, files on the node, elasticsearch.yml settings.
+
+Pure: no I/O. ``esdr.render`` renders ``yml_settings``; the deploy (``esdr.tasks.security``) puts
+the files at ``NodePaths``; clients on the controller (``esdr.es.connect``) and on the nodes
+(``esdr.node_api``) read ``scheme``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from esdr.model import Cluster
+
+ELASTIC_USER = "elastic"
+# Root-only directory on every node: the deploy's curl config, keystore markers, upload staging.
+ESDR_ETC = "/etc/esdr"
+CURL_CONFIG = f"{ESDR_ETC}/es-api.curlrc"
+CERTS_SUBDIR = "certs"  # under the config dir: Elasticsearch reads TLS files from there
+
+
+def enabled(cluster: Cluster) -> bool:
+    """Security is on for Elasticsearch unless ``es_security = False`` (labs only, validated)."""
+    return (
+        cluster.engine.name == "elasticsearch"
+        and cluster.settings.get("es_security") is not False
+    )
+
+
+def scheme(cluster: Cluster) -> str:
+    return "https" if enabled(cluster) else "http"
+
+
+@dataclass(frozen=True)
+class NodePaths:
+    conf_dir: str
+
+    @property
+    def certs_dir(self) -> str:
+        return f"{self.conf_dir}/{CERTS_SUBDIR}"
+
+    @property
+    def ca_cert(self) -> str:
+        return f"{self.certs_dir}/ca.crt"
+
+    @property
+    def node_cert(self) -> str:
+        return f"{self.certs_dir}/node.crt"
+
+    @property
+    def node_key(self) -> str:
+        return f"{self.certs_dir}/node.key"
+
+
+def node_paths(cluster: Cluster) -> NodePaths:
+    return NodePaths(str(cluster["es_conf_dir"]))
+
+
+def yml_settings(cluster: Cluster) -> list[tuple[str, Any]]:
+    """The security section of elasticsearch.yml (Elasticsearch engine only)."""
+    if not enabled(cluster):
+        return [("xpack.security.enabled", False)]
+    # Relative paths resolve against the config dir, where Elasticsearch may read files.
+    key, cert, ca = (f"{CERTS_SUBDIR}/{f}" for f in ("node.key", "node.crt", "ca.crt"))
+    return [
+        ("xpack.security.enabled", True),
+        # Enrollment tokens and auto-configuration are for hand-made clusters; esdr wires TLS.
+        ("xpack.security.enrollment.enabled", False),
+        ("xpack.security.transport.ssl.enabled", True),
+        # full: the peer's certificate must be signed by the estate CA AND name the address
+        # this node connected to (the peer's publish IP: see esdr.security.validate).
+        ("xpack.security.transport.ssl.verification_mode", "full"),
+        ("xpack.security.transport.ssl.client_authentication", "required"),
+        ("xpack.security.transport.ssl.key", key),
+        ("xpack.security.transport.ssl.certificate", cert),
+        ("xpack.security.transport.ssl.certificate_authorities", [ca]),
+        ("xpack.security.http.ssl.enabled", True),
+        ("xpack.security.http.ssl.key", key),
+        ("xpack.security.http.ssl.certificate", cert),
+        ("xpack.security.http.ssl.certificate_authorities", [ca]),
+    ]
+
+
+def marker(key: bytes, purpose: str, value: str) -> str:
+    """HMAC of a secret for a change check on a host; useless to anyone without the estate key."""
+    return hmac.new(key, f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _curl_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def curl_config(password: str, ca_cert: str, salt: str) -> str:
+    """curl ``-K`` file: credentials and CA for the deploy's API calls on the node (0600 root).
+
+    ``salt`` (an HMAC from the estate key) makes the file's checksum, which pyinfra compares,
+    say nothing about the password.
+    """
+    if "\n" in password:
+        raise ValueError("a password with a newline cannot go into a curl config")
+    return (
+        "# esdr: credentials for the deploy's own API calls on this node. Mode 0600, root.\n"
+        f"# {salt}\n"
+        f"user = {_curl_quote(ELASTIC_USER + ':' + password)}\n"
+        f"cacert = {_curl_quote(ca_cert)}\n"
+    )

@@ -1,0 +1,186 @@
+"""Security problems of a topology: off outside a lab, literal secrets, certificates that miss
+an address. Pure; ``esdr.validate.validate`` includes these."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from esdr.model import Cluster
+from esdr.security import config
+from esdr.security.certs import is_ip, wanted_sans
+from esdr.security.refs import SecretRef, parse_ref
+
+if TYPE_CHECKING:
+    from esdr.validate import Problem
+
+# Cluster-wide settings that hold a secret: they must be references.
+SECRET_KEYS = ("es_elastic_password",)
+
+
+def check_security(cluster: Cluster, where: str) -> list[Problem]:
+    from esdr.validate import Problem  # esdr.validate imports this module
+
+    out: list[Problem] = []
+    if not cluster.nodes:
+        return out  # no Elasticsearch host: nothing to secure (reported as no-nodes)
+    flag = cluster.settings.get("es_security")
+    if not isinstance(flag, bool):
+        message = f"es_security must be True or False, not {flag!r}"
+        out.append(Problem(where, "security-flag-invalid", message))
+        return out
+    for key in SECRET_KEYS:
+        ref = parse_ref(cluster.settings.get(key))
+        if isinstance(ref, str):
+            literal = isinstance(cluster.settings.get(key), str)
+            rule = "secret-literal" if literal else "secret-invalid"
+            # The value itself is never echoed: it may be the password.
+            out.append(Problem(where, rule, f"{key} {ref}"))
+    if cluster.engine.name != "elasticsearch":
+        return out
+    if not flag:
+        if cluster["es_lab"]:
+            out.append(
+                Problem(
+                    where,
+                    "security-off",
+                    "SECURITY IS OFF (es_security = False): no TLS, no authentication; anyone "
+                    "on the network can read and delete every index. Lab inventories only.",
+                    "warning",
+                )
+            )
+        else:
+            out.append(
+                Problem(
+                    where,
+                    "security-off-outside-lab",
+                    "es_security = False is allowed only in a lab inventory (es_lab = True); "
+                    "remove it: TLS and authentication are required",
+                )
+            )
+        return out
+    if cluster.settings.get("es_elastic_password") is None:
+        out.append(
+            Problem(
+                where,
+                "elastic-password-missing",
+                "set es_elastic_password = {'env': 'NAME'} or {'file': '/path'} in group_data: "
+                "the elastic user's password, read on the deploying machine",
+            )
+        )
+    out.extend(_check_ca(cluster, where))
+    out.extend(_check_validity(cluster, where))
+    out.extend(_check_sans(cluster, where))
+    return out
+
+
+def _check_ca(cluster: Cluster, where: str) -> list[Problem]:
+    from esdr.validate import Problem
+
+    byo = cluster.settings.get("es_ca")
+    if byo is None:
+        return []
+    ok = (
+        isinstance(byo, dict)
+        and set(byo) == {"cert", "key"}
+        and all(isinstance(v, str) and PurePosixPath(v).is_absolute() for v in byo.values())
+    )
+    if ok:
+        return []
+    return [
+        Problem(
+            where,
+            "ca-invalid",
+            "es_ca must be {'cert': '/abs/ca.crt', 'key': '/abs/ca.key'} (PEM, key unencrypted, "
+            "both on the deploying machine)",
+        )
+    ]
+
+
+def _check_validity(cluster: Cluster, where: str) -> list[Problem]:
+    from esdr.validate import Problem
+
+    days, renew = cluster.settings.get("es_cert_days"), cluster.settings.get("es_cert_renew_days")
+    values = (days, renew, cluster.settings.get("es_ca_days"))
+    if not all(isinstance(v, int) and v > 0 for v in values):
+        return [
+            Problem(
+                where,
+                "cert-days-invalid",
+                "es_cert_days, es_ca_days and es_cert_renew_days must be positive integers",
+            )
+        ]
+    if renew >= days:
+        return [
+            Problem(
+                where,
+                "cert-renew-window",
+                f"es_cert_renew_days {renew} >= es_cert_days {days}: every deploy would reissue "
+                "every certificate and restart the cluster",
+            )
+        ]
+    return []
+
+
+def _check_sans(cluster: Cluster, where: str) -> list[Problem]:
+    """Transport TLS with verification_mode full checks the address a peer connected to: the
+    node's publish address, which is an IP even when network.host is a name (Elasticsearch
+    resolves it; elastic/elasticsearch#32729). A certificate without that IP is refused."""
+    from esdr.validate import Problem
+
+    out: list[Problem] = []
+    for node in cluster.nodes:
+        for extra in node.cert_sans:
+            if not str(extra).strip():
+                out.append(
+                    Problem(f"host {node.name}", "cert-san-invalid", "es_cert_sans: an empty entry")
+                )
+    named = [n for n in cluster.nodes if not wanted_sans(n).ips]
+    if named:
+        names = ", ".join(n.name for n in named[:3]) + (" ..." if len(named) > 3 else "")
+        out.append(
+            Problem(
+                where,
+                "cert-missing-publish-ip",
+                f"{len(named)} node(s) ({names}) bind a host name and no IP is in their "
+                "certificate; Elasticsearch publishes the IP the name resolves to and transport "
+                "TLS (verification_mode full) checks it: list each host's IP in es_cert_sans "
+                "(host data), or use IPs as network.host",
+                "warning",
+            )
+        )
+    raw = cluster["es_settings"]
+    settings = dict(_flat("", raw)) if isinstance(raw, dict) else {}
+    for key in ("network.publish_host", "transport.publish_host", "http.publish_host"):
+        value = settings.get(key)
+        if value is None:
+            continue
+        for node in cluster.nodes:
+            if not wanted_sans(node).covers(str(value)):
+                out.append(
+                    Problem(
+                        f"host {node.name}",
+                        "cert-missing-publish-address",
+                        f"es_settings {key} {value} is not in the node's certificate "
+                        f"({wanted_sans(node)}): peers would refuse it; add it to es_cert_sans",
+                    )
+                )
+    return out
+
+
+def _flat(prefix: str, value: object) -> list[tuple[str, object]]:
+    if not isinstance(value, dict):
+        return [(prefix, value)]
+    return [
+        pair
+        for key, inner in value.items()
+        for pair in _flat(f"{prefix}.{key}" if prefix else str(key), inner)
+    ]
+
+
+def ref_for(cluster: Cluster, key: str) -> SecretRef | None:
+    ref = parse_ref(cluster.settings.get(key))
+    return ref if isinstance(ref, SecretRef) else None
+
+
+__all__ = ["SECRET_KEYS", "check_security", "config", "ref_for", "is_ip"]

@@ -1,0 +1,136 @@
+"""Security phase: the node's TLS files, the elastic password in the keystore, the deploy's
+own credentials for API calls on the node. Runs after the keystore exists, before the start."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from io import StringIO
+
+from pyinfra import state
+from pyinfra.api import deploy
+from pyinfra.operations import files
+
+from esdr.model import Node, Topology
+from esdr.operations import keystore, secret_files
+from esdr.render import install_link
+from esdr.security import certs, config, store
+from esdr.security.refs import Secret, resolve_setting
+
+BOOTSTRAP_PASSWORD = "bootstrap.password"
+
+
+@dataclass(frozen=True)
+class Material:
+    """What the controller prepared once per run for every node of the cluster."""
+
+    certificates: certs.Certificates
+    password: Secret
+    marker_key: bytes
+
+
+_PREPARED: dict[tuple[int, str], Material] = {}
+
+
+def prepared(topology: Topology) -> Material:
+    """Certificates (issued or reused) and the resolved password, once per pyinfra run.
+
+    Issued while operations are being prepared, so ``--dry`` shows the reissue's file changes;
+    it does write the controller's secrets directory (never a host).
+    """
+    cluster = topology.cluster
+    key = (id(state), str(cluster.name))
+    if key not in _PREPARED:
+        material = Material(
+            certs.ensure_certificates(topology),
+            resolve_setting(
+                cluster["es_elastic_password"], f"es_elastic_password of {cluster.name}"
+            ),
+            store.marker_key(store.secrets_dir(cluster)),
+        )
+        for cert in material.certificates.nodes.values():
+            if cert.issued:
+                # stderr: stdout is pyinfra's --json document
+                print(f"[esdr] certificate for {cert.node} issued: {cert.issued}", file=sys.stderr)
+        _PREPARED[key] = material
+    return _PREPARED[key]
+
+
+@deploy("Security")
+def secure_node(topology: Topology, node: Node):
+    """Returns the operations whose change means the running node must restart."""
+    cluster = topology.cluster
+    if not config.enabled(cluster):
+        return []
+    material = prepared(topology)
+    cert = material.certificates.nodes[node.name]
+    user = cluster["es_user"]
+    paths = config.node_paths(cluster)
+    files.directory(
+        name="Directory /etc/esdr (root only)",
+        path=config.ESDR_ETC,
+        user="root",
+        group="root",
+        mode="700",
+    )
+    files.directory(
+        name=f"Directory {paths.certs_dir}",
+        path=paths.certs_dir,
+        user="root",
+        group=user,
+        mode="2750",
+    )
+    changed = [
+        files.put(
+            name="Estate CA certificate",
+            src=StringIO(material.certificates.ca_pem.decode()),
+            dest=paths.ca_cert,
+            user="root",
+            group=user,
+            mode="640",
+        ),
+        files.put(
+            name="Node certificate",
+            src=StringIO(cert.cert_pem.decode()),
+            dest=paths.node_cert,
+            user="root",
+            group=user,
+            mode="640",
+        ),
+        secret_files.secret_file(
+            name="Node private key",
+            dest=paths.node_key,
+            content=Secret(cert.key_pem.decode()),
+            user="root",
+            group=user,
+            mode="640",
+        ),
+        keystore.keystore_entry(
+            name=f"Keystore {BOOTSTRAP_PASSWORD}",
+            entry=BOOTSTRAP_PASSWORD,
+            value=material.password,
+            marker=config.marker(
+                material.marker_key, f"keystore:{BOOTSTRAP_PASSWORD}", material.password.reveal()
+            ),
+            install_dir=install_link(cluster),
+            conf_dir=cluster["es_conf_dir"],
+            group=user,
+            java_home=cluster["es_java_home"],
+        ),
+    ]
+    # Not a restart reason: only the deploy's own curl calls read it.
+    secret_files.secret_file(
+        name="Credentials for the deploy's API calls",
+        dest=config.CURL_CONFIG,
+        content=Secret(
+            config.curl_config(
+                material.password.reveal(),
+                paths.ca_cert,
+                salt=config.marker(material.marker_key, "curlrc-salt", node.name),
+            )
+        ),
+        user="root",
+        group="root",
+        mode="600",
+    )
+    return changed
