@@ -68,7 +68,8 @@ def get_repositories(es: Elasticsearch) -> dict[str, Any]:
 
 
 def put_repository(es: Elasticsearch, name: str, type_: str, settings: dict[str, Any]) -> Any:
-    return body(es.snapshot.create_repository(name=name, type=type_, settings=settings))
+    return body(es.snapshot.create_repository(
+        name=name, repository={"type": type_, "settings": settings}))
 
 
 def delete_repository(es: Elasticsearch, name: str) -> Any:
@@ -218,3 +219,16 @@ def get_document(es: Elasticsearch, index: str, doc_id: str) -> dict[str, Any] |
 
 def put_document(es: Elasticsearch, index: str, doc_id: str, document: dict[str, Any]) -> Any:
     return body(es.index(index=index, id=doc_id, document=document, refresh="wait_for"))
+
+
+def get_ccr_stats(es: Elasticsearch) -> dict[str, Any]:
+    return body(es.ccr.stats())
+
+
+def resolve_remote(es: Elasticsearch, alias: str) -> dict[str, Any] | None:
+    """``GET /_resolve/cluster/<alias>:*``: also makes the node (re)connect to that remote."""
+    try:
+        quick = es.options(request_timeout=15, max_retries=0)
+        return body(quick.indices.resolve_cluster(name=f"{alias}:*", timeout="5s"))
+    except Exception:  # an unreachable remote is reported by _remote/info, not here
+        return None

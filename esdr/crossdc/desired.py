@@ -1,0 +1,129 @@
+"""What one cluster must hold for its part of the estate: plain values the reconcilers compare.
+
+Pure: ``desired_for(estate, topology)`` never talks to a cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from esdr.crossdc.estate import Estate, Follower
+from esdr.model import Topology
+
+AWARENESS_ATTRIBUTES = "cluster.routing.allocation.awareness.attributes"
+
+
+@dataclass(frozen=True)
+class DesiredAlias:
+    name: str
+    members: dict[str, bool]  # index -> is_write_index
+
+
+@dataclass(frozen=True)
+class Desired:
+    alias: str  # this cluster's alias in the estate
+    awareness: dict[str, Any]  # persistent setting key -> value
+    remotes: dict[str, dict[str, Any]]  # remote alias -> {mode, seeds|proxy_address, skip_unavailable}
+    repositories: dict[str, dict[str, Any]]  # name -> {"type", "settings"}
+    slm: dict[str, dict[str, Any]]  # policy id -> PUT body
+    followers: dict[str, Follower]  # follower index -> the follow
+    auto_follow: dict[str, dict[str, Any]]  # pattern name -> PUT body
+    aliases: dict[str, DesiredAlias]
+    indices: tuple[str, ...] = ()  # local write indices esdr creates (bi-directional recipe)
+    licence: str = "basic"
+    needs: frozenset[str] = field(default_factory=frozenset)  # features: "ccr", "slm"
+
+
+def awareness_settings(topology: Topology) -> dict[str, Any]:
+    """The awareness settings the model owns, as persistent cluster settings."""
+    cluster = topology.cluster
+    attribute = cluster["es_awareness_attribute"]
+    settings: dict[str, Any] = {AWARENESS_ATTRIBUTES: attribute}
+    forced = cluster.forced_awareness_values
+    if forced:
+        key = f"cluster.routing.allocation.awareness.force.{attribute}.values"
+        settings[key] = ",".join(forced)
+    return settings
+
+
+def _remote_settings(link) -> dict[str, Any]:
+    if link.mode == "proxy":
+        return {"mode": "proxy", "proxy_address": link.proxy_address,
+                "skip_unavailable": link.skip_unavailable}
+    return {"mode": "sniff", "seeds": list(link.seeds), "skip_unavailable": link.skip_unavailable}
+
+
+def _repositories(estate: Estate, alias: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for repo in estate.repositories:
+        if alias == repo.writer:
+            out[repo.name] = {"type": repo.type, "settings": dict(repo.settings)}
+        elif alias in repo.readers:
+            # Only one cluster may write a repository; the others must never write to it.
+            out[repo.name] = {"type": repo.type, "settings": {**repo.settings, "readonly": True}}
+    return out
+
+
+def _followers(estate: Estate, alias: str) -> dict[str, Follower]:
+    out = {f.index: f for f in estate.followers if f.cluster == alias}
+    for pair in estate.bidirectional:
+        if alias not in pair.indices:
+            continue
+        for other, index in pair.indices.items():
+            if other != alias:
+                out[index] = Follower(cluster=alias, index=index, remote=other, leader_index=index)
+    return out
+
+
+def _aliases(estate: Estate, alias: str) -> dict[str, DesiredAlias]:
+    out: dict[str, DesiredAlias] = {}
+    for pair in estate.bidirectional:
+        if alias in pair.indices:
+            members = {index: owner == alias for owner, index in pair.indices.items()}
+            out[pair.alias] = DesiredAlias(pair.alias, members)
+    for f in estate.followers:
+        if not f.write_alias:
+            continue
+        if f.cluster == alias:  # a follower takes no writes: the alias only reads from it
+            out[f.write_alias] = DesiredAlias(f.write_alias, {f.index: False})
+        elif f.remote == alias:
+            out[f.write_alias] = DesiredAlias(f.write_alias, {f.leader_index: True})
+    return out
+
+
+def desired_for(estate: Estate, topology: Topology) -> Desired:
+    alias = estate.alias_of(topology.cluster.name)
+    if alias is None:
+        raise ValueError(f"cluster {topology.cluster.name} is not in {estate.source}")
+    followers = _followers(estate, alias)
+    auto = {
+        a.name: {
+            "remote_cluster": a.remote,
+            "leader_index_patterns": list(a.leader_index_patterns),
+            "leader_index_exclusion_patterns": list(a.leader_index_exclusion_patterns),
+            "follow_index_pattern": a.follow_index_pattern,
+        }
+        for a in estate.auto_follow
+        if a.cluster == alias
+    }
+    slm = {
+        p.id: {"schedule": p.schedule, "name": p.snapshot_name, "repository": p.repository,
+               "config": dict(p.config), "retention": dict(p.retention)}
+        for p in estate.slm
+        if p.cluster == alias
+    }
+    needs = frozenset(({"ccr"} if followers or auto else set()) | ({"slm"} if slm else set()))
+    return Desired(
+        alias=alias,
+        awareness=awareness_settings(topology),
+        remotes={k.target: _remote_settings(k) for k in estate.links if k.source == alias},
+        repositories=_repositories(estate, alias),
+        slm=slm,
+        followers=followers,
+        auto_follow=auto,
+        aliases=_aliases(estate, alias),
+        indices=tuple(p.indices[alias] for p in estate.bidirectional if alias in p.indices),
+        licence=estate.licence,
+        needs=needs,
+    )

@@ -1,0 +1,272 @@
+"""The estate: typed, frozen view of ``group_data/estates/<name>.yml``. Parsing only, no I/O
+except ``load_estate_file`` (which group data calls while pyinfra loads the inventory).
+
+The file lives under ``group_data/`` on purpose: pyinfra reads only ``*.py`` there, and anything
+that copies a project's group data (tests, CI) takes the estate with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from esdr.errors import EsdrError
+
+REPOSITORY_TYPES = frozenset({"fs", "s3", "hdfs", "url", "source"})
+LINK_MODES = frozenset({"sniff", "proxy"})
+LICENCE_CHOICES = frozenset({"basic", "trial"})
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    alias: str  # the name other clusters use for it (its remote-cluster alias)
+    cluster_name: str
+    inventory: str | None = None  # path from the project root, for runbooks
+    seeds: tuple[str, ...] = ()  # transport host:port other clusters sniff from
+    proxy_address: str | None = None  # host:port of a proxy in front of its transport
+
+
+@dataclass(frozen=True)
+class Link:
+    """On cluster ``source``, the remote cluster ``target`` (alias = target's alias)."""
+
+    source: str
+    target: str
+    mode: str = "sniff"
+    seeds: tuple[str, ...] = ()
+    proxy_address: str | None = None
+    skip_unavailable: bool = True
+
+
+@dataclass(frozen=True)
+class Repository:
+    name: str
+    type: str
+    settings: Mapping[str, Any]
+    writer: str | None
+    readers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlmPolicy:
+    id: str
+    cluster: str
+    schedule: str
+    snapshot_name: str
+    repository: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    retention: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Follower:
+    cluster: str  # where the follower index lives
+    index: str
+    remote: str  # alias of the leader's cluster
+    leader_index: str
+    write_alias: str | None = None  # the alias promote switches to this index
+
+
+@dataclass(frozen=True)
+class AutoFollow:
+    name: str
+    cluster: str
+    remote: str
+    leader_index_patterns: tuple[str, ...]
+    leader_index_exclusion_patterns: tuple[str, ...] = ()
+    follow_index_pattern: str = "{{leader_index}}"
+
+
+@dataclass(frozen=True)
+class Bidirectional:
+    """Seed 000 section 5: each cluster writes its own index and follows the others'."""
+
+    alias: str
+    indices: Mapping[str, str]  # cluster alias -> its local write index
+
+
+@dataclass(frozen=True)
+class Estate:
+    source: str
+    clusters: Mapping[str, ClusterRef]
+    links: tuple[Link, ...] = ()
+    repositories: tuple[Repository, ...] = ()
+    slm: tuple[SlmPolicy, ...] = ()
+    followers: tuple[Follower, ...] = ()
+    auto_follow: tuple[AutoFollow, ...] = ()
+    bidirectional: tuple[Bidirectional, ...] = ()
+    licence: str = "basic"
+
+    def alias_of(self, cluster_name: str | None) -> str | None:
+        """The estate's alias for the cluster called ``cluster_name`` (None if absent)."""
+        for ref in self.clusters.values():
+            if ref.cluster_name == cluster_name:
+                return ref.alias
+        return None
+
+    def link(self, source: str, target: str) -> Link | None:
+        return next((k for k in self.links if k.source == source and k.target == target), None)
+
+
+class EstateError(EsdrError):
+    """The estate file cannot be read as an estate at all (shape, not design, problems)."""
+
+
+def load_estate_file(anchor: str, relative: str) -> dict[str, Any]:
+    """Read ``relative`` next to ``anchor`` (a group data file's ``__file__``) as raw data.
+
+    Returns plain data (pyinfra host data must stay plain); ``parse_estate`` types it. The
+    source path rides along under ``_source`` for messages.
+    """
+    path = Path(anchor).resolve().parent / relative
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise EstateError(f"estate {path}: cannot be read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise EstateError(f"estate {path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise EstateError(f"estate {path}: the top level must be a mapping")
+    return {**raw, "_source": str(path)}
+
+
+def parse_estate(raw: Mapping[str, Any]) -> Estate:
+    """Typed estate from the raw mapping; ``EstateError`` (one line) on a wrong shape."""
+    source = str(raw.get("_source", "estate"))
+    clusters = {
+        alias: _cluster_ref(source, alias, body)
+        for alias, body in _mapping(source, raw, "clusters").items()
+    }
+    return Estate(
+        source=source,
+        clusters=clusters,
+        links=tuple(_link(source, clusters, i, b) for i, b in enumerate(_list(source, raw, "links"))),
+        repositories=tuple(
+            _repository(source, n, b) for n, b in _mapping(source, raw, "repositories").items()
+        ),
+        slm=tuple(_slm(source, n, b) for n, b in _mapping(source, raw, "slm").items()),
+        followers=tuple(_follower(source, b) for b in _list(source, raw, "followers")),
+        auto_follow=tuple(
+            _auto_follow(source, n, b) for n, b in _mapping(source, raw, "auto_follow").items()
+        ),
+        bidirectional=tuple(
+            Bidirectional(alias=str(a), indices=_str_map(source, f"bidirectional.{a}", b))
+            for a, b in _mapping(source, raw, "bidirectional").items()
+        ),
+        licence=str(raw.get("licence", raw.get("license", "basic"))),
+    )
+
+
+def _mapping(source: str, raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise EstateError(f"estate {source}: `{key}` must be a mapping of name -> settings")
+    return value
+
+
+def _list(source: str, raw: Mapping[str, Any], key: str) -> list[Any]:
+    value = raw.get(key) or []
+    if not isinstance(value, list):
+        raise EstateError(f"estate {source}: `{key}` must be a list")
+    return value
+
+
+def _str_map(source: str, where: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise EstateError(f"estate {source}: `{where}` must be a mapping")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _need(source: str, where: str, body: Any, key: str) -> Any:
+    if isinstance(body, dict) and True in body:  # YAML 1.1 reads a bare `on:` key as true
+        raise EstateError(f"estate {source}: `{where}` has a key YAML reads as `true` (`on:`?): "
+                          "name the cluster with `cluster:`")
+    if not isinstance(body, dict) or body.get(key) in (None, "", []):
+        raise EstateError(f"estate {source}: `{where}` needs `{key}`")
+    return body[key]
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _cluster_ref(source: str, alias: str, body: Any) -> ClusterRef:
+    return ClusterRef(
+        alias=str(alias),
+        cluster_name=str(_need(source, f"clusters.{alias}", body, "cluster_name")),
+        inventory=body.get("inventory"),
+        seeds=_strings(body.get("seeds")),
+        proxy_address=body.get("proxy_address"),
+    )
+
+
+def _link(source: str, clusters: Mapping[str, ClusterRef], index: int, body: Any) -> Link:
+    where = f"links[{index}]"
+    target = str(_need(source, where, body, "to"))
+    ref = clusters.get(target)
+    mode = str(body.get("mode", "sniff"))
+    return Link(
+        source=str(_need(source, where, body, "from")),
+        target=target,
+        mode=mode,
+        seeds=_strings(body.get("seeds")) or (ref.seeds if ref else ()),
+        proxy_address=body.get("proxy_address") or (ref.proxy_address if ref else None),
+        skip_unavailable=bool(body.get("skip_unavailable", True)),
+    )
+
+
+def _repository(source: str, name: str, body: Any) -> Repository:
+    where = f"repositories.{name}"
+    settings = body.get("settings") or {} if isinstance(body, dict) else {}
+    return Repository(
+        name=str(name),
+        type=str(_need(source, where, body, "type")),
+        settings=dict(settings),
+        writer=body.get("writer"),
+        readers=_strings(body.get("readers")),
+    )
+
+
+def _slm(source: str, policy_id: str, body: Any) -> SlmPolicy:
+    where = f"slm.{policy_id}"
+    return SlmPolicy(
+        id=str(policy_id),
+        cluster=str(_need(source, where, body, "cluster")),
+        schedule=str(_need(source, where, body, "schedule")),
+        snapshot_name=str(_need(source, where, body, "name")),
+        repository=str(_need(source, where, body, "repository")),
+        config=dict(body.get("config") or {}),
+        retention=dict(body.get("retention") or {}),
+    )
+
+
+def _follower(source: str, body: Any) -> Follower:
+    where = f"followers[{body.get('index', '?') if isinstance(body, dict) else '?'}]"
+    index = str(_need(source, where, body, "index"))
+    return Follower(
+        cluster=str(_need(source, where, body, "cluster")),
+        index=index,
+        remote=str(_need(source, where, body, "remote")),
+        leader_index=str(body.get("leader_index") or index),
+        write_alias=body.get("write_alias"),
+    )
+
+
+def _auto_follow(source: str, name: str, body: Any) -> AutoFollow:
+    where = f"auto_follow.{name}"
+    return AutoFollow(
+        name=str(name),
+        cluster=str(_need(source, where, body, "cluster")),
+        remote=str(_need(source, where, body, "remote")),
+        leader_index_patterns=_strings(_need(source, where, body, "leader_index_patterns")),
+        leader_index_exclusion_patterns=_strings(body.get("leader_index_exclusion_patterns")),
+        follow_index_pattern=str(body.get("follow_index_pattern", "{{leader_index}}")),
+    )

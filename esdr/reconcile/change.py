@@ -1,0 +1,57 @@
+"""What a reconciler reports: frozen ``Change`` values, plus ``Note``s that are not drift."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+ACTIONS = ("created", "changed", "unchanged", "deleted")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object of one kind: what it is, what it will be, and how."""
+
+    kind: str  # "remote_cluster", "snapshot_repository", "slm_policy", ...
+    name: str
+    action: str  # one of ACTIONS
+    before: Any = None
+    after: Any = None
+    destructive: bool = False  # cannot be undone (unfollow, recreate a follower, delete)
+
+    @property
+    def is_drift(self) -> bool:
+        return self.action != "unchanged"
+
+    def line(self) -> str:
+        mark = {"created": "+", "changed": "~", "deleted": "-", "unchanged": "="}[self.action]
+        text = f"{mark} {self.kind} {self.name}: {self.action}"
+        if self.destructive:
+            text += " (DESTRUCTIVE: needs --allow-destructive)"
+        if self.action == "changed":
+            text += f"\n      before: {_compact(self.before)}\n      after:  {_compact(self.after)}"
+        elif self.action in ("created", "deleted"):
+            text += f" {_compact(self.after if self.action == 'created' else self.before)}"
+        return text
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something worth saying that is not drift: a foreign object, an unreachable remote, ..."""
+
+    kind: str
+    name: str
+    message: str
+    blocking: bool = False  # the object cannot be reconciled until the user acts
+
+    def line(self) -> str:
+        return f"! {self.kind} {self.name}: {self.message}"
+
+
+def drift(changes: list[Change]) -> list[Change]:
+    return [c for c in changes if c.is_drift]
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

@@ -1,0 +1,45 @@
+"""Which objects esdr manages on a cluster: one document in the hidden index ``esdr-managed``.
+
+Only names listed here are ever deleted by esdr. The document also records followers that
+``esdr promote`` turned into regular indices, so a later deploy does not try to undo a promotion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from esdr.es import client
+
+INDEX = "esdr-managed"
+DOC_ID = "registry"
+KINDS = ("remote_cluster", "snapshot_repository", "slm_policy", "follower_index",
+         "auto_follow", "alias")
+INDEX_SETTINGS = {"index.hidden": True, "number_of_shards": 1, "auto_expand_replicas": "0-1"}
+
+
+def empty() -> dict[str, Any]:
+    return {**{kind: [] for kind in KINDS}, "promoted": {}}
+
+
+def read(es: Elasticsearch) -> dict[str, Any]:
+    found = client.get_document(es, INDEX, DOC_ID)
+    registry = empty()
+    if found:
+        registry.update(found.get("_source", {}))
+    return registry
+
+
+def write(es: Elasticsearch, registry: dict[str, Any]) -> None:
+    if not client.index_exists(es, INDEX):
+        es.indices.create(index=INDEX, settings=INDEX_SETTINGS)
+    client.put_document(es, INDEX, DOC_ID, registry)
+
+
+def managed(registry: dict[str, Any], kind: str) -> set[str]:
+    return set(registry.get(kind, []))
+
+
+def updated(registry: dict[str, Any], kind: str, keep: set[str]) -> dict[str, Any]:
+    return {**registry, kind: sorted(keep)}

@@ -1,0 +1,279 @@
+"""Plan and apply every cluster-level object of one data centre, in a fixed order.
+
+``plan_cluster`` only reads; ``apply_plan`` writes what the plan says, then observes again and
+insists the new plan is empty (a write that did not stick is an error, not a silent success).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from esdr import licence
+from esdr.crossdc.desired import Desired, desired_for
+from esdr.crossdc.estate import ClusterRef, Estate, parse_estate
+from esdr.errors import EsdrError
+from esdr.es import client
+from esdr.es.connect import client_for
+from esdr.model import Topology
+from esdr.reconcile import (
+    alias,
+    auto_follow,
+    cluster_settings,
+    follower_index,
+    registry,
+    slm_policy,
+    snapshot_repository,
+)
+from esdr.reconcile.change import Change, Note, drift
+from esdr.reconcile.retry import with_retries
+
+ORDER = ("licence", "cluster_settings", "remote_cluster", "snapshot_repository", "slm_policy",
+         "follower_index", "auto_follow", "index", "alias")
+
+
+@dataclass
+class ClusterPlan:
+    cluster: str
+    alias: str
+    changes: list[Change] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # features that cannot be used: blocking
+    registry_before: dict[str, Any] = field(default_factory=registry.empty)
+    registry_after: dict[str, Any] = field(default_factory=registry.empty)
+
+    @property
+    def drift(self) -> list[Change]:
+        return drift(self.changes)
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.drift or self.problems or any(n.blocking for n in self.notes))
+
+    @property
+    def needs_write(self) -> bool:
+        return bool(self.drift) or self.registry_after != self.registry_before
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The cluster's client, and one per node that holds remote connections: each such node
+    connects to remotes on its own, and ``_remote/info`` answers for the node it reaches."""
+
+    es: Elasticsearch
+    remote_views: tuple[Elasticsearch, ...]
+
+
+def clients_for(topology: Topology) -> Clients:
+    nodes = [n for n in topology.cluster.nodes if "remote_cluster_client" in n.roles]
+    views = tuple(client_for(topology, [n]) for n in nodes) or (client_for(topology),)
+    return Clients(client_for(topology), views)
+
+
+def estate_of(topology: Topology) -> Estate | None:
+    raw = topology.cluster.settings.get("es_estate")
+    return parse_estate(raw) if raw else None
+
+
+def desired_of(topology: Topology) -> Desired:
+    estate = estate_of(topology)
+    if estate is None:  # no cross-DC design: only the awareness settings are owned
+        local = ClusterRef(topology.datacentre, str(topology.cluster.name))
+        estate = Estate(source="-", clusters={local.alias: local})
+    return desired_for(estate, topology)
+
+
+def _r(what: str, call):
+    return with_retries(what, call)
+
+
+def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterPlan:
+    """Read the cluster and diff it against the estate. Changes nothing."""
+    clients = clients or clients_for(topology)
+    es = clients.es
+    desired = desired_of(topology)
+    name = str(topology.cluster.name)
+    reg = _r(f"{name}: read {registry.INDEX}", lambda: registry.read(es))
+    plan = ClusterPlan(cluster=name, alias=desired.alias, registry_before=reg)
+    usable = _features(es, desired, reg, plan)
+    persistent = _r(f"{name}: GET _cluster/settings", lambda: cluster_settings.observe_persistent(es))
+    _add(plan, (cluster_settings.plan_awareness(desired.awareness, persistent), []))
+    _add(plan, cluster_settings.plan_remote_clusters(
+        desired.remotes, persistent, registry.managed(reg, "remote_cluster")))
+    connected = _connected(clients, desired, plan)
+    repos = _r(f"{name}: GET _snapshot", lambda: snapshot_repository.observe_snapshot_repositories(es))
+    _add(plan, snapshot_repository.plan_snapshot_repositories(
+        desired.repositories, repos, registry.managed(reg, "snapshot_repository")))
+    if "slm" in usable:
+        observed = _r(f"{name}: GET _slm/policy", lambda: slm_policy.observe_slm_policies(es))
+        _add(plan, slm_policy.plan_slm_policies(
+            desired.slm, observed, registry.managed(reg, "slm_policy")))
+    if "ccr" in usable:
+        _plan_ccr(es, desired, reg, connected, plan)
+    _plan_aliases(es, desired, reg, plan)
+    plan.registry_after = _registry_after(reg, plan.changes)
+    return plan
+
+
+def _add(plan: ClusterPlan, result: tuple[list[Change], list[Note]]) -> None:
+    plan.changes += result[0]
+    plan.notes += result[1]
+
+
+def _features(es: Elasticsearch, desired: Desired, reg: dict, plan: ClusterPlan) -> set[str]:
+    """Features whose objects can be planned; a needed but unusable one becomes a problem."""
+    needs = set(desired.needs)
+    if reg.get("follower_index") or reg.get("auto_follow"):
+        needs.add("ccr")  # esdr created CCR objects before: they may have to be removed
+    if reg.get("slm_policy"):
+        needs.add("slm")
+    usable = set()
+    for feature in sorted(needs):
+        status = _r(f"{plan.cluster}: feature check", lambda f=feature: licence.feature_status(es, f))
+        trial = licence.trial_wanted(status, desired.licence)
+        if trial and not any(c.kind == "licence" for c in plan.changes):
+            plan.changes.append(Change("licence", "trial", "changed",
+                                       {"type": status.licence_type}, {"type": "trial"}))
+        problem = licence.message(status, plan.cluster, trial_planned=trial)
+        if problem:
+            plan.problems.append(problem)
+        else:
+            usable.add(feature)
+    return usable
+
+
+def _connected(clients: Clients, desired: Desired, plan: ClusterPlan) -> set[str]:
+    """Remotes every remote-cluster-client node is connected to (the others are noted)."""
+    if not desired.remotes:
+        return set()
+    merged: dict[str, dict] = {}
+    for view in clients.remote_views:
+        info = _remote_info(view, desired, plan)
+        for alias in desired.remotes:
+            if alias not in merged or not (info.get(alias) or {}).get("connected"):
+                merged[alias] = info.get(alias) or {}
+    plan.notes += cluster_settings.connection_notes(merged, desired.remotes)
+    return {a for a, i in merged.items() if i.get("connected")}
+
+
+def _remote_info(view: Elasticsearch, desired: Desired, plan: ClusterPlan) -> dict:
+    info = _r(f"{plan.cluster}: GET _remote/info", lambda: client.get_remote_info(view))
+    down = [a for a in desired.remotes if a in info and not info[a].get("connected")]
+    if not down:
+        return info
+    # A remote that was down when its settings were applied is not retried by the node on its
+    # own: resolving it makes this node try once more (a read, bounded by a short timeout).
+    for alias in down:
+        client.resolve_remote(view, alias)
+    return _r(f"{plan.cluster}: GET _remote/info", lambda: client.get_remote_info(view))
+
+
+def _plan_ccr(es, desired: Desired, reg: dict, connected: set[str], plan: ClusterPlan) -> None:
+    managed = registry.managed(reg, "follower_index")
+    promoted = set(reg.get("promoted", {}))
+    names = set(desired.followers) | managed
+    observed = _r(f"{plan.cluster}: GET _ccr/info", lambda: follower_index.observe_followers(es, names))
+    for index in sorted(names):
+        want = desired.followers.get(index)
+        _add(plan, follower_index.plan_follower(
+            index, want, observed.get(index), managed, promoted,
+            connected=want is None or want.remote in connected))
+    patterns = _r(f"{plan.cluster}: GET _ccr/auto_follow", lambda: auto_follow.observe_auto_follow(es))
+    _add(plan, auto_follow.plan_auto_follows(
+        desired.auto_follow, patterns, registry.managed(reg, "auto_follow")))
+
+
+def _plan_aliases(es, desired: Desired, reg: dict, plan: ClusterPlan) -> None:
+    managed = registry.managed(reg, "alias")
+    names = set(desired.aliases) | managed
+    indices = {i for a in desired.aliases.values() for i in a.members} | set(desired.indices)
+    existing = {i for i in sorted(indices)
+                if _r(f"{plan.cluster}: HEAD {i}", lambda i=i: client.index_exists(es, i))}
+    plan.changes += alias.plan_indices(desired.indices, existing)
+    existing |= set(desired.indices)  # created before the aliases are applied
+    promoted = reg.get("promoted", {})
+    held = {p.get("write_alias") for p in promoted.values() if p.get("write_alias")}
+    for name in sorted(names):
+        observed = _r(f"{plan.cluster}: GET _alias/{name}", lambda n=name: alias.observe_alias(es, n))
+        _add(plan, alias.plan_alias(name, desired.aliases.get(name), observed, existing, managed,
+                                    held=name in held))
+
+
+def _registry_after(reg: dict[str, Any], changes: list[Change]) -> dict[str, Any]:
+    """esdr manages what it planned to hold (minus what it deletes), plus what it held before."""
+    after = {**reg}
+    for kind in registry.KINDS:
+        held = registry.managed(reg, kind)
+        held |= {c.name for c in changes if c.kind == kind and c.action != "deleted"}
+        held -= {c.name for c in changes if c.kind == kind and c.action == "deleted"}
+        after[kind] = sorted(held)
+    return after
+
+
+APPLY = {
+    "cluster_settings": cluster_settings.apply_cluster_settings,
+    "remote_cluster": cluster_settings.apply_cluster_settings,
+    "snapshot_repository": snapshot_repository.apply_snapshot_repositories,
+    "slm_policy": slm_policy.apply_slm_policies,
+    "follower_index": follower_index.apply_followers,
+    "auto_follow": auto_follow.apply_auto_follows,
+    "index": alias.apply_indices,
+    "alias": alias.apply_aliases,
+}
+
+
+def apply_plan(
+    topology: Topology, plan: ClusterPlan, *, allow_destructive: bool = False,
+    clients: Clients | None = None,
+) -> tuple[list[Change], list[Note], ClusterPlan]:
+    """Apply in ORDER; returns (applied, skipped notes, the plan observed afterwards)."""
+    if plan.problems:
+        raise EsdrError(plan.problems[0], hint=None)
+    clients = clients or clients_for(topology)
+    es = clients.es
+    applied: list[Change] = []
+    skipped: list[Note] = []
+    for kind in ORDER:
+        for change in [c for c in plan.drift if c.kind == kind]:
+            if change.destructive and not allow_destructive:
+                skipped.append(Note(change.kind, change.name, f"{change.action} is destructive: "
+                                    "skipped; rerun with --allow-destructive to do it"))
+                continue
+            _apply_one(es, change, plan.cluster)
+            applied.append(change)
+    skipped_names = {(n.kind, n.name) for n in skipped}
+    reg_after = _registry_after(plan.registry_before,
+                                [c for c in plan.changes if (c.kind, c.name) not in skipped_names])
+    if reg_after != plan.registry_before:
+        _r(f"{plan.cluster}: write {registry.INDEX}", lambda: registry.write(es, reg_after))
+    after = plan_cluster(topology, clients)
+    left = [c for c in after.drift if (c.kind, c.name) not in skipped_names]
+    if left:
+        raise EsdrError(
+            f"cluster {plan.cluster}: still drifting after apply: "
+            + "; ".join(f"{c.kind} {c.name} {c.action}" for c in left),
+            hint="another writer may be changing these objects; run `esdr plan` to see the diff",
+        )
+    return applied, skipped, after
+
+
+def _apply_one(es: Elasticsearch, change: Change, cluster: str) -> None:
+    if change.kind == "licence":
+        _r(f"{cluster}: start trial", lambda: client.post_start_trial(es))
+        return
+    _r(f"{cluster}: {change.kind} {change.name}", lambda: APPLY[change.kind](es, [change]))
+
+
+def plan_lines(plan: ClusterPlan, verbose: bool = False) -> list[str]:
+    """The per-object diff as printed by `esdr plan` and the deploy."""
+    lines = [f"cluster {plan.cluster} ({plan.alias}):"]
+    lines += [f"  error: {p}" for p in plan.problems]
+    shown = plan.changes if verbose else plan.drift
+    lines += ["  " + line for c in shown for line in c.line().splitlines()]
+    lines += ["  " + n.line() for n in plan.notes]
+    counts = {a: sum(1 for c in plan.changes if c.action == a)
+              for a in ("created", "changed", "deleted", "unchanged")}
+    lines.append("  " + ", ".join(f"{n} {a}" for a, n in counts.items()))
+    return lines

@@ -1,0 +1,65 @@
+"""SLM policies (``PUT /_slm/policy/<id>``): scheduled snapshots into the cluster's writable
+repository. The RPO of the snapshot approach is the schedule interval (seed 000 section 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from esdr.es import client
+from esdr.reconcile.change import Change, Note
+from esdr.reconcile.normalize import norm
+
+KIND = "slm_policy"
+OWNED = ("name", "schedule", "repository", "config", "retention")
+
+
+def observe_slm_policies(es: Elasticsearch) -> dict[str, dict[str, Any]]:
+    """Policy id -> the owned part of its ``policy`` (versions and dates are not ours)."""
+    return {
+        policy_id: {k: v for k, v in entry.get("policy", {}).items() if k in OWNED}
+        for policy_id, entry in client.get_slm_policies(es).items()
+    }
+
+
+def _comparable(policy: dict[str, Any]) -> Any:
+    return norm({k: policy.get(k) or None for k in OWNED})
+
+
+def plan_slm_policy(
+    policy_id: str, desired: dict[str, Any] | None, observed: dict[str, Any] | None,
+    managed: set[str],
+) -> tuple[list[Change], list[Note]]:
+    if desired is None:
+        if observed is None:
+            return [], []
+        if policy_id in managed:
+            return [Change(KIND, policy_id, "deleted", observed, None)], []
+        return [], [Note(KIND, policy_id, "not in the estate and not created by esdr: left alone")]
+    if observed is None:
+        return [Change(KIND, policy_id, "created", None, desired)], []
+    if _comparable(observed) == _comparable(desired):
+        return [Change(KIND, policy_id, "unchanged", observed, desired)], []
+    return [Change(KIND, policy_id, "changed", observed, desired)], []
+
+
+def plan_slm_policies(
+    desired: dict[str, dict[str, Any]], observed: dict[str, dict[str, Any]], managed: set[str]
+) -> tuple[list[Change], list[Note]]:
+    changes: list[Change] = []
+    notes: list[Note] = []
+    for policy_id in sorted(set(desired) | set(observed)):
+        c, n = plan_slm_policy(policy_id, desired.get(policy_id), observed.get(policy_id), managed)
+        changes += c
+        notes += n
+    return changes, notes
+
+
+def apply_slm_policies(es: Elasticsearch, changes: list[Change]) -> None:
+    for change in changes:
+        if change.action == "deleted":
+            client.delete_slm_policy(es, change.name)
+        elif change.action in ("created", "changed"):
+            body = {k: v for k, v in change.after.items() if v not in (None, {}, [])}
+            client.put_slm_policy(es, change.name, body)

@@ -1,0 +1,113 @@
+"""Failback after the old primary returned: re-establish replication in the chosen direction.
+
+- ``reverse``: the returning DC follows the promoted index (its old leader copy is replaced);
+- ``original``: this DC follows the old leader again (writes made here since the promotion
+  are lost).
+
+Either way one copy is replaced, and documents written on one side only are gone with it, so the
+runbook prints both document counts loudly and refuses to delete anything without
+``--allow-delete``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from esdr.errors import EsdrError
+from esdr.es import client
+from esdr.reconcile import registry
+from esdr.runbooks.steps import Step, run_steps
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """A promotion recorded by ``esdr promote`` on the surviving cluster."""
+
+    index: str  # the promoted (formerly follower) index on the survivor
+    survivor: str  # alias of the survivor
+    remote: str  # alias of the returning, old primary
+    leader_index: str  # its old leader index there
+    write_alias: str | None = None
+
+    @classmethod
+    def from_registry(cls, survivor: str, index: str, entry: dict[str, Any]) -> Promoted:
+        return cls(index, survivor, entry["remote"], entry["leader_index"], entry.get("write_alias"))
+
+
+def failback_steps(p: Promoted, direction: str) -> list[Step]:
+    """Ordered steps; the ``delete`` step is the one that needs --allow-delete."""
+    if direction == "reverse":  # the old primary follows the survivor
+        steps = [Step(p.remote, "delete", p.leader_index),
+                 Step(p.remote, "follow", p.leader_index,
+                      {"remote_cluster": p.survivor, "leader_index": p.index})]
+        if p.write_alias:
+            steps.append(Step(p.remote, "switch_alias", p.leader_index,
+                              {"alias": p.write_alias, "write": False}))
+        return steps
+    if direction == "original":  # the survivor follows the old leader again
+        steps = []
+        if p.write_alias:
+            steps.append(Step(p.survivor, "switch_alias", p.index,
+                              {"alias": p.write_alias, "write": False}))
+        steps += [Step(p.survivor, "delete", p.index),
+                  Step(p.survivor, "follow", p.index,
+                       {"remote_cluster": p.remote, "leader_index": p.leader_index})]
+        return steps
+    raise EsdrError(f"direction {direction!r}: use reverse or original")
+
+
+def one_sided_warning(p: Promoted, direction: str, counts: dict[str, int | None]) -> str:
+    """The loud part: which copy is replaced and how many documents it holds."""
+    here, there = counts.get(p.survivor), counts.get(p.remote)
+    lost = f"{p.remote}:{p.leader_index}" if direction == "reverse" else f"{p.survivor}:{p.index}"
+    return (f"WARNING: {p.index}: {p.survivor} holds {here} document(s), {p.remote}:"
+            f"{p.leader_index} holds {there}. Failback replaces {lost}: every document written "
+            "there and not on the other side (writes after the outage began, or the lag at "
+            "promotion) is lost. Snapshot it first if in doubt.")
+
+
+def failback(
+    clients: dict[str, Elasticsearch],
+    promoted: list[Promoted],
+    direction: str,
+    *,
+    allow_delete: bool,
+    dry: bool,
+    say: Callable[[str], None],
+) -> list[Step]:
+    steps: list[Step] = []
+    for p in promoted:
+        counts = {p.survivor: client.count(clients[p.survivor], p.index),
+                  p.remote: client.count(clients[p.remote], p.leader_index)}
+        say(one_sided_warning(p, direction, counts))
+        for step in failback_steps(p, direction):
+            if step.action == "delete" and counts.get(step.cluster) is None:
+                continue  # nothing there to replace
+            steps.append(step)
+    deletes = [s for s in steps if s.action == "delete"]
+    if dry:
+        say(f"dry run: {len(steps)} step(s), nothing changed:")
+        for step in steps:
+            say(f"  {step.line()}")
+        return steps
+    if deletes and not allow_delete:
+        raise EsdrError(
+            "failback would delete " + ", ".join(f"{s.cluster}:{s.index}" for s in deletes)
+            + " to replace it with a follower; nothing was changed",
+            hint="read the warning above, snapshot what you need, then rerun with --allow-delete",
+        )
+    run_steps(steps, clients, say)
+    for p in promoted:
+        _forget(clients[p.survivor], p)
+    say("failback done: update the estate (followers) to the direction now in place")
+    return steps
+
+
+def _forget(es: Elasticsearch, p: Promoted) -> None:
+    reg = registry.read(es)
+    reg.get("promoted", {}).pop(p.index, None)
+    registry.write(es, reg)

@@ -1,0 +1,105 @@
+"""After the nodes converged: the shared snapshot directories, then every cluster-level object.
+
+``cluster_objects`` runs the reconcilers once per run. It plans while pyinfra executes (the
+cluster may not exist while the deploy is prepared) and yields a command only when the plan has
+drift, so a rerun on a converged estate reports no change. ``pyinfra --dry`` cannot show the
+cluster-level diff (nothing executes), so the operation points at ``esdr plan`` instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pyinfra import host, state
+from pyinfra.api import FunctionCommand, operation
+from pyinfra.operations import files
+
+from elasticsearch import ApiError
+
+from esdr.errors import EsdrError
+from esdr.model import Node, Topology
+from esdr.reconcile.run import ClusterPlan, apply_plan, estate_of, plan_cluster, plan_lines
+
+
+def _say(message: str) -> None:
+    print(f"[esdr] {message}", file=sys.stderr, flush=True)
+
+
+def fs_repository_dirs(topology: Topology) -> list[str]:
+    """Locations of the fs repositories this cluster registers (writer or reader)."""
+    estate = estate_of(topology)
+    alias = estate.alias_of(topology.cluster.name) if estate else None
+    if estate is None or alias is None:
+        return []
+    return sorted({
+        str(r.settings["location"])
+        for r in estate.repositories
+        if r.type == "fs" and r.settings.get("location")
+        and (r.writer == alias or alias in r.readers)
+    })
+
+
+def snapshot_directories(topology: Topology, node: Node) -> None:
+    """The shared mount of each fs repository, usable by the service user on every master and
+    data node (root keeps ownership; the group gets rwx, nobody else anything)."""
+    if not (node.is_master_eligible or node.holds_data):
+        return
+    for path in fs_repository_dirs(topology):
+        files.directory(
+            name=f"Snapshot directory {path} usable by {topology.cluster['es_user']}",
+            path=path,
+            user="root",
+            group=topology.cluster["es_user"],
+            mode="770",
+        )
+
+
+@operation(is_idempotent=False)
+def cluster_objects(topology: Topology, allow_destructive: bool = False):
+    """
+    Converge the cluster-level objects (awareness and remote-cluster settings, snapshot
+    repositories, SLM, CCR followers and auto-follow patterns, aliases) to the estate.
+
+    + topology: the data centre's model (its ``es_estate`` is the cross-DC design)
+    + allow_destructive: also unfollow / recreate followers (otherwise reported and skipped)
+
+    Run it once (``_run_once=True``) after the nodes converged.
+    """
+    if not state.is_executing:
+        _say(f"cluster-level objects of {topology.cluster.name} are reconciled after the nodes "
+             f"converge; to preview them (pyinfra --dry cannot): esdr plan {topology.source or 'INVENTORY'}")
+        return
+    try:
+        plan = plan_cluster(topology)
+    except EsdrError as error:
+        yield FunctionCommand(_fail, (str(error),), {})
+        return
+    for line in plan_lines(plan):
+        _say(line)
+    if plan.problems:
+        yield FunctionCommand(_fail, ("; ".join(plan.problems),), {})
+        return
+    if not plan.needs_write:
+        host.noop(f"cluster-level objects of {plan.cluster} are converged")
+        return
+    yield FunctionCommand(_apply, (topology, plan, allow_destructive), {})
+
+
+# pyinfra passes state and host to a FunctionCommand only when the parameters carry exactly
+# these names (and only then uses the return value as the command's status).
+def _fail(state, host, message: str) -> bool:
+    _say(f"error: {message}")
+    return False
+
+
+def _apply(state, host, topology: Topology, plan: ClusterPlan, allow_destructive: bool) -> bool:
+    try:
+        applied, skipped, after = apply_plan(topology, plan, allow_destructive=allow_destructive)
+    except (EsdrError, ApiError) as error:  # one clear line instead of a traceback
+        _say(f"error: {plan.cluster}: {error}")
+        return False
+    for change in applied:
+        _say(f"{plan.cluster}: {change.kind} {change.name} {change.action}")
+    for note in skipped + after.notes:
+        _say(f"{plan.cluster}: {note.line()}")
+    return True
