@@ -3,14 +3,17 @@
 from pyinfra import host
 
 from esdr.operations import cluster, rolling_restart
-from esdr.tasks import preflight
+from esdr.tasks import gateway, preflight
+from esdr.tasks import post_deploy
 from esdr.tasks.node import elasticsearch_node
 
-topology = preflight.topology()
-node = next((n for n in topology.cluster.nodes if n.host == host.name), None)
+gateway_tier = gateway.tier()  # the INFINI Gateway tier (issue 4), validated; None without one
+topology = None if gateway.gateways_only(gateway_tier) else preflight.topology()
+node = next((n for n in topology.cluster.nodes if n.host == host.name), None) if topology else None
 
 if node is not None:
     elasticsearch_node(topology, node)
+    post_deploy.snapshot_directories(topology, node)
     rolling_restart.rolling_restart(
         name="Rolling restart of changed nodes",
         topology=topology,
@@ -18,4 +21,10 @@ if node is not None:
         timeout=topology.cluster["es_restart_timeout"],
         _run_once=True,
     )
+    # Cluster-level objects (settings, remotes, repositories, SLM, CCR, aliases): `esdr plan`
+    post_deploy.cluster_objects(
+        name="Cluster-level objects converged", topology=topology, _run_once=True
+    )
     cluster.summary(name="Cluster summary", topology=topology, _run_once=True)
+
+gateway.gateway_tier_host(gateway_tier)  # gateway hosts: gateway + front door

@@ -72,10 +72,21 @@ CLUSTER_DEFAULTS: dict[str, Any] = {
     "es_lab": False,
     "es_restart_timeout": 300,
     "es_service_environment": {},  # extra Environment= lines for the systemd unit
+    "es_estate": None,  # the cross-DC design (group_data/estates/*.yml), see esdr/crossdc
+    # Security (issue 5, esdr/security/): on unless a lab inventory opts out loudly.
+    "es_security": True,
+    "es_elastic_password": None,  # {"env": "NAME"} or {"file": "/path"}; never a literal
+    "es_secrets_dir": None,  # controller-side CA, certificates; default esdr/security/store.py
+    "es_ca": None,  # bring your own CA: {"cert": "/path/ca.crt", "key": "/path/ca.key"}
+    "es_cert_days": 730,  # validity of a node certificate esdr issues
+    "es_ca_days": 3650,  # validity of the estate CA esdr creates
+    "es_cert_renew_days": 30,  # reissue when a certificate expires within this many days
 }
 
 # Settings a single host may override.
-HOST_KEYS = frozenset({"zone", "es_heap", "es_node_name", "es_network_host", "es_roles", "ram"})
+HOST_KEYS = frozenset(
+    {"zone", "es_heap", "es_node_name", "es_network_host", "es_roles", "ram", "es_cert_sans"}
+)
 HOST_DEFAULTS: dict[str, Any] = {"es_heap": "1g"}
 
 # Host data keys pyinfra or the user's connectors own; never reported as unknown.
@@ -105,6 +116,7 @@ class Node:
     ram: str | None = None
     groups: tuple[str, ...] = ()
     unknown_keys: tuple[str, ...] = ()  # es_* host keys esdr does not know (typos)
+    cert_sans: tuple[str, ...] = ()  # extra names/IPs for its certificate (es_cert_sans)
 
     @property
     def is_master_eligible(self) -> bool:
@@ -227,6 +239,7 @@ def _node_from(spec: HostSpec) -> Node:
         ram=data.get("ram"),
         groups=tuple(g for g in spec.groups if g in ROLE_GROUPS),
         unknown_keys=unknown,
+        cert_sans=tuple(str(s) for s in data.get("es_cert_sans") or ()),
     )
 
 

@@ -1,7 +1,10 @@
 """Talk to a node's HTTP API from the node itself, over the SSH connection pyinfra holds.
 
 The controller may not reach port 9200 of a data centre's hosts (firewalls); SSH it always
-reaches. Requests carry no secrets, so the JSON body may ride in curl's arguments.
+reaches. With security on, curl speaks HTTPS, verifies the node against the estate CA and reads
+the elastic user's credentials from a root-only config file (``curl -K``) that the deploy puts
+on the node: the password is never in argv, so never in ``ps`` or pyinfra's printed commands.
+Request bodies carry no secrets, so they may ride in curl's arguments.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 from pyinfra.api import StringCommand
 
 from esdr.errors import EsdrError
+from esdr.model import Node, Topology
+from esdr.security import config as security
 
 HEALTH_ORDER = {"red": 0, "yellow": 1, "green": 2}
 
@@ -25,6 +30,23 @@ class NodeApi:
     host: Any  # pyinfra Host
     address: str
     port: int = 9200
+    scheme: str = "http"
+    curl_config: str | None = None  # curl -K file with the CA and credentials (security on)
+
+    @classmethod
+    def for_node(cls, topology: Topology, node: Node, host: Any | None = None) -> NodeApi:
+        """The API of ``node``, reached from its own host (or ``host``), secured per the model."""
+        from pyinfra import state
+
+        cluster = topology.cluster
+        on = security.enabled(cluster)
+        return cls(
+            host if host is not None else state.inventory.get_host(node.host),
+            node.address,
+            cluster["es_http_port"],
+            scheme="https" if on else "http",
+            curl_config=security.CURL_CONFIG if on else None,
+        )
 
     def run(self, command: str, timeout: int = 60) -> tuple[bool, str]:
         ok, output = self.host.run_shell_command(StringCommand(command), _timeout=timeout)
@@ -32,8 +54,10 @@ class NodeApi:
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """(HTTP status, parsed JSON or None); status 0 when the node does not answer."""
-        url = f"http://{self.address}:{self.port}/{path.lstrip('/')}"
+        url = f"{self.scheme}://{self.address}:{self.port}/{path.lstrip('/')}"
         parts = ["curl", "-s", "-m", "20", "-X", method, "-w", r"\n%{http_code}"]
+        if self.curl_config:
+            parts[1:1] = ["-K", self.curl_config]
         if body is not None:
             parts += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
         parts.append(url)

@@ -19,6 +19,7 @@ from esdr.model import (
     Topology,
     parse_size,
 )
+from esdr.security.validate import check_security
 
 MAX_HEAP = 31 * 1024**3  # above ~31g the JVM loses compressed object pointers
 
@@ -38,9 +39,11 @@ OWNED_SETTINGS: dict[str, str] = {
     "cluster.initial_master_nodes": "nothing: esdr bootstraps the cluster once by itself",
     "cluster.initial_cluster_manager_nodes": "nothing: esdr bootstraps the cluster once",
     "cluster.routing.allocation.awareness.attributes": "es_awareness_attribute",
-    "xpack.security.enabled": "nothing yet: esdr renders it false until TLS lands (issue #5)",
+    "xpack.security.enabled": "es_security (on; False only in a lab inventory)",
 }
 _OWNED_PREFIXES = {
+    "xpack.security.transport.ssl.": "the estate CA and node certificates (esdr/security)",
+    "xpack.security.http.ssl.": "the estate CA and node certificates (esdr/security)",
     "cluster.routing.allocation.awareness.force.": "es_forced_awareness(_values)",
     "node.attr.": "host data (node attributes are derived from the model)",
 }
@@ -73,8 +76,14 @@ def validate(topology: Topology) -> list[Problem]:
         _check_zones_and_awareness,
         _check_owned_settings,
         _check_install_source,
+        check_security,
     ):
         problems.extend(check(cluster, where))
+    # The cross-DC design (es_estate), when the inventory carries one. Imported here because
+    # esdr.crossdc.validate builds on this module's Problem.
+    from esdr.crossdc.validate import check_topology_estate
+
+    problems.extend(check_topology_estate(topology))
     return problems
 
 
@@ -289,6 +298,16 @@ def _check_masters(cluster: Cluster, where: str) -> list[Problem]:
                     f"{count} of {len(masters)} master-eligible nodes are in zone {zone}; losing "
                     "it loses the master majority: spread masters one per zone, or add a "
                     "tie-breaker in a third zone",
+                )
+            )
+        elif len(full) >= 2 and all(n.zone == zone for n in full):  # < 2: reported above
+            out.append(
+                Problem(
+                    f"zone {zone}",
+                    "zone-holds-every-electable-master",
+                    f"every master-eligible node that is not voting-only is in zone {zone}; "
+                    "losing it leaves only voting-only nodes, which are never elected: put a "
+                    "full master in another zone",
                 )
             )
     return out

@@ -18,3 +18,20 @@ es_lab = True
 # bootstrap check of 65535, which no unit setting can lift here. The lab preloads a shim that
 # reports the limit as 65535 (esdr/lab/nofile.py). Never set this on real hosts.
 es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
+
+# Cross-DC design shared with DC2 (issue 3): remote clusters and the shared fs repository.
+from esdr.crossdc.estate import load_estate_file  # noqa: E402
+
+es_estate = load_estate_file(__file__, "estates/lab.yml")
+# The shared snapshot mount (an NFS export in a real DC); path.repo is static: a change
+# restarts the nodes.
+es_path_repo = ["/mnt/esdr-snapshots"]
+
+# Security (issue 5): TLS and authentication on, as in production. The elastic password is a
+# random one generated on first use into the lab estate's secrets directory (0600, never in
+# git); the tests and `esdr` clients read the same file. Never use generated_secret_file for
+# real estates: reference your vault's env var or file instead.
+from esdr.security.store import default_root as _secrets_root  # noqa: E402
+from esdr.security.store import generated_secret_file as _generated  # noqa: E402
+
+es_elastic_password = {"file": _generated(_secrets_root() / "lab" / "elastic-password")}

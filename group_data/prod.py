@@ -17,3 +17,54 @@ es_settings = {
     "action.destructive_requires_name": True,
     "bootstrap.memory_lock": False,
 }
+
+# INFINI Gateway tier (issue 4). Primary and backup cluster: until the cross-DC design
+# (issue 3) supplies them, named here. Passwords by reference only: the deploy reads the
+# environment variable on the deploying machine; hosts get it in a 0600 EnvironmentFile.
+gateway_clusters = {
+    "primary": {
+        "name": "search-dc1",
+        "endpoints": [
+            "https://es-dc1-data-a1.example.internal:9200",
+            "https://es-dc1-data-b1.example.internal:9200",
+        ],
+        "username": "esdr_gateway",
+        "password": {"env": "ESDR_DC1_GATEWAY_PASSWORD"},
+    },
+    "backup": {
+        "name": "search-dc2",
+        "endpoints": [
+            "https://es-dc2-data-a1.example.internal:9200",
+            "https://es-dc2-data-b1.example.internal:9200",
+        ],
+        "username": "esdr_gateway",
+        "password": {"env": "ESDR_DC2_GATEWAY_PASSWORD"},
+    },
+}
+gateway_version = "1.29.4"
+# INFINI Gateway is in no package registry: mirror the release tarball internally.
+gateway_archive_url = (
+    "https://artifacts.dc1.example.internal/infini/gateway-1.29.4-linux-amd64.tar.gz"
+)
+gateway_front_door = {
+    "kind": "keepalived",
+    "interface": "eth0",
+    "nopreempt": False,
+    "unicast": True,
+    "vips": [
+        {
+            "address": "10.20.1.100/24",
+            "virtual_router_id": 51,
+            "priorities": {"gw-dc1-a.example.internal": 150, "gw-dc1-b.example.internal": 100},
+        }
+    ],
+}
+
+# Cross-DC design shared with DC2 (issue 3): group_data/estates/prod.yml.
+from esdr.crossdc.estate import load_estate_file  # noqa: E402
+
+es_estate = load_estate_file(__file__, "estates/prod.yml")
+
+# Security (issue 5): the elastic user's password by reference, read on the deploying machine.
+# Certificates: the estate CA in ~/.local/share/esdr/secrets/prod (es_secrets_dir to move it).
+es_elastic_password = {"env": "ESDR_DC1_ELASTIC_PASSWORD"}

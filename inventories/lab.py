@@ -15,3 +15,9 @@ es_data = [
     ("dc1-data-az1", {"ssh_hostname": "10.88.0.14", "zone": "az1"}),
     ("dc1-data-az2", {"ssh_hostname": "10.88.0.15", "zone": "az2"}),
 ]
+
+# The data nodes hold the connections to DC2 (remote clusters, CCR followers): issue 3.
+es_remote_cluster_client = [
+    ("dc1-data-az1", {"ssh_hostname": "10.88.0.14", "zone": "az1"}),
+    ("dc1-data-az2", {"ssh_hostname": "10.88.0.15", "zone": "az2"}),
+]

@@ -44,10 +44,9 @@ def summary(topology: Topology):
     if not state.is_executing:
         return
     cluster = topology.cluster
-    port = cluster["es_http_port"]
     attribute = cluster["es_awareness_attribute"]
     for node in cluster.master_eligible:
-        api = NodeApi(state.inventory.get_host(node.host), node.address, port)
+        api = NodeApi.for_node(topology, node)
         health = api.health()
         if health:
             nodes = _node_rows(api, attribute)

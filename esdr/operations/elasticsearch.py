@@ -111,6 +111,8 @@ def cluster_formed(
     port: int = 9200,
     timeout: int = 300,
     service: str = "elasticsearch",
+    scheme: str = "http",
+    curl_config: str | None = None,
 ):
     """
     Wait until this node is part of a formed cluster, then record the cluster UUID on the host.
@@ -120,6 +122,8 @@ def cluster_formed(
     + port: HTTP port
     + timeout: seconds to wait for a master to be elected
     + service: the systemd unit, checked so a node that failed to start is reported at once
+    + scheme: ``https`` when security is on
+    + curl_config: the root-only curl ``-K`` file with the CA and credentials (security on)
 
     The record is what later deploys read to leave ``cluster.initial_master_nodes`` out for
     good: bootstrapping happens once per cluster, decided from the hosts, not from a flag.
@@ -128,13 +132,23 @@ def cluster_formed(
         host.noop("cluster formed before; bootstrap settings are retired")
         return
     marker = f"{data_dir}/{FORMED_MARKER}"
-    yield FunctionCommand(_wait_and_record, (address, port, marker, timeout, service), {})
+    yield FunctionCommand(
+        _wait_and_record, (address, port, marker, timeout, service, scheme, curl_config), {}
+    )
 
 
 def _wait_and_record(
-    state, host, address: str, port: int, marker: str, timeout: int, service: str
+    state,
+    host,
+    address: str,
+    port: int,
+    marker: str,
+    timeout: int,
+    service: str,
+    scheme: str = "http",
+    curl_config: str | None = None,
 ) -> bool:
-    api = NodeApi(host, address, port)
+    api = NodeApi(host, address, port, scheme=scheme, curl_config=curl_config)
     committed: list[str] = []
 
     def joined() -> bool:

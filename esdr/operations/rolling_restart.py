@@ -51,8 +51,7 @@ def _say(message: str) -> None:
 
 
 def _api_for(topology: Topology, name: str) -> NodeApi:
-    node = topology.cluster.node(name)
-    return NodeApi(state.inventory.get_host(node.host), node.address, topology.cluster["es_http_port"])
+    return NodeApi.for_node(topology, topology.cluster.node(name))
 
 
 def _roll(state, host, topology: Topology, names: list[str], service: str, timeout: int):

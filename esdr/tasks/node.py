@@ -15,7 +15,9 @@ from esdr.operations import elasticsearch as es
 from esdr.operations import rolling_restart
 from esdr.render import elasticsearch_yml
 from esdr.tasks.configure import configure_elasticsearch
+from esdr.security import config as security
 from esdr.tasks.install import install_elasticsearch
+from esdr.tasks.security import secure_node
 
 _FORMED: dict[int, bool] = {}
 
@@ -46,6 +48,8 @@ def elasticsearch_node(topology: Topology, node: Node):
 
     link = install_elasticsearch(topology, node)
     config_ops = configure_elasticsearch(topology, node, bootstrap=bootstrap) + [link]
+    # TLS files and the keystore's bootstrap.password: a new certificate restarts like a config
+    config_ops += secure_node(topology, node)
     systemd.service(
         name=f"Service {service} enabled and running",
         service=f"{service}.service",
@@ -59,6 +63,8 @@ def elasticsearch_node(topology: Topology, node: Node):
         port=cluster["es_http_port"],
         timeout=cluster["es_restart_timeout"],
         service=service,
+        scheme=security.scheme(cluster),
+        curl_config=security.CURL_CONFIG if security.enabled(cluster) else None,
     )
     if bootstrap and node.is_master_eligible:
         # The cluster exists now: take the one-time initial master list out of the file. The

@@ -38,11 +38,15 @@ ADDRESS_OF = {
 
 
 def client_for(*names: str):
-    """An elasticsearch-py client to lab nodes only (addresses inside the lab subnet)."""
-    from elasticsearch import Elasticsearch
+    """A client to lab nodes only, built as esdr builds them: HTTPS, the estate CA, elastic."""
+    from esdr.es.connect import client_for as esdr_client_for
+    from esdr.topology_io import load_topology
 
-    hosts = [f"http://{ADDRESS_OF[n]}:9200" for n in names]
-    return Elasticsearch(hosts, request_timeout=20, max_retries=2, retry_on_timeout=True)
+    topology = load_topology(REPO / INVENTORY)
+    assert all(ADDRESS_OF[n].startswith("10.88.0.") for n in names)  # lab addresses only
+    return esdr_client_for(
+        topology, [topology.cluster.node(n) for n in names], request_timeout=20
+    )
 
 
 def wait_for(what: str, check, timeout: float = 240, interval: float = 2.0):

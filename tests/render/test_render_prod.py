@@ -113,13 +113,23 @@ def test_cli_render_matches_the_expected_tree(tmp_path: Path, monkeypatch) -> No
     result = _render_cli(tmp_path / "out", monkeypatch=monkeypatch)
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote 21 files for 7 nodes under {tmp_path / 'out'}\n"
+    assert result.stdout == (
+        f"wrote 21 files for 7 nodes under {tmp_path / 'out'}\n"
+        "wrote 6 files for 2 gateway/nginx hosts\n"
+    )
     _assert_same_tree(_tree(tmp_path / "out"), _tree(EXPECTED))
 
 
+def _es_tree() -> dict[str, bytes]:
+    """The expected tree without the gateway hosts' files (tested in tests/gateway)."""
+    return {k: v for k, v in _tree(EXPECTED).items() if k.split("/", 1)[0] in HOSTS}
+
+
 def test_expected_tree_is_one_folder_per_host_with_three_files() -> None:
-    tree = _tree(EXPECTED)
+    tree = _es_tree()
     assert sorted(tree) == sorted(f"{h}/{f}" for h in HOSTS for f in (CONFIG, HEAP, UNIT))
+    gateway_hosts = {k.split("/", 1)[0] for k in _tree(EXPECTED)} - set(HOSTS)
+    assert gateway_hosts == {"gw-dc1-a.example.internal", "gw-dc1-b.example.internal"}
 
 
 def test_library_render_matches_the_expected_tree(bootstrap) -> None:
@@ -128,7 +138,7 @@ def test_library_render_matches_the_expected_tree(bootstrap) -> None:
         for host, files in bootstrap.items()
         for path, f in files.items()
     }
-    _assert_same_tree(rendered, _tree(EXPECTED))
+    _assert_same_tree(rendered, _es_tree())
 
 
 def test_file_modes_and_owners(bootstrap) -> None:
@@ -280,10 +290,17 @@ def test_validate_prod_exits_0(monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     result = _runner().invoke(cli, ["validate", INVENTORY])
     assert result.exit_code == 0, result.output
-    assert result.stdout == (
+    lines = result.stdout.splitlines()
+    assert (
         "inventories/prod.py: valid: cluster search-dc1, 7 nodes, data zones az1, az2, "
-        "3 master-eligible\n"
-    )
+        "3 master-eligible"
+    ) in lines
+    assert (
+        "inventories/prod.py: valid: gateways: 2 (keepalived 10.20.1.100/24), "
+        "clusters search-dc1 -> search-dc2 (primary -> backup)"
+    ) in lines
+    # every host lists the IP its name resolves to (es_cert_sans), so no warning is left
+    assert [line for line in lines if line.startswith("warning:")] == []
     assert result.stderr == ""
 
 
@@ -293,11 +310,13 @@ def broken(tmp_path: Path) -> Path:
     (tmp_path / "inventories").mkdir()
     (tmp_path / "group_data").mkdir()
     (tmp_path / "inventories" / "x.py").write_text(
-        'es_master = [("x-m1", {"zone": "az1"}), ("x-m2", {"zone": "az1"})]\n'
-        'es_data = [("x-d1", {"zone": "az1", "es_heap": "40g"})]\n'
+        'es_master = [("x-m1", {"zone": "az1", "ssh_hostname": "10.9.0.1"}),'
+        ' ("x-m2", {"zone": "az1", "ssh_hostname": "10.9.0.2"})]\n'
+        'es_data = [("x-d1", {"zone": "az1", "es_heap": "40g", "ssh_hostname": "10.9.0.3"})]\n'
     )
     (tmp_path / "group_data" / "x.py").write_text(
         'es_cluster_name = "search-x"\n'
+        'es_elastic_password = {"env": "ESDR_X_ELASTIC_PASSWORD"}\n'
         'es_archive_url = "https://mirror.example.internal/es.tar.gz"\n'
         'es_settings = {"node.roles": ["data"]}\n'
     )

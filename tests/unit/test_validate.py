@@ -528,3 +528,20 @@ def test_estate_includes_each_data_centres_problems() -> None:
 def _with(shape, **cluster: Any):
     hosts, base = shape()
     return hosts, {**base, **cluster}
+
+
+def test_losing_the_zone_of_every_full_master_is_refused_even_with_a_majority_left():
+    """Two full masters in az1 and three voting-only ones elsewhere: losing az1 leaves 3 of 5
+    votes, a majority, but nobody who can be elected."""
+
+    def mutate(hosts: list[Host], cluster: dict[str, Any]) -> None:
+        data_of(hosts, "m2")["zone"] = "az1"
+        hosts.append(("tb2", ("es_tiebreaker",), {"zone": "az2", "ssh_hostname": "10.0.0.8"}))
+        hosts.append(("tb4", ("es_tiebreaker",), {"zone": "az4", "ssh_hostname": "10.0.0.9"}))
+
+    problems = validate(mutated(mutate))
+    rules = {p.rule for p in errors(problems)}
+    assert "zone-holds-every-electable-master" in rules
+    assert "zone-holds-master-majority" not in rules
+    problem = next(p for p in problems if p.rule == "zone-holds-every-electable-master")
+    assert problem.where == "zone az1"
