@@ -39,8 +39,11 @@ def load_inventory(inventory_path: str | Path) -> Inventory:
         with ctx_state.use(State()):
             return make_inventory_from_files(str(path), cwd=str(root))
     except Exception as exc:  # a user's Python file: show what broke, not our stack
+        # pyinfra wraps errors in user files with the file's name; its str() is unusable
+        where = getattr(exc, "filename", None) or str(inventory_path)
+        cause = getattr(exc, "exception", exc)
         raise EsdrError(
-            f"inventory {inventory_path}: could not be loaded: {exc}",
+            f"{where}: could not be loaded: {type(cause).__name__}: {cause}",
             hint="fix the Python error in the inventory or its group_data files",
         ) from exc
 

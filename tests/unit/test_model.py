@@ -346,3 +346,18 @@ def test_opensearch_compact_node_roles() -> None:
     topo = topology(shape_c, es_engine="opensearch", es_version="2.19.1")
     config = yaml.safe_load(node_files(topo, topo.cluster.node("n1"), bootstrap=False)[0].content)
     assert config["node.roles"] == ["cluster_manager", "data"]
+
+
+def test_a_broken_group_data_file_gives_one_line_naming_the_file(tmp_path):
+    from esdr.errors import EsdrError
+    from esdr.inventory import load_inventory
+
+    (tmp_path / "inventories").mkdir()
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "inventories" / "x.py").write_text('es_master = [("m1", {"zone": "az1"})]\n')
+    (tmp_path / "group_data" / "x.py").write_text("import no_such_module_here\n")
+    with pytest.raises(EsdrError) as raised:
+        load_inventory(tmp_path / "inventories" / "x.py")
+    message = str(raised.value)
+    assert "group_data/x.py: could not be loaded: ModuleNotFoundError" in message
+    assert "no_such_module_here" in message
