@@ -1,37 +1,9 @@
 # Cluster settings for DC1 of the local lab (every host of inventories/lab.py is in group "lab").
-from esdr.lab import constants as _lab
-
-ssh_user = _lab.SSH_DATA["ssh_user"]
-ssh_key = _lab.SSH_DATA["ssh_key"]
-ssh_strict_host_key_checking = _lab.SSH_DATA["ssh_strict_host_key_checking"]
-ssh_known_hosts_file = _lab.SSH_DATA["ssh_known_hosts_file"]
+# Machine-level lab settings (ssh, mirror, heap, open-files shim, TLS password) are shared with
+# DC2: esdr/lab/group_settings.py.
+from esdr.crossdc.estate import load_estate_file
+from esdr.lab.group_settings import *  # noqa: F403
 
 es_cluster_name = "esdr-lab-dc1"
-es_version = _lab.ES_VERSION
-# The lab's artifact mirror stands in for a data centre's internal mirror; the deploy
-# checks the archive against the .sha512 published beside it.
-es_archive_url = f"{_lab.MIRROR_URL}/{_lab.ES_ARCHIVE}"
-es_heap = "256m"
-es_java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
-es_lab = True
-# This machine caps open files at 20000 for everyone (no CAP_SYS_RESOURCE), below Elastic's
-# bootstrap check of 65535, which no unit setting can lift here. The lab preloads a shim that
-# reports the limit as 65535 (esdr/lab/nofile.py). Never set this on real hosts.
-es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
-
 # Cross-DC design shared with DC2 (issue 3): remote clusters and the shared fs repository.
-from esdr.crossdc.estate import load_estate_file  # noqa: E402
-
 es_estate = load_estate_file(__file__, "estates/lab.yml")
-# The shared snapshot mount (an NFS export in a real DC); path.repo is static: a change
-# restarts the nodes.
-es_path_repo = ["/mnt/esdr-snapshots"]
-
-# Security (issue 5): TLS and authentication on, as in production. The elastic password is a
-# random one generated on first use into the lab estate's secrets directory (0600, never in
-# git); the tests and `esdr` clients read the same file. Never use generated_secret_file for
-# real estates: reference your vault's env var or file instead.
-from esdr.security.store import default_root as _secrets_root  # noqa: E402
-from esdr.security.store import generated_secret_file as _generated  # noqa: E402
-
-es_elastic_password = {"file": _generated(_secrets_root() / "lab" / "elastic-password")}

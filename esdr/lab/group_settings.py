@@ -1,0 +1,51 @@
+"""Group data every lab data centre shares; `group_data/lab*.py` star-import it.
+
+pyinfra keeps the names a star import brings into a group data file, so each lab DC's file
+only says what differs (cluster name, estate) and the machine-level settings live here once.
+"""
+
+from __future__ import annotations
+
+from esdr.lab import constants as _lab
+from esdr.security.store import default_root as _secrets_root
+from esdr.security.store import generated_secret_file as _generated
+
+__all__ = [
+    "ssh_user",
+    "ssh_key",
+    "ssh_strict_host_key_checking",
+    "ssh_known_hosts_file",
+    "es_version",
+    "es_archive_url",
+    "es_heap",
+    "es_java_home",
+    "es_lab",
+    "es_service_environment",
+    "es_path_repo",
+    "es_elastic_password",
+]
+
+ssh_user = _lab.SSH_DATA["ssh_user"]
+ssh_key = _lab.SSH_DATA["ssh_key"]
+ssh_strict_host_key_checking = _lab.SSH_DATA["ssh_strict_host_key_checking"]
+ssh_known_hosts_file = _lab.SSH_DATA["ssh_known_hosts_file"]
+
+es_version = _lab.ES_VERSION
+# The lab's artifact mirror stands in for a data centre's internal mirror; the deploy
+# checks the archive against the .sha512 published beside it.
+es_archive_url = f"{_lab.MIRROR_URL}/{_lab.ES_ARCHIVE}"
+es_heap = "256m"
+es_java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
+es_lab = True
+# This machine caps open files at 20000 for everyone (no CAP_SYS_RESOURCE), below Elastic's
+# bootstrap check of 65535, which no unit setting can lift here. The lab preloads a shim that
+# reports the limit as 65535 (esdr/lab/nofile.py). Never set this on real hosts.
+es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
+# The shared snapshot mount (an NFS export in a real DC); path.repo is static: a change
+# restarts the nodes.
+es_path_repo = ["/mnt/esdr-snapshots"]
+# TLS and authentication on, as in production. The elastic password is a random one generated
+# on first use into the lab estate's secrets directory (0600, never in git); both DCs, the
+# tests and `esdr` clients read the same file. Never do this for real estates: reference your
+# vault's env var or file instead.
+es_elastic_password = {"file": _generated(_secrets_root() / "lab" / "elastic-password")}
