@@ -26,3 +26,23 @@ def restart_order(
         return (2 if node.is_voting_only else 3, 0, node.name)
 
     return sorted(nodes, key=rank)
+
+
+def sole_copies(shard_rows: list[dict], node_name: str) -> list[str]:
+    """Shards (``index[shard]``) whose only started copy is on ``node_name``.
+
+    ``shard_rows`` is ``_cat/shards?format=json`` (index, shard, state, node). Stopping the
+    node would make these unavailable: the cluster would go red.
+    """
+    started: dict[tuple[str, str], set[str]] = {}
+    for row in shard_rows:
+        if row.get("state") == "STARTED" and row.get("node"):
+            started.setdefault((row["index"], str(row["shard"])), set()).add(row["node"])
+    on_node = {
+        (row["index"], str(row["shard"])) for row in shard_rows if row.get("node") == node_name
+    }
+    return sorted(
+        f"{index}[{shard}]"
+        for index, shard in on_node
+        if not started.get((index, shard), set()) - {node_name}
+    )

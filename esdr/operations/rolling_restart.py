@@ -11,7 +11,9 @@ from pyinfra.api import FunctionCommand, operation
 
 from esdr.model import Topology
 from esdr.node_api import HEALTH_ORDER, NodeApi, health_at_least, wait_until
-from esdr.restart_plan import restart_order
+from esdr.restart_plan import restart_order, sole_copies
+
+SHARDS = "_cat/shards?format=json&h=index,shard,prirep,state,node"
 
 # Per run of pyinfra (keyed by the State): host name -> "does this node need a restart?"
 # Filled while the deploy is prepared, evaluated after every config operation has run.
@@ -66,6 +68,14 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
         before = (observer.health() or {}).get("status", "red")
         started = time.monotonic()
         if node.holds_data:
+            # Green is not enough: an index with auto_expand_replicas (.security, esdr's own
+            # registry) is green with 0 replicas right after the previous node rejoined, and
+            # stopping the node with its only copy turns the cluster red.
+            wait_until(
+                f"every shard on {node.name} to have a started copy on another node",
+                lambda: not sole_copies(observer.get(SHARDS) or [], node.name),
+                timeout=timeout,
+            )
             # Elastic's rolling restart: keep replicas where they are while the node is away
             observer.request(
                 "PUT",

@@ -43,3 +43,23 @@ def test_summary_table_shows_zone_roles_and_master():
 
 def test_summary_without_an_answer_says_so():
     assert summary_lines(None, None) == ["cluster: no answer from any master-eligible node"]
+
+
+def test_sole_copies_are_the_shards_with_no_started_copy_elsewhere():
+    from esdr.restart_plan import sole_copies
+
+    rows = [
+        # replicated and both started: safe to stop d1
+        {"index": "logs", "shard": "0", "prirep": "p", "state": "STARTED", "node": "d1"},
+        {"index": "logs", "shard": "0", "prirep": "r", "state": "STARTED", "node": "d2"},
+        # auto-expanded to 0 replicas a moment ago: the only copy is on d1
+        {"index": ".security-7", "shard": "0", "prirep": "p", "state": "STARTED", "node": "d1"},
+        # the replica elsewhere is still initializing: not a copy yet
+        {"index": "esdr-managed", "shard": "0", "prirep": "p", "state": "STARTED", "node": "d1"},
+        {"index": "esdr-managed", "shard": "0", "prirep": "r", "state": "INITIALIZING",
+         "node": "d2"},
+        # nothing on d1
+        {"index": "other", "shard": "0", "prirep": "p", "state": "STARTED", "node": "d2"},
+    ]
+    assert sole_copies(rows, "d1") == [".security-7[0]", "esdr-managed[0]"]
+    assert sole_copies(rows, "d2") == ["other[0]"]  # never replicated
