@@ -8,7 +8,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from esdr.es import client
-from esdr.reconcile.change import Change, Note
+from esdr.reconcile.change import Change, Note, plan_each
 
 KIND = "auto_follow"
 OWNED = ("remote_cluster", "leader_index_patterns", "leader_index_exclusion_patterns",
@@ -47,13 +47,7 @@ def plan_auto_follow(
 def plan_auto_follows(
     desired: dict[str, dict[str, Any]], observed: dict[str, dict[str, Any]], managed: set[str]
 ) -> tuple[list[Change], list[Note]]:
-    changes: list[Change] = []
-    notes: list[Note] = []
-    for name in sorted(set(desired) | set(observed)):
-        c, n = plan_auto_follow(name, desired.get(name), observed.get(name), managed)
-        changes += c
-        notes += n
-    return changes, notes
+    return plan_each(plan_auto_follow, desired, observed, managed)
 
 
 def apply_auto_follows(es: Elasticsearch, changes: list[Change]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 ACTIONS = ("created", "changed", "unchanged", "deleted")
@@ -55,3 +56,19 @@ def drift(changes: list[Change]) -> list[Change]:
 
 def _compact(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+def plan_each(
+    plan_one: Callable[..., tuple[list[Change], list[Note]]],
+    desired: dict[str, Any],
+    observed: dict[str, Any],
+    managed: set[str],
+) -> tuple[list[Change], list[Note]]:
+    """Plan every object named on either side, in name order, with ``plan_one(name, d, o, m)``."""
+    changes: list[Change] = []
+    notes: list[Note] = []
+    for name in sorted(set(desired) | set(observed)):
+        more_changes, more_notes = plan_one(name, desired.get(name), observed.get(name), managed)
+        changes += more_changes
+        notes += more_notes
+    return changes, notes

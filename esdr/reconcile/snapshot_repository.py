@@ -9,7 +9,7 @@ from elasticsearch import Elasticsearch
 
 from esdr.errors import EsdrError
 from esdr.es import client
-from esdr.reconcile.change import Change, Note
+from esdr.reconcile.change import Change, Note, plan_each
 from esdr.reconcile.normalize import norm
 
 KIND = "snapshot_repository"
@@ -41,13 +41,7 @@ def plan_snapshot_repository(
 def plan_snapshot_repositories(
     desired: dict[str, dict[str, Any]], observed: dict[str, dict[str, Any]], managed: set[str]
 ) -> tuple[list[Change], list[Note]]:
-    changes: list[Change] = []
-    notes: list[Note] = []
-    for name in sorted(set(desired) | set(observed)):
-        c, n = plan_snapshot_repository(name, desired.get(name), observed.get(name), managed)
-        changes += c
-        notes += n
-    return changes, notes
+    return plan_each(plan_snapshot_repository, desired, observed, managed)
 
 
 def apply_snapshot_repositories(es: Elasticsearch, changes: list[Change]) -> None:
