@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from io import StringIO
 
 from pyinfra.api import deploy
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 
+from esdr.tasks.rendered import put_rendered
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
 from esdr.render import install_link, node_files
@@ -36,16 +36,7 @@ def configure_elasticsearch(topology: Topology, node: Node, *, bootstrap: bool):
     )
     changed = []
     for rendered in node_files(topology, node, bootstrap=bootstrap):
-        changed.append(
-            files.put(
-                name=f"Render {rendered.path}",
-                src=StringIO(rendered.content),
-                dest=rendered.path,
-                user=rendered.user,
-                group=rendered.group,
-                mode=rendered.mode,
-            )
-        )
+        changed.append(put_rendered(rendered))
     unit = changed[-1]
     systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
     return changed

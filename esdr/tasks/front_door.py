@@ -3,11 +3,11 @@ Packages from the distribution (never `apt update`); reload only when the config
 
 from __future__ import annotations
 
-from io import StringIO
 
 from pyinfra.api import deploy
-from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations import apt, server, systemd
 
+from esdr.tasks.rendered import put_rendered
 from esdr.gateway.model import LB_GROUP, GatewayHost, GatewayTier
 from esdr.gateway.render import KEEPALIVED_CONF, NGINX_SITE, host_files
 from esdr.operations import gateway as gw
@@ -23,14 +23,7 @@ def _file(model: GatewayTier, host: GatewayHost, path: str):
 def keepalived(model: GatewayTier, host: GatewayHost):
     apt.packages(name="Package keepalived", packages=["keepalived"], update=False)
     rendered = _file(model, host, KEEPALIVED_CONF)
-    conf = files.put(
-        name=f"Render {rendered.path}",
-        src=StringIO(rendered.content),
-        dest=rendered.path,
-        user=rendered.user,
-        group=rendered.group,
-        mode=rendered.mode,
-    )
+    conf = put_rendered(rendered)
     systemd.service(
         name="Service keepalived enabled and running",
         service="keepalived.service",
@@ -50,14 +43,7 @@ def keepalived(model: GatewayTier, host: GatewayHost):
 def nginx(model: GatewayTier, host: GatewayHost):
     gw.package_any(name="Package nginx", names=NGINX_FLAVOURS, install="nginx")
     rendered = _file(model, host, NGINX_SITE)
-    site = files.put(
-        name=f"Render {rendered.path}",
-        src=StringIO(rendered.content),
-        dest=rendered.path,
-        user=rendered.user,
-        group=rendered.group,
-        mode=rendered.mode,
-    )
+    site = put_rendered(rendered)
     # refuse to reload a config nginx itself rejects (the running one keeps serving)
     server.shell(name="nginx -t", commands=["nginx -t -q"], _if=site.did_change)
     systemd.service(

@@ -4,13 +4,13 @@ secrets, unit; restart only when something it reads changed."""
 from __future__ import annotations
 
 import sys
-from io import StringIO
 
 from pyinfra import host, inventory, state
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import files, server, systemd
 
+from esdr.tasks.rendered import put_rendered
 from esdr.errors import EsdrError
 from esdr.gateway.model import GatewayHost, GatewayTier, tier_from_inventory
 from esdr.gateway.render import SERVICE, host_files, install_link, secrets_file
@@ -125,16 +125,7 @@ def infini_gateway(model: GatewayTier, gateway: GatewayHost):
         f for f in host_files(model, gateway) if f.path.endswith(("gateway.yml", ".service"))
     ]
     for item in rendered:
-        changed.append(
-            files.put(
-                name=f"Render {item.path}",
-                src=StringIO(item.content),
-                dest=item.path,
-                user=item.user,
-                group=item.group,
-                mode=item.mode,
-            )
-        )
+        changed.append(put_rendered(item))
     unit = changed[-1]
     systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
     if link is None:
