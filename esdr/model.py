@@ -76,11 +76,28 @@ CLUSTER_DEFAULTS: dict[str, Any] = {
     # Security (issue 5, esdr/security/): on unless a lab inventory opts out loudly.
     "es_security": True,
     "es_elastic_password": None,  # {"env": "NAME"} or {"file": "/path"}; never a literal
+    "es_admin_password": None,  # OpenSearch's "admin" user; a reference like es_elastic_password
+    "es_replication_password": None,  # OpenSearch: the cross-cluster replication user's password
+    # Plugins, both engines: [{"name", "url" | "local", "sha512"?}], installed with the engine's
+    # plugin tool; a missing sha512 is read from "<url>.sha512" as for the archive.
+    "es_plugins": [],
     "es_secrets_dir": None,  # controller-side CA, certificates; default esdr/security/store.py
     "es_ca": None,  # bring your own CA: {"cert": "/path/ca.crt", "key": "/path/ca.key"}
     "es_cert_days": 730,  # validity of a node certificate esdr issues
     "es_ca_days": 3650,  # validity of the estate CA esdr creates
     "es_cert_renew_days": 30,  # reissue when a certificate expires within this many days
+}
+
+# Where an engine's own packages put things, so an OpenSearch cluster is laid out as users of
+# OpenSearch expect (https://opensearch.org/docs/latest/install-and-configure/install-opensearch/tar/).
+ENGINE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "opensearch": {
+        "es_install_root": "/opt/opensearch",
+        "es_conf_dir": "/etc/opensearch",
+        "es_data_dir": "/var/lib/opensearch",
+        "es_log_dir": "/var/log/opensearch",
+        "es_user": "opensearch",
+    },
 }
 
 # Settings a single host may override.
@@ -246,7 +263,9 @@ def _node_from(spec: HostSpec) -> Node:
 def _cluster_settings(specs: list[HostSpec]) -> tuple[dict[str, Any], tuple[str, ...]]:
     settings: dict[str, Any] = {}
     inconsistent: list[str] = []
-    for key, default in CLUSTER_DEFAULTS.items():
+    engine = next((s.data["es_engine"] for s in specs if "es_engine" in s.data), "")
+    defaults = {**CLUSTER_DEFAULTS, **ENGINE_DEFAULTS.get(str(engine), {})}
+    for key, default in defaults.items():
         values = [s.data.get(key, default) for s in specs] or [default]
         settings[key] = values[0]
         if any(v != values[0] for v in values[1:]):

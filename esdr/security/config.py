@@ -15,6 +15,14 @@ from typing import Any
 from esdr.model import Cluster
 
 ELASTIC_USER = "elastic"
+# OpenSearch's security plugin: the built-in superuser, and the least-privilege user esdr
+# creates on every cluster of an estate for cross-cluster replication (mapped to the plugin's
+# built-in leader and follower roles, see
+# https://opensearch.org/docs/latest/tuning-your-cluster/replication-plugin/permissions/).
+OPENSEARCH_ADMIN_USER = "admin"
+REPLICATION_USER = "esdr-replication"
+REPLICATION_LEADER_ROLE = "cross_cluster_replication_leader_full_access"
+REPLICATION_FOLLOWER_ROLE = "cross_cluster_replication_follower_full_access"
 # Root-only directory on every node: the deploy's curl config, keystore markers, upload staging.
 ESDR_ETC = "/etc/esdr"
 CURL_CONFIG = f"{ESDR_ETC}/es-api.curlrc"
@@ -22,11 +30,15 @@ CERTS_SUBDIR = "certs"  # under the config dir: Elasticsearch reads TLS files fr
 
 
 def enabled(cluster: Cluster) -> bool:
-    """Security is on for Elasticsearch unless ``es_security = False`` (labs only, validated)."""
-    return (
-        cluster.engine.name == "elasticsearch"
-        and cluster.settings.get("es_security") is not False
-    )
+    """Security is on, for both engines, unless ``es_security = False`` (labs only, validated)."""
+    return cluster.settings.get("es_security") is not False
+
+
+def superuser(cluster: Cluster) -> tuple[str, str]:
+    """(user name, the group-data key that references its password) for the cluster's engine."""
+    if cluster.engine.name == "opensearch":
+        return OPENSEARCH_ADMIN_USER, "es_admin_password"
+    return ELASTIC_USER, "es_elastic_password"
 
 
 def scheme(cluster: Cluster) -> str:

@@ -317,8 +317,8 @@ def test_opensearch_renders_cluster_manager_roles_and_bootstrap_key() -> None:
     master = topo.cluster.node("m1")
     files = node_files(topo, master, bootstrap=True)
     assert [f.path for f in files] == [
-        "/etc/elasticsearch/opensearch.yml",
-        "/etc/elasticsearch/jvm.options.d/esdr-heap.options",
+        "/etc/opensearch/opensearch.yml",
+        "/etc/opensearch/jvm.options.d/esdr-heap.options",
         "/etc/systemd/system/opensearch.service",
     ]
     config = yaml.safe_load(files[0].content)
@@ -327,8 +327,8 @@ def test_opensearch_renders_cluster_manager_roles_and_bootstrap_key() -> None:
     assert "cluster.initial_master_nodes" not in config
     assert not any(key.startswith("xpack.") for key in config)
     unit = files[2].content
-    assert "Environment=OPENSEARCH_PATH_CONF=/etc/elasticsearch\n" in unit
-    assert "ExecStart=/opt/elasticsearch/current/bin/opensearch\n" in unit
+    assert "Environment=OPENSEARCH_PATH_CONF=/etc/opensearch\n" in unit
+    assert "ExecStart=/opt/opensearch/current/bin/opensearch\n" in unit
 
 
 def test_opensearch_data_node_has_no_bootstrap_key() -> None:
