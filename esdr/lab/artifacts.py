@@ -1,14 +1,29 @@
-"""The Elasticsearch archive the lab's mirror serves, fetched from Maven Central with Maven.
+"""The archives the lab's mirror serves: fetched once into CACHE_DIR/artifacts, each with a
+.sha512 in Elastic's format ("<hex>  <filename>"), which the deploy checks after downloading.
 
-CACHE_DIR/artifacts/elasticsearch-<version>.zip plus .sha512 in Elastic's format
-("<hex>  <filename>"), which the deploy checks after downloading from the mirror.
+Where each comes from (the catalogue below):
+- Elasticsearch and OpenSearch (integ-test zips) and OpenSearch's security plugin: Maven
+  Central, with `mvn dependency:copy`;
+- OpenSearch's cross-cluster-replication plugin, which is on no registry: the prebuilt zip in
+  `<repo>/../shared/vendor/opensearch-replication/dist/` (read-only, never copied into the
+  repo), checked against the .sha512 shipped beside it before it is served.
+
+Only what the inventories being brought up reference is fetched: a URL under the mirror in a
+host's `es_archive_url`, `es_plugins[].url` or `gateway_archive_url` names a catalogue file
+(`needed_for`). An ES-only lab never downloads OpenSearch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from esdr.errors import EsdrError
@@ -16,52 +31,209 @@ from esdr.lab import constants
 from esdr.lab.system import run
 
 FETCH_TIMEOUT = 600  # ~5 s when Maven's local repository has it; a cold fetch is a few MB/s
+HEARTBEAT = 15  # seconds between "still fetching" lines of a long fetch
+
+
+@dataclass(frozen=True)
+class Artifact:
+    filename: str
+    what: str  # for progress lines
+    maven: str | None = None  # group:artifact:version:type for `mvn dependency:copy`
+    vendored: str | None = None  # path under the vendor directory (constants.VENDOR_DIR)
+
+
+CATALOGUE: dict[str, Artifact] = {
+    a.filename: a
+    for a in (
+        Artifact(constants.ES_ARCHIVE, "Elasticsearch archive", maven=constants.ES_MAVEN_COORDINATE),
+        Artifact(constants.OS_ARCHIVE, "OpenSearch archive", maven=constants.OS_MAVEN_COORDINATE),
+        Artifact(constants.OS_SECURITY_PLUGIN, "OpenSearch security plugin",
+                 maven=constants.OS_SECURITY_MAVEN_COORDINATE),
+        Artifact(constants.OS_REPLICATION_PLUGIN, "OpenSearch replication plugin",
+                 vendored=constants.OS_REPLICATION_VENDORED),
+    )
+}
+DEFAULT = (constants.ES_ARCHIVE,)  # what a lab whose inventories name no mirror file gets
 
 
 def archive_path() -> Path:
     return constants.ARTIFACTS_DIR / constants.ES_ARCHIVE
 
 
-def sha512_line(path: Path) -> str:
+def path_of(filename: str) -> Path:
+    return constants.ARTIFACTS_DIR / filename
+
+
+def mirror_files(urls: Iterable[object]) -> tuple[str, ...]:
+    """File names under the lab mirror among ``urls`` (other values and hosts are ignored)."""
+    prefix = constants.MIRROR_URL + "/"
+    out: list[str] = []
+    for url in urls:
+        if isinstance(url, str) and url.startswith(prefix):
+            name = url[len(prefix):].split("?", 1)[0]
+            if name.endswith(".sha512"):
+                name = name[: -len(".sha512")]
+            if name and name not in out:
+                out.append(name)
+    return tuple(out)
+
+
+def urls_of(host_data: dict) -> list[object]:
+    """The URLs a lab host's data asks the mirror for (archive, plugins, gateway)."""
+    urls: list[object] = [host_data.get("es_archive_url"), host_data.get("gateway_archive_url")]
+    for plugin in host_data.get("es_plugins") or []:
+        if isinstance(plugin, dict):
+            urls.append(plugin.get("url"))
+    return urls
+
+
+def needed_for(files: Iterable[str]) -> list[Artifact]:
+    """The catalogue entries for the mirror files the inventories reference, in catalogue
+    order; the default (the Elasticsearch archive) when they reference none. A name the lab
+    cannot provide is an error naming it."""
+    wanted = list(dict.fromkeys(files)) or list(DEFAULT)
+    unknown = [f for f in wanted if f not in CATALOGUE]
+    if unknown:
+        raise EsdrError(
+            f"the lab mirror cannot serve {', '.join(unknown)}",
+            hint=f"it serves {', '.join(CATALOGUE)} (esdr/lab/artifacts.py)",
+        )
+    return [a for name, a in CATALOGUE.items() if name in wanted]
+
+
+def sha512_hex(path: Path) -> str:
     digest = hashlib.sha512()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    return f"{digest.hexdigest()}  {path.name}\n"
+    return digest.hexdigest()
 
 
-def ensure_artifacts() -> str:
-    """Fetch the archive when missing, (re)write its .sha512; returns "cached" or "fetched"."""
-    archive = archive_path()
-    checksum = archive.with_name(archive.name + ".sha512")
-    outcome = "cached"
-    if not archive.is_file():
-        _fetch(archive)
-        outcome = "fetched"
-    line = sha512_line(archive)
-    if not checksum.is_file() or checksum.read_text() != line:
-        checksum.write_text(line)
-    return outcome
+def sha512_line(path: Path) -> str:
+    return f"{sha512_hex(path)}  {path.name}\n"
 
 
-def _fetch(archive: Path) -> None:
+def parse_sha512(text: str) -> str | None:
+    """The hex digest of a .sha512 file: "<hex>" or "<hex>  <filename>"; None if malformed."""
+    fields = text.split()
+    if not fields:
+        return None
+    digest = fields[0].lower()
+    if len(digest) != 128 or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    return digest
+
+
+def vendor_dir() -> Path:
+    """`shared/vendor` beside the repository (``ESDR_VENDOR_DIR`` overrides it)."""
+    override = os.environ.get("ESDR_VENDOR_DIR")
+    if override:
+        return Path(override)
+    repo = Path(__file__).resolve().parents[2]
+    return repo.parent / "shared" / "vendor"
+
+
+def ensure_artifacts(
+    needed: Iterable[Artifact] | None = None, say: Callable[[str], None] | None = None
+) -> dict[str, str]:
+    """Each needed file present with a correct .sha512 beside it.
+
+    Returns filename -> "cached" | "fetched" | "copied". ``say`` gets progress lines for a
+    fetch (start, every HEARTBEAT seconds, end with size and duration)."""
+    say = say or (lambda _message: None)
+    outcomes: dict[str, str] = {}
+    for artifact in needed if needed is not None else needed_for(()):
+        target = path_of(artifact.filename)
+        checksum = target.with_name(target.name + ".sha512")
+        outcome = "cached"
+        if artifact.vendored is not None:
+            outcome = _ensure_vendored(artifact, target, say)
+        elif not target.is_file():
+            _fetch(artifact, target, say)
+            outcome = "fetched"
+        line = sha512_line(target)
+        if not checksum.is_file() or checksum.read_text() != line:
+            checksum.write_text(line)
+        outcomes[artifact.filename] = outcome
+    return outcomes
+
+
+@contextmanager
+def _heartbeat(what: str, say: Callable[[str], None]) -> Iterator[None]:
+    started = time.monotonic()
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT):
+            say(f"  ... still fetching {what} ({time.monotonic() - started:.0f}s)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=1)
+
+
+def _fetch(artifact: Artifact, target: Path, say: Callable[[str], None]) -> None:
     if shutil.which("mvn") is None:
         raise EsdrError("`mvn` is not installed", hint="apt-get install maven")
-    archive.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    say(f"fetching {artifact.what} {artifact.maven} from Maven Central (mvn dependency:copy)")
+    started = time.monotonic()
     # into a temp dir first (same filesystem), renamed when complete: a cut fetch is never served;
     # run from that dir so no pom.xml of the working directory is picked up
-    with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".fetch-") as tmp:
-        run(
-            [
-                "mvn", "-q", "-B", "dependency:copy",
-                f"-Dartifact={constants.ES_MAVEN_COORDINATE}", f"-DoutputDirectory={tmp}",
-            ],
-            timeout=FETCH_TIMEOUT,
-        )
-        fetched = Path(tmp) / archive.name
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as tmp:
+        with _heartbeat(artifact.filename, say):
+            run(
+                [
+                    "mvn", "-q", "-B", "dependency:copy",
+                    f"-Dartifact={artifact.maven}", f"-DoutputDirectory={tmp}",
+                ],
+                timeout=FETCH_TIMEOUT,
+            )
+        fetched = Path(tmp) / target.name
         if not fetched.is_file():
             raise EsdrError(
-                f"Maven did not produce {archive.name} for {constants.ES_MAVEN_COORDINATE}",
+                f"Maven did not produce {target.name} for {artifact.maven}",
                 hint="check the coordinate in esdr/lab/constants.py",
             )
-        fetched.rename(archive)
+        fetched.rename(target)
+    size = target.stat().st_size / 1e6
+    say(f"fetched {target.name}: {size:.0f} MB in {time.monotonic() - started:.1f}s")
+
+
+def _ensure_vendored(artifact: Artifact, target: Path, say: Callable[[str], None]) -> str:
+    """Copy the vendored zip into the mirror when missing or different, after checking it
+    against the .sha512 shipped beside it. Never writes into the vendor directory."""
+    source = vendor_dir() / str(artifact.vendored)
+    shipped = source.with_name(source.name + ".sha512")
+    if not source.is_file() or not shipped.is_file():
+        raise EsdrError(
+            f"{artifact.what}: {source} (and its .sha512) not found; the lab serves it from the "
+            "shared vendor directory beside the repository",
+            hint="check out `shared/` next to the repository, or set ESDR_VENDOR_DIR to its "
+            "vendor/ directory (build it with shared/vendor/opensearch-replication/build.sh)",
+        )
+    expected = parse_sha512(shipped.read_text())
+    if expected is None:
+        raise EsdrError(f"{shipped}: not a sha512 checksum file")
+    if target.is_file() and sha512_hex(target) == expected:
+        return "cached"
+    actual = sha512_hex(source)
+    if actual != expected:
+        raise EsdrError(
+            f"{artifact.what}: {source} does not match its shipped checksum {shipped} "
+            f"(sha512 {actual[:16]}... != {expected[:16]}...): not serving it",
+            hint="rebuild it with shared/vendor/opensearch-replication/build.sh",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".copy-{target.name}")
+    shutil.copyfile(source, tmp)
+    if sha512_hex(tmp) != expected:  # a copy cut short is never served
+        tmp.unlink(missing_ok=True)
+        raise EsdrError(f"copying {source} to {target} gave a different file")
+    os.replace(tmp, target)
+    say(f"copied {artifact.what} from {source} (sha512 checked)")
+    return "copied"

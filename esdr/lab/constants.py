@@ -23,6 +23,18 @@ ES_MAVEN_COORDINATE = (
     f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{ES_VERSION}:zip"
 )
 
+# OpenSearch: 2.19.4 is the version whose security plugin is on Maven Central (shared notes,
+# artifacts.md); a plugin zip must match the server version exactly.
+OS_VERSION = "2.19.4"
+OS_PLUGIN_VERSION = f"{OS_VERSION}.0"
+OS_ARCHIVE = f"opensearch-{OS_VERSION}.zip"
+OS_MAVEN_COORDINATE = f"org.opensearch.distribution.integ-test-zip:opensearch:{OS_VERSION}:zip"
+OS_SECURITY_PLUGIN = f"opensearch-security-{OS_PLUGIN_VERSION}.zip"
+OS_SECURITY_MAVEN_COORDINATE = f"org.opensearch.plugin:opensearch-security:{OS_PLUGIN_VERSION}:zip"
+# Not on any registry: built from upstream sources into shared/vendor (beside the repository)
+OS_REPLICATION_PLUGIN = f"opensearch-cross-cluster-replication-{OS_PLUGIN_VERSION}.zip"
+OS_REPLICATION_VENDORED = f"opensearch-replication/dist/{OS_REPLICATION_PLUGIN}"
+
 # pyinfra host data every lab host needs to be reached over SSH
 SSH_DATA = {
     "ssh_user": "root",

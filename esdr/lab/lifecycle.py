@@ -39,11 +39,22 @@ def up(inventory_paths: list[str], fresh: bool = False) -> LabState:
     with lab_lock():
         current = state.load()
         if not fresh and current is not None and _reusable(current, specs):
+            _ensure_artifacts(specs)  # cheap when cached; the mirror serves the cache directory
             say(f"lab already up with these {len(specs)} hosts: reusing it (--fresh recreates)")
             return current
         with step("clearing any previous lab") as s:
             s.detail = "cleared" if _teardown(current) else "nothing to clear"
         return _create(specs)
+
+
+def _ensure_artifacts(specs: list[HostSpec]) -> None:
+    """Only the mirror files these inventories reference (an ES lab never fetches OpenSearch)."""
+    needed = artifacts.needed_for(f for spec in specs for f in spec.mirror_files)
+    for artifact in needed:
+        with step(f"artifact {artifact.filename}") as s:
+            outcome = artifacts.ensure_artifacts([artifact], say)[artifact.filename]
+            size = artifacts.path_of(artifact.filename).stat().st_size / 1e6
+            s.detail = f"{outcome} ({size:.0f} MB, + .sha512)"
 
 
 def _reusable(current: LabState, specs: list[HostSpec]) -> bool:
@@ -78,8 +89,7 @@ def _create(specs: list[HostSpec]) -> LabState:
             f"machine allows {nofile.machine_nofile()} open files; "
             + (f"hosts get {constants.NOFILE_SHIM}" if library else "no gcc: NOT installed")
         )
-    with step("elasticsearch archive") as s:
-        s.detail = f"{artifacts.ensure_artifacts()} {artifacts.archive_path().name}"
+    _ensure_artifacts(specs)
     with step("bridge + route check") as s:
         network.ensure_bridge()
         network.check_routes([spec.address for spec in specs])
@@ -289,6 +299,43 @@ def stop_host(name: str) -> None:
             host.power_off(record)
             network.set_host_link(record.netns, up=False)  # silent, like a dead machine
         state.save(lab)
+
+
+def stop_hosts(names: list[str]) -> None:
+    """Lose several hosts at once (a whole data centre): every link goes down first, in one
+    moment, then each host is powered off (bounded, as `stop_host`)."""
+    with lab_lock():
+        lab = state.load()
+        records = [_record(lab, name) for name in names]
+        with step(f"cutting the network of {len(records)} hosts"):
+            for record in records:
+                network.set_host_link(record.netns, up=False)
+        for record in records:
+            if record.proc is not None:
+                procs.send(record.proc, signal.SIGTERM)  # all shut down in parallel
+        with step(f"powering off {', '.join(r.name for r in records)}"):
+            for record in records:
+                host.power_off(record)
+        state.save(lab)
+
+
+def start_hosts(names: list[str]) -> None:
+    """Boot several powered-off hosts again; waits (bounded) until all are up."""
+    with lab_lock():
+        lab = state.load()
+        records = [r for r in (_record(lab, name) for name in names) if not procs.alive(r.proc)]
+        if not records:
+            say(f"{', '.join(names)}: already running")
+            return
+        network.check_routes([r.address for r in records])
+        with step(f"booting {', '.join(r.name for r in records)}"):
+            for record in records:
+                network.set_host_link(record.netns, up=True)
+                host.kill_leftovers(record)
+                host.remove_cgroups(record)
+                host.boot(record)
+                state.save(lab)
+            _wait_booted(records)
 
 
 def start_host(name: str) -> None:

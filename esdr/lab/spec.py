@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from esdr.errors import EsdrError
 from esdr.lab import constants
@@ -21,6 +21,8 @@ class HostSpec:
     name: str
     address: str
     inventory: str = ""
+    # files of the lab mirror this host's data downloads (archive, plugins): what `up` fetches
+    mirror_files: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def netns(self) -> str:
@@ -111,6 +113,7 @@ def check_unique(specs: list[HostSpec]) -> list[HostSpec]:
 def specs_from_inventories(inventory_paths: list[str]) -> list[HostSpec]:
     """One HostSpec per inventory host, validated, in inventory order."""
     from esdr.inventory import load_inventory  # pyinfra import is slow: only when needed
+    from esdr.lab.artifacts import mirror_files, urls_of
 
     if not inventory_paths:
         raise EsdrError("no lab inventory given", hint="pass --inventory inventories/lab.py")
@@ -123,6 +126,7 @@ def specs_from_inventories(inventory_paths: list[str]) -> list[HostSpec]:
                     name=validate_name(host.name, where),
                     address=validate_address(host.data.get("ssh_hostname"), where),
                     inventory=str(path),
+                    mirror_files=mirror_files(urls_of(host.data.dict())),
                 )
             )
     if not specs:
