@@ -5,6 +5,7 @@
     lab = api.up(["inventories/lab.py"])    # LabState: lab.hosts[name].address, .proc.pid
     api.ssh("dc1-data-az1", "systemctl is-active elasticsearch")
     api.stop_host("dc1-data-az2"); api.start_host("dc1-data-az2")   # lose / regain a zone
+    api.stop_hosts(["os1-az1", "os1-az2", "os1-az3"])   # lose a whole DC at once (links first)
     api.down()
 """
 
@@ -16,7 +17,7 @@ import subprocess
 
 from esdr.errors import EsdrError
 from esdr.lab import constants, network, state
-from esdr.lab.lifecycle import down, start_host, stop_host, up
+from esdr.lab.lifecycle import down, start_host, start_hosts, stop_host, stop_hosts, up
 from esdr.lab.ssh import ssh_address
 from esdr.lab.state import HostRecord, LabState
 from esdr.lab.status import HostStatus, LabStatus, MirrorStatus, collect
@@ -24,8 +25,8 @@ from esdr.lab.system import unavailable_reason
 
 __all__ = [
     "HostRecord", "HostStatus", "LabState", "LabStatus", "MirrorStatus",
-    "address_of", "down", "lab_state", "require_lab", "ssh", "start_host", "status",
-    "stop_host", "unavailable_reason", "up",
+    "address_of", "down", "lab_state", "require_lab", "ssh", "start_host", "start_hosts",
+    "status", "stop_host", "stop_hosts", "unavailable_reason", "up",
 ]
 
 

@@ -76,21 +76,28 @@ def down_cmd() -> None:
 
 
 @lab.command("stop-host")
-@click.argument("name")
-def stop_host_cmd(name: str) -> None:
-    """Power one host off (its disk stays): simulates losing it."""
+@click.argument("names", nargs=-1, required=True)
+def stop_host_cmd(names: tuple[str, ...]) -> None:
+    """Power hosts off (their disks stay): simulates losing them. Several names lose them at
+    once (every link down first, e.g. a whole data centre)."""
     try:
-        api.stop_host(name)
+        if len(names) == 1:
+            api.stop_host(names[0])
+        else:
+            api.stop_hosts(list(names))
     except EsdrError as exc:
         _fail(exc)
 
 
 @lab.command("start-host")
-@click.argument("name")
-def start_host_cmd(name: str) -> None:
-    """Boot a powered-off host again."""
+@click.argument("names", nargs=-1, required=True)
+def start_host_cmd(names: tuple[str, ...]) -> None:
+    """Boot powered-off hosts again."""
     try:
-        api.start_host(name)
+        if len(names) == 1:
+            api.start_host(names[0])
+        else:
+            api.start_hosts(list(names))
     except EsdrError as exc:
         _fail(exc)
 
