@@ -1,0 +1,62 @@
+"""Group data both OpenSearch DCs of the lab share; `group_data/lab_os*.py` star-import it.
+
+The OpenSearch counterpart of `group_settings.py`: same machine (mirror, JRE, heap, open-files
+shim, shared snapshot mount), engine `opensearch` 2.19.4 with the security plugin (TLS + the
+estate CA, as in production) and the cross-cluster-replication plugin, both from the lab's
+mirror. Install paths and the service user follow OpenSearch's own layout
+(esdr/model.py ENGINE_DEFAULTS: /opt/opensearch, /etc/opensearch, user opensearch).
+"""
+
+from __future__ import annotations
+
+from esdr.lab import constants as _lab
+from esdr.security.store import default_root as _secrets_root
+from esdr.security.store import generated_secret_file as _generated
+
+__all__ = [
+    "ssh_user",
+    "ssh_key",
+    "ssh_strict_host_key_checking",
+    "ssh_known_hosts_file",
+    "es_engine",
+    "es_version",
+    "es_archive_url",
+    "es_plugins",
+    "es_heap",
+    "es_java_home",
+    "es_lab",
+    "es_service_environment",
+    "es_path_repo",
+    "es_admin_password",
+    "es_replication_password",
+]
+
+ssh_user = _lab.SSH_DATA["ssh_user"]
+ssh_key = _lab.SSH_DATA["ssh_key"]
+ssh_strict_host_key_checking = _lab.SSH_DATA["ssh_strict_host_key_checking"]
+ssh_known_hosts_file = _lab.SSH_DATA["ssh_known_hosts_file"]
+
+es_engine = "opensearch"
+es_version = _lab.OS_VERSION
+# Everything comes from the lab's mirror (a DC's internal mirror); no sha512 given: the deploy
+# reads "<url>.sha512" beside each file and checks the download against it.
+es_archive_url = f"{_lab.MIRROR_URL}/{_lab.OS_ARCHIVE}"
+es_plugins = [
+    {"name": "opensearch-security", "url": f"{_lab.MIRROR_URL}/{_lab.OS_SECURITY_PLUGIN}"},
+    {
+        "name": "opensearch-cross-cluster-replication",
+        "url": f"{_lab.MIRROR_URL}/{_lab.OS_REPLICATION_PLUGIN}",
+    },
+]
+es_heap = "256m"  # ~500 MB RSS per node with security (shared notes): six nodes fit the machine
+es_java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
+es_lab = True
+# Same open-files floor as the Elasticsearch lab (esdr/lab/nofile.py). Never on real hosts.
+es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
+es_path_repo = ["/mnt/esdr-snapshots"]
+# Random passwords generated on first use into the lab_os estate's secrets directory (0600,
+# never in git): the admin superuser, and the replication user both DCs share.
+es_admin_password = {"file": _generated(_secrets_root() / "lab_os" / "admin-password")}
+es_replication_password = {
+    "file": _generated(_secrets_root() / "lab_os" / "replication-password")
+}

@@ -1,0 +1,15 @@
+# DC1 of the OpenSearch lab (`esdr lab up --inventory inventories/lab_os.py --inventory
+# inventories/lab_os_dc2.py`). Two compact cluster-manager+data nodes in az1/az2, which also
+# hold the remote connections to DC2, and a dedicated cluster-manager with no data in the
+# hidden third zone az3 (OpenSearch has no voting_only role: it is a full cluster-manager that
+# holds no shards). Cluster settings: group_data/lab_os.py; the cross-DC design both DCs share:
+# group_data/estates/lab_os.yml.
+
+es_master = [
+    ("os1-az1", {"ssh_hostname": "10.88.0.31", "zone": "az1"}),
+    ("os1-az2", {"ssh_hostname": "10.88.0.32", "zone": "az2"}),
+    ("os1-az3", {"ssh_hostname": "10.88.0.33", "zone": "az3"}),
+]
+
+es_data = es_master[:2]
+es_remote_cluster_client = es_master[:2]
