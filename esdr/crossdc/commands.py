@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from elasticsearch import ApiError, Elasticsearch, TransportError
-
 from esdr.crossdc.estate import Estate
 from esdr.errors import EsdrError
 from esdr.es import client
+from esdr.es.client import API_ERRORS, Api
 from esdr.es.connect import client_for
 from esdr.inventory import project_root_for
 from esdr.model import Topology
@@ -39,7 +38,7 @@ def _guard(run: Callable[[], int], say: Say) -> int:
     except EsdrError as error:
         say(f"esdr: {error}", err=True)
         return 1
-    except (ApiError, TransportError) as error:  # one line, not a traceback
+    except API_ERRORS as error:  # either engine's client library: one line, not a traceback
         say(f"esdr: {inventory_hint(error)}", err=True)
         return 1
 
@@ -75,8 +74,8 @@ def _estate_alias(topology: Topology, estate: Estate | None) -> str:
     return alias
 
 
-def remote_client(inventory: str, estate: Estate, alias: str) -> Elasticsearch | None:
-    """A client to another cluster of the estate, through its own inventory (None if unknown)."""
+def remote_topology(inventory: str, estate: Estate, alias: str) -> Topology | None:
+    """Another cluster of the estate, through its own inventory (None if unknown)."""
     ref = estate.clusters.get(alias)
     if ref is None or not ref.inventory:
         return None
@@ -84,10 +83,16 @@ def remote_client(inventory: str, estate: Estate, alias: str) -> Elasticsearch |
     if not Path(path).is_file():
         return None
     other, _ = load_valid_topology(path)
-    return client_for(other, request_timeout=10)
+    return other
 
 
-def _health(es: Elasticsearch | None) -> dict | None:
+def remote_client(inventory: str, estate: Estate, alias: str) -> Api | None:
+    """A client to another cluster of the estate, through its own inventory (None if unknown)."""
+    other = remote_topology(inventory, estate, alias)
+    return None if other is None else client_for(other, request_timeout=10)
+
+
+def _health(es: Api | None) -> dict | None:
     if es is None:
         return None
     try:
@@ -100,14 +105,16 @@ def promote_command(inventory: str, names: list[str], all_: bool, dry: bool, for
                     say: Say) -> int:
     from esdr.crossdc.desired import desired_for
     from esdr.reconcile import registry
+    from esdr.replication import adapter_for
     from esdr.runbooks import promote
 
     def run() -> int:
         topology, estate = _load(inventory)
         alias = _estate_alias(topology, estate)
-        es = client_for(topology)
+        adapter = adapter_for(topology)
         followers = desired_for(estate, topology).followers
-        chosen = promote.choose(followers, names, all_, set(registry.read(es).get("promoted", {})))
+        recorded = set(registry.read(adapter.es).get("promoted", {}))
+        chosen = promote.choose(followers, names, all_, recorded)
         if not chosen:
             say("nothing to promote: every chosen follower was promoted already")
             return 0
@@ -117,7 +124,7 @@ def promote_command(inventory: str, names: list[str], all_: bool, dry: bool, for
             say(f"leader data centre {remote}: {state}")
             if not dry:
                 promote.refuse_if_remote_healthy(remote, health, force)
-        promote.promote(es, alias, chosen, dry=dry, say=say)
+        promote.promote(adapter, alias, chosen, dry=dry, say=say)
         return 0
 
     return _guard(run, say)
@@ -126,28 +133,29 @@ def promote_command(inventory: str, names: list[str], all_: bool, dry: bool, for
 def failback_command(inventory: str, direction: str, names: list[str], allow_delete: bool,
                      dry: bool, say: Say) -> int:
     from esdr.reconcile import registry
+    from esdr.replication import adapter_for
     from esdr.runbooks import failback
 
     def run() -> int:
         topology, estate = _load(inventory)
         alias = _estate_alias(topology, estate)
-        es = client_for(topology)
-        recorded = registry.read(es).get("promoted", {})
+        adapter = adapter_for(topology)
+        recorded = registry.read(adapter.es).get("promoted", {})
         promoted = [failback.Promoted.from_registry(alias, i, e) for i, e in sorted(recorded.items())
                     if not names or i in names]
         if not promoted:
             say(f"nothing to fail back: no promotion recorded on {alias}")
             return 0
-        clients = {alias: es}
+        clients = {alias: adapter}
         for remote in sorted({p.remote for p in promoted}):
             if direction == "reverse" and not estate.link(remote, alias):
                 raise EsdrError(f"{remote} cannot follow {alias}: the estate has no link "
                                 f"{remote}->{alias}", hint="add it under `links` and deploy first")
-            other = remote_client(inventory, estate, remote)
-            if _health(other) is None:
+            other = remote_topology(inventory, estate, remote)
+            if other is None or _health(client_for(other, request_timeout=10)) is None:
                 raise EsdrError(f"the old primary {remote} is not reachable and healthy yet",
                                 hint="bring it back first; failback needs both data centres")
-            clients[remote] = other
+            clients[remote] = adapter_for(other)
         failback.failback(clients, promoted, direction, allow_delete=allow_delete, dry=dry, say=say)
         return 0
 

@@ -33,6 +33,7 @@ class Desired:
     indices: tuple[str, ...] = ()  # local write indices esdr creates (bi-directional recipe)
     licence: str = "basic"
     needs: frozenset[str] = field(default_factory=frozenset)  # features: "ccr", "slm"
+    leads: bool = False  # another cluster of the estate replicates from this one
 
 
 def awareness_settings(topology: Topology) -> dict[str, Any]:
@@ -92,6 +93,14 @@ def _aliases(estate: Estate, alias: str) -> dict[str, DesiredAlias]:
     return out
 
 
+def _leads(estate: Estate, alias: str) -> bool:
+    """Does another cluster follow an index of this one (OpenSearch's leader needs the
+    replication plugin too)?"""
+    return (any(f.remote == alias for f in estate.followers)
+            or any(a.remote == alias for a in estate.auto_follow)
+            or any(alias in p.indices and len(p.indices) > 1 for p in estate.bidirectional))
+
+
 def desired_for(estate: Estate, topology: Topology) -> Desired:
     alias = estate.alias_of(topology.cluster.name)
     if alias is None:
@@ -126,4 +135,5 @@ def desired_for(estate: Estate, topology: Topology) -> Desired:
         indices=tuple(p.indices[alias] for p in estate.bidirectional if alias in p.indices),
         licence=estate.licence,
         needs=needs,
+        leads=_leads(estate, alias),
     )

@@ -226,10 +226,45 @@ def check_estate_for(estate: Estate, topology: Topology) -> list[Problem]:
             out.append(_p(f"repository {repo.name}", "fs-location-not-in-path-repo",
                           f"{location} is not under es_path_repo {[str(r) for r in roots]} of "
                           f"{cluster.name}: add its mount to es_path_repo"))
+    if cluster.engine.name == "opensearch":
+        out += _opensearch_limits(estate, alias, cluster.name)
     needs_remote = any(k.source == alias for k in estate.links)
     has_client = any("remote_cluster_client" in n.roles for n in cluster.nodes)
     if needs_remote and cluster.nodes and not has_client:
         out.append(_p(f"cluster {cluster.name}", "no-remote-cluster-client",
                       "links to remote clusters but no node has the remote_cluster_client role: "
                       "add data nodes to es_remote_cluster_client"))
+    return out
+
+
+def _opensearch_limits(estate: Estate, alias: str, name: str) -> list[Problem]:
+    """What OpenSearch's replication plugin cannot do, refused rather than silently dropped.
+
+    Its auto-follow rules take one ``pattern``, name each follower like its leader and have no
+    exclusions (``POST _plugins/_replication/_autofollow``,
+    https://opensearch.org/docs/latest/tuning-your-cluster/replication-plugin/auto-follow/);
+    SLM is an Elasticsearch API.
+    """
+    out: list[Problem] = []
+    for rule in estate.auto_follow:
+        if rule.cluster != alias:
+            continue
+        unsupported = []
+        if len(rule.leader_index_patterns) != 1:
+            unsupported.append(f"{len(rule.leader_index_patterns)} leader_index_patterns "
+                               "(exactly one; split it into one rule per pattern)")
+        if rule.leader_index_exclusion_patterns:
+            unsupported.append("leader_index_exclusion_patterns (there are none)")
+        if rule.follow_index_pattern != "{{leader_index}}":
+            unsupported.append(f"follow_index_pattern {rule.follow_index_pattern!r} (followers "
+                               "are named like their leaders)")
+        if unsupported:
+            out.append(_p(f"auto-follow {rule.name}", "auto-follow-unsupported-on-opensearch",
+                          f"{name} runs OpenSearch, whose auto-follow rules cannot take "
+                          + "; ".join(unsupported)))
+    for policy in estate.slm:
+        if policy.cluster == alias:
+            out.append(_p(f"slm policy {policy.id}", "slm-on-opensearch",
+                          f"{name} runs OpenSearch, which has no SLM API: remove the policy "
+                          "or run it on an Elasticsearch cluster"))
     return out

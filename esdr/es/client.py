@@ -1,25 +1,52 @@
-"""One function per Elasticsearch endpoint the reconcilers and runbooks use. No decisions here.
+"""One function per cluster endpoint the reconcilers and runbooks use. No decisions here.
 
 Named after the API (``get_follower_info``, ``pause_follow``, ``put_cluster_settings``); a 404 is
-a value (``None``), anything else raises ``elasticsearch.ApiError``. Clients come from
-``esdr.es.connect.client_for`` only.
+a value (``None``), anything else raises the client library's error (``elasticsearch.ApiError``
+or ``opensearchpy.TransportError``; ``API_ERRORS`` holds both). Clients come from
+``esdr.es.connect.client_for`` only: an ``elasticsearch.Elasticsearch`` or an
+``opensearchpy.OpenSearch``. Every function goes through ``request``, the one place that knows
+how each library sends a request, so the generic endpoints (settings, health, repositories,
+indices, aliases, documents) are written once for both engines. The engine-specific ones (CCR,
+SLM, licence here; OpenSearch's replication plugin in ``esdr.replication.opensearch``) use the
+same helper.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote
 
-from elasticsearch import Elasticsearch, NotFoundError
+import elasticsearch
+import opensearchpy
+from elasticsearch import Elasticsearch
+from opensearchpy import OpenSearch
 
 T = TypeVar("T")
+Api = Elasticsearch | OpenSearch
+
+NOT_FOUND = (elasticsearch.NotFoundError, opensearchpy.NotFoundError)
+# What a cluster call can raise: an HTTP error answer, or no answer at all.
+API_ERRORS = (elasticsearch.ApiError, elasticsearch.TransportError, opensearchpy.TransportError)
+
+
+def is_opensearch(api: Api) -> bool:
+    return isinstance(api, OpenSearch)
+
+
+def status_of(error: BaseException) -> int | None:
+    """The HTTP status of an API error of either library (None: no answer, e.g. refused)."""
+    if isinstance(error, elasticsearch.ApiError):
+        return error.meta.status
+    code = getattr(error, "status_code", None)
+    return code if isinstance(code, int) else None
 
 
 def or_none(call: Callable[[], T]) -> T | None:
     """Not found is a value: ``None`` on 404 (a missing index, repository, policy, ...)."""
     try:
         return call()
-    except NotFoundError:
+    except NOT_FOUND:
         return None
 
 
@@ -27,208 +54,286 @@ def body(response: Any) -> Any:
     return getattr(response, "body", response)
 
 
+def path(*parts: str) -> str:
+    """``/a/b`` with each part escaped as the clients escape path parameters (``,`` and ``*``
+    stay: they are list and wildcard syntax)."""
+    return "/" + "/".join(quote(str(p), ",*") for p in parts)
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Query values as the REST layer reads them: ``true``/``false``, comma-joined lists
+    (opensearch-py would send Python's ``True``)."""
+    if not params:
+        return None
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        out[key] = str(value)
+    return out
+
+
+def request(
+    api: Api,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    body: Any = None,
+    request_timeout: float | None = None,
+) -> Any:
+    """One request through the client's own transport (retries, node pool, TLS, auth).
+
+    Returns the decoded JSON body (``True``/``False`` for HEAD). Raises the library's error for
+    any non-2xx answer but HEAD 404.
+    """
+    query = _query(params)
+    if is_opensearch(api):
+        # opensearch-py takes the HTTP timeout from a `timeout` query parameter unless one is
+        # given explicitly, so it always is (``_cluster/health?timeout=5s`` must stay a query).
+        timeout = request_timeout or api.transport.kwargs.get("timeout") or 30
+        return api.transport.perform_request(method, url, params=query, body=body,
+                                             timeout=timeout)
+    headers = {"accept": "application/json"}
+    if body is not None:
+        headers["content-type"] = "application/json"
+    target = api if request_timeout is None else api.options(request_timeout=request_timeout,
+                                                                   max_retries=0)
+    response = target.perform_request(method, url, params=query, headers=headers, body=body)
+    return response.body
+
+
+def exists(api: Api, url: str) -> bool:
+    return bool(request(api, "HEAD", url))
+
+
 # --- cluster ---------------------------------------------------------------------------------
-def get_cluster_settings(es: Elasticsearch) -> dict[str, Any]:
-    return body(es.cluster.get_settings(flat_settings=True))
+def get_cluster_settings(es: Api) -> dict[str, Any]:
+    return request(es, "GET", "/_cluster/settings", params={"flat_settings": True})
 
 
-def put_cluster_settings(es: Elasticsearch, persistent: dict[str, Any]) -> dict[str, Any]:
-    return body(es.cluster.put_settings(persistent=persistent, flat_settings=True))
+def put_cluster_settings(es: Api, persistent: dict[str, Any]) -> dict[str, Any]:
+    return request(es, "PUT", "/_cluster/settings", params={"flat_settings": True},
+                   body={"persistent": persistent})
 
 
-def get_remote_info(es: Elasticsearch) -> dict[str, Any]:
-    return body(es.cluster.remote_info())
+def get_remote_info(es: Api) -> dict[str, Any]:
+    return request(es, "GET", "/_remote/info")
 
 
-def get_cluster_health(es: Elasticsearch, timeout: str = "5s") -> dict[str, Any]:
-    return body(es.cluster.health(timeout=timeout))
+def get_cluster_health(es: Api, timeout: str = "5s") -> dict[str, Any]:
+    return request(es, "GET", "/_cluster/health", params={"timeout": timeout})
 
 
-# --- licence and features --------------------------------------------------------------------
-def get_license(es: Elasticsearch) -> dict[str, Any] | None:
-    return or_none(lambda: body(es.license.get()))
+def get_node_plugins(es: Api) -> dict[str, Any]:
+    """``GET _nodes/plugins``: every node with the plugins it loaded (a node without any is
+    listed too, which ``_cat/plugins`` would leave out)."""
+    return request(es, "GET", "/_nodes/plugins")
 
 
-def post_start_trial(es: Elasticsearch) -> dict[str, Any]:
-    return body(es.license.post_start_trial(acknowledge=True))
+# --- licence and features (Elasticsearch) ----------------------------------------------------
+def get_license(es: Api) -> dict[str, Any] | None:
+    return or_none(lambda: request(es, "GET", "/_license"))
 
 
-def get_xpack_info(es: Elasticsearch) -> dict[str, Any] | None:
-    return or_none(lambda: body(es.xpack.info(categories="features,license")))
+def post_start_trial(es: Api) -> dict[str, Any]:
+    return request(es, "POST", "/_license/start_trial", params={"acknowledge": True})
+
+
+def get_xpack_info(es: Api) -> dict[str, Any] | None:
+    return or_none(lambda: request(es, "GET", "/_xpack",
+                                   params={"categories": "features,license"}))
 
 
 # --- snapshot repositories and snapshots -----------------------------------------------------
-def get_repository(es: Elasticsearch, name: str) -> dict[str, Any] | None:
-    found = or_none(lambda: body(es.snapshot.get_repository(name=name)))
+def get_repository(es: Api, name: str) -> dict[str, Any] | None:
+    found = or_none(lambda: request(es, "GET", path("_snapshot", name)))
     return found.get(name) if found else None
 
 
-def get_repositories(es: Elasticsearch) -> dict[str, Any]:
-    return body(es.snapshot.get_repository())
+def get_repositories(es: Api) -> dict[str, Any]:
+    return request(es, "GET", "/_snapshot")
 
 
-def put_repository(es: Elasticsearch, name: str, type_: str, settings: dict[str, Any]) -> Any:
-    return body(es.snapshot.create_repository(
-        name=name, repository={"type": type_, "settings": settings}))
+def put_repository(es: Api, name: str, type_: str, settings: dict[str, Any]) -> Any:
+    return request(es, "PUT", path("_snapshot", name), body={"type": type_, "settings": settings})
 
 
-def delete_repository(es: Elasticsearch, name: str) -> Any:
-    return or_none(lambda: body(es.snapshot.delete_repository(name=name)))
+def delete_repository(es: Api, name: str) -> Any:
+    return or_none(lambda: request(es, "DELETE", path("_snapshot", name)))
 
 
-def verify_repository(es: Elasticsearch, name: str) -> dict[str, Any]:
-    return body(es.snapshot.verify_repository(name=name))
+def verify_repository(es: Api, name: str) -> dict[str, Any]:
+    return request(es, "POST", path("_snapshot", name, "_verify"))
 
 
-def create_snapshot(es: Elasticsearch, repository: str, snapshot: str, indices: str) -> Any:
-    return body(es.snapshot.create(repository=repository, snapshot=snapshot, indices=indices,
-                                   include_global_state=False, wait_for_completion=True))
+def create_snapshot(es: Api, repository: str, snapshot: str, indices: str) -> Any:
+    return request(es, "PUT", path("_snapshot", repository, snapshot),
+                   params={"wait_for_completion": True},
+                   body={"indices": indices, "include_global_state": False})
 
 
-def restore_snapshot(es: Elasticsearch, repository: str, snapshot: str, indices: str) -> Any:
-    return body(es.snapshot.restore(repository=repository, snapshot=snapshot, indices=indices,
-                                    include_global_state=False, wait_for_completion=True))
+def restore_snapshot(es: Api, repository: str, snapshot: str, indices: str) -> Any:
+    return request(es, "POST", path("_snapshot", repository, snapshot, "_restore"),
+                   params={"wait_for_completion": True},
+                   body={"indices": indices, "include_global_state": False})
 
 
-# --- SLM -------------------------------------------------------------------------------------
-def get_slm_policy(es: Elasticsearch, policy_id: str) -> dict[str, Any] | None:
-    found = or_none(lambda: body(es.slm.get_lifecycle(policy_id=policy_id)))
+# --- SLM (Elasticsearch) ---------------------------------------------------------------------
+def get_slm_policy(es: Api, policy_id: str) -> dict[str, Any] | None:
+    found = or_none(lambda: request(es, "GET", path("_slm", "policy", policy_id)))
     return found.get(policy_id) if found else None
 
 
-def get_slm_policies(es: Elasticsearch) -> dict[str, Any]:
-    return or_none(lambda: body(es.slm.get_lifecycle())) or {}
+def get_slm_policies(es: Api) -> dict[str, Any]:
+    return or_none(lambda: request(es, "GET", "/_slm/policy")) or {}
 
 
-def put_slm_policy(es: Elasticsearch, policy_id: str, policy: dict[str, Any]) -> Any:
-    return body(es.slm.put_lifecycle(policy_id=policy_id, **policy))
+def put_slm_policy(es: Api, policy_id: str, policy: dict[str, Any]) -> Any:
+    return request(es, "PUT", path("_slm", "policy", policy_id), body=policy)
 
 
-def delete_slm_policy(es: Elasticsearch, policy_id: str) -> Any:
-    return or_none(lambda: body(es.slm.delete_lifecycle(policy_id=policy_id)))
+def delete_slm_policy(es: Api, policy_id: str) -> Any:
+    return or_none(lambda: request(es, "DELETE", path("_slm", "policy", policy_id)))
 
 
-def execute_slm_policy(es: Elasticsearch, policy_id: str) -> dict[str, Any]:
-    return body(es.slm.execute_lifecycle(policy_id=policy_id))
+def execute_slm_policy(es: Api, policy_id: str) -> dict[str, Any]:
+    return request(es, "PUT", path("_slm", "policy", policy_id, "_execute"))
 
 
-def get_slm_stats(es: Elasticsearch) -> dict[str, Any]:
-    return body(es.slm.get_stats())
+def get_slm_stats(es: Api) -> dict[str, Any]:
+    return request(es, "GET", "/_slm/stats")
 
 
-def get_slm_status(es: Elasticsearch) -> dict[str, Any]:
-    return body(es.slm.get_status())
+def get_slm_status(es: Api) -> dict[str, Any]:
+    return request(es, "GET", "/_slm/status")
 
 
-# --- CCR -------------------------------------------------------------------------------------
-def get_follower_info(es: Elasticsearch, index: str) -> dict[str, Any] | None:
+# --- CCR (Elasticsearch) ---------------------------------------------------------------------
+def get_follower_info(es: Api, index: str) -> dict[str, Any] | None:
     """The index's entry of ``GET /<index>/_ccr/info``; ``{}`` for a regular index."""
-    found = or_none(lambda: body(es.ccr.follow_info(index=index)))
+    found = or_none(lambda: request(es, "GET", path(index, "_ccr", "info")))
     if found is None:
         return None
     return next((f for f in found.get("follower_indices", []) if f["follower_index"] == index), {})
 
 
-def follow(es: Elasticsearch, index: str, remote_cluster: str, leader_index: str) -> Any:
-    return body(es.ccr.follow(index=index, remote_cluster=remote_cluster,
-                              leader_index=leader_index, wait_for_active_shards="1"))
+def follow(es: Api, index: str, remote_cluster: str, leader_index: str) -> Any:
+    return request(es, "PUT", path(index, "_ccr", "follow"),
+                   params={"wait_for_active_shards": "1"},
+                   body={"remote_cluster": remote_cluster, "leader_index": leader_index})
 
 
-def pause_follow(es: Elasticsearch, index: str) -> Any:
-    return body(es.ccr.pause_follow(index=index))
+def pause_follow(es: Api, index: str) -> Any:
+    return request(es, "POST", path(index, "_ccr", "pause_follow"))
 
 
-def resume_follow(es: Elasticsearch, index: str) -> Any:
-    return body(es.ccr.resume_follow(index=index))
+def resume_follow(es: Api, index: str) -> Any:
+    return request(es, "POST", path(index, "_ccr", "resume_follow"))
 
 
-def unfollow(es: Elasticsearch, index: str) -> Any:
-    return body(es.ccr.unfollow(index=index))
+def unfollow(es: Api, index: str) -> Any:
+    return request(es, "POST", path(index, "_ccr", "unfollow"))
 
 
-def get_follow_stats(es: Elasticsearch, index: str) -> dict[str, Any] | None:
-    return or_none(lambda: body(es.ccr.follow_stats(index=index)))
+def get_follow_stats(es: Api, index: str) -> dict[str, Any] | None:
+    return or_none(lambda: request(es, "GET", path(index, "_ccr", "stats")))
 
 
-def get_auto_follow_pattern(es: Elasticsearch, name: str) -> dict[str, Any] | None:
-    found = or_none(lambda: body(es.ccr.get_auto_follow_pattern(name=name)))
+def get_auto_follow_pattern(es: Api, name: str) -> dict[str, Any] | None:
+    found = or_none(lambda: request(es, "GET", path("_ccr", "auto_follow", name)))
     if not found:
         return None
     return next((p for p in found.get("patterns", []) if p["name"] == name), None)
 
 
-def get_auto_follow_patterns(es: Elasticsearch) -> list[dict[str, Any]]:
-    found = or_none(lambda: body(es.ccr.get_auto_follow_pattern()))
+def get_auto_follow_patterns(es: Api) -> list[dict[str, Any]]:
+    found = or_none(lambda: request(es, "GET", "/_ccr/auto_follow"))
     return (found or {}).get("patterns", [])
 
 
-def put_auto_follow_pattern(es: Elasticsearch, name: str, pattern: dict[str, Any]) -> Any:
-    return body(es.ccr.put_auto_follow_pattern(name=name, **pattern))
+def put_auto_follow_pattern(es: Api, name: str, pattern: dict[str, Any]) -> Any:
+    return request(es, "PUT", path("_ccr", "auto_follow", name), body=dict(pattern))
 
 
-def delete_auto_follow_pattern(es: Elasticsearch, name: str) -> Any:
-    return or_none(lambda: body(es.ccr.delete_auto_follow_pattern(name=name)))
+def delete_auto_follow_pattern(es: Api, name: str) -> Any:
+    return or_none(lambda: request(es, "DELETE", path("_ccr", "auto_follow", name)))
 
 
-def pause_auto_follow_pattern(es: Elasticsearch, name: str) -> Any:
-    return body(es.ccr.pause_auto_follow_pattern(name=name))
+def pause_auto_follow_pattern(es: Api, name: str) -> Any:
+    return request(es, "POST", path("_ccr", "auto_follow", name, "pause"))
 
 
-def resume_auto_follow_pattern(es: Elasticsearch, name: str) -> Any:
-    return body(es.ccr.resume_auto_follow_pattern(name=name))
+def resume_auto_follow_pattern(es: Api, name: str) -> Any:
+    return request(es, "POST", path("_ccr", "auto_follow", name, "resume"))
+
+
+def get_ccr_stats(es: Api) -> dict[str, Any]:
+    return request(es, "GET", "/_ccr/stats")
 
 
 # --- indices and aliases ---------------------------------------------------------------------
-def index_exists(es: Elasticsearch, index: str) -> bool:
-    return bool(es.indices.exists(index=index))
+def index_exists(es: Api, index: str) -> bool:
+    return exists(es, path(index))
 
 
-def create_index(es: Elasticsearch, index: str) -> Any:
-    return body(es.indices.create(index=index))
+def create_index(es: Api, index: str, settings: dict[str, Any] | None = None) -> Any:
+    return request(es, "PUT", path(index), body={"settings": settings} if settings else None)
 
 
-def close_index(es: Elasticsearch, index: str) -> Any:
-    return body(es.indices.close(index=index))
+def close_index(es: Api, index: str) -> Any:
+    return request(es, "POST", path(index, "_close"))
 
 
-def open_index(es: Elasticsearch, index: str) -> Any:
-    return body(es.indices.open(index=index))
+def open_index(es: Api, index: str) -> Any:
+    return request(es, "POST", path(index, "_open"))
 
 
-def delete_index(es: Elasticsearch, index: str) -> Any:
-    return or_none(lambda: body(es.indices.delete(index=index)))
+def delete_index(es: Api, index: str) -> Any:
+    return or_none(lambda: request(es, "DELETE", path(index)))
 
 
-def count(es: Elasticsearch, index: str) -> int | None:
-    found = or_none(lambda: body(es.count(index=index)))
+def count(es: Api, index: str) -> int | None:
+    found = or_none(lambda: request(es, "POST", path(index, "_count")))
     return None if found is None else int(found["count"])
 
 
-def get_alias(es: Elasticsearch, name: str) -> dict[str, Any] | None:
+def refresh(es: Api, index: str) -> Any:
+    return or_none(lambda: request(es, "POST", path(index, "_refresh")))
+
+
+def get_alias(es: Api, name: str) -> dict[str, Any] | None:
     """``{index: {"aliases": {name: {...}}}}`` or ``None`` when no index has the alias."""
-    return or_none(lambda: body(es.indices.get_alias(name=name)))
+    return or_none(lambda: request(es, "GET", path("_alias", name)))
 
 
-def update_aliases(es: Elasticsearch, actions: list[dict[str, Any]]) -> Any:
-    return body(es.indices.update_aliases(actions=actions))
+def update_aliases(es: Api, actions: list[dict[str, Any]]) -> Any:
+    return request(es, "POST", "/_aliases", body={"actions": actions})
 
 
-def get_document(es: Elasticsearch, index: str, doc_id: str) -> dict[str, Any] | None:
-    return or_none(lambda: body(es.get(index=index, id=doc_id)))
+def get_document(es: Api, index: str, doc_id: str) -> dict[str, Any] | None:
+    return or_none(lambda: request(es, "GET", path(index, "_doc", doc_id)))
 
 
-def put_document(es: Elasticsearch, index: str, doc_id: str, document: dict[str, Any]) -> Any:
-    return body(es.index(index=index, id=doc_id, document=document, refresh="wait_for"))
+def put_document(es: Api, index: str, doc_id: str, document: dict[str, Any]) -> Any:
+    return request(es, "PUT", path(index, "_doc", doc_id), params={"refresh": "wait_for"},
+                   body=document)
 
 
-def get_ccr_stats(es: Elasticsearch) -> dict[str, Any]:
-    return body(es.ccr.stats())
+def resolve_remote(es: Api, alias: str) -> dict[str, Any] | None:
+    """Resolve ``<alias>:*``: also makes the node (re)connect to that remote.
 
-
-def resolve_remote(es: Elasticsearch, alias: str) -> dict[str, Any] | None:
-    """``GET /_resolve/cluster/<alias>:*``: also makes the node (re)connect to that remote."""
+    Elasticsearch: ``GET /_resolve/cluster/<alias>:*``; OpenSearch has no ``_resolve/cluster``
+    (it forked before 8.13) and resolves the remote's indices instead:
+    ``GET /_resolve/index/<alias>:*``
+    (https://opensearch.org/docs/latest/api-reference/index-apis/resolve-index/).
+    """
     try:
-        quick = es.options(request_timeout=15, max_retries=0)
-        return body(quick.indices.resolve_cluster(name=f"{alias}:*", timeout="5s"))
+        if is_opensearch(es):
+            return request(es, "GET", path("_resolve", "index", f"{alias}:*"), request_timeout=15)
+        return request(es, "GET", path("_resolve", "cluster", f"{alias}:*"),
+                       params={"timeout": "5s"}, request_timeout=15)
     except Exception:  # an unreachable remote is reported by _remote/info, not here
         return None

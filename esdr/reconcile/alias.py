@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.crossdc.desired import DesiredAlias
 from esdr.es import client
+from esdr.es.client import Api
 from esdr.reconcile.change import Change, Note
 
 KIND = "alias"
 
 
-def observe_alias(es: Elasticsearch, name: str) -> dict[str, bool] | None:
+def observe_alias(es: Api, name: str) -> dict[str, bool] | None:
     """index -> is_write_index for an alias; ``None`` when no index carries it."""
     found = client.get_alias(es, name)
     if not found:
@@ -78,13 +77,13 @@ def plan_indices(wanted: tuple[str, ...], existing: set[str]) -> list[Change]:
     ]
 
 
-def apply_indices(es: Elasticsearch, changes: list[Change]) -> None:
+def apply_indices(es: Api, changes: list[Change]) -> None:
     for change in changes:
         if change.action == "created":
             client.create_index(es, change.name)
 
 
-def apply_aliases(es: Elasticsearch, changes: list[Change]) -> None:
+def apply_aliases(es: Api, changes: list[Change]) -> None:
     for change in changes:
         if change.is_drift:
             client.update_aliases(es, alias_actions(change))

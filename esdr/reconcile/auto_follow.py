@@ -1,30 +1,24 @@
-"""CCR auto-follow patterns (``PUT /_ccr/auto_follow/<name>``). They only pick up leader
-indices created after the pattern exists; a changed pattern applies to new indices only."""
+"""Auto-follow rules: Elasticsearch CCR patterns (``PUT /_ccr/auto_follow/<name>``) or
+OpenSearch replication rules (``POST _plugins/_replication/_autofollow``), one plan for both;
+the adapter (``esdr.replication``) observes and applies them. They only pick up leader indices
+created after the rule exists; a changed rule applies to new indices only."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
-from esdr.es import client
 from esdr.reconcile.change import Change, Note, plan_each
+from esdr.replication import as_adapter
+from esdr.replication.ccr import OWNED
 
 KIND = "auto_follow"
-OWNED = ("remote_cluster", "leader_index_patterns", "leader_index_exclusion_patterns",
-         "follow_index_pattern")
+__all__ = ["KIND", "OWNED", "apply_auto_follows", "observe_auto_follow", "plan_auto_follow",
+           "plan_auto_follows"]
 
 
-def observe_auto_follow(es: Elasticsearch) -> dict[str, dict[str, Any]]:
-    """name -> owned fields plus ``active``."""
-    out = {}
-    for entry in client.get_auto_follow_patterns(es):
-        pattern = entry.get("pattern", {})
-        out[entry["name"]] = {
-            **{k: pattern.get(k, [] if k.endswith("patterns") else None) for k in OWNED},
-            "active": pattern.get("active", True),
-        }
-    return out
+def observe_auto_follow(target) -> dict[str, dict[str, Any]]:
+    """name -> owned fields plus ``active`` (``target``: adapter or bare client)."""
+    return as_adapter(target).auto_follows()
 
 
 def plan_auto_follow(
@@ -50,17 +44,7 @@ def plan_auto_follows(
     return plan_each(plan_auto_follow, desired, observed, managed)
 
 
-def apply_auto_follows(es: Elasticsearch, changes: list[Change]) -> None:
+def apply_auto_follows(target, changes: list[Change]) -> None:
+    adapter = as_adapter(target)
     for change in changes:
-        if change.action == "deleted":
-            client.delete_auto_follow_pattern(es, change.name)
-            continue
-        if change.action not in ("created", "changed"):
-            continue
-        before = change.before or {}
-        if any(before.get(k) != change.after[k] for k in OWNED) or not before:
-            client.put_auto_follow_pattern(
-                es, change.name, {k: change.after[k] for k in OWNED}
-            )
-        if before and not before.get("active", True):
-            client.resume_auto_follow_pattern(es, change.name)
+        adapter.apply_auto_follow(change)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.es import client
+from esdr.es.client import Api
 from esdr.reconcile.change import Change, Note
 from esdr.reconcile.normalize import norm
 
 REMOTE_PREFIX = "cluster.remote."
 
 
-def observe_persistent(es: Elasticsearch) -> dict[str, Any]:
+def observe_persistent(es: Api) -> dict[str, Any]:
     """Flat persistent settings (``{"cluster.remote.dc2.seeds": [...], ...}``)."""
     return client.get_cluster_settings(es).get("persistent", {})
 
@@ -81,7 +80,7 @@ def settings_body(change: Change) -> dict[str, Any]:
     return {prefix + k: v for k, v in change.after.items()}
 
 
-def apply_cluster_settings(es: Elasticsearch, changes: list[Change]) -> None:
+def apply_cluster_settings(es: Api, changes: list[Change]) -> None:
     for change in changes:
         if change.is_drift:
             client.put_cluster_settings(es, settings_body(change))

@@ -1,28 +1,31 @@
-"""CCR follower indices (``PUT /<follower>/_ccr/follow``).
+"""Follower indices: one plan for both engines, API steps from the engine's adapter
+(``esdr.replication``: Elasticsearch CCR ``PUT /<follower>/_ccr/follow``, OpenSearch
+``PUT _plugins/_replication/<follower>/_start``).
 
 A follower is immutable in its ``remote_cluster`` and ``leader_index``: changing either means
-unfollow + delete + follow again, which loses the follower's data, so the plan marks it
-destructive. Unfollowing a follower esdr no longer wants is destructive too (it cannot be
-undone); its data stays as a regular index. esdr never turns an existing regular index into a
-follower by deleting it.
+making it a regular index, deleting it and following again, which loses the follower's data, so
+the plan marks it destructive. Turning a follower esdr no longer wants into a regular index is
+destructive too (it cannot be undone); its data stays. esdr never turns an existing regular index
+into a follower by deleting it. A failed follower cannot be resumed: recreating it is destructive.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.crossdc.estate import Follower
-from esdr.es import client
 from esdr.reconcile.change import Change, Note
+from esdr.replication import Replication, as_adapter
+from esdr.replication.base import FOLLOWER_FIELDS
+from esdr.replication.ccr import CcrReplication
 
 KIND = "follower_index"
 
 
-def observe_followers(es: Elasticsearch, names: set[str]) -> dict[str, dict[str, Any] | None]:
-    """index -> its follower info, ``{}`` for a regular index, ``None`` when it does not exist."""
-    return {name: client.get_follower_info(es, name) for name in sorted(names)}
+def observe_followers(target, names: set[str]) -> dict[str, dict[str, Any] | None]:
+    """index -> its follower view, ``{}`` for a regular index, ``None`` when it does not exist.
+    ``target``: an adapter, or a bare client of either engine."""
+    return as_adapter(target).followers(names)
 
 
 def _wanted(f: Follower) -> dict[str, Any]:
@@ -39,9 +42,12 @@ def plan_follower(
 ) -> tuple[list[Change], list[Note]]:
     if index in promoted:
         return [], [Note(KIND, index, "promoted by `esdr promote`: held until `esdr failback`")]
+    if observed and observed.get("status") == "unknown":
+        return [], [Note(KIND, index, "replication status unavailable (is the leader down?): "
+                         f"{observed.get('reason')}", blocking=True)]
     if desired is None:
         if observed and index in managed:
-            before = {k: observed.get(k) for k in ("remote_cluster", "leader_index", "status")}
+            before = {k: observed.get(k) for k in FOLLOWER_FIELDS}
             return [Change(KIND, index, "deleted", before, None, destructive=True)], []
         return [], []
     after = _wanted(desired)
@@ -53,42 +59,25 @@ def plan_follower(
     if observed == {}:
         return [], [Note(KIND, index, "exists as a regular index: esdr will not delete it to "
                          "follow; run `esdr failback` or remove it yourself", blocking=True)]
-    before = {k: observed.get(k) for k in ("remote_cluster", "leader_index", "status")}
+    before = {k: observed.get(k) for k in FOLLOWER_FIELDS}
     if (before["remote_cluster"], before["leader_index"]) != (desired.remote, desired.leader_index):
+        return [Change(KIND, index, "changed", before, after, destructive=True)], []
+    if before["status"] == "failed":
         return [Change(KIND, index, "changed", before, after, destructive=True)], []
     if before["status"] != "active":
         return [Change(KIND, index, "changed", before, after)], []
     return [Change(KIND, index, "unchanged", before, after)], []
 
 
-def follow_steps(change: Change) -> list[tuple[str, str]]:
+def follow_steps(change: Change, adapter: type[Replication] | Replication = CcrReplication
+                 ) -> list[tuple[str, str]]:
     """The ordered API steps for one change: (step, index). Pure, for tests and --dry output."""
-    index = change.name
-    if change.action == "created":
-        return [("follow", index)]
-    if change.action == "deleted":  # keep the data: a regular index remains
-        return [("pause_follow", index), ("close", index), ("unfollow", index), ("open", index)]
-    if change.action == "changed" and not change.destructive:
-        return [("resume_follow", index)]
-    if change.action == "changed":  # new leader or remote: the old copy cannot be reused
-        return [("pause_follow", index), ("close", index), ("unfollow", index),
-                ("delete", index), ("follow", index)]
-    return []
+    return adapter.follow_steps(change)
 
 
-def apply_followers(es: Elasticsearch, changes: list[Change]) -> None:
-    steps = {
-        "pause_follow": client.pause_follow,
-        "resume_follow": client.resume_follow,
-        "close": client.close_index,
-        "unfollow": client.unfollow,
-        "open": client.open_index,
-        "delete": client.delete_index,
-    }
+def apply_followers(target, changes: list[Change]) -> None:
+    """Run each change's steps through the adapter (``target``: adapter or bare client)."""
+    adapter = as_adapter(target)
     for change in changes:
-        for step, index in follow_steps(change):
-            if step == "follow":
-                client.follow(es, index, change.after["remote_cluster"],
-                              change.after["leader_index"])
-            else:
-                steps[step](es, index)
+        for step, index in adapter.follow_steps(change):
+            adapter.run(step, index, change.after if step == "follow" else None)

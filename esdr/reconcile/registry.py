@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.es import client
+from esdr.es.client import Api
 
 INDEX = "esdr-managed"
 DOC_ID = "registry"
@@ -23,7 +22,7 @@ def empty() -> dict[str, Any]:
     return {**{kind: [] for kind in KINDS}, "promoted": {}}
 
 
-def read(es: Elasticsearch) -> dict[str, Any]:
+def read(es: Api) -> dict[str, Any]:
     found = client.get_document(es, INDEX, DOC_ID)
     registry = empty()
     if found:
@@ -31,9 +30,9 @@ def read(es: Elasticsearch) -> dict[str, Any]:
     return registry
 
 
-def write(es: Elasticsearch, registry: dict[str, Any]) -> None:
+def write(es: Api, registry: dict[str, Any]) -> None:
     if not client.index_exists(es, INDEX):
-        es.indices.create(index=INDEX, settings=INDEX_SETTINGS)
+        client.create_index(es, INDEX, INDEX_SETTINGS)
     client.put_document(es, INDEX, DOC_ID, registry)
 
 

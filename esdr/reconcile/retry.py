@@ -7,18 +7,23 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import opensearchpy
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
 
 from esdr.errors import EsdrError
+from esdr.es.client import status_of
 
 T = TypeVar("T")
 TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 
 
 def is_transient(error: Exception) -> bool:
-    if isinstance(error, (ConnectionError, ConnectionTimeout)):
-        return True
-    return isinstance(error, ApiError) and error.meta.status in TRANSIENT_STATUS
+    """No answer, or an answer that says "later", from either engine's client library."""
+    if isinstance(error, (ConnectionError, ConnectionTimeout, opensearchpy.ConnectionError)):
+        return True  # opensearchpy.ConnectionTimeout is a ConnectionError
+    if isinstance(error, (ApiError, opensearchpy.TransportError)):
+        return status_of(error) in TRANSIENT_STATUS
+    return False
 
 
 def with_retries(

@@ -9,13 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
-from esdr import licence
 from esdr.crossdc.desired import Desired, desired_for
 from esdr.crossdc.estate import ClusterRef, Estate, parse_estate
 from esdr.errors import EsdrError
 from esdr.es import client
+from esdr.es.client import Api
 from esdr.es.connect import client_for
 from esdr.model import Topology
 from esdr.reconcile import (
@@ -29,6 +27,7 @@ from esdr.reconcile import (
 )
 from esdr.reconcile.change import Change, Note, drift
 from esdr.reconcile.retry import with_retries
+from esdr.replication import Replication, adapter_for, as_adapter
 
 ORDER = ("licence", "cluster_settings", "remote_cluster", "snapshot_repository", "slm_policy",
          "follower_index", "auto_follow", "index", "alias")
@@ -59,17 +58,24 @@ class ClusterPlan:
 
 @dataclass(frozen=True)
 class Clients:
-    """The cluster's client, and one per node that holds remote connections: each such node
-    connects to remotes on its own, and ``_remote/info`` answers for the node it reaches."""
+    """The cluster's client, one per node that holds remote connections (each such node
+    connects to remotes on its own, and ``_remote/info`` answers for the node it reaches), and
+    the engine's replication adapter (``esdr.replication``)."""
 
-    es: Elasticsearch
-    remote_views: tuple[Elasticsearch, ...]
+    es: Api
+    remote_views: tuple[Api, ...]
+    replication: Replication | None = None
+
+    @property
+    def adapter(self) -> Replication:
+        return self.replication if self.replication is not None else as_adapter(self.es)
 
 
 def clients_for(topology: Topology) -> Clients:
     nodes = [n for n in topology.cluster.nodes if "remote_cluster_client" in n.roles]
     views = tuple(client_for(topology, [n]) for n in nodes) or (client_for(topology),)
-    return Clients(client_for(topology), views)
+    es = client_for(topology)
+    return Clients(es, views, adapter_for(topology, es=es))
 
 
 def estate_of(topology: Topology) -> Estate | None:
@@ -97,7 +103,7 @@ def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterP
     name = str(topology.cluster.name)
     reg = _r(f"{name}: read {registry.INDEX}", lambda: registry.read(es))
     plan = ClusterPlan(cluster=name, alias=desired.alias, registry_before=reg)
-    usable = _features(es, desired, reg, plan)
+    usable = _features(clients.adapter, desired, reg, plan)
     persistent = _r(f"{name}: GET _cluster/settings", lambda: cluster_settings.observe_persistent(es))
     _add(plan, (cluster_settings.plan_awareness(desired.awareness, persistent), []))
     _add(plan, cluster_settings.plan_remote_clusters(
@@ -111,7 +117,7 @@ def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterP
         _add(plan, slm_policy.plan_slm_policies(
             desired.slm, observed, registry.managed(reg, "slm_policy")))
     if "ccr" in usable:
-        _plan_ccr(es, desired, reg, connected, plan)
+        _plan_ccr(clients.adapter, desired, reg, connected, plan)
     _plan_aliases(es, desired, reg, plan)
     plan.registry_after = _registry_after(reg, plan.changes)
     return plan
@@ -122,23 +128,22 @@ def _add(plan: ClusterPlan, result: tuple[list[Change], list[Note]]) -> None:
     plan.notes += result[1]
 
 
-def _features(es: Elasticsearch, desired: Desired, reg: dict, plan: ClusterPlan) -> set[str]:
+def _features(adapter: Replication, desired: Desired, reg: dict, plan: ClusterPlan) -> set[str]:
     """Features whose objects can be planned; a needed but unusable one becomes a problem."""
-    needs = set(desired.needs)
+    needs = adapter.needs(desired.needs, desired.leads)
     if reg.get("follower_index") or reg.get("auto_follow"):
         needs.add("ccr")  # esdr created CCR objects before: they may have to be removed
     if reg.get("slm_policy"):
         needs.add("slm")
     usable = set()
     for feature in sorted(needs):
-        status = _r(f"{plan.cluster}: feature check", lambda f=feature: licence.feature_status(es, f))
-        trial = licence.trial_wanted(status, desired.licence)
-        if trial and not any(c.kind == "licence" for c in plan.changes):
+        check = _r(f"{plan.cluster}: feature check",
+                   lambda f=feature: adapter.check_feature(f, plan.cluster, desired.licence))
+        if check.trial and not any(c.kind == "licence" for c in plan.changes):
             plan.changes.append(Change("licence", "trial", "changed",
-                                       {"type": status.licence_type}, {"type": "trial"}))
-        problem = licence.message(status, plan.cluster, trial_planned=trial)
-        if problem:
-            plan.problems.append(problem)
+                                       {"type": check.licence_type}, {"type": "trial"}))
+        if check.problem:
+            plan.problems.append(check.problem)
         else:
             usable.add(feature)
     return usable
@@ -158,7 +163,7 @@ def _connected(clients: Clients, desired: Desired, plan: ClusterPlan) -> set[str
     return {a for a, i in merged.items() if i.get("connected")}
 
 
-def _remote_info(view: Elasticsearch, desired: Desired, plan: ClusterPlan) -> dict:
+def _remote_info(view: Api, desired: Desired, plan: ClusterPlan) -> dict:
     info = _r(f"{plan.cluster}: GET _remote/info", lambda: client.get_remote_info(view))
     down = [a for a in desired.remotes if a in info and not info[a].get("connected")]
     if not down:
@@ -170,17 +175,20 @@ def _remote_info(view: Elasticsearch, desired: Desired, plan: ClusterPlan) -> di
     return _r(f"{plan.cluster}: GET _remote/info", lambda: client.get_remote_info(view))
 
 
-def _plan_ccr(es, desired: Desired, reg: dict, connected: set[str], plan: ClusterPlan) -> None:
+def _plan_ccr(adapter: Replication, desired: Desired, reg: dict, connected: set[str],
+              plan: ClusterPlan) -> None:
     managed = registry.managed(reg, "follower_index")
     promoted = set(reg.get("promoted", {}))
     names = set(desired.followers) | managed
-    observed = _r(f"{plan.cluster}: GET _ccr/info", lambda: follower_index.observe_followers(es, names))
+    observed = _r(f"{plan.cluster}: read followers",
+                  lambda: follower_index.observe_followers(adapter, names))
     for index in sorted(names):
         want = desired.followers.get(index)
         _add(plan, follower_index.plan_follower(
             index, want, observed.get(index), managed, promoted,
             connected=want is None or want.remote in connected))
-    patterns = _r(f"{plan.cluster}: GET _ccr/auto_follow", lambda: auto_follow.observe_auto_follow(es))
+    patterns = _r(f"{plan.cluster}: read auto-follow rules",
+                  lambda: auto_follow.observe_auto_follow(adapter))
     _add(plan, auto_follow.plan_auto_follows(
         desired.auto_follow, patterns, registry.managed(reg, "auto_follow")))
 
@@ -241,7 +249,7 @@ def apply_plan(
                 skipped.append(Note(change.kind, change.name, f"{change.action} is destructive: "
                                     "skipped; rerun with --allow-destructive to do it"))
                 continue
-            _apply_one(es, change, plan.cluster)
+            _apply_one(clients, change, plan.cluster)
             applied.append(change)
     skipped_names = {(n.kind, n.name) for n in skipped}
     reg_after = _registry_after(plan.registry_before,
@@ -259,11 +267,23 @@ def apply_plan(
     return applied, skipped, after
 
 
-def _apply_one(es: Elasticsearch, change: Change, cluster: str) -> None:
-    if change.kind == "licence":
-        _r(f"{cluster}: start trial", lambda: client.post_start_trial(es))
-        return
-    _r(f"{cluster}: {change.kind} {change.name}", lambda: APPLY[change.kind](es, [change]))
+REPLICATION_KINDS = frozenset({"follower_index", "auto_follow"})
+
+
+def _apply_one(clients: Clients, change: Change, cluster: str) -> None:
+    """One change; an API refusal becomes one EsdrError line naming the object (either engine's
+    client library raises its own error type)."""
+    es = clients.es
+    target = clients.adapter if change.kind in REPLICATION_KINDS else es
+    try:
+        if change.kind == "licence":
+            _r(f"{cluster}: start trial", lambda: client.post_start_trial(es))
+            return
+        _r(f"{cluster}: {change.kind} {change.name}", lambda: APPLY[change.kind](target, [change]))
+    except client.API_ERRORS as error:
+        raise EsdrError(f"cluster {cluster}: {change.kind} {change.name} {change.action} was "
+                        f"refused: {error}",
+                        hint="fix what the cluster says above, then rerun") from error
 
 
 def plan_lines(plan: ClusterPlan, verbose: bool = False) -> list[str]:

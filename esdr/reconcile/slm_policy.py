@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.es import client
+from esdr.es.client import Api
 from esdr.reconcile.change import Change, Note
 from esdr.reconcile.normalize import norm
 
@@ -15,7 +14,7 @@ KIND = "slm_policy"
 OWNED = ("name", "schedule", "repository", "config", "retention")
 
 
-def observe_slm_policies(es: Elasticsearch) -> dict[str, dict[str, Any]]:
+def observe_slm_policies(es: Api) -> dict[str, dict[str, Any]]:
     """Policy id -> the owned part of its ``policy`` (versions and dates are not ours)."""
     return {
         policy_id: {k: v for k, v in entry.get("policy", {}).items() if k in OWNED}
@@ -56,7 +55,7 @@ def plan_slm_policies(
     return changes, notes
 
 
-def apply_slm_policies(es: Elasticsearch, changes: list[Change]) -> None:
+def apply_slm_policies(es: Api, changes: list[Change]) -> None:
     for change in changes:
         if change.action == "deleted":
             client.delete_slm_policy(es, change.name)

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.errors import EsdrError
 from esdr.es import client
+from esdr.es.client import Api
 from esdr.reconcile.change import Change, Note, plan_each
 from esdr.reconcile.normalize import norm
 
 KIND = "snapshot_repository"
 
 
-def observe_snapshot_repositories(es: Elasticsearch) -> dict[str, dict[str, Any]]:
+def observe_snapshot_repositories(es: Api) -> dict[str, dict[str, Any]]:
     return {
         name: {"type": repo.get("type"), "settings": repo.get("settings", {})}
         for name, repo in client.get_repositories(es).items()
@@ -44,7 +43,7 @@ def plan_snapshot_repositories(
     return plan_each(plan_snapshot_repository, desired, observed, managed)
 
 
-def apply_snapshot_repositories(es: Elasticsearch, changes: list[Change]) -> None:
+def apply_snapshot_repositories(es: Api, changes: list[Change]) -> None:
     for change in changes:
         if change.action == "deleted":
             client.delete_repository(es, change.name)
@@ -54,7 +53,7 @@ def apply_snapshot_repositories(es: Elasticsearch, changes: list[Change]) -> Non
             verify(es, change.name)
 
 
-def verify(es: Elasticsearch, name: str) -> dict[str, Any]:
+def verify(es: Api, name: str) -> dict[str, Any]:
     """``POST _snapshot/<name>/_verify``: every master and data node must reach the storage."""
     try:
         return client.verify_repository(es, name)

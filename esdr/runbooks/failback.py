@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.errors import EsdrError
 from esdr.es import client
+from esdr.es.client import Api
 from esdr.reconcile import registry
+from esdr.replication import Replication, as_adapter
 from esdr.runbooks.steps import Step, run_steps
 
 
@@ -71,7 +71,7 @@ def one_sided_warning(p: Promoted, direction: str, counts: dict[str, int | None]
 
 
 def failback(
-    clients: dict[str, Elasticsearch],
+    clients: dict[str, Replication | Api],
     promoted: list[Promoted],
     direction: str,
     *,
@@ -79,10 +79,12 @@ def failback(
     dry: bool,
     say: Callable[[str], None],
 ) -> list[Step]:
+    """``clients``: estate alias -> adapter (``esdr.replication.adapter_for``) or bare client."""
+    adapters = {alias: as_adapter(c) for alias, c in clients.items()}
     steps: list[Step] = []
     for p in promoted:
-        counts = {p.survivor: client.count(clients[p.survivor], p.index),
-                  p.remote: client.count(clients[p.remote], p.leader_index)}
+        counts = {p.survivor: client.count(adapters[p.survivor].es, p.index),
+                  p.remote: client.count(adapters[p.remote].es, p.leader_index)}
         say(one_sided_warning(p, direction, counts))
         for step in failback_steps(p, direction):
             if step.action == "delete" and counts.get(step.cluster) is None:
@@ -100,14 +102,14 @@ def failback(
             + " to replace it with a follower; nothing was changed",
             hint="read the warning above, snapshot what you need, then rerun with --allow-delete",
         )
-    run_steps(steps, clients, say)
+    run_steps(steps, adapters, say)
     for p in promoted:
-        _forget(clients[p.survivor], p)
+        _forget(adapters[p.survivor].es, p)
     say("failback done: update the estate (followers) to the direction now in place")
     return steps
 
 
-def _forget(es: Elasticsearch, p: Promoted) -> None:
+def _forget(es: Api, p: Promoted) -> None:
     reg = registry.read(es)
     reg.get("promoted", {}).pop(p.index, None)
     registry.write(es, reg)

@@ -1,56 +1,38 @@
-"""Promote followers on the surviving DC: pause_follow, close, unfollow, open, switch the alias.
+"""Promote followers on the surviving DC: make each a writable regular index, switch the alias.
 
-Unfollow cannot be undone: after it, writes on the promoted index exist on this side only.
-The runbook refuses while the leader's DC is reachable and healthy (that is a switchover, not
-a disaster) unless forced, and reports the last known lag as the data at risk.
+The steps come from the engine's adapter (``esdr.replication``): Elasticsearch pause_follow,
+close, unfollow, open; OpenSearch ``_stop``. Neither can be undone: after it, writes on the
+promoted index exist on this side only. The runbook refuses while the leader's DC is reachable
+and healthy (that is a switchover, not a disaster) unless forced, and reports the last known lag
+as the data at risk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.crossdc.estate import Follower
 from esdr.errors import EsdrError
-from esdr.es import client
+from esdr.es.client import Api
 from esdr.reconcile import registry
+from esdr.replication import Replication, as_adapter
+from esdr.replication.base import Lag
+from esdr.replication.ccr import CcrReplication, lag_from_stats
 from esdr.runbooks.steps import Step, run_steps
 
-
-@dataclass(frozen=True)
-class Lag:
-    index: str
-    operations: int | None  # leader_global_checkpoint - follower_global_checkpoint, summed
-    last_read_ms: int | None  # the longest time since a shard last read from the leader
-
-    def line(self) -> str:
-        if self.operations is None:
-            return f"{self.index}: lag unknown (no follow stats)"
-        age = f", last read {self.last_read_ms / 1000:.1f}s ago" if self.last_read_ms else ""
-        return f"{self.index}: {self.operations} operation(s) behind the leader{age}"
+__all__ = ["Lag", "choose", "lag_from_stats", "promote", "promote_steps",
+           "refuse_if_remote_healthy", "remote_is_healthy"]
 
 
-def lag_from_stats(index: str, stats: dict[str, Any] | None) -> Lag:
-    """``GET /<index>/_ccr/stats`` -> the lag: leader_global_checkpoint - follower_global_checkpoint."""
-    shards = [s for i in (stats or {}).get("indices", []) if i.get("index") == index
-              for s in i.get("shards", [])]
-    if not shards:
-        return Lag(index, None, None)
-    ops = sum(max(0, s["leader_global_checkpoint"] - s["follower_global_checkpoint"]) for s in shards)
-    last = max((s.get("time_since_last_read_millis", 0) for s in shards), default=None)
-    return Lag(index, ops, last)
-
-
-def promote_steps(cluster: str, followers: list[Follower]) -> list[Step]:
-    """Seed 000 section 10.3.3, in order, per follower; then its write alias."""
+def promote_steps(cluster: str, followers: list[Follower],
+                  adapter: type[Replication] | Replication = CcrReplication) -> list[Step]:
+    """Seed 000 section 10.3.3, in order, per follower: the engine's steps that make it a
+    writable index; then its write alias."""
     steps: list[Step] = []
     for f in followers:
-        steps += [Step(cluster, action, f.index) for action in
-                  ("pause_follow", "close", "unfollow", "open")]
+        steps += [Step(cluster, action, f.index) for action in adapter.WRITABLE]
         if f.write_alias:
             steps.append(Step(cluster, "switch_alias", f.index, {"alias": f.write_alias, "write": True}))
     return steps
@@ -84,30 +66,32 @@ def refuse_if_remote_healthy(remote: str, health: dict[str, Any] | None, force: 
 
 
 def promote(
-    es: Elasticsearch,
+    target: Replication | Api,
     cluster: str,
     followers: list[Follower],
     *,
     dry: bool,
     say: Callable[[str], None],
 ) -> list[Lag]:
-    """Read the lag, run (or show) the steps, record the promotion. Returns the lags."""
-    lags = [lag_from_stats(f.index, client.get_follow_stats(es, f.index)) for f in followers]
-    steps = promote_steps(cluster, followers)
+    """Read the lag, run (or show) the steps, record the promotion. Returns the lags.
+    ``target``: the cluster's adapter (``esdr.replication.adapter_for``) or a bare client."""
+    adapter = as_adapter(target)
+    lags = [adapter.lag(f.index) for f in followers]
+    steps = promote_steps(cluster, followers, adapter)
     if dry:
         say(f"dry run: {len(steps)} step(s) on {cluster}, nothing changed:")
         for step in steps:
             say(f"  {step.line()}")
     else:
-        run_steps(steps, {cluster: es}, say)
-        _record(es, followers, lags)
+        run_steps(steps, {cluster: adapter}, say)
+        _record(adapter.es, followers, lags)
     say("summary (last known lag = data at risk):")
     for lag in lags:
         say(f"  {'would promote' if dry else 'promoted'} {lag.line()}")
     return lags
 
 
-def _record(es: Elasticsearch, followers: list[Follower], lags: list[Lag]) -> None:
+def _record(es: Api, followers: list[Follower], lags: list[Lag]) -> None:
     """So the next deploy holds these indices instead of trying to follow again."""
     reg = registry.read(es)
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,20 +1,21 @@
-"""A runbook step and how it is run: one API call on one cluster."""
+"""A runbook step and how it is run: one API call on one cluster, through its engine's
+replication adapter (``esdr.replication``) so one runbook serves Elasticsearch and OpenSearch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from esdr.es import client
+from esdr.es.client import Api
+from esdr.replication import Replication, as_adapter
 
 
 @dataclass(frozen=True)
 class Step:
     cluster: str  # the estate alias of the cluster the step runs on
-    action: str  # pause_follow, close, unfollow, open, switch_alias, delete, follow, ...
+    action: str  # an adapter step (pause_follow, unfollow, stop, follow, ...), switch_alias, delete
     index: str
     args: dict[str, Any] = field(default_factory=dict)
 
@@ -23,7 +24,7 @@ class Step:
         return f"[{self.cluster}] {self.action} {self.index}" + (f" ({extra})" if extra else "")
 
 
-def _switch_alias(es: Elasticsearch, step: Step) -> None:
+def _switch_alias(es: Api, step: Step) -> None:
     """Make ``index`` the alias's write index (or a read member), atomically."""
     alias = step.args["alias"]
     current = client.get_alias(es, alias) or {}
@@ -37,21 +38,17 @@ def _switch_alias(es: Elasticsearch, step: Step) -> None:
     client.update_aliases(es, actions)
 
 
-RUNNERS: dict[str, Callable[[Elasticsearch, Step], Any]] = {
-    "pause_follow": lambda es, s: client.pause_follow(es, s.index),
-    "close": lambda es, s: client.close_index(es, s.index),
-    "unfollow": lambda es, s: client.unfollow(es, s.index),
-    "open": lambda es, s: client.open_index(es, s.index),
-    "delete": lambda es, s: client.delete_index(es, s.index),
-    "follow": lambda es, s: client.follow(es, s.index, s.args["remote_cluster"],
-                                          s.args["leader_index"]),
-    "switch_alias": _switch_alias,
-}
+def run_step(target: Replication | Api, step: Step) -> Any:
+    adapter = as_adapter(target)
+    if step.action == "switch_alias":
+        return _switch_alias(adapter.es, step)
+    return adapter.run(step.action, step.index, step.args)
 
 
 def run_steps(
-    steps: list[Step], clients: dict[str, Elasticsearch], say: Callable[[str], None]
+    steps: list[Step], clients: Mapping[str, Replication | Api], say: Callable[[str], None]
 ) -> None:
+    """``clients``: estate alias -> adapter (or bare client) of that cluster."""
     for number, step in enumerate(steps, 1):
         say(f"step {number}/{len(steps)}: {step.line()}")
-        RUNNERS[step.action](clients[step.cluster], step)
+        run_step(clients[step.cluster], step)

@@ -1,0 +1,132 @@
+"""What every engine's replication adapter provides, and the values they share.
+
+The reconcilers (``esdr.reconcile.follower_index``, ``auto_follow``, ``run``) and the runbooks
+(``esdr.runbooks``) speak only this interface; ``ccr.py`` (Elasticsearch CCR) and
+``opensearch.py`` (OpenSearch's cross-cluster-replication plugin) map it to API calls. Plans stay
+pure and engine-neutral: a follower is observed as
+``{"remote_cluster", "leader_index", "status": "active" | "paused" | "failed"}``, ``{}`` for a
+regular index and ``None`` when the index does not exist; an auto-follow rule as the estate's
+shape (``remote_cluster``, ``leader_index_patterns``, ``leader_index_exclusion_patterns``,
+``follow_index_pattern``, ``active``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from esdr.es import client
+from esdr.es.client import Api
+from esdr.reconcile.change import Change
+
+FOLLOWER_FIELDS = ("remote_cluster", "leader_index", "status")
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far a follower is behind its leader: the data at risk when it is promoted now."""
+
+    index: str
+    operations: int | None  # leader checkpoint - follower checkpoint, summed over shards
+    last_read_ms: int | None  # the longest time since a shard last read from the leader
+
+    def line(self) -> str:
+        if self.operations is None:
+            return f"{self.index}: lag unknown (no follow stats)"
+        age = f", last read {self.last_read_ms / 1000:.1f}s ago" if self.last_read_ms else ""
+        return f"{self.index}: {self.operations} operation(s) behind the leader{age}"
+
+
+@dataclass(frozen=True)
+class FeatureCheck:
+    """Can a feature (``ccr``, ``slm``) be used on a cluster? ``problem`` is one line naming the
+    feature, the cluster and the fix; ``trial`` says a licence trial is planned to make it so."""
+
+    feature: str
+    problem: str | None = None
+    trial: bool = False
+    licence_type: str | None = None
+
+
+class Replication:
+    """One cluster's replication, through its clients.
+
+    ``es`` is the superuser's client (reads, index and alias operations); ``replicator`` the
+    client replication writes go through (OpenSearch: the least-privilege replication user;
+    Elasticsearch: the same superuser client).
+    """
+
+    engine: ClassVar[str] = ""
+    # Step names, in order: turn a follower into a writable regular index that keeps its data;
+    # make a paused follower follow again; clear the way before a follower is recreated.
+    WRITABLE: ClassVar[tuple[str, ...]] = ()
+    RESUME: ClassVar[tuple[str, ...]] = ()
+    BEFORE_RECREATE: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, es: Api, replicator: Api | None = None):
+        self.es = es
+        self.replicator = replicator if replicator is not None else es
+
+    # --- pure ----------------------------------------------------------------------------------
+    @classmethod
+    def follow_steps(cls, change: Change) -> list[tuple[str, str]]:
+        """The ordered API steps for one follower change: (step, index). Pure."""
+        index = change.name
+        if change.action == "created":
+            return [("follow", index)]
+        if change.action == "deleted":  # keep the data: a regular index remains
+            return [(step, index) for step in cls.WRITABLE]
+        if change.action == "changed" and not change.destructive:
+            return [(step, index) for step in cls.RESUME]
+        if change.action == "changed":  # new leader or remote: the old copy cannot be reused
+            return [(step, index) for step in (*cls.BEFORE_RECREATE, "delete", "follow")]
+        return []
+
+    def needs(self, wanted: frozenset[str], leads: bool) -> set[str]:
+        """Features to check on this cluster: the estate's, plus what being a leader needs."""
+        return set(wanted)
+
+    # --- observe -------------------------------------------------------------------------------
+    def follower(self, index: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def followers(self, names: set[str]) -> dict[str, dict[str, Any] | None]:
+        return {name: self.follower(name) for name in sorted(names)}
+
+    def auto_follows(self) -> dict[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def lag(self, index: str) -> Lag:
+        raise NotImplementedError
+
+    def check_feature(self, feature: str, cluster: str, licence_choice: str) -> FeatureCheck:
+        raise NotImplementedError
+
+    # --- act -----------------------------------------------------------------------------------
+    def follow(self, index: str, remote: str, leader_index: str) -> Any:
+        raise NotImplementedError
+
+    def apply_auto_follow(self, change: Change) -> None:
+        raise NotImplementedError
+
+    def run(self, step: str, index: str, args: dict[str, Any] | None = None) -> Any:
+        """Run one named step on ``index``: the engine's own, or a generic index operation."""
+        args = args or {}
+        if step == "follow":
+            return self.follow(index, args["remote_cluster"], args["leader_index"])
+        generic = {"close": client.close_index, "open": client.open_index,
+                   "delete": client.delete_index}
+        if step in generic:
+            return generic[step](self.es, index)
+        own = self.steps()
+        if step not in own:
+            raise ValueError(f"{self.engine}: no step {step!r}")
+        return own[step](index)
+
+    def steps(self) -> dict[str, Any]:
+        """Engine steps by name: index -> API call."""
+        return {}
+
+
+def observed_follower(remote: str | None, leader_index: str | None, status: str) -> dict[str, Any]:
+    return {"remote_cluster": remote, "leader_index": leader_index, "status": status}

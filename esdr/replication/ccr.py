@@ -1,0 +1,91 @@
+"""Elasticsearch cross-cluster replication (x-pack CCR) behind the replication interface.
+
+API reference: https://www.elastic.co/guide/en/elasticsearch/reference/current/ccr-apis.html.
+A follower becomes a regular index with pause_follow, close, unfollow, open
+(https://www.elastic.co/guide/en/elasticsearch/reference/current/ccr-post-unfollow.html: the
+follower must be paused and closed first). CCR needs a Platinum/Enterprise/trial licence and its
+module (``esdr.licence``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from esdr import licence
+from esdr.es import client
+from esdr.reconcile.change import Change
+from esdr.replication.base import FOLLOWER_FIELDS, FeatureCheck, Lag, Replication
+
+OWNED = ("remote_cluster", "leader_index_patterns", "leader_index_exclusion_patterns",
+         "follow_index_pattern")
+
+
+def lag_from_stats(index: str, stats: dict[str, Any] | None) -> Lag:
+    """``GET /<index>/_ccr/stats`` -> the lag: leader_global_checkpoint - follower_global_checkpoint."""
+    shards = [s for i in (stats or {}).get("indices", []) if i.get("index") == index
+              for s in i.get("shards", [])]
+    if not shards:
+        return Lag(index, None, None)
+    ops = sum(max(0, s["leader_global_checkpoint"] - s["follower_global_checkpoint"]) for s in shards)
+    last = max((s.get("time_since_last_read_millis", 0) for s in shards), default=None)
+    return Lag(index, ops, last)
+
+
+def auto_follows_from(patterns: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``GET /_ccr/auto_follow`` entries -> name -> owned fields plus ``active``."""
+    out = {}
+    for entry in patterns:
+        pattern = entry.get("pattern", {})
+        out[entry["name"]] = {
+            **{k: pattern.get(k, [] if k.endswith("patterns") else None) for k in OWNED},
+            "active": pattern.get("active", True),
+        }
+    return out
+
+
+class CcrReplication(Replication):
+    engine = "elasticsearch"
+    WRITABLE = ("pause_follow", "close", "unfollow", "open")
+    RESUME = ("resume_follow",)
+    BEFORE_RECREATE = ("pause_follow", "close", "unfollow")
+
+    def follower(self, index: str) -> dict[str, Any] | None:
+        found = client.get_follower_info(self.es, index)
+        if not found:
+            return found  # None (no such index) or {} (a regular index)
+        return {**found, **{k: found.get(k) for k in FOLLOWER_FIELDS}}
+
+    def auto_follows(self) -> dict[str, dict[str, Any]]:
+        return auto_follows_from(client.get_auto_follow_patterns(self.es))
+
+    def lag(self, index: str) -> Lag:
+        return lag_from_stats(index, client.get_follow_stats(self.es, index))
+
+    def check_feature(self, feature: str, cluster: str, licence_choice: str) -> FeatureCheck:
+        status = licence.feature_status(self.es, feature)
+        trial = licence.trial_wanted(status, licence_choice)
+        return FeatureCheck(feature, licence.message(status, cluster, trial_planned=trial), trial,
+                            status.licence_type)
+
+    def follow(self, index: str, remote: str, leader_index: str) -> Any:
+        return client.follow(self.replicator, index, remote, leader_index)
+
+    def steps(self) -> dict[str, Any]:
+        return {
+            "pause_follow": lambda i: client.pause_follow(self.replicator, i),
+            "resume_follow": lambda i: client.resume_follow(self.replicator, i),
+            "unfollow": lambda i: client.unfollow(self.replicator, i),
+        }
+
+    def apply_auto_follow(self, change: Change) -> None:
+        if change.action == "deleted":
+            client.delete_auto_follow_pattern(self.replicator, change.name)
+            return
+        if change.action not in ("created", "changed"):
+            return
+        before = change.before or {}
+        if any(before.get(k) != change.after[k] for k in OWNED) or not before:
+            client.put_auto_follow_pattern(
+                self.replicator, change.name, {k: change.after[k] for k in OWNED})
+        if before and not before.get("active", True):
+            client.resume_auto_follow_pattern(self.replicator, change.name)
