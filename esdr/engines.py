@@ -21,6 +21,8 @@ class Engine:
     path_conf_env: str  # environment variable naming the config dir
     java_home_env: str
     archive_prefix: str  # top directory inside the distribution archive
+    display_name: str = ""
+    documentation: str = ""
 
     def render_role(self, role: str) -> str:
         """Model roles are Elasticsearch's; translate the master role for this engine."""
@@ -40,6 +42,8 @@ ELASTICSEARCH = Engine(
     path_conf_env="ES_PATH_CONF",
     java_home_env="ES_JAVA_HOME",
     archive_prefix="elasticsearch",
+    display_name="Elasticsearch",
+    documentation="https://www.elastic.co",
 )
 
 OPENSEARCH = Engine(
@@ -53,6 +57,8 @@ OPENSEARCH = Engine(
     path_conf_env="OPENSEARCH_PATH_CONF",
     java_home_env="OPENSEARCH_JAVA_HOME",
     archive_prefix="opensearch",
+    display_name="OpenSearch",
+    documentation="https://opensearch.org/docs/latest/",
 )
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (ELASTICSEARCH, OPENSEARCH)}

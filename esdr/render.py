@@ -145,10 +145,9 @@ def node_settings(
         ),
         ("zone awareness", _awareness_settings(cluster)),
     ]
-    if engine.name == "elasticsearch":
-        # TLS on transport and HTTP, authentication; off only in a lab that says so (validated).
-        title = "security" if security.enabled(cluster) else "security OFF (lab only: es_security)"
-        sections.append((title, security.yml_settings(cluster)))
+    # TLS on transport and HTTP, authentication; off only in a lab that says so (validated).
+    title = "security" if security.enabled(cluster) else "security OFF (lab only: es_security)"
+    sections.append((title, security.yml_settings(cluster)))
     extra = _flatten("", cluster["es_settings"] or {})
     if extra:
         sections.append(("es_settings from the inventory", extra))
@@ -164,6 +163,21 @@ def _awareness_settings(cluster: Cluster) -> list[tuple[str, Any]]:
     if forced:
         settings.append((f"cluster.routing.allocation.awareness.force.{attribute}.values", list(forced)))
     return settings
+
+
+def distribution_rewrites(cluster: Cluster) -> list[tuple[str, str]]:
+    """Edits to the distribution's jvm.options when esdr copies it into the config dir.
+
+    OpenSearch's launcher runs from the (root-owned) install directory, so the relative gc log,
+    error file and heap dump paths of its jvm.options cannot be written and the JVM refuses to
+    start; they are pointed at the node's log and data directories. Elasticsearch 8 starts its
+    server in the logs directory and needs none.
+    """
+    if cluster.engine.name != "opensearch":
+        return []
+    logs, data = cluster["es_log_dir"], cluster["es_data_dir"]
+    return [("file=logs/", f"file={logs}/"), ("-XX:ErrorFile=logs/", f"-XX:ErrorFile={logs}/"),
+            ("-XX:HeapDumpPath=data", f"-XX:HeapDumpPath={data}")]
 
 
 def elasticsearch_yml(topology: Topology, node: Node, *, bootstrap: bool) -> str:

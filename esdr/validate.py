@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from esdr.engine_rules import check_engine
 from esdr.engines import ENGINES
 from esdr.model import (
     _ZONE,
@@ -76,6 +77,7 @@ def validate(topology: Topology) -> list[Problem]:
         _check_zones_and_awareness,
         _check_owned_settings,
         _check_install_source,
+        check_engine,
         check_security,
     ):
         problems.extend(check(cluster, where))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from pyinfra import host
@@ -174,18 +175,31 @@ def _wait_and_record(
 
 
 @operation()
-def default_config_file(src: str, dest: str, group: str):
+def default_config_file(
+    src: str, dest: str, group: str, rewrites: list[tuple[str, str]] | None = None
+):
     """
     Copy a config file shipped with the distribution into the config dir, once.
 
     + src: the file in the installed distribution, e.g. ``<install>/config/jvm.options``
     + dest: its place in the config dir; left alone when it exists (the user may have tuned it)
     + group: group that must be able to read it (the service user's)
+    + rewrites: literal (old, new) text replacements made in the copy
     """
     if host.get_fact(File, path=dest):
         host.noop(f"{dest} exists")
         return
     yield f"install -m 640 -o root -g {shlex.quote(group)} {shlex.quote(src)} {shlex.quote(dest)}"
+    if rewrites:
+        edits = " ".join(f"-e {shlex.quote(_sed_replace(a, b))}" for a, b in rewrites)
+        yield f"sed -i {edits} {shlex.quote(dest)}"
+
+
+def _sed_replace(old: str, new: str) -> str:
+    """A sed ``s`` command replacing the literal text ``old`` by the literal text ``new``."""
+    pattern = re.sub(r"([\\.*\[\]^$#])", r"\\\1", old)
+    replacement = re.sub(r"([\\&#])", r"\\\1", new)
+    return f"s#{pattern}#{replacement}#g"
 
 
 @operation()

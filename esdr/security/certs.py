@@ -75,6 +75,7 @@ class CertInfo:
     not_after: dt.datetime
     issuer_key_id: bytes | None  # the signing CA's subject key identifier
     serial: int
+    subject: str = ""  # RFC 4514, as OpenSearch's nodes_dn and admin_dn compare it
 
     def days_left(self, now: dt.datetime) -> float:
         return (self.not_after - now).total_seconds() / 86400
@@ -117,7 +118,25 @@ def cert_info(pem: bytes) -> CertInfo:
         issuer = aki.key_identifier
     except x509.ExtensionNotFound:
         issuer = None
-    return CertInfo(sans_of(names), cert.not_valid_after_utc, issuer, cert.serial_number)
+    return CertInfo(
+        sans_of(names), cert.not_valid_after_utc, issuer, cert.serial_number,
+        cert.subject.rfc4514_string(),
+    )
+
+
+def subject_name(common_name: str, dn_suffix: str = "") -> x509.Name:
+    """``CN=<name>`` plus ``dn_suffix`` (e.g. ``OU=nodes,O=esdr``), in RFC 4514 reading order."""
+    if not dn_suffix:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name.from_rfc4514_string(f"CN={common_name},{dn_suffix}")
+
+
+def node_subject(topology_engine: str, common_name: str) -> str:
+    """The DN a node certificate carries: OpenSearch's security plugin tells nodes by it."""
+    from esdr.security.config import NODE_DN_SUFFIX
+
+    suffix = NODE_DN_SUFFIX if topology_engine == "opensearch" else ""
+    return subject_name(common_name, suffix).rfc4514_string()
 
 
 @dataclass(frozen=True)
@@ -189,25 +208,32 @@ def load_ca(cert_pem: bytes, key_pem: bytes, where: str) -> Ca:
 
 
 def issue_node_cert(
-    ca: Ca, common_name: str, sans: Sans, days: int, now: dt.datetime | None = None
+    ca: Ca, common_name: str, sans: Sans, days: int, now: dt.datetime | None = None,
+    *, dn_suffix: str = "",
 ) -> tuple[bytes, bytes]:
-    """A node certificate for TLS server and client use (transport needs both): (cert, key)."""
+    """A node certificate for TLS server and client use (transport needs both): (cert, key).
+
+    ``sans`` empty gives a client-only identity (the OpenSearch admin certificate)."""
     now = now or _now()
     key = rsa.generate_private_key(public_exponent=65537, key_size=NODE_KEY_BITS)
     general = [x509.DNSName(d) for d in sorted(sans.dns)] + [
         x509.IPAddress(ipaddress.ip_address(i)) for i in sorted(sans.ips)
     ]
     not_after = min(now + dt.timedelta(days=days), ca.not_after)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .subject_name(subject_name(common_name, dn_suffix))
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName(general), critical=False)
+    )
+    if general:
+        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
+    cert = (
+        builder
         .add_extension(
             x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
@@ -310,11 +336,15 @@ def ensure_certificates(
         info = cert_info(cert_pem) if cert_pem and key_pem else None
         wanted = wanted_sans(node)
         reason = renewal_reason(wanted, info, ca.key_id, now, int(cluster["es_cert_renew_days"]))
+        subject = node_subject(cluster.engine.name, node.name)
+        if not reason and info is not None and info.subject != subject:
+            reason = f"subject changed ({info.subject} -> {subject})"
         if force and (forced is None or node.name in forced):
             reason = reason or "renewal requested"
         if reason:
             cert_pem, key_pem = issue_node_cert(
-                ca, node.name, wanted, int(cluster["es_cert_days"]), now
+                ca, node.name, wanted, int(cluster["es_cert_days"]), now,
+                dn_suffix=subject.split(",", 1)[1] if "," in subject else "",
             )
             store.write_private(key_path, key_pem)
             store.write_private(cert_path, cert_pem)
@@ -322,6 +352,38 @@ def ensure_certificates(
         assert cert_pem and key_pem and info
         out[node.name] = NodeCert(node.name, cert_pem, key_pem, info, reason)
     return Certificates(directory, ca.pem, ca.not_after, out)
+
+
+def ensure_admin_certificate(
+    topology: Topology, *, now: dt.datetime | None = None
+) -> tuple[bytes, bytes, str | None]:
+    """OpenSearch's admin identity (``config.ADMIN_DN``): (cert, key, why issued or None).
+
+    Only the deploy uses it, to load the security plugin's configuration with securityadmin;
+    one per estate, beside the CA, reissued on the same rules as node certificates."""
+    from esdr.security.config import ADMIN_DN
+
+    cluster = topology.cluster
+    now = now or _now()
+    ca = load_estate_ca(topology, create=True, now=now)
+    assert ca is not None
+    directory = store.ensure_dir(store.secrets_dir(cluster))
+    cert_path, key_path = directory / "admin.crt", directory / "admin.key"
+    cert_pem, key_pem = store.read_private(cert_path), store.read_private(key_path)
+    info = cert_info(cert_pem) if cert_pem and key_pem else None
+    reason = renewal_reason(sans_of([]), info, ca.key_id, now, int(cluster["es_cert_renew_days"]))
+    if not reason and info is not None and info.subject != ADMIN_DN:
+        reason = "subject changed"
+    if reason:
+        common_name, suffix = ADMIN_DN.split(",", 1)
+        cert_pem, key_pem = issue_node_cert(
+            ca, common_name.removeprefix("CN="), sans_of([]), int(cluster["es_cert_days"]), now,
+            dn_suffix=suffix,
+        )
+        store.write_private(key_path, key_pem)
+        store.write_private(cert_path, cert_pem)
+    assert cert_pem and key_pem
+    return cert_pem, key_pem, reason
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,16 @@ REPLICATION_FOLLOWER_ROLE = "cross_cluster_replication_follower_full_access"
 ESDR_ETC = "/etc/esdr"
 CURL_CONFIG = f"{ESDR_ETC}/es-api.curlrc"
 CERTS_SUBDIR = "certs"  # under the config dir: Elasticsearch reads TLS files from there
+# OpenSearch's security plugin tells nodes from clients by the certificate's DN
+# (plugins.security.nodes_dn) and lets only the admin DN change its configuration
+# (https://opensearch.org/docs/latest/security/configuration/tls/). esdr's node certificates
+# carry NODE_DN_SUFFIX and its admin certificate ADMIN_DN, so a pattern matches every node of
+# every cluster of the estate (both data centres trust each other) and never the admin.
+NODE_DN_SUFFIX = "OU=nodes,O=esdr"
+ADMIN_DN = "CN=esdr-admin,OU=admin,O=esdr"
+ADMIN_CERT = f"{ESDR_ETC}/admin.crt"  # root-only: used by the deploy's securityadmin runs alone
+ADMIN_KEY = f"{ESDR_ETC}/admin.key"
+SECURITY_CONFIG_SUBDIR = "opensearch-security"  # under the config dir, as the plugin installs it
 
 
 def enabled(cluster: Cluster) -> bool:
@@ -71,7 +81,9 @@ def node_paths(cluster: Cluster) -> NodePaths:
 
 
 def yml_settings(cluster: Cluster) -> list[tuple[str, Any]]:
-    """The security section of elasticsearch.yml (Elasticsearch engine only)."""
+    """The security section of the node's config file, for the cluster's engine."""
+    if cluster.engine.name == "opensearch":
+        return _opensearch_settings(cluster)
     if not enabled(cluster):
         return [("xpack.security.enabled", False)]
     # Relative paths resolve against the config dir, where Elasticsearch may read files.
@@ -95,6 +107,34 @@ def yml_settings(cluster: Cluster) -> list[tuple[str, Any]]:
     ]
 
 
+def _opensearch_settings(cluster: Cluster) -> list[tuple[str, Any]]:
+    """The security plugin's settings: TLS on transport and HTTP from the estate CA, node and
+    admin DNs. Reference: https://opensearch.org/docs/latest/security/configuration/yaml/"""
+    if not enabled(cluster):
+        return [("plugins.security.disabled", True)]
+    key, cert, ca = (f"{CERTS_SUBDIR}/{f}" for f in ("node.key", "node.crt", "ca.crt"))
+    return [
+        ("plugins.security.ssl.transport.pemkey_filepath", key),
+        ("plugins.security.ssl.transport.pemcert_filepath", cert),
+        ("plugins.security.ssl.transport.pemtrustedcas_filepath", ca),
+        # The peer's certificate must name the address connected to (its publish IP or name),
+        # as Elasticsearch's verification_mode full does; no reverse DNS lookups.
+        ("plugins.security.ssl.transport.enforce_hostname_verification", True),
+        ("plugins.security.ssl.transport.resolve_hostname", False),
+        ("plugins.security.ssl.http.enabled", True),
+        ("plugins.security.ssl.http.pemkey_filepath", key),
+        ("plugins.security.ssl.http.pemcert_filepath", cert),
+        ("plugins.security.ssl.http.pemtrustedcas_filepath", ca),
+        ("plugins.security.nodes_dn", [f"CN=*,{NODE_DN_SUFFIX}"]),
+        ("plugins.security.authcz.admin_dn", [ADMIN_DN]),
+        # The first start of a new cluster builds the security index from the files esdr
+        # renders into opensearch-security/; later changes go through securityadmin.
+        ("plugins.security.allow_default_init_securityindex", True),
+        ("plugins.security.restapi.roles_enabled", ["all_access", "security_rest_api_access"]),
+        ("plugins.security.system_indices.enabled", True),
+    ]
+
+
 def marker(key: bytes, purpose: str, value: str) -> str:
     """HMAC of a secret for a change check on a host; useless to anyone without the estate key."""
     return hmac.new(key, f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
@@ -104,7 +144,7 @@ def _curl_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def curl_config(password: str, ca_cert: str, salt: str) -> str:
+def curl_config(password: str, ca_cert: str, salt: str, user: str = ELASTIC_USER) -> str:
     """curl ``-K`` file: credentials and CA for the deploy's API calls on the node (0600 root).
 
     ``salt`` (an HMAC from the estate key) makes the file's checksum, which pyinfra compares,
@@ -115,6 +155,6 @@ def curl_config(password: str, ca_cert: str, salt: str) -> str:
     return (
         "# esdr: credentials for the deploy's own API calls on this node. Mode 0600, root.\n"
         f"# {salt}\n"
-        f"user = {_curl_quote(ELASTIC_USER + ':' + password)}\n"
+        f"user = {_curl_quote(user + ':' + password)}\n"
         f"cacert = {_curl_quote(ca_cert)}\n"
     )

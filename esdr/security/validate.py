@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from esdr.validate import Problem
 
 # Cluster-wide settings that hold a secret: they must be references.
-SECRET_KEYS = ("es_elastic_password",)
+SECRET_KEYS = ("es_elastic_password", "es_admin_password", "es_replication_password")
 
 
 def check_security(cluster: Cluster, where: str) -> list[Problem]:
@@ -36,8 +36,6 @@ def check_security(cluster: Cluster, where: str) -> list[Problem]:
             rule = "secret-literal" if literal else "secret-invalid"
             # The value itself is never echoed: it may be the password.
             out.append(Problem(where, rule, f"{key} {ref}"))
-    if cluster.engine.name != "elasticsearch":
-        return out
     if not flag:
         if cluster["es_lab"]:
             out.append(
@@ -59,19 +57,39 @@ def check_security(cluster: Cluster, where: str) -> list[Problem]:
                 )
             )
         return out
-    if cluster.settings.get("es_elastic_password") is None:
+    user, key = config.superuser(cluster)
+    if cluster.settings.get(key) is None:
+        rule = "elastic-password-missing" if user == config.ELASTIC_USER else "admin-password-missing"
         out.append(
             Problem(
                 where,
-                "elastic-password-missing",
-                "set es_elastic_password = {'env': 'NAME'} or {'file': '/path'} in group_data: "
-                "the elastic user's password, read on the deploying machine",
+                rule,
+                f"set {key} = {{'env': 'NAME'}} or {{'file': '/path'}} in group_data: "
+                f"the {user} user's password, read on the deploying machine",
             )
         )
+    if cluster.engine.name == "opensearch" and replicates(cluster.settings.get("es_estate")):
+        if cluster.settings.get("es_replication_password") is None:
+            out.append(
+                Problem(
+                    where,
+                    "replication-password-missing",
+                    "the estate replicates indices: set es_replication_password = {'env': ...} "
+                    f"or {{'file': ...}}; esdr creates the user {config.REPLICATION_USER} with it "
+                    "on every cluster of the estate",
+                )
+            )
     out.extend(_check_ca(cluster, where))
     out.extend(_check_validity(cluster, where))
     out.extend(_check_sans(cluster, where))
     return out
+
+
+def replicates(raw_estate: object) -> bool:
+    """Whether a (raw) estate asks any cluster to follow indices of another."""
+    if not isinstance(raw_estate, dict):
+        return False
+    return any(raw_estate.get(k) for k in ("followers", "auto_follow", "bidirectional"))
 
 
 def _check_ca(cluster: Cluster, where: str) -> list[Problem]:

@@ -9,7 +9,7 @@ from pyinfra.operations import systemd
 from esdr.tasks.rendered import put_rendered
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
-from esdr.render import install_link, node_files
+from esdr.render import distribution_rewrites, install_link, node_files
 
 # Files of the distribution's config/ that esdr does not render but Elasticsearch needs.
 DISTRIBUTION_CONFIG = ("jvm.options", "log4j2.properties")
@@ -26,14 +26,16 @@ def configure_elasticsearch(topology: Topology, node: Node, *, bootstrap: bool):
             src=f"{install_link(cluster)}/config/{name}",
             dest=f"{conf}/{name}",
             group=cluster["es_user"],
+            rewrites=distribution_rewrites(cluster) if name == "jvm.options" else None,
         )
-    es.keystore_created(
-        name="Keystore",
-        install_dir=install_link(cluster),
-        conf_dir=conf,
-        group=cluster["es_user"],
-        java_home=cluster["es_java_home"],
-    )
+    if cluster.engine.name == "elasticsearch":  # OpenSearch needs no keystore without secure settings
+        es.keystore_created(
+            name="Keystore",
+            install_dir=install_link(cluster),
+            conf_dir=conf,
+            group=cluster["es_user"],
+            java_home=cluster["es_java_home"],
+        )
     changed = []
     for rendered in node_files(topology, node, bootstrap=bootstrap):
         changed.append(put_rendered(rendered))

@@ -9,8 +9,10 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, server
 
 from esdr.facts.elasticsearch import MaxMapCount
+from esdr.facts.plugins import EsdrPlugins
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
+from esdr.operations import plugins
 from esdr.render import install_dir, install_link
 
 SYSCTL_FILE = "/etc/sysctl.d/90-esdr-elasticsearch.conf"
@@ -60,20 +62,60 @@ def install_elasticsearch(topology: Topology, node: Node):
         )
     es.max_map_count(name="vm.max_map_count >= 262144", minimum=MAX_MAP_COUNT)
 
-    url = cluster["es_archive_url"]
-    if cluster["es_archive_local"]:
-        cached = f"/var/cache/esdr/{cluster['es_archive_local'].rsplit('/', 1)[-1]}"
-        files.directory(name="Directory /var/cache/esdr", path="/var/cache/esdr", mode="700")
-        files.put(name="Upload the archive", src=cluster["es_archive_local"], dest=cached)
-        url = f"file://{cached}"
+    url = _uploaded("the archive", cluster["es_archive_local"]) or cluster["es_archive_url"]
     es.archive(
         name=f"Install {cluster.engine.name} {cluster.version}",
         url=url,
         install_dir=install_dir(cluster),
         sha512=cluster["es_archive_sha512"],
     )
-    return files.link(
-        name=f"Link {install_link(cluster)}",
-        path=install_link(cluster),
-        target=install_dir(cluster),
-    )
+    # Plugins go into the versioned directory before the link moves to it, so the link never
+    # points at a distribution that lacks a plugin the config needs.
+    changed = install_plugins(topology)
+    return [
+        files.link(
+            name=f"Link {install_link(cluster)}",
+            path=install_link(cluster),
+            target=install_dir(cluster),
+        ),
+        *changed,
+    ]
+
+
+def _uploaded(what: str, local: str | None) -> str | None:
+    """Upload a file from the deploying machine into the host's cache; its file:// URL."""
+    if not local:
+        return None
+    cached = f"/var/cache/esdr/{local.rsplit('/', 1)[-1]}"
+    files.directory(name="Directory /var/cache/esdr", path="/var/cache/esdr", mode="700")
+    files.put(name=f"Upload {what} {local.rsplit('/', 1)[-1]}", src=local, dest=cached)
+    return f"file://{cached}"
+
+
+def install_plugins(topology: Topology) -> list:
+    """es_plugins installed, plugins esdr installed before but no longer listed removed."""
+    cluster = topology.cluster
+    engine = cluster.engine
+    target = install_dir(cluster)
+    env = {engine.path_conf_env: cluster["es_conf_dir"]}
+    if cluster["es_java_home"]:
+        env[engine.java_home_env] = cluster["es_java_home"]
+    tool = f"{engine.binary}-plugin"
+    wanted = {p["name"]: p for p in cluster["es_plugins"] or []}
+    ops = []
+    for name, entry in wanted.items():
+        ops.append(plugins.plugin(
+            name=f"Plugin {name}",
+            plugin_name=name,
+            install_dir=target,
+            tool=tool,
+            env=env,
+            url=_uploaded(f"plugin {name}", entry.get("local")) or entry.get("url"),
+            sha512=entry.get("sha512"),
+        ))
+    for name in sorted(set(host.get_fact(EsdrPlugins, install_dir=target)) - set(wanted)):
+        ops.append(plugins.plugin(
+            name=f"Plugin {name} removed", plugin_name=name, install_dir=target, tool=tool,
+            env=env, present=False,
+        ))
+    return ops

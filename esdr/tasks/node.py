@@ -13,11 +13,12 @@ from esdr.facts.elasticsearch import EsClusterFormedMarker
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
 from esdr.operations import rolling_restart
-from esdr.render import elasticsearch_yml
+from esdr.render import elasticsearch_yml, install_link
 from esdr.tasks.configure import configure_elasticsearch
 from esdr.security import config as security
 from esdr.tasks.install import install_elasticsearch
-from esdr.tasks.security import secure_node
+from esdr.operations import plugins
+from esdr.tasks.security import opensearch_security_config, secure_node
 
 _FORMED: dict[int, bool] = {}
 
@@ -46,10 +47,11 @@ def elasticsearch_node(topology: Topology, node: Node):
     bootstrap = not cluster_has_formed(topology)
     was_running = _is_running(service)
 
-    link = install_elasticsearch(topology, node)
-    config_ops = configure_elasticsearch(topology, node, bootstrap=bootstrap) + [link]
+    installed = install_elasticsearch(topology, node)
+    config_ops = configure_elasticsearch(topology, node, bootstrap=bootstrap) + installed
     # TLS files and the keystore's bootstrap.password: a new certificate restarts like a config
     config_ops += secure_node(topology, node)
+    security_config = opensearch_security_config(topology, node)
     systemd.service(
         name=f"Service {service} enabled and running",
         service=f"{service}.service",
@@ -76,6 +78,20 @@ def elasticsearch_node(topology: Topology, node: Node):
             user="root",
             group=cluster["es_user"],
             mode="660",
+        )
+    if security_config and not bootstrap:
+        paths = security.node_paths(cluster)
+        plugins.opensearch_security_reloaded(
+            name="Security plugin configuration loaded (securityadmin)",
+            install_dir=install_link(cluster),
+            conf_dir=cluster["es_conf_dir"],
+            address=node.address,
+            port=cluster["es_http_port"],
+            ca_cert=paths.ca_cert,
+            admin_cert=security.ADMIN_CERT,
+            admin_key=security.ADMIN_KEY,
+            java_home=cluster["es_java_home"],
+            _if=lambda: any(op.did_change() for op in security_config),
         )
     rolling_restart.register(
         node.name, lambda: was_running and any(op.did_change() for op in config_ops)

@@ -14,7 +14,7 @@ from pyinfra.operations import files
 from esdr.model import Node, Topology
 from esdr.operations import keystore, secret_files
 from esdr.render import install_link
-from esdr.security import certs, config, store
+from esdr.security import certs, config, opensearch_users, store
 from esdr.security.refs import Secret, resolve_setting
 
 BOOTSTRAP_PASSWORD = "bootstrap.password"
@@ -25,8 +25,10 @@ class Material:
     """What the controller prepared once per run for every node of the cluster."""
 
     certificates: certs.Certificates
-    password: Secret
+    password: Secret  # the superuser's: elastic, or OpenSearch's admin
     marker_key: bytes
+    admin_cert: tuple[bytes, bytes] | None = None  # OpenSearch: (cert, key) for securityadmin
+    replication_password: Secret | None = None  # OpenSearch: the replication user's
 
 
 _PREPARED: dict[tuple[int, str], Material] = {}
@@ -41,12 +43,24 @@ def prepared(topology: Topology) -> Material:
     cluster = topology.cluster
     key = (id(state), str(cluster.name))
     if key not in _PREPARED:
+        user, password_key = config.superuser(cluster)
+        admin_cert = replication = None
+        if cluster.engine.name == "opensearch":
+            cert_pem, key_pem, issued = certs.ensure_admin_certificate(topology)
+            admin_cert = (cert_pem, key_pem)
+            if issued:
+                print(f"[esdr] admin certificate issued: {issued}", file=sys.stderr)
+            if cluster["es_replication_password"] is not None:
+                replication = resolve_setting(
+                    cluster["es_replication_password"],
+                    f"es_replication_password of {cluster.name}",
+                )
         material = Material(
             certs.ensure_certificates(topology),
-            resolve_setting(
-                cluster["es_elastic_password"], f"es_elastic_password of {cluster.name}"
-            ),
+            resolve_setting(cluster[password_key], f"{password_key} of {cluster.name}"),
             store.marker_key(store.secrets_dir(cluster)),
+            admin_cert,
+            replication,
         )
         for cert in material.certificates.nodes.values():
             if cert.issued:
@@ -105,19 +119,10 @@ def secure_node(topology: Topology, node: Node):
             group=user,
             mode="640",
         ),
-        keystore.keystore_entry(
-            name=f"Keystore {BOOTSTRAP_PASSWORD}",
-            entry=BOOTSTRAP_PASSWORD,
-            value=material.password,
-            marker=config.marker(
-                material.marker_key, f"keystore:{BOOTSTRAP_PASSWORD}", material.password.reveal()
-            ),
-            install_dir=install_link(cluster),
-            conf_dir=cluster["es_conf_dir"],
-            group=user,
-            java_home=cluster["es_java_home"],
-        ),
     ]
+    if cluster.engine.name == "elasticsearch":
+        changed.append(bootstrap_password(topology, material))
+    user, _ = config.superuser(cluster)
     # Not a restart reason: only the deploy's own curl calls read it.
     secret_files.secret_file(
         name="Credentials for the deploy's API calls",
@@ -127,6 +132,7 @@ def secure_node(topology: Topology, node: Node):
                 material.password.reveal(),
                 paths.ca_cert,
                 salt=config.marker(material.marker_key, "curlrc-salt", node.name),
+                user=user,
             )
         ),
         user="root",
@@ -134,3 +140,76 @@ def secure_node(topology: Topology, node: Node):
         mode="600",
     )
     return changed
+
+
+def bootstrap_password(topology: Topology, material: Material):
+    """Elasticsearch: the elastic user's first password, from the keystore."""
+    cluster = topology.cluster
+    return keystore.keystore_entry(
+        name=f"Keystore {BOOTSTRAP_PASSWORD}",
+        entry=BOOTSTRAP_PASSWORD,
+        value=material.password,
+        marker=config.marker(
+            material.marker_key, f"keystore:{BOOTSTRAP_PASSWORD}", material.password.reveal()
+        ),
+        install_dir=install_link(cluster),
+        conf_dir=cluster["es_conf_dir"],
+        group=cluster["es_user"],
+        java_home=cluster["es_java_home"],
+    )
+
+
+@deploy("OpenSearch security configuration")
+def opensearch_security_config(topology: Topology, node: Node):
+    """The security plugin's users and role mappings, and the admin certificate that loads
+    them. Returns the operations whose change means the cluster must reload them."""
+    cluster = topology.cluster
+    if cluster.engine.name != "opensearch" or not config.enabled(cluster):
+        return []
+    material = prepared(topology)
+    assert material.admin_cert is not None
+    admin_cert, admin_key = material.admin_cert
+    files.put(
+        name="Admin certificate (securityadmin only)",
+        src=StringIO(admin_cert.decode()),
+        dest=config.ADMIN_CERT,
+        user="root",
+        group="root",
+        mode="600",
+    )
+    secret_files.secret_file(
+        name="Admin private key (securityadmin only)",
+        dest=config.ADMIN_KEY,
+        content=Secret(admin_key.decode()),
+        user="root",
+        group="root",
+        mode="600",
+    )
+    directory = f"{cluster['es_conf_dir']}/{config.SECURITY_CONFIG_SUBDIR}"
+    hashes = {
+        name: opensearch_users.password_hash(secret.reveal(), material.marker_key, name)
+        for name, secret in ((config.OPENSEARCH_ADMIN_USER, material.password),
+                             (config.REPLICATION_USER, material.replication_password))
+        if secret is not None
+    }
+    users = opensearch_users.internal_users_yml(
+        hashes[config.OPENSEARCH_ADMIN_USER], hashes.get(config.REPLICATION_USER))
+    mapping = opensearch_users.roles_mapping_yml(config.REPLICATION_USER in hashes)
+    return [
+        secret_files.secret_file(
+            name="Security plugin users (bcrypt hashes)",
+            dest=f"{directory}/internal_users.yml",
+            content=Secret(users),
+            user="root",
+            group=cluster["es_user"],
+            mode="640",
+        ),
+        files.put(
+            name="Security plugin role mappings",
+            src=StringIO(mapping),
+            dest=f"{directory}/roles_mapping.yml",
+            user="root",
+            group=cluster["es_user"],
+            mode="640",
+        ),
+    ]
