@@ -1,0 +1,176 @@
+"""Two OpenSearch 2.19.4 data centres with the replication plugin, for real: deployed, followed,
+drifted, drilled. One lab (the six hosts of inventories/lab_os*.py) for the whole module.
+
+Run under the lab lock (one lab session on the machine at a time):
+    flock -w 3000 /run/esdr-lab-session.lock python -m pytest -s tests/opensearch_lab
+The tests run in file order. They assert correctness; timings (lag, RTO, RPO) are printed.
+
+Order of the first deploys: the replication plugin's `_start` needs the leader index, so DC1
+is deployed, the application's leader index `orders` is created in DC1, DC2 is deployed
+(followers orders and events-dc1, the auto-follow rule, its own events-dc2), then DC1 again
+(it follows events-dc2, which exists only now, and points orders-write at orders).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from esdr.lab import replication_drill as drill
+from esdr.lab.replication_drill import DC1_INVENTORY as DC1
+from esdr.lab.replication_drill import DC2_INVENTORY as DC2
+from esdr.lab.replication_drill import ORDERS, ORDERS_WRITE, wait_until
+from tests.integration.deploy_runner import REPO, run_deploy
+
+pytestmark = pytest.mark.lab
+
+BULK_DOCS = 10_000
+AUTO_FOLLOW_WAIT = 240  # the plugin polls the leader for new indices every 30 s or more
+
+
+def _deploy(inventory: str):
+    result = run_deploy(inventory)
+    print(f"\n--- deploy {inventory}: exit {result.returncode} in {result.seconds:.0f}s")
+    print("\n".join(result.esdr_lines()[-40:]))
+    assert result.returncode == 0, result.stderr[-5000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def lab():
+    from esdr.lab import api
+
+    api.require_lab()
+    api.up([str(REPO / DC1), str(REPO / DC2)], fresh=True)
+    try:
+        first = _deploy(DC1)
+        os_lab = drill.OsLab.load()
+        # the application's leader index (the estate's follower and write alias name it)
+        os_lab.clients["dc1"].indices.create(
+            index=ORDERS, body={"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
+        second = _deploy(DC2)
+        third = _deploy(DC1)
+        yield {"api": api, "deploys": (first, second, third), "os": os_lab}
+    finally:
+        api.down()
+
+
+@pytest.fixture(scope="module")
+def os_lab(lab):
+    return lab["os"]
+
+
+def test_deploys_create_followers_and_auto_follow_rules(lab, os_lab):
+    dc2_lines = "\n".join(lab["deploys"][1].esdr_lines())
+    assert "follower_index orders created" in dc2_lines, dc2_lines
+    assert "auto_follow logs-from-dc1 created" in dc2_lines, dc2_lines
+    dc1, dc2 = os_lab.clients["dc1"], os_lab.clients["dc2"]
+    for es, index in ((dc2, ORDERS), (dc2, "events-dc1"), (dc1, "events-dc2")):
+        status = wait_until(f"{index} syncing", lambda es=es, index=index: (
+            drill.replication_status(es, index) if drill.is_syncing(es, index) else None),
+            timeout=180)
+        print(f"{index}: {status}")
+        assert status["status"] == "SYNCING"
+    rules = drill.rest(dc2, "GET", "/_plugins/_replication/autofollow_stats")
+    names = [r.get("name") for r in rules.get("autofollow_stats", [])]
+    print(f"auto-follow rules in DC2: {names}")
+    assert "logs-from-dc1" in names
+
+
+def test_10k_documents_bulk_written_to_dc1_appear_in_dc2(os_lab):
+    dc1, dc2 = os_lab.clients["dc1"], os_lab.clients["dc2"]
+    result = drill.bulk_lag(dc1, dc2, ORDERS, BULK_DOCS)
+    print(f"\n[lag] {BULK_DOCS} documents: bulk write {result.write_s:.1f}s, "
+          f"then {result.lag_s:.1f}s until all are in DC2")
+    assert drill.count(dc2, ORDERS) == drill.count(dc1, ORDERS) == BULK_DOCS
+    assert drill.missing_ids(dc2, ORDERS, [str(n) for n in range(0, BULK_DOCS, 97)]) == []
+
+
+def test_new_leader_index_matching_the_rule_is_followed(os_lab):
+    dc1, dc2 = os_lab.clients["dc1"], os_lab.clients["dc2"]
+    index = "logs-2026.12.01"
+    started = time.monotonic()
+    drill.bulk_write(dc1, index, 100)
+    drill.refresh(dc1, index)
+    wait_until(f"{index} auto-followed in DC2", lambda: drill.is_syncing(dc2, index),
+               timeout=AUTO_FOLLOW_WAIT, interval=3)
+    wait_until(f"100 documents of {index} in DC2", lambda: drill.count(dc2, index) == 100,
+               timeout=120)
+    print(f"\n[auto-follow] {index} followed with its 100 documents after "
+          f"{time.monotonic() - started:.0f}s")
+
+
+def test_a_write_to_a_follower_is_refused(os_lab):
+    dc2 = os_lab.clients["dc2"]
+    with pytest.raises(Exception) as refused:
+        dc2.index(index=ORDERS, id="not-here", body={"seq": -1})
+    print(f"\nwrite to the follower: {refused.value}")
+    assert "cross-cluster-replication" in str(refused.value) or "403" in str(refused.value)
+    assert drill.missing_ids(dc2, ORDERS, ["not-here"]) == ["not-here"]
+
+
+def test_bidirectional_alias_reads_both_dcs(os_lab):
+    dc1, dc2 = os_lab.clients["dc1"], os_lab.clients["dc2"]
+    for name, es in (("dc1", dc1), ("dc2", dc2)):
+        for n in range(25):
+            es.index(index="events", id=f"{name}-{n}", body={"dc": name, "n": n})
+        drill.refresh(es, "events")
+    for name, es in (("dc1", dc1), ("dc2", dc2)):
+        wait_until(f"50 events readable in {name} through the alias",
+                   lambda es=es: drill.count(es, "events") == 50, timeout=180)
+    assert drill.count(dc1, "events-dc1") == drill.count(dc2, "events-dc1") == 25
+    assert drill.count(dc1, "events-dc2") == drill.count(dc2, "events-dc2") == 25
+
+
+def test_reruns_change_nothing_and_plan_is_empty(lab):
+    topologies = {DC1: lab["os"].dc1, DC2: lab["os"].dc2}
+    for inventory in (DC1, DC2):
+        rerun = _deploy(inventory)
+        changed = rerun.changed_operations()
+        assert set(changed) == {n.host for n in topologies[inventory].cluster.nodes}
+        assert all(ops == [] for ops in changed.values()), changed
+    for inventory in (DC1, DC2):
+        plan = drill.esdr(["plan", inventory])
+        print(plan.stdout, plan.stderr)
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_replication_stopped_by_hand_is_planned_then_restored(os_lab):
+    dc1, dc2 = os_lab.clients["dc1"], os_lab.clients["dc2"]
+    index = "events-dc1"  # a follower in DC2; orders stays untouched for the drill
+    drill.rest(dc2, "POST", f"/_plugins/_replication/{index}/_stop", body={})
+    plan = drill.esdr(["plan", DC2])
+    print(plan.stdout, plan.stderr)
+    assert plan.returncode == 3, plan.stdout + plan.stderr
+    drifted = [line for line in plan.stdout.splitlines() if index in line]
+    assert any("follower_index" in line for line in drifted), plan.stdout
+    _deploy(DC2)
+    wait_until(f"{index} following again", lambda: drill.is_syncing(dc2, index), timeout=180)
+    wait_until(f"{index} in DC2 at DC1's count",
+               lambda: drill.count(dc2, index) == drill.count(dc1, index), timeout=180)
+    after = drill.esdr(["plan", DC2])
+    assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_dc_loss_drill_promote_then_failback(lab, os_lab):
+    api = lab["api"]
+    result, writer = drill.dc_loss(os_lab, api.stop_hosts, say=print)
+    assert result.acked_dc1 > 0
+    assert result.acked_dc2 > 0, f"no write acknowledged by DC2 ({writer.last_error})"
+    dc2 = os_lab.clients["dc2"]
+    # every write DC2 acknowledged through the alias is in DC2's promoted orders
+    assert drill.missing_ids(dc2, ORDERS, [a.id for a in writer.acked("dc2")]) == []
+    alias = dc2.indices.get_alias(name=ORDERS_WRITE)
+    assert alias[ORDERS]["aliases"][ORDERS_WRITE].get("is_write_index") is True, alias
+    drill.failback(os_lab, result, writer, api.start_hosts, say=print)
+    counts = result.counts_after_failback
+    assert counts["dc1"] == counts["dc2"], counts
+    assert result.writes_back_on_dc1 > 0
+
+
+def test_after_failback_the_estate_is_converged_again(os_lab):
+    for inventory in (DC1, DC2):
+        plan = drill.esdr(["plan", inventory])
+        print(plan.stdout, plan.stderr)
+        assert plan.returncode == 0, plan.stdout + plan.stderr
