@@ -13,7 +13,6 @@ node = next((n for n in topology.cluster.nodes if n.host == host.name), None) if
 
 if node is not None:
     elasticsearch_node(topology, node)
-    post_deploy.snapshot_directories(topology, node)
     rolling_restart.rolling_restart(
         name="Rolling restart of changed nodes",
         topology=topology,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sys
+
 from pyinfra.api import Inventory
 
 from esdr.errors import EsdrError
@@ -17,6 +19,30 @@ def project_root_for(inventory_path: str | Path) -> Path:
     return Path.cwd()
 
 
+def _inventory_loader():
+    """pyinfra's own inventory loader, without gevent's monkey-patching where pyinfra is not
+    running.
+
+    Importing ``pyinfra_cli`` patches the standard library with gevent, which pyinfra needs for
+    its SSH fan-out. In a process that only loads an inventory and then calls cluster APIs
+    over TLS (``esdr plan``, the tests), patching after ``ssl`` is in use makes urllib3 recurse
+    in ``SSLContext`` (https://github.com/gevent/gevent/issues/1016). Inside a pyinfra run the
+    patch is already done and this changes nothing.
+    """
+    if "pyinfra_cli" not in sys.modules:
+        from gevent import monkey
+
+        patch_all = monkey.patch_all
+        monkey.patch_all = lambda *args, **kwargs: None
+        try:
+            from pyinfra_cli.inventory import make_inventory_from_files
+        finally:
+            monkey.patch_all = patch_all
+    from pyinfra_cli.inventory import make_inventory_from_files
+
+    return make_inventory_from_files
+
+
 def load_inventory(inventory_path: str | Path) -> Inventory:
     """Build a pyinfra ``Inventory`` with group data, as ``pyinfra INVENTORY ...`` would.
 
@@ -25,7 +51,8 @@ def load_inventory(inventory_path: str | Path) -> Inventory:
     """
     from pyinfra.api import State
     from pyinfra.context import ctx_state
-    from pyinfra_cli.inventory import make_inventory_from_files
+
+    make_inventory_from_files = _inventory_loader()
 
     path = Path(inventory_path)
     if not path.is_file():

@@ -203,22 +203,31 @@ def _sed_replace(old: str, new: str) -> str:
 
 
 @operation()
-def keystore_created(install_dir: str, conf_dir: str, group: str, java_home: str | None = None):
+def keystore_created(
+    install_dir: str,
+    conf_dir: str,
+    group: str,
+    java_home: str | None = None,
+    engine: str = "elasticsearch",
+):
     """
-    Create the (empty) keystore once, as Elastic's packages do on install.
+    Create the (empty) keystore once, as the engine's packages do on install.
 
-    + install_dir: the installed distribution (its ``bin/elasticsearch-keystore``)
-    + conf_dir: the config dir; Elasticsearch cannot write there itself (root-owned, as packaged)
+    + install_dir: the installed distribution (its ``bin/<engine>-keystore``)
+    + conf_dir: the config dir; the node cannot write there itself (root-owned, as packaged),
+      so without a keystore it refuses to start
     + group: the service user's group, which must read the keystore
     + java_home: JDK for the tool when the distribution bundles none
+    + engine: ``elasticsearch`` or ``opensearch``: names the tool, the file and the variables
     """
-    keystore = f"{conf_dir}/elasticsearch.keystore"
+    keystore = f"{conf_dir}/{engine}.keystore"
     if host.get_fact(File, path=keystore):
         host.noop(f"keystore {keystore} exists")
         return
-    env = f"ES_PATH_CONF={shlex.quote(conf_dir)}"
+    prefix = "ES" if engine == "elasticsearch" else engine.upper()
+    env = f"{prefix}_PATH_CONF={shlex.quote(conf_dir)}"
     if java_home:
-        env += f" ES_JAVA_HOME={shlex.quote(java_home)}"
-    yield f"{env} {shlex.quote(install_dir)}/bin/elasticsearch-keystore create"
+        env += f" {prefix}_JAVA_HOME={shlex.quote(java_home)}"
+    yield f"{env} {shlex.quote(install_dir)}/bin/{engine}-keystore create"
     yield f"chown root:{shlex.quote(group)} {shlex.quote(keystore)}"
     yield f"chmod 660 {shlex.quote(keystore)}"

@@ -28,14 +28,14 @@ def configure_elasticsearch(topology: Topology, node: Node, *, bootstrap: bool):
             group=cluster["es_user"],
             rewrites=distribution_rewrites(cluster) if name == "jvm.options" else None,
         )
-    if cluster.engine.name == "elasticsearch":  # OpenSearch needs no keystore without secure settings
-        es.keystore_created(
-            name="Keystore",
-            install_dir=install_link(cluster),
-            conf_dir=conf,
-            group=cluster["es_user"],
-            java_home=cluster["es_java_home"],
-        )
+    es.keystore_created(
+        name="Keystore",
+        install_dir=install_link(cluster),
+        conf_dir=conf,
+        group=cluster["es_user"],
+        java_home=cluster["es_java_home"],
+        engine=cluster.engine.name,
+    )
     changed = []
     for rendered in node_files(topology, node, bootstrap=bootstrap):
         changed.append(put_rendered(rendered))

@@ -17,6 +17,7 @@ from esdr.render import elasticsearch_yml, install_link
 from esdr.tasks.configure import configure_elasticsearch
 from esdr.security import config as security
 from esdr.tasks.install import install_elasticsearch
+from esdr.tasks.post_deploy import snapshot_directories
 from esdr.operations import plugins
 from esdr.tasks.security import opensearch_security_config, secure_node
 
@@ -52,6 +53,7 @@ def elasticsearch_node(topology: Topology, node: Node):
     # TLS files and the keystore's bootstrap.password: a new certificate restarts like a config
     config_ops += secure_node(topology, node)
     security_config = opensearch_security_config(topology, node)
+    snapshot_directories(topology, node)
     systemd.service(
         name=f"Service {service} enabled and running",
         service=f"{service}.service",

@@ -40,11 +40,14 @@ def fs_repository_dirs(topology: Topology) -> list[str]:
 
 
 def snapshot_directories(topology: Topology, node: Node) -> None:
-    """The shared mount of each fs repository, usable by the service user on every master and
-    data node (root keeps ownership; the group gets rwx, nobody else anything)."""
+    """Every path.repo entry and the shared mount of each fs repository, usable by the service
+    user on every master and data node (root keeps ownership; the group gets rwx, nobody else
+    anything). Before the node starts: OpenSearch refuses to start on a path.repo it cannot
+    read."""
     if not (node.is_master_eligible or node.holds_data):
         return
-    for path in fs_repository_dirs(topology):
+    paths = {str(p) for p in topology.cluster["es_path_repo"] or []}
+    for path in sorted(paths | set(fs_repository_dirs(topology))):
         files.directory(
             name=f"Snapshot directory {path} usable by {topology.cluster['es_user']}",
             path=path,
