@@ -282,7 +282,8 @@ CASES: dict[str, Case] = {
         "'solr'",
     ),
     "voting-only-on-opensearch": case(
-        cluster_set(es_engine="opensearch"),
+        cluster_set(es_engine="opensearch", es_elastic_password=None,
+                    es_admin_password={"env": "ESDR_T1_ADMIN_PASSWORD"}),
         "voting-only-unsupported",
         "host tb",
         "cluster_manager",
