@@ -36,7 +36,10 @@ def adapter_for(topology: Topology, es: Api | None = None,
     cls = adapter_class(topology.cluster.engine.name)
     es = es if es is not None else client_for(topology)
     if replicator is None and cls is OpenSearchReplication and security.enabled(topology.cluster):
-        replicator = client_for(topology, user="replication")
+        # Replication requests must land on a node with the remote_cluster_client role, or the
+        # plugin refuses them ("this node does not have the remote_cluster_client role").
+        nodes = [n for n in topology.cluster.nodes if "remote_cluster_client" in n.roles]
+        replicator = client_for(topology, nodes or None, user="replication")
     return cls(es, replicator)
 
 
