@@ -81,7 +81,12 @@ def _aliases(estate: Estate, alias: str) -> dict[str, DesiredAlias]:
     out: dict[str, DesiredAlias] = {}
     for pair in estate.bidirectional:
         if alias in pair.indices:
-            members = {index: owner == alias for owner, index in pair.indices.items()}
+            # A read alias over the local index and the followed one, with no write index:
+            # replication copies a leader's aliases onto its follower (Elasticsearch since 7.3,
+            # https://github.com/elastic/elasticsearch/issues/41396; OpenSearch's plugin keeps
+            # them equal), so a write flag set in one DC would reach the other as a second
+            # write index. Each DC writes its own index by name (the estate names it).
+            members = {index: False for index in pair.indices.values()}
             out[pair.alias] = DesiredAlias(pair.alias, members)
     for f in estate.followers:
         if not f.write_alias:

@@ -1,7 +1,10 @@
 """Aliases (``POST /_aliases``) and the local write indices of the bi-directional recipe.
 
 Only indices that exist are put behind an alias (a follower appears once it is created); the
-write flag is explicit on every member so exactly one index takes the alias's writes.
+write flag is explicit on every member so at most one index takes the alias's writes. A
+follower index's aliases belong to replication, which copies them from its leader (and keeps
+them read-only with the index): esdr neither reads nor writes them, so a promoted follower
+arrives with its leader's write alias already in place.
 """
 
 from __future__ import annotations
@@ -34,16 +37,21 @@ def plan_alias(
     existing: set[str],
     managed: set[str],
     held: bool = False,
+    replicated: set[str] = frozenset(),
 ) -> tuple[list[Change], list[Note]]:
+    """``replicated``: this cluster's follower indices, whose aliases replication owns."""
     if held:
         return [], [Note(KIND, name, "its follower was promoted: held until `esdr failback`")]
+    if observed is not None:
+        observed = {i: w for i, w in observed.items() if i not in replicated} or None
     if desired is None:
         if observed and name in managed:
             return [Change(KIND, name, "deleted", observed, None)], []
         return [], []
-    members = {i: w for i, w in desired.members.items() if i in existing}
+    local = {i: w for i, w in desired.members.items() if i not in replicated}
+    members = {i: w for i, w in local.items() if i in existing}
     notes = [Note(KIND, name, f"index {i} does not exist yet: left out of the alias")
-             for i in sorted(set(desired.members) - existing)]
+             for i in sorted(set(local) - existing)]
     if not members:
         return [], notes
     if observed is None:

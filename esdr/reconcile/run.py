@@ -206,7 +206,7 @@ def _plan_aliases(es, desired: Desired, reg: dict, plan: ClusterPlan) -> None:
     for name in sorted(names):
         observed = _r(f"{plan.cluster}: GET _alias/{name}", lambda n=name: alias.observe_alias(es, n))
         _add(plan, alias.plan_alias(name, desired.aliases.get(name), observed, existing, managed,
-                                    held=name in held))
+                                    held=name in held, replicated=set(desired.followers)))
 
 
 def _registry_after(reg: dict[str, Any], changes: list[Change]) -> dict[str, Any]:

@@ -168,6 +168,20 @@ ALIAS = {
 }
 
 
+def test_a_followers_aliases_are_replications_not_esdrs():
+    """Replication copies the leader's aliases onto the follower (elastic/elasticsearch#41396,
+    OpenSearch's plugin likewise): esdr plans only the local members."""
+    read = DesiredAlias("logs", {"logs-dc1": False, "logs-dc2": False})
+    mirrored = {"logs-dc1": True, "logs-dc2": False}  # the follower logs-dc1 came with a flag
+    changes, _ = alias.plan_alias("logs", read, mirrored, {"logs-dc1", "logs-dc2"}, set(),
+                                  replicated={"logs-dc1"})
+    assert [(c.action, c.before, c.after) for c in changes] == [
+        ("unchanged", {"logs-dc2": False}, {"logs-dc2": False})]
+    write = DesiredAlias("orders-w", {"orders": False})  # the follower side of a write alias
+    assert alias.plan_alias("orders-w", write, {"orders": True}, {"orders"}, set(),
+                            replicated={"orders"}) == ([], [])
+
+
 @pytest.mark.parametrize("case", sorted(ALIAS))
 def test_alias(case):
     desired, observed, existing, managed, held, actions = ALIAS[case]
