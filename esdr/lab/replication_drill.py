@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -357,13 +358,13 @@ class Writer(threading.Thread):
         self.acks: list[Ack] = []
         self.failures: dict[str, int] = {}
         self.last_error: str = ""
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._lock = threading.Lock()
 
     def run(self) -> None:
         started = time.monotonic()
         seq = 0
-        while not self._stop.is_set() and time.monotonic() - started < self.limit:
+        while not self._halt.is_set() and time.monotonic() - started < self.limit:
             dc = self.target
             doc_id = f"{self.prefix}-{seq:07d}"
             seq += 1
@@ -376,10 +377,10 @@ class Writer(threading.Thread):
                 with self._lock:
                     self.failures[dc] = self.failures.get(dc, 0) + 1
                     self.last_error = f"{type(error).__name__}: {str(error)[:200]}"
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=30)
 
     def acked(self, dc: str | None = None) -> list[Ack]:
@@ -503,10 +504,15 @@ def failback(
     lost = missing_ids(dc1, ORDERS, [a.id for a in writer.acked("dc2")])
     if lost:
         raise DrillError(f"{len(lost)} writes acknowledged by DC2 missing in DC1: {lost[:5]}")
-    # planned switchover back to DC1: writes are stopped (the writer is), so nothing is lost
-    esdr_ok(["promote", DC1_INVENTORY, "--index", ORDERS, "--force"], say=say)
-    esdr_ok(["failback", DC1_INVENTORY, "--direction", "reverse", "--index", ORDERS,
-             "--allow-delete"], say=say)
+    # Planned switchover back to DC1 (writes are stopped: the writer is). As `esdr failback`
+    # asks, the estate first says what is in place now (DC1 follows DC2's orders): a copy of
+    # it with that follower reversed, used for these two commands only; afterwards the
+    # original estate (DC2 follows DC1) is true again.
+    with tempfile.TemporaryDirectory(prefix="esdr-drill-estate-") as tmp:
+        env = {ESTATE_ENV: str(reversed_estate(Path(tmp)))}
+        esdr_ok(["promote", DC1_INVENTORY, "--index", ORDERS, "--force"], say=say, env=env)
+        esdr_ok(["failback", DC1_INVENTORY, "--direction", "reverse", "--index", ORDERS,
+                 "--allow-delete"], say=say, env=env)
     wait_until(f"{ORDERS} in DC2 following DC1 again", lambda: is_syncing(dc2, ORDERS),
                timeout=300)
     before = count(dc1, ORDERS)
@@ -519,6 +525,26 @@ def failback(
     result.counts_after_failback = {"dc1": count(dc1, ORDERS), "dc2": count(dc2, ORDERS)}
     say("[drill] " + result.lines()[-1])
     return result
+
+
+ESTATE_ENV = "ESDR_LAB_OS_ESTATE"  # read by group_data/lab_os*.py
+
+
+def reversed_estate(directory: Path) -> Path:
+    """A copy of the lab's estate in which DC1 follows DC2's orders (the direction a reverse
+    failback leaves in place); named lab_os.yml so the estate's secrets stay the same."""
+    import yaml
+
+    estate = yaml.safe_load((REPO / "group_data" / "estates" / "lab_os.yml").read_text())
+    flipped = []
+    for f in estate.get("followers", []):
+        if f.get("index") == ORDERS and f.get("cluster") == "dc2":
+            f = {**f, "cluster": "dc1", "remote": "dc2"}
+        flipped.append(f)
+    estate["followers"] = flipped
+    path = directory / "lab_os.yml"
+    path.write_text(yaml.safe_dump(estate, sort_keys=False))
+    return path
 
 
 def median_line(name: str, values: list[float], unit: str = "s") -> str:
