@@ -19,8 +19,20 @@ def link_exists(name: str) -> bool:
     return run(["ip", "link", "show", "dev", name], check=False).returncode == 0
 
 
+# Behind the bridge's own route (metric 0) the lab subnet gets a blackhole route: while the lab
+# is down, or half torn down, nothing addressed to a lab host may follow the machine's default
+# route out of it. Kept after `down` on purpose: it only ever drops traffic.
+BLACKHOLE_METRIC = 4242
+
+
+def ensure_blackhole() -> None:
+    run(["ip", "route", "replace", "blackhole", constants.SUBNET,
+         "metric", str(BLACKHOLE_METRIC)])
+
+
 def ensure_bridge() -> None:
     """Create the bridge with the controller address (idempotent)."""
+    ensure_blackhole()
     bridge = constants.BRIDGE
     if not link_exists(bridge):
         run(["ip", "link", "add", bridge, "type", "bridge"])
