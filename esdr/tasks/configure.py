@@ -15,7 +15,7 @@ from esdr.render import distribution_rewrites, install_link, node_files
 DISTRIBUTION_CONFIG = ("jvm.options", "log4j2.properties")
 
 
-@deploy("Configure Elasticsearch")
+@deploy("Configure")
 def configure_elasticsearch(topology: Topology, node: Node, *, bootstrap: bool):
     """Returns the operations whose change means the running node must restart."""
     cluster = topology.cluster

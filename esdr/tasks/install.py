@@ -19,7 +19,7 @@ SYSCTL_FILE = "/etc/sysctl.d/90-esdr-elasticsearch.conf"
 MAX_MAP_COUNT = 262144
 
 
-@deploy("Install Elasticsearch")
+@deploy("Install")
 def install_elasticsearch(topology: Topology, node: Node):
     cluster = topology.cluster
     user = cluster["es_user"]

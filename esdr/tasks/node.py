@@ -41,7 +41,7 @@ def _is_running(service: str) -> bool:
     return bool(status.get(f"{service}.service"))
 
 
-@deploy("Elasticsearch node")
+@deploy("Node")
 def elasticsearch_node(topology: Topology, node: Node):
     cluster = topology.cluster
     service = cluster.engine.service
