@@ -32,7 +32,12 @@ def read(es: Api) -> dict[str, Any]:
 
 def write(es: Api, registry: dict[str, Any]) -> None:
     if not client.index_exists(es, INDEX):
-        client.create_index(es, INDEX, INDEX_SETTINGS)
+        try:
+            client.create_index(es, INDEX, INDEX_SETTINGS)
+        except client.API_ERRORS as error:
+            # A create that timed out is retried by the client and then finds its own index.
+            if "resource_already_exists_exception" not in str(error):
+                raise
     client.put_document(es, INDEX, DOC_ID, registry)
 
 
