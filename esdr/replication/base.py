@@ -62,6 +62,9 @@ class Replication:
     WRITABLE: ClassVar[tuple[str, ...]] = ()
     RESUME: ClassVar[tuple[str, ...]] = ()
     BEFORE_RECREATE: ClassVar[tuple[str, ...]] = ()
+    # True when a new follower's aliases are the leader's and cannot be changed by hand (the
+    # follower is read-only): a runbook then leaves them to replication.
+    ALIASES_FROM_LEADER: ClassVar[bool] = False
 
     def __init__(self, es: Api, replicator: Api | None = None):
         self.es = es

@@ -15,6 +15,7 @@ API reference: https://opensearch.org/docs/latest/tuning-your-cluster/replicatio
   an estate that asks for more); a rule cannot be updated in place: change = delete + create.
   They are listed by ``GET _plugins/_replication/autofollow_stats`` (name and pattern only); the
   leader alias is in the id of the rule's persistent task ``autofollow:<alias>:<name>``.
+- Aliases of a follower are copied from its leader and cannot be changed on the follower.
 - No licence: the plugin must be installed on every node of the leader and the follower
   (https://opensearch.org/docs/latest/tuning-your-cluster/replication-plugin/getting-started/).
 
@@ -60,14 +61,15 @@ def follower_from_status(status: dict[str, Any] | None, exists: bool | None) -> 
     return {} if exists else None
 
 
-def lag_from(index: str, follower_stats: dict[str, Any] | None,
-             status: dict[str, Any] | None = None) -> Lag:
-    """The follower's last known lag: ``follower_stats.index_stats[<index>]`` (local, so it
-    answers while the leader is down), else ``_status.syncing_details``; both give leader and
-    follower checkpoints summed over the shards."""
-    entry = ((follower_stats or {}).get("index_stats") or {}).get(index)
+def lag_from(index: str, status: dict[str, Any] | None,
+             follower_stats: dict[str, Any] | None = None) -> Lag:
+    """The lag from ``_status.syncing_details`` (the leader's checkpoint asked live), else from
+    ``follower_stats.index_stats[<index>]`` (local: the leader's checkpoint as of the follower's
+    last read, so it answers while the leader is down but may be behind); both sum the
+    checkpoints over the shards."""
+    entry = (status or {}).get("syncing_details")
     if not entry:
-        entry = (status or {}).get("syncing_details")
+        entry = ((follower_stats or {}).get("index_stats") or {}).get(index)
     if not entry or "leader_checkpoint" not in entry:
         return Lag(index, None, None)
     return Lag(index, max(0, int(entry["leader_checkpoint"]) - int(entry["follower_checkpoint"])),
@@ -126,6 +128,9 @@ class OpenSearchReplication(Replication):
     WRITABLE = ("stop",)
     RESUME = ("resume",)
     BEFORE_RECREATE = ("stop",)
+    # Seen on 2.19.4: the plugin copies the leader's aliases onto the follower and refuses alias
+    # changes there (403 "index read-only (cross-cluster-replication)").
+    ALIASES_FROM_LEADER = True
 
     def needs(self, wanted: frozenset[str], leads: bool) -> set[str]:
         return set(wanted) | ({"ccr"} if leads else set())
@@ -151,13 +156,13 @@ class OpenSearchReplication(Replication):
         return client.request(self.es, "GET", path(*BASE, "follower_stats"))
 
     def lag(self, index: str) -> Lag:
-        found = lag_from(index, self.follower_stats())
+        try:
+            found = lag_from(index, self.status(index))
+        except client.API_ERRORS:  # the leader is down: only the last known number exists
+            found = Lag(index, None, None)
         if found.operations is not None:
             return found
-        try:
-            return lag_from(index, None, self.status(index))
-        except client.API_ERRORS:  # the leader is down: no fresher number exists
-            return found
+        return lag_from(index, None, self.follower_stats())
 
     def auto_follows(self) -> dict[str, dict[str, Any]]:
         stats = client.request(self.es, "GET", path(*BASE, "autofollow_stats"))

@@ -20,6 +20,7 @@ from esdr.es import client
 from esdr.es.client import Api
 from esdr.reconcile import registry
 from esdr.replication import Replication, as_adapter
+from esdr.replication.ccr import CcrReplication
 from esdr.runbooks.steps import Step, run_steps
 
 
@@ -38,13 +39,16 @@ class Promoted:
         return cls(index, survivor, entry["remote"], entry["leader_index"], entry.get("write_alias"))
 
 
-def failback_steps(p: Promoted, direction: str) -> list[Step]:
-    """Ordered steps; the ``delete`` step is the one that needs --allow-delete."""
+def failback_steps(p: Promoted, direction: str,
+                   returning: type[Replication] | Replication = CcrReplication) -> list[Step]:
+    """Ordered steps; the ``delete`` step is the one that needs --allow-delete. ``returning``:
+    the old primary's adapter (its engine decides whether a new follower's aliases can be set;
+    OpenSearch copies them from the leader and refuses changes)."""
     if direction == "reverse":  # the old primary follows the survivor
         steps = [Step(p.remote, "delete", p.leader_index),
                  Step(p.remote, "follow", p.leader_index,
                       {"remote_cluster": p.survivor, "leader_index": p.index})]
-        if p.write_alias:
+        if p.write_alias and not returning.ALIASES_FROM_LEADER:
             steps.append(Step(p.remote, "switch_alias", p.leader_index,
                               {"alias": p.write_alias, "write": False}))
         return steps
@@ -86,7 +90,7 @@ def failback(
         counts = {p.survivor: client.count(adapters[p.survivor].es, p.index),
                   p.remote: client.count(adapters[p.remote].es, p.leader_index)}
         say(one_sided_warning(p, direction, counts))
-        for step in failback_steps(p, direction):
+        for step in failback_steps(p, direction, adapters[p.remote]):
             if step.action == "delete" and counts.get(step.cluster) is None:
                 continue  # nothing there to replace
             steps.append(step)

@@ -60,7 +60,7 @@ def refuse_if_remote_healthy(remote: str, health: dict[str, Any] | None, force: 
     if remote_is_healthy(health) and not force:
         raise EsdrError(
             f"the leader's data centre {remote} is reachable and {health['status']}: promoting "
-            "now splits the data in two (unfollow cannot be undone)",
+            "now splits the data in two (a promotion cannot be undone)",
             hint="stop writes there and rerun with --force for a planned switchover",
         )
 
