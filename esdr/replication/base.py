@@ -29,10 +29,11 @@ class Lag:
     index: str
     operations: int | None  # leader checkpoint - follower checkpoint, summed over shards
     last_read_ms: int | None  # the longest time since a shard last read from the leader
+    note: str | None = None  # why the lag is unknown, when it is
 
     def line(self) -> str:
         if self.operations is None:
-            return f"{self.index}: lag unknown (no follow stats)"
+            return f"{self.index}: lag unknown ({self.note or 'no follow stats'})"
         age = f", last read {self.last_read_ms / 1000:.1f}s ago" if self.last_read_ms else ""
         return f"{self.index}: {self.operations} operation(s) behind the leader{age}"
 
