@@ -44,8 +44,8 @@ def _guard(run: Callable[[], int], say: Say) -> int:
 
 
 def inventory_hint(error: Exception) -> str:
-    return (f"the cluster API failed: {error} (fix: check that the cluster is up and this "
-            "machine reaches its HTTP port, then rerun)")
+    return (f"the cluster API failed: {client.describe(error)} (fix: check that the cluster is "
+            "up and this machine reaches its HTTP port, then rerun)")
 
 
 def plan_command(inventory: str, verbose: bool, say: Say) -> int:

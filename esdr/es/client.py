@@ -42,6 +42,18 @@ def status_of(error: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+def describe(error: BaseException) -> str:
+    """One line for an API error of either library: status, error type and the cluster's reason
+    (opensearch-py's own text drops the reason when the answer has no ``root_cause``)."""
+    answer = error.body if isinstance(error, elasticsearch.ApiError) else getattr(error, "info", None)
+    found = answer.get("error") if isinstance(answer, dict) else None
+    if isinstance(found, dict) and found.get("reason"):
+        return f"{status_of(error)} {found.get('type', 'error')}: {found['reason']}"
+    if isinstance(found, str):
+        return f"{status_of(error)}: {found}"
+    return str(error)
+
+
 def or_none(call: Callable[[], T]) -> T | None:
     """Not found is a value: ``None`` on 404 (a missing index, repository, policy, ...)."""
     try:

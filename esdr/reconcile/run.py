@@ -92,7 +92,13 @@ def desired_of(topology: Topology) -> Desired:
 
 
 def _r(what: str, call):
-    return with_retries(what, call)
+    """Bounded retries; a refusal that retrying cannot fix becomes one EsdrError line naming what
+    was asked (callers such as the deploy handle EsdrError, whichever client library raised)."""
+    try:
+        return with_retries(what, call)
+    except client.API_ERRORS as error:
+        raise EsdrError(f"{what}: refused by the cluster: {client.describe(error)}",
+                        hint="fix what the cluster says, then rerun") from error
 
 
 def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterPlan:
@@ -271,19 +277,14 @@ REPLICATION_KINDS = frozenset({"follower_index", "auto_follow"})
 
 
 def _apply_one(clients: Clients, change: Change, cluster: str) -> None:
-    """One change; an API refusal becomes one EsdrError line naming the object (either engine's
-    client library raises its own error type)."""
+    """One change; a refusal is one EsdrError line naming the object (``_r``)."""
     es = clients.es
     target = clients.adapter if change.kind in REPLICATION_KINDS else es
-    try:
-        if change.kind == "licence":
-            _r(f"{cluster}: start trial", lambda: client.post_start_trial(es))
-            return
-        _r(f"{cluster}: {change.kind} {change.name}", lambda: APPLY[change.kind](target, [change]))
-    except client.API_ERRORS as error:
-        raise EsdrError(f"cluster {cluster}: {change.kind} {change.name} {change.action} was "
-                        f"refused: {error}",
-                        hint="fix what the cluster says above, then rerun") from error
+    if change.kind == "licence":
+        _r(f"cluster {cluster}: start trial", lambda: client.post_start_trial(es))
+        return
+    _r(f"cluster {cluster}: {change.kind} {change.name} {change.action}",
+       lambda: APPLY[change.kind](target, [change]))
 
 
 def plan_lines(plan: ClusterPlan, verbose: bool = False) -> list[str]:

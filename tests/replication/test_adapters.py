@@ -22,7 +22,7 @@ from esdr.replication.opensearch import (
     rule_remotes,
 )
 from tests.crossdc.fake_es import fake_client, fake_topology
-from tests.replication.fake_os import fake_os_client, os_topology
+from tests.replication.fake_os import ANY, fake_os_client, os_topology
 
 AFTER = {"remote_cluster": "dc1", "leader_index": "orders", "status": "active"}
 CHANGES = {
@@ -176,3 +176,22 @@ def test_plan_turns_a_failed_feature_check_into_one_problem_and_a_trial_into_a_c
     assert run._features(_Checks({"ccr": trial}), desired, {}, plan) == {"ccr"}
     assert [(c.kind, c.name, c.before) for c in plan.changes] == [("licence", "trial",
                                                                    {"type": "basic"})]
+
+
+def test_a_refusal_while_applying_is_one_line_naming_the_object():
+    from esdr.errors import EsdrError
+
+    api, wire = fake_os_client([
+        ("PUT", "/_plugins/_replication/orders/_start", ANY, 400,
+         {"error": {"type": "illegal_argument_exception",
+                    "reason": "Cant use same index again for replication. Delete the index:orders"},
+          "status": 400}),
+    ])
+    clients = run.Clients(api, (api,), as_adapter(api))
+    change = Change("follower_index", "orders", "created", None, AFTER)
+    with pytest.raises(EsdrError) as raised:
+        run._apply_one(clients, change, "os-dc2")
+    wire.done()
+    text = str(raised.value)
+    assert text.startswith("cluster os-dc2: follower_index orders created: refused by the cluster")
+    assert "Cant use same index again" in text and "\n" not in text
