@@ -14,7 +14,7 @@ from typing import Any
 from esdr import licence
 from esdr.es import client
 from esdr.reconcile.change import Change
-from esdr.replication.base import FOLLOWER_FIELDS, FeatureCheck, Lag, Replication
+from esdr.replication.base import FeatureCheck, Lag, Replication
 
 OWNED = ("remote_cluster", "leader_index_patterns", "leader_index_exclusion_patterns",
          "follow_index_pattern")
@@ -50,10 +50,9 @@ class CcrReplication(Replication):
     BEFORE_RECREATE = ("pause_follow", "close", "unfollow")
 
     def follower(self, index: str) -> dict[str, Any] | None:
-        found = client.get_follower_info(self.es, index)
-        if not found:
-            return found  # None (no such index) or {} (a regular index)
-        return {**found, **{k: found.get(k) for k in FOLLOWER_FIELDS}}
+        """``GET /<index>/_ccr/info``: its entry already carries remote_cluster, leader_index
+        and status ("active" | "paused"); None (no such index) or {} (a regular index)."""
+        return client.get_follower_info(self.es, index)
 
     def auto_follows(self) -> dict[str, dict[str, Any]]:
         return auto_follows_from(client.get_auto_follow_patterns(self.es))

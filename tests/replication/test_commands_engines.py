@@ -1,0 +1,90 @@
+"""`esdr promote` / `esdr failback` on an OpenSearch estate: the CLI picks the engine's adapter
+from the inventory's topology, keeps the healthy-leader refusal, and says one line on errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from esdr import replication
+from esdr.crossdc import commands
+from esdr.crossdc.estate import parse_estate
+from esdr.replication.opensearch import OpenSearchReplication
+from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found, os_topology
+from tests.replication.test_opensearch_contract_api import SYNCING
+
+ESTATE = {
+    "_source": "estates/os.yml",
+    "clusters": {"dc1": {"cluster_name": "os-dc1", "seeds": ["10.0.1.4:9300"]},
+                 "dc2": {"cluster_name": "os-dc2", "seeds": ["10.0.2.4:9300"]}},
+    "links": [{"from": "dc2", "to": "dc1"}, {"from": "dc1", "to": "dc2"}],
+    "followers": [{"cluster": "dc2", "index": "orders", "remote": "dc1",
+                   "write_alias": "orders-w"}],
+}
+
+
+@pytest.fixture
+def dc2(monkeypatch):
+    topology = os_topology("os-dc2", es_estate=ESTATE)
+    monkeypatch.setattr(commands, "_load", lambda inv: (topology, parse_estate(ESTATE)))
+    wired: dict = {}
+
+    def adapter_for(t, es=None, replicator=None):
+        assert t is topology
+        return OpenSearchReplication(wired["api"])
+
+    monkeypatch.setattr(replication, "adapter_for", adapter_for)
+    return wired
+
+
+def _run(call):
+    out: list[str] = []
+    code = call(lambda line, err=False: out.append(line))
+    return code, out
+
+
+def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(dc2, monkeypatch):
+    monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: None)
+    api, wire = fake_os_client([
+        ("GET", "/esdr-managed/_doc/registry", None, 404, not_found()),
+        ("GET", "/_plugins/_replication/orders/_status", None, 200, SYNCING),
+        ("POST", "/_plugins/_replication/orders/_stop", {}, 200, ACK),
+        ("GET", "/_alias/orders-w", None, 200, {"orders": {"aliases": {"orders-w": {}}}}),
+        ("POST", "/_aliases", ANY, 200, ACK),
+        ("GET", "/esdr-managed/_doc/registry", None, 404, not_found()),
+        ("HEAD", "/esdr-managed", None, 404, {}),
+        ("PUT", "/esdr-managed", ANY, 200, ACK),
+        ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 201, {"result": "created"}),
+    ])
+    dc2["api"] = api
+    code, out = _run(lambda say: commands.promote_command("inventories/os_dc2.py", ["orders"],
+                                                          False, False, False, say))
+    wire.done()
+    assert code == 0
+    assert out[0] == "leader data centre dc1: unreachable"
+    assert "step 1/2: [dc2] stop orders" in out
+    assert out[-1] == "  promoted orders: 0 operation(s) behind the leader"
+
+
+def test_promote_on_opensearch_refuses_while_the_leader_dc_is_healthy(dc2, monkeypatch):
+    leader, _ = fake_os_client([("GET", "/_cluster/health?timeout=5s", None, 200,
+                                 {"status": "green"})])
+    monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: leader)
+    api, wire = fake_os_client([("GET", "/esdr-managed/_doc/registry", None, 404, not_found())])
+    dc2["api"] = api
+    code, out = _run(lambda say: commands.promote_command("inventories/os_dc2.py", ["orders"],
+                                                          False, False, False, say))
+    wire.done()  # nothing but the registry read went to DC2
+    assert code == 1 and "reachable and green" in out[-1] and "--force" in out[-1]
+
+
+def test_an_opensearch_error_is_one_line_exit_1(dc2, monkeypatch):
+    monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: None)
+    api, _ = fake_os_client([("GET", "/esdr-managed/_doc/registry", None, 403,
+                              {"error": {"type": "security_exception",
+                                         "reason": "no permissions for [indices:data/read/get]"},
+                               "status": 403})])
+    dc2["api"] = api
+    code, out = _run(lambda say: commands.promote_command("inventories/os_dc2.py", ["orders"],
+                                                          False, False, False, say))
+    assert code == 1 and len(out) == 1
+    assert "403 security_exception: no permissions" in out[0]
