@@ -8,4 +8,8 @@ es_master = [
 ]
 
 es_data = es_master[:2]
-es_remote_cluster_client = es_master[:2]
+# Every node, the dataless az3 manager too: the replication plugin runs its start action on the
+# elected cluster-manager and its replication tasks on any node, and each of them calls the
+# remote cluster ("this node does not have the remote_cluster_client role" otherwise, seen
+# here when os*-az3 was elected). The role only lets a node open remote connections.
+es_remote_cluster_client = es_master

@@ -29,11 +29,12 @@ BULK_DOCS = 10_000
 AUTO_FOLLOW_WAIT = 240  # the plugin polls the leader for new indices every 30 s or more
 
 
-def _deploy(inventory: str):
+def _deploy(inventory: str, check: bool = True):
     result = run_deploy(inventory)
     print(f"\n--- deploy {inventory}: exit {result.returncode} in {result.seconds:.0f}s")
     print("\n".join(result.esdr_lines()[-40:]))
-    assert result.returncode == 0, result.stderr[-5000:]
+    if check:
+        assert result.returncode == 0, result.stderr[-5000:]
     return result
 
 
@@ -49,7 +50,10 @@ def lab():
         # the application's leader index (the estate's follower and write alias name it)
         os_lab.clients["dc1"].indices.create(
             index=ORDERS, body={"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
-        second = _deploy(DC2)
+        second = _deploy(DC2, check=False)
+        if second.returncode != 0:
+            # the first test reports it; the rest of the module still runs after a rerun
+            _deploy(DC2)
         third = _deploy(DC1)
         yield {"api": api, "deploys": (first, second, third), "os": os_lab}
     finally:
@@ -62,7 +66,9 @@ def os_lab(lab):
 
 
 def test_deploys_create_followers_and_auto_follow_rules(lab, os_lab):
-    dc2_lines = "\n".join(lab["deploys"][1].esdr_lines())
+    second = lab["deploys"][1]
+    dc2_lines = "\n".join(second.esdr_lines())
+    assert second.returncode == 0, f"the first DC2 deploy failed:\n{dc2_lines}"
     assert "follower_index orders created" in dc2_lines, dc2_lines
     assert "auto_follow logs-from-dc1 created" in dc2_lines, dc2_lines
     dc1, dc2 = os_lab.clients["dc1"], os_lab.clients["dc2"]
