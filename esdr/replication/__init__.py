@@ -28,19 +28,26 @@ def adapter_class(engine: str) -> type[Replication]:
 
 def adapter_for(topology: Topology, es: Api | None = None,
                 replicator: Api | None = None) -> Replication:
-    """The topology's adapter; missing clients are built with ``client_for`` (OpenSearch's
-    replicator as ``user="replication"`` when security is on)."""
+    """The topology's adapter; missing clients are built with ``client_for``.
+
+    OpenSearch: replication requests and replication reads go to the nodes with the
+    remote_cluster_client role, or the plugin refuses them ("this node does not have the
+    remote_cluster_client role"; ``_status`` then answers 500 "failed to fetch replication
+    status", which would read as a lost leader). Writes as the replication user (with security
+    on), reads as the superuser (the replication user may not read follower or auto-follow stats).
+    """
     from esdr.es.connect import client_for
     from esdr.security import config as security
 
     cls = adapter_class(topology.cluster.engine.name)
     es = es if es is not None else client_for(topology)
-    if replicator is None and cls is OpenSearchReplication and security.enabled(topology.cluster):
-        # Replication requests must land on a node with the remote_cluster_client role, or the
-        # plugin refuses them ("this node does not have the remote_cluster_client role").
-        nodes = [n for n in topology.cluster.nodes if "remote_cluster_client" in n.roles]
-        replicator = client_for(topology, nodes or None, user="replication")
-    return cls(es, replicator)
+    if cls is not OpenSearchReplication:
+        return cls(es, replicator)
+    nodes = [n for n in topology.cluster.nodes if "remote_cluster_client" in n.roles] or None
+    if replicator is None:
+        user = "replication" if security.enabled(topology.cluster) else None
+        replicator = client_for(topology, nodes, user=user)
+    return cls(es, replicator, reader=client_for(topology, nodes) if nodes else es)
 
 
 def as_adapter(target: Replication | Api) -> Replication:

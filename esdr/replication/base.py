@@ -54,7 +54,8 @@ class Replication:
 
     ``es`` is the superuser's client (reads, index and alias operations); ``replicator`` the
     client replication writes go through (OpenSearch: the least-privilege replication user;
-    Elasticsearch: the same superuser client).
+    Elasticsearch: the same superuser client); ``reader`` the superuser's client for replication
+    reads (OpenSearch: pinned to remote-cluster-client nodes). Both default to ``es``.
     """
 
     engine: ClassVar[str] = ""
@@ -67,9 +68,10 @@ class Replication:
     # follower is read-only): a runbook then leaves them to replication.
     ALIASES_FROM_LEADER: ClassVar[bool] = False
 
-    def __init__(self, es: Api, replicator: Api | None = None):
+    def __init__(self, es: Api, replicator: Api | None = None, reader: Api | None = None):
         self.es = es
         self.replicator = replicator if replicator is not None else es
+        self.reader = reader if reader is not None else es
 
     # --- pure ----------------------------------------------------------------------------------
     @classmethod

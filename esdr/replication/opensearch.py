@@ -20,8 +20,9 @@ API reference: https://opensearch.org/docs/latest/tuning-your-cluster/replicatio
   (https://opensearch.org/docs/latest/tuning-your-cluster/replication-plugin/getting-started/).
 
 Replication writes go through the replication user's client (least privilege,
-https://opensearch.org/docs/latest/tuning-your-cluster/replication-plugin/permissions/); reads
-through the superuser's.
+https://opensearch.org/docs/latest/tuning-your-cluster/replication-plugin/permissions/: its
+roles allow start/pause/resume/stop/status and rule updates, not the stats reads); replication
+reads through the superuser's client on remote-cluster-client nodes (``reader``).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class OpenSearchReplication(Replication):
         return set(wanted) | ({"ccr"} if leads else set())
 
     def status(self, index: str) -> dict[str, Any]:
-        return client.request(self.es, "GET", path(*BASE, index, "_status"))
+        return client.request(self.reader, "GET", path(*BASE, index, "_status"))
 
     def follower(self, index: str) -> dict[str, Any] | None:
         try:
@@ -153,7 +154,7 @@ class OpenSearchReplication(Replication):
             status, client.index_exists(self.es, index) if needs_head else None)
 
     def follower_stats(self) -> dict[str, Any]:
-        return client.request(self.es, "GET", path(*BASE, "follower_stats"))
+        return client.request(self.reader, "GET", path(*BASE, "follower_stats"))
 
     def lag(self, index: str) -> Lag:
         try:
@@ -173,7 +174,7 @@ class OpenSearchReplication(Replication):
         return lag_from(index, None, self.follower_stats())
 
     def auto_follows(self) -> dict[str, dict[str, Any]]:
-        stats = client.request(self.es, "GET", path(*BASE, "autofollow_stats"))
+        stats = client.request(self.reader, "GET", path(*BASE, "autofollow_stats"))
         if not stats.get("autofollow_stats"):
             return {}
         state = client.request(self.es, "GET", "/_cluster/state/metadata",

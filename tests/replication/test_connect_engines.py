@@ -81,3 +81,27 @@ def test_a_missing_replication_password_says_which_key(monkeypatch, tmp_path):
     certs.ensure_certificates(t)
     with pytest.raises(EsdrError, match="es_replication_password of os-dc2"):
         client_for(t, user="replication")
+
+
+def test_opensearch_replication_requests_and_reads_go_to_remote_cluster_client_nodes(
+        monkeypatch, tmp_path):
+    from esdr.model import HostSpec, topology_from_hosts
+
+    monkeypatch.setenv("ESDR_T_ADMIN", ADMIN_PW)
+    monkeypatch.setenv("ESDR_T_REPL", REPL_PW)
+    common = {"zone": "az1", "es_cluster_name": "os-dc2", "es_version": "2.19.4",
+              "es_engine": "opensearch", "es_secrets_dir": str(tmp_path),
+              "es_admin_password": {"env": "ESDR_T_ADMIN"},
+              "es_replication_password": {"env": "ESDR_T_REPL"}}
+    t = topology_from_hosts("t", [
+        HostSpec("d1", ("es_master", "es_data", "es_remote_cluster_client"),
+                 {**common, "ssh_hostname": "10.0.0.1"}),
+        HostSpec("m3", ("es_master",), {**common, "zone": "az3", "ssh_hostname": "10.0.0.3"}),
+    ])
+    certs.ensure_certificates(t)
+    adapter = adapter_for(t)
+    hosts = {name: {c.host for c in api.transport.connection_pool.connections}
+             for name, api in (("es", adapter.es), ("replicator", adapter.replicator),
+                               ("reader", adapter.reader))}
+    assert hosts == {"es": {"https://10.0.0.1:9200", "https://10.0.0.3:9200"},
+                     "replicator": {"https://10.0.0.1:9200"}, "reader": {"https://10.0.0.1:9200"}}
