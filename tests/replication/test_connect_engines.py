@@ -20,22 +20,29 @@ from tests.unit.topo_factory import topology
 ADMIN_PW, REPL_PW = "admin-pw-never-printed", "repl-pw-never-printed"
 
 
+@pytest.fixture(scope="module")
+def secrets(tmp_path_factory):
+    """One estate CA for the module (clients need only its certificate; issuing is slow)."""
+    root = tmp_path_factory.mktemp("secrets")
+    certs.ensure_certificates(os_topology(es_security=True, es_lab=False,
+                                          es_secrets_dir=str(root)))
+    return root
+
+
 @pytest.fixture
-def secure_os(monkeypatch, tmp_path):
+def secure_os(monkeypatch, secrets):
     monkeypatch.setenv("ESDR_T_ADMIN", ADMIN_PW)
     monkeypatch.setenv("ESDR_T_REPL", REPL_PW)
-    t = os_topology(es_security=True, es_lab=False, es_secrets_dir=str(tmp_path),
-                    es_admin_password={"env": "ESDR_T_ADMIN"},
-                    es_replication_password={"env": "ESDR_T_REPL"})
-    certs.ensure_certificates(t)
-    return t
+    return os_topology(es_security=True, es_lab=False, es_secrets_dir=str(secrets),
+                       es_admin_password={"env": "ESDR_T_ADMIN"},
+                       es_replication_password={"env": "ESDR_T_REPL"})
 
 
 def _connection(api: OpenSearch):
     return api.transport.connection_pool.connections[0]
 
 
-def test_opensearch_engine_gets_an_opensearch_client_over_verified_https(secure_os, tmp_path):
+def test_opensearch_engine_gets_an_opensearch_client_over_verified_https(secure_os, secrets):
     api = client_for(secure_os)
     assert isinstance(api, OpenSearch)
     conn = _connection(api)
@@ -44,7 +51,7 @@ def test_opensearch_engine_gets_an_opensearch_client_over_verified_https(secure_
         conn._create_urllib3_pool()
     # CERT_REQUIRED with no assert_hostname override: urllib3 checks chain and host name.
     assert conn.pool.cert_reqs == "CERT_REQUIRED" and conn.pool.assert_hostname is None
-    assert conn.pool.ca_certs == str(tmp_path / "ca.crt")
+    assert conn.pool.ca_certs == str(secrets / "ca.crt")
     assert conn.headers["authorization"].startswith("Basic ")
 
 
@@ -74,23 +81,22 @@ def test_elasticsearch_engine_still_gets_elasticsearch():
     assert isinstance(client_for(topology(es_security=False, es_lab=True)), Elasticsearch)
 
 
-def test_a_missing_replication_password_says_which_key(monkeypatch, tmp_path):
+def test_a_missing_replication_password_says_which_key(monkeypatch, secrets):
     monkeypatch.setenv("ESDR_T_ADMIN", ADMIN_PW)
-    t = os_topology(es_security=True, es_lab=False, es_secrets_dir=str(tmp_path),
+    t = os_topology(es_security=True, es_lab=False, es_secrets_dir=str(secrets),
                     es_admin_password={"env": "ESDR_T_ADMIN"})
-    certs.ensure_certificates(t)
     with pytest.raises(EsdrError, match="es_replication_password of os-dc2"):
         client_for(t, user="replication")
 
 
 def test_opensearch_replication_requests_and_reads_go_to_remote_cluster_client_nodes(
-        monkeypatch, tmp_path):
+        monkeypatch, secrets):
     from esdr.model import HostSpec, topology_from_hosts
 
     monkeypatch.setenv("ESDR_T_ADMIN", ADMIN_PW)
     monkeypatch.setenv("ESDR_T_REPL", REPL_PW)
     common = {"zone": "az1", "es_cluster_name": "os-dc2", "es_version": "2.19.4",
-              "es_engine": "opensearch", "es_secrets_dir": str(tmp_path),
+              "es_engine": "opensearch", "es_secrets_dir": str(secrets),
               "es_admin_password": {"env": "ESDR_T_ADMIN"},
               "es_replication_password": {"env": "ESDR_T_REPL"}}
     t = topology_from_hosts("t", [
@@ -98,7 +104,6 @@ def test_opensearch_replication_requests_and_reads_go_to_remote_cluster_client_n
                  {**common, "ssh_hostname": "10.0.0.1"}),
         HostSpec("m3", ("es_master",), {**common, "zone": "az3", "ssh_hostname": "10.0.0.3"}),
     ])
-    certs.ensure_certificates(t)
     adapter = adapter_for(t)
     hosts = {name: {c.host for c in api.transport.connection_pool.connections}
              for name, api in (("es", adapter.es), ("replicator", adapter.replicator),
