@@ -4,6 +4,9 @@ CCR needs two things: the x-pack CCR module in the distribution and a Platinum, 
 trial licence. SLM needs its module (it is a Basic-licence feature, so any active licence does).
 Each missing piece gives one message naming the feature and the fix. A trial is only ever
 started when the estate says ``licence: trial`` (and then as a planned, reported change).
+
+Elasticsearch only: ``esdr.replication.ccr`` calls it. OpenSearch has no licence; its adapter
+(``esdr.replication.opensearch``) checks the replication plugin on every node instead.
 """
 
 from __future__ import annotations

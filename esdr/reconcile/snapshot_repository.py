@@ -61,5 +61,5 @@ def verify(es: Api, name: str) -> dict[str, Any]:
         raise EsdrError(
             f"snapshot repository {name} was registered but does not verify: {error}",
             hint="mount the same storage on every master and data node, list it in es_path_repo, "
-            "and make it writable by the elasticsearch user",
+            "and make it writable by the service user (es_user)",
         ) from error

@@ -147,7 +147,7 @@ class OpenSearchReplication(Replication):
             # plugin answers 500 "failed to fetch replication status". Nothing to decide then.
             if (client.status_of(error) or 0) < 500:
                 raise
-            return {**observed_follower(None, None, "unknown"), "reason": str(error)}
+            return {**observed_follower(None, None, "unknown"), "reason": client.describe(error)}
         state = str(status.get("status", ""))
         needs_head = state not in ACTIVE and state not in ("PAUSED", "FAILED")
         return follower_from_status(
