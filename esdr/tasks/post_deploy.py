@@ -14,9 +14,9 @@ from pyinfra import host, state
 from pyinfra.api import FunctionCommand, operation
 from pyinfra.operations import files
 
-from elasticsearch import ApiError
 
 from esdr.errors import EsdrError
+from esdr.es import client
 from esdr.model import Node, Topology
 from esdr.reconcile.run import ClusterPlan, apply_plan, estate_of, plan_cluster, plan_lines
 
@@ -98,7 +98,7 @@ def _fail(state, host, message: str) -> bool:
 def _apply(state, host, topology: Topology, plan: ClusterPlan, allow_destructive: bool) -> bool:
     try:
         applied, skipped, after = apply_plan(topology, plan, allow_destructive=allow_destructive)
-    except (EsdrError, ApiError) as error:  # one clear line instead of a traceback
+    except (EsdrError, *client.API_ERRORS) as error:  # one clear line, not a traceback
         _say(f"error: {plan.cluster}: {error}")
         return False
     for change in applied:
