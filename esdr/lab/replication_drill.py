@@ -121,7 +121,15 @@ def bring_up(lab_api: Any, say: Say = print, fresh: bool = True) -> OsLab:
     if not lab.clients["dc1"].indices.exists(index=ORDERS):
         lab.clients["dc1"].indices.create(
             index=ORDERS, body={"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
-    deploy(DC2_INVENTORY, say)
+    try:
+        deploy(DC2_INVENTORY, say)
+    except DrillError as error:
+        # Seen with esdr at bc14aa3: the run that creates DC2's link to DC1 plans the followers
+        # as "cannot follow yet: not connected", then fails its own after-check ("still
+        # drifting after apply: follower_index ... created") once the link connects. The
+        # next run creates them. tests/opensearch_lab reports it as a failure.
+        say(f"first DC2 deploy failed, running it once more: {str(error).splitlines()[-1][:300]}")
+        deploy(DC2_INVENTORY, say)
     deploy(DC1_INVENTORY, say)
     return lab
 
@@ -439,10 +447,21 @@ def dc_loss(
     warmup_s: float = 10,
     after_s: float = 5,
     rate: float = 20,
+    remote_ping: str | None = None,
 ) -> tuple[DrillResult, Writer]:
-    """Steps 1-4 of the drill. Returns the result and the (stopped) writer."""
+    """Steps 1-4 of the drill. Returns the result and the (stopped) writer.
+
+    ``remote_ping`` (e.g. "5s"): first set ``cluster.remote.dc1.transport.ping_schedule`` on
+    DC2 by hand. Without it a black-holed leader leaves DC2's transport connections to it
+    open (no RST ever comes), and the plugin's `_stop` waits on them while it tries to remove
+    its retention lease on the leader; with it a dead connection is closed within a few pings.
+    Not part of the estate today: a workaround the drill can show, see the README."""
     result = DrillResult()
     dc1, dc2 = lab.clients["dc1"], lab.clients["dc2"]
+    if remote_ping:
+        rest(dc2, "PUT", "/_cluster/settings", body={
+            "persistent": {"cluster.remote.dc1.transport.ping_schedule": remote_ping}})
+        say(f"[drill] DC2: cluster.remote.dc1.transport.ping_schedule = {remote_ping} (by hand)")
     wait_until(f"{ORDERS} following in DC2", lambda: is_syncing(dc2, ORDERS), timeout=120)
     # short timeouts: the writer must notice a dead DC in seconds, not minutes
     writers = {"dc1": lab.client("dc1", request_timeout=3), "dc2": lab.client("dc2", request_timeout=3)}

@@ -161,6 +161,9 @@ def test_replication_stopped_by_hand_is_planned_then_restored(os_lab):
     assert after.returncode == 0, after.stdout + after.stderr
 
 
+DRILL: dict[str, bool] = {}
+
+
 def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     api = lab["api"]
     result, writer = drill.dc_loss(os_lab, api.stop_hosts, say=print)
@@ -175,9 +178,12 @@ def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     counts = result.counts_after_failback
     assert counts["dc1"] == counts["dc2"], counts
     assert result.writes_back_on_dc1 > 0
+    DRILL["done"] = True
 
 
 def test_after_failback_the_estate_is_converged_again(os_lab):
+    if not DRILL.get("done"):
+        pytest.skip("the drill did not complete (see its failure): DC1 may still be down")
     for inventory in (DC1, DC2):
         plan = drill.esdr(["plan", inventory])
         print(plan.stdout, plan.stderr)
