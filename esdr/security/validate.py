@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from esdr.model import Cluster
 from esdr.security import config
-from esdr.security.certs import is_ip, wanted_sans
+from esdr.security.sans import is_ip, wanted_sans
 from esdr.security.refs import SecretRef, parse_ref
 
 if TYPE_CHECKING:

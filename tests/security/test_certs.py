@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from esdr.security import certs, store
-from esdr.security.certs import CertInfo, Sans, renewal_reason, sans_of, wanted_sans
+from esdr.security.sans import CertInfo, Sans, renewal_reason, sans_of, wanted_sans
 from tests.unit.topo_factory import shape_a, build
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)

@@ -1,0 +1,83 @@
+"""What a node certificate must name and when to reissue it: pure, no I/O, no cryptography.
+
+``esdr.security.certs`` issues and reads certificates; the checks (``esdr.checks.security``) and
+the certificate status use these decisions without touching the secrets directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from esdr.model import Node
+
+
+@dataclass(frozen=True)
+class Sans:
+    dns: frozenset[str]
+    ips: frozenset[str]
+
+    def covers(self, address: str) -> bool:
+        return _normal_ip(address) in self.ips if is_ip(address) else address.lower() in self.dns
+
+    def __str__(self) -> str:
+        return ", ".join(sorted(self.dns) + sorted(self.ips))
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _normal_ip(text: str) -> str:
+    return str(ipaddress.ip_address(text))
+
+
+def sans_of(names: Iterable[str]) -> Sans:
+    names = [str(n).strip() for n in names if str(n).strip()]
+    return Sans(
+        dns=frozenset(n.lower() for n in names if not is_ip(n)),
+        ips=frozenset(_normal_ip(n) for n in names if is_ip(n)),
+    )
+
+
+def wanted_sans(node: Node) -> Sans:
+    """Node name, host name, the address it binds and publishes (network.host), es_cert_sans."""
+    return sans_of([node.name, node.host, node.address, *node.cert_sans])
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    sans: Sans
+    not_after: dt.datetime
+    issuer_key_id: bytes | None  # the signing CA's subject key identifier
+    serial: int
+    subject: str = ""  # RFC 4514, as OpenSearch's nodes_dn and admin_dn compare it
+
+    def days_left(self, now: dt.datetime) -> float:
+        return (self.not_after - now).total_seconds() / 86400
+
+
+def renewal_reason(
+    wanted: Sans,
+    current: CertInfo | None,
+    ca_key_id: bytes | None,
+    now: dt.datetime,
+    renew_days: int,
+) -> str | None:
+    """Why this node needs a new certificate, or ``None`` to keep the one it has."""
+    if current is None:
+        return "missing"
+    if current.sans != wanted:
+        return f"SANs changed ({current.sans} -> {wanted})"
+    if ca_key_id is not None and current.issuer_key_id != ca_key_id:
+        return "signed by another CA"
+    left = current.days_left(now)
+    if left <= renew_days:
+        return f"expires in {left:.0f} days (renewal window {renew_days} days)"
+    return None
