@@ -204,9 +204,14 @@ def _node_paths(directory: Path, cluster_name: str, node: str) -> tuple[Path, Pa
 
 
 def load_estate_ca(
-    topology: Topology, *, create: bool, now: dt.datetime | None = None
+    topology: Topology,
+    *,
+    create: bool,
+    now: dt.datetime | None = None,
+    staged: store.Staged | None = None,
 ) -> Ca | None:
-    """The CA from ``es_ca`` (bring your own) or the store; created there when ``create``."""
+    """The CA from ``es_ca`` (bring your own) or the store; created there when ``create``
+    (or, with ``staged``, kept there for ``store.write_staged``)."""
     cluster = topology.cluster
     byo = cluster.settings.get("es_ca")
     if byo:
@@ -216,18 +221,17 @@ def load_estate_ca(
         except OSError as exc:
             raise EsdrError(f"{where}: {exc.filename}: {exc.strerror}") from None
     directory = store.secrets_dir(cluster)
-    cert_pem = store.read_private(directory / "ca.crt")
-    key_pem = store.read_private(directory / "ca.key")
+    cert_pem = store.read_staged(directory / "ca.crt", staged)
+    key_pem = store.read_staged(directory / "ca.key", staged)
     if cert_pem and key_pem:
         return load_ca(cert_pem, key_pem, str(directory))
     if not create:
         return None
-    store.ensure_dir(directory)
     cert_pem, key_pem = create_ca(
         f"esdr estate CA {store.estate_name(cluster)}", int(cluster["es_ca_days"]), now
     )
-    store.write_private(directory / "ca.key", key_pem)
-    store.write_private(directory / "ca.crt", cert_pem)
+    store.write_or_stage(directory / "ca.key", key_pem, staged)
+    store.write_or_stage(directory / "ca.crt", cert_pem, staged)
     return load_ca(cert_pem, key_pem, str(directory))
 
 
@@ -245,23 +249,25 @@ def ensure_certificates(
     now: dt.datetime | None = None,
     force: bool = False,
     only: Iterable[str] | None = None,
+    staged: store.Staged | None = None,
 ) -> Certificates:
     """Every node's certificate, issuing what ``renewal_reason`` asks for (or all, ``force``).
 
     ``only`` limits forced reissue to these node names. Idempotent: a second call with the same
-    model returns the same bytes.
+    model returns the same bytes. With ``staged``, nothing is written: what would be is kept
+    there (the deploy writes it when it executes, so ``--dry`` leaves the directory alone).
     """
     cluster = topology.cluster
     now = now or _now()
-    ca = load_estate_ca(topology, create=True, now=now)
+    ca = load_estate_ca(topology, create=True, now=now, staged=staged)
     assert ca is not None
-    directory = store.ensure_dir(store.secrets_dir(cluster))
+    directory = store.secrets_dir(cluster)
     forced = set(only) if only is not None else None
     out: dict[str, NodeCert] = {}
     for node in cluster.nodes:
         cert_path, key_path = _node_paths(directory, str(cluster.name), node.name)
-        cert_pem = store.read_private(cert_path)
-        key_pem = store.read_private(key_path)
+        cert_pem = store.read_staged(cert_path, staged)
+        key_pem = store.read_staged(key_path, staged)
         info = cert_info(cert_pem) if cert_pem and key_pem else None
         wanted = wanted_sans(node)
         reason = renewal_reason(wanted, info, ca.key_id, now, int(cluster["es_cert_renew_days"]))
@@ -275,8 +281,8 @@ def ensure_certificates(
                 ca, node.name, wanted, int(cluster["es_cert_days"]), now,
                 dn_suffix=subject.split(",", 1)[1] if "," in subject else "",
             )
-            store.write_private(key_path, key_pem)
-            store.write_private(cert_path, cert_pem)
+            store.write_or_stage(key_path, key_pem, staged)
+            store.write_or_stage(cert_path, cert_pem, staged)
             info = cert_info(cert_pem)
         assert cert_pem and key_pem and info
         out[node.name] = NodeCert(node.name, cert_pem, key_pem, info, reason)
@@ -284,7 +290,7 @@ def ensure_certificates(
 
 
 def ensure_admin_certificate(
-    topology: Topology, *, now: dt.datetime | None = None
+    topology: Topology, *, now: dt.datetime | None = None, staged: store.Staged | None = None
 ) -> tuple[bytes, bytes, str | None]:
     """OpenSearch's admin identity (``config.ADMIN_DN``): (cert, key, why issued or None).
 
@@ -294,11 +300,12 @@ def ensure_admin_certificate(
 
     cluster = topology.cluster
     now = now or _now()
-    ca = load_estate_ca(topology, create=True, now=now)
+    ca = load_estate_ca(topology, create=True, now=now, staged=staged)
     assert ca is not None
-    directory = store.ensure_dir(store.secrets_dir(cluster))
+    directory = store.secrets_dir(cluster)
     cert_path, key_path = directory / "admin.crt", directory / "admin.key"
-    cert_pem, key_pem = store.read_private(cert_path), store.read_private(key_path)
+    cert_pem = store.read_staged(cert_path, staged)
+    key_pem = store.read_staged(key_path, staged)
     info = cert_info(cert_pem) if cert_pem and key_pem else None
     reason = renewal_reason(sans_of([]), info, ca.key_id, now, int(cluster["es_cert_renew_days"]))
     if not reason and info is not None and info.subject != ADMIN_DN:
@@ -309,8 +316,8 @@ def ensure_admin_certificate(
             ca, common_name.removeprefix("CN="), sans_of([]), int(cluster["es_cert_days"]), now,
             dn_suffix=suffix,
         )
-        store.write_private(key_path, key_pem)
-        store.write_private(cert_path, cert_pem)
+        store.write_or_stage(key_path, key_pem, staged)
+        store.write_or_stage(cert_path, cert_pem, staged)
     assert cert_pem and key_pem
     return cert_pem, key_pem, reason
 

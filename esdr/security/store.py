@@ -98,15 +98,46 @@ def read_private(path: Path) -> bytes | None:
     return path.read_bytes()
 
 
-def marker_key(directory: Path) -> bytes:
+class Staged(dict[Path, bytes]):
+    """Writes kept back until the deploy executes (path -> bytes), so ``pyinfra --dry`` can show
+    what would be issued while the secrets directory stays exactly as it was. Its repr names
+    the paths only: pyinfra prints operation arguments, and these bytes are private keys."""
+
+    def __repr__(self) -> str:
+        return f"Staged({', '.join(str(p) for p in self)})"
+
+
+def read_staged(path: Path, staged: Staged | None) -> bytes | None:
+    """``read_private``, seeing what ``staged`` holds for ``path`` first."""
+    if staged is not None and path in staged:
+        return staged[path]
+    return read_private(path)
+
+
+def write_or_stage(path: Path, data: bytes, staged: Staged | None) -> None:
+    """Write now (``staged`` None), or keep the write in ``staged`` for ``write_staged``."""
+    if staged is None:
+        write_private(path, data)
+    else:
+        staged[path] = data
+
+
+def write_staged(staged: Staged) -> list[Path]:
+    """Write what was staged, in order (the CA before what it signed); the paths written."""
+    for path, data in staged.items():
+        write_private(path, data)
+    return list(staged)
+
+
+def marker_key(directory: Path, staged: Staged | None = None) -> bytes:
     """The estate's random HMAC key, created once. Markers on hosts prove "this secret is
     deployed" without a plain hash of it that could be brute-forced offline."""
     path = directory / "marker.key"
-    existing = read_private(path)
+    existing = read_staged(path, staged)
     if existing:
         return existing
     key = _random.token_bytes(32)
-    write_private(path, key)
+    write_or_stage(path, key, staged)
     return key
 
 
