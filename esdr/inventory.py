@@ -8,7 +8,7 @@ import sys
 
 from pyinfra.api import Inventory
 
-from esdr.errors import EsdrError
+from esdr.errors import BadInput
 
 
 def project_root_for(inventory_path: str | Path) -> Path:
@@ -56,7 +56,7 @@ def load_inventory(inventory_path: str | Path) -> Inventory:
 
     path = Path(inventory_path)
     if not path.is_file():
-        raise EsdrError(
+        raise BadInput(
             f"inventory {inventory_path}: no such file",
             hint="pass the path of an inventory file, e.g. inventories/prod.py",
         )
@@ -69,7 +69,7 @@ def load_inventory(inventory_path: str | Path) -> Inventory:
         # pyinfra wraps errors in user files with the file's name; its str() is unusable
         where = getattr(exc, "filename", None) or str(inventory_path)
         cause = getattr(exc, "exception", exc)
-        raise EsdrError(
+        raise BadInput(
             f"{where}: could not be loaded: {type(cause).__name__}: {cause}",
             hint="fix the Python error in the inventory or its group_data files",
         ) from exc

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from esdr.crossdc.estate import Estate, parse_estate
 from esdr.engines import ENGINES, Engine
 
 # Inventory group -> node roles it grants. A host may be in several (master + data = compact).
@@ -112,6 +114,8 @@ _FOREIGN_PREFIXES = ("ssh_", "winrm_", "docker_", "chroot_", "local_", "_")
 _SIZE = re.compile(r"^(\d+)([kmgt])$", re.IGNORECASE)
 _ZONE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
+AWARENESS_ATTRIBUTES = "cluster.routing.allocation.awareness.attributes"
+
 
 def parse_size(text: str) -> int | None:
     """``"256m"`` -> bytes; ``None`` if not a JVM-style size."""
@@ -151,6 +155,18 @@ class Node:
     @property
     def holds_data(self) -> bool:
         return any(role in DATA_ROLES for role in self.roles)
+
+
+def flat_settings(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """``es_settings`` as dotted keys and values, nested mappings flattened in key order, the way
+    elasticsearch.yml reads them."""
+    if not isinstance(value, Mapping):
+        return [(prefix, value)]
+    return [
+        pair
+        for key in sorted(value, key=str)
+        for pair in flat_settings(value[key], f"{prefix}.{key}" if prefix else str(key))
+    ]
 
 
 @dataclass(frozen=True)
@@ -195,6 +211,20 @@ class Cluster:
             return tuple(explicit)
         return self.data_zones
 
+    @property
+    def awareness(self) -> dict[str, str | tuple[str, ...]]:
+        """The shard allocation awareness settings the model owns: the attribute, and the zones
+        forced awareness spreads copies over. elasticsearch.yml writes the zones as a list, the
+        persistent cluster setting as one comma-separated string.
+        https://www.elastic.co/guide/en/elasticsearch/reference/current/shard-allocation-awareness.html
+        """
+        attribute = self.settings["es_awareness_attribute"]
+        settings: dict[str, str | tuple[str, ...]] = {AWARENESS_ATTRIBUTES: attribute}
+        if self.forced_awareness_values:
+            key = f"cluster.routing.allocation.awareness.force.{attribute}.values"
+            settings[key] = self.forced_awareness_values
+        return settings
+
     def node(self, name: str) -> Node:
         for node in self.nodes:
             if node.name == name:
@@ -210,6 +240,12 @@ class Topology:
     cluster: Cluster
     source: str = ""  # the inventory file it came from, for messages
     ignored_hosts: tuple[str, ...] = field(default=())  # hosts in no es_* group
+
+    @cached_property
+    def estate(self) -> Estate | None:
+        """The cross-DC design from ``es_estate``, parsed once; ``EstateError`` when unreadable."""
+        raw = self.cluster.settings.get("es_estate")
+        return parse_estate(raw) if raw else None
 
 
 @dataclass(frozen=True)

@@ -155,14 +155,9 @@ def node_settings(
 
 
 def _awareness_settings(cluster: Cluster) -> list[tuple[str, Any]]:
-    attribute = cluster["es_awareness_attribute"]
-    settings: list[tuple[str, Any]] = [
-        ("cluster.routing.allocation.awareness.attributes", attribute)
-    ]
-    forced = cluster.forced_awareness_values
-    if forced:
-        settings.append((f"cluster.routing.allocation.awareness.force.{attribute}.values", list(forced)))
-    return settings
+    """YAML lists the forced zones."""
+    return [(key, list(value) if isinstance(value, tuple) else value)
+            for key, value in cluster.awareness.items()]
 
 
 def distribution_rewrites(cluster: Cluster) -> list[tuple[str, str]]:

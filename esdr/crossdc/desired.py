@@ -11,8 +11,6 @@ from typing import Any
 from esdr.crossdc.estate import Estate, Follower
 from esdr.model import Topology
 
-AWARENESS_ATTRIBUTES = "cluster.routing.allocation.awareness.attributes"
-
 
 @dataclass(frozen=True)
 class DesiredAlias:
@@ -37,15 +35,9 @@ class Desired:
 
 
 def awareness_settings(topology: Topology) -> dict[str, Any]:
-    """The awareness settings the model owns, as persistent cluster settings."""
-    cluster = topology.cluster
-    attribute = cluster["es_awareness_attribute"]
-    settings: dict[str, Any] = {AWARENESS_ATTRIBUTES: attribute}
-    forced = cluster.forced_awareness_values
-    if forced:
-        key = f"cluster.routing.allocation.awareness.force.{attribute}.values"
-        settings[key] = ",".join(forced)
-    return settings
+    """The awareness settings the model owns, as persistent cluster settings (zones joined)."""
+    return {key: ",".join(value) if isinstance(value, tuple) else value
+            for key, value in topology.cluster.awareness.items()}
 
 
 def _remote_settings(link) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from esdr.errors import EsdrError
+from esdr.errors import BadInput
 
 REPOSITORY_TYPES = frozenset({"fs", "s3", "hdfs", "url", "source"})
 LINK_MODES = frozenset({"sniff", "proxy"})
@@ -112,7 +112,7 @@ class Estate:
         return next((k for k in self.links if k.source == source and k.target == target), None)
 
 
-class EstateError(EsdrError):
+class EstateError(BadInput):
     """The estate file cannot be read as an estate at all (shape, not design, problems)."""
 
 

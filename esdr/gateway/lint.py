@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from esdr.validate import Problem
+from esdr.problems import Problem
 
 ENV_REF = re.compile(r"^\$\[\[env\.[A-Za-z_][A-Za-z0-9_]*\]\]$")
 QUEUE_SUFFIX = "-queue"

@@ -148,9 +148,10 @@ class OsLab:
     @classmethod
     def load(cls, request_timeout: float = 30) -> OsLab:
         from esdr.es.connect import client_for
-        from esdr.topology_io import load_topology
+        from esdr.project import load_project
 
-        dc1, dc2 = load_topology(REPO / DC1_INVENTORY), load_topology(REPO / DC2_INVENTORY)
+        dc1 = load_project(REPO / DC1_INVENTORY).topology
+        dc2 = load_project(REPO / DC2_INVENTORY).topology
         for topology in (dc1, dc2):
             for node in topology.cluster.nodes:
                 if ipaddress.IPv4Address(node.address) not in LAB_NET:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from esdr.crossdc.desired import Desired, desired_for
-from esdr.crossdc.estate import ClusterRef, Estate, parse_estate
+from esdr.crossdc.estate import ClusterRef, Estate
 from esdr.errors import EsdrError
 from esdr.es import client
 from esdr.es.client import Api
@@ -78,13 +78,8 @@ def clients_for(topology: Topology) -> Clients:
     return Clients(es, views, adapter_for(topology, es=es))
 
 
-def estate_of(topology: Topology) -> Estate | None:
-    raw = topology.cluster.settings.get("es_estate")
-    return parse_estate(raw) if raw else None
-
-
 def desired_of(topology: Topology) -> Desired:
-    estate = estate_of(topology)
+    estate = topology.estate
     if estate is None:  # no cross-DC design: only the awareness settings are owned
         local = ClusterRef(topology.datacentre, str(topology.cluster.name))
         estate = Estate(source="-", clusters={local.alias: local})

@@ -14,9 +14,9 @@ from esdr.tasks.rendered import put_rendered
 from esdr.errors import EsdrError
 from esdr.gateway.model import GatewayHost, GatewayTier, tier_from_inventory
 from esdr.gateway.render import SERVICE, host_files, install_link, secrets_file
-from esdr.gateway.validate import validate_tier
+from esdr.checks.gateway import validate_tier
 from esdr.operations import gateway as gw
-from esdr.validate import errors
+from esdr.problems import errors
 
 _CACHE: dict[int, GatewayTier | None] = {}
 

@@ -18,7 +18,7 @@ from pyinfra.operations import files
 from esdr.errors import EsdrError
 from esdr.es import client
 from esdr.model import Node, Topology
-from esdr.reconcile.run import ClusterPlan, apply_plan, estate_of, plan_cluster, plan_lines
+from esdr.reconcile.run import ClusterPlan, apply_plan, plan_cluster, plan_lines
 
 
 def _say(message: str) -> None:
@@ -27,7 +27,7 @@ def _say(message: str) -> None:
 
 def fs_repository_dirs(topology: Topology) -> list[str]:
     """Locations of the fs repositories this cluster registers (writer or reader)."""
-    estate = estate_of(topology)
+    estate = topology.estate
     alias = estate.alias_of(topology.cluster.name) if estate else None
     if estate is None or alias is None:
         return []

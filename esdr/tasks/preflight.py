@@ -5,9 +5,10 @@ from __future__ import annotations
 from pyinfra import inventory, state
 from pyinfra.api.exceptions import PyinfraError
 
-from esdr.inventory import datacentre_of
-from esdr.model import Topology, topology_from_inventory
-from esdr.validate import errors, validate
+from esdr.checks import validate
+from esdr.model import Topology
+from esdr.problems import errors
+from esdr.project import project_from_inventory
 
 _CACHE: dict[int, Topology] = {}
 
@@ -16,7 +17,7 @@ def topology() -> Topology:
     """The validated model; a bad topology stops the run here, before any host is changed."""
     key = id(state)
     if key not in _CACHE:
-        model = topology_from_inventory(inventory, datacentre_of(inventory))
+        model = project_from_inventory(inventory).topology
         problems = validate(model)
         for problem in problems:
             if problem.severity != "error":

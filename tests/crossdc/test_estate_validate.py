@@ -7,9 +7,9 @@ import copy
 import pytest
 
 from esdr.crossdc.estate import EstateError, parse_estate
-from esdr.crossdc.validate import check_estate, check_estate_for, check_topology_estate
+from esdr.checks.estate import check_estate, check_estate_for, check_topology_estate
 from esdr.model import HostSpec, topology_from_hosts
-from esdr.validate import validate
+from esdr.checks import validate
 
 GOOD = {
     "_source": "estates/t.yml",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from esdr.crossdc import commands
+from click.testing import CliRunner
+
+from esdr.cli import cluster
+from esdr.cli.guard import DRIFT
+from esdr.cli.main import cli
 from esdr.errors import EsdrError
 from esdr.reconcile import run
 from esdr.reconcile.change import Change, Note
@@ -14,7 +18,7 @@ from tests.crossdc.fake_es import fake_topology
 @pytest.fixture
 def planned(monkeypatch):
     result: dict = {}
-    monkeypatch.setattr(commands, "_load", lambda inventory: (fake_topology(), None))
+    monkeypatch.setattr(cluster, "_topology", lambda inventory: fake_topology())
 
     def fake_plan(topology):
         if isinstance(result["plan"], Exception):
@@ -26,9 +30,8 @@ def planned(monkeypatch):
 
 
 def _run(inventory="inventories/x.py"):
-    out: list[str] = []
-    code = commands.plan_command(inventory, False, lambda line, err=False: out.append(line))
-    return code, out
+    result = CliRunner().invoke(cli, ["plan", inventory])
+    return result.exit_code, result.output.splitlines()
 
 
 def test_no_drift_exits_0(planned):
@@ -45,7 +48,7 @@ def test_drift_exits_3_with_the_diff(planned):
         Change("remote_cluster", "dc2", "changed", {"seeds": ["a"]}, {"seeds": ["b"]}),
     ])
     code, out = _run()
-    assert code == commands.DRIFT == 3
+    assert code == DRIFT == 3
     assert '  + snapshot_repository dr: created {"type": "fs"}' in out
     assert "  ~ remote_cluster dc2: changed" in out
     assert "drift in 2 object(s)" in out[-1]

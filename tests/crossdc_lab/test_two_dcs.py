@@ -16,7 +16,7 @@ from esdr import licence
 from esdr.es import client
 from esdr.es.connect import client_for
 from esdr.reconcile.run import clients_for
-from esdr.topology_io import load_topology
+from esdr.project import load_project
 from tests.integration.deploy_runner import REPO, run_deploy
 
 pytestmark = pytest.mark.lab
@@ -63,7 +63,8 @@ def lab():
         second = run_deploy(DC2)
         print(second.stderr[-2500:])
         assert second.returncode == 0, second.stderr[-4000:]
-        topologies = {DC1: load_topology(REPO / DC1), DC2: load_topology(REPO / DC2)}
+        topologies = {DC1: load_project(REPO / DC1).topology,
+                      DC2: load_project(REPO / DC2).topology}
         yield {"api": api, "deploys": (first, second), "topologies": topologies}
     finally:
         api.down()

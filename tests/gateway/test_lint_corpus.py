@@ -10,18 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from esdr.cli.main import cli
-from esdr.gateway.cli import gateway
 from esdr.gateway.lint import lint_text
-from esdr.gateway.load import load_tier
 from esdr.gateway.render import gateway_yml
-from esdr.validate import errors
+from esdr.project import load_project
+from esdr.problems import errors
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CORPUS = sorted((HERE / "corpus").glob("*.yml"))
 EXPECT = re.compile(r"^# expect: ([a-z-]+): (.+)$")
-
-cli.add_command(gateway)  # main() registers it for the installed command
 
 
 def _expected(path: Path) -> tuple[str, str]:
@@ -52,7 +49,7 @@ def test_cli_lint_exits_2_and_prints_the_message(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def prod_tier():
-    tier = load_tier(ROOT / "inventories" / "prod.py")
+    tier = load_project(ROOT / "inventories" / "prod.py").tier
     assert tier is not None
     return tier
 

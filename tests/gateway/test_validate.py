@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from esdr.gateway.validate import validate_tier
+from esdr.checks.gateway import validate_tier
 from esdr.model import topology_from_hosts
-from esdr.validate import errors
+from esdr.problems import errors
 from tests.gateway.factory import CLUSTERS, tier
 
 

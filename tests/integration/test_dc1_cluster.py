@@ -40,9 +40,9 @@ ADDRESS_OF = {
 def client_for(*names: str):
     """A client to lab nodes only, built as esdr builds them: HTTPS, the estate CA, elastic."""
     from esdr.es.connect import client_for as esdr_client_for
-    from esdr.topology_io import load_topology
+    from esdr.project import load_project
 
-    topology = load_topology(REPO / INVENTORY)
+    topology = load_project(REPO / INVENTORY).topology
     assert all(ADDRESS_OF[n].startswith("10.88.0.") for n in names)  # lab addresses only
     return esdr_client_for(
         topology, [topology.cluster.node(n) for n in names], request_timeout=20

@@ -11,7 +11,7 @@ from esdr.errors import EsdrError
 from esdr.lab import artifacts, constants
 from esdr.lab import replication_drill as drill
 from esdr.lab.spec import specs_from_inventories
-from esdr.topology_io import load_valid_topology
+from esdr.project import load_project, valid_topology
 from tests.integration.deploy_runner import REPO
 
 OS_FILES = {constants.OS_ARCHIVE, constants.OS_SECURITY_PLUGIN, constants.OS_REPLICATION_PLUGIN}
@@ -113,7 +113,7 @@ def test_parse_sha512_accepts_both_formats():
     ("lab_os_dc2.py", "os2", 41, "esdr-lab-os-dc2"),
 ])
 def test_os_inventories_have_the_drill_shape(inventory, prefix, first, name):
-    topology, problems = load_valid_topology(REPO / "inventories" / inventory)
+    topology, problems = valid_topology(load_project(REPO / "inventories" / inventory))
     cluster = topology.cluster
     assert cluster.name == name
     assert cluster.engine.name == "opensearch"
@@ -140,9 +140,9 @@ def test_os_inventories_have_the_drill_shape(inventory, prefix, first, name):
 
 def test_os_estate_design():
     from esdr.crossdc.estate import parse_estate
-    from esdr.crossdc.validate import check_estate
+    from esdr.checks.estate import check_estate
 
-    topology, _ = load_valid_topology(REPO / "inventories" / "lab_os_dc2.py")
+    topology, _ = valid_topology(load_project(REPO / "inventories" / "lab_os_dc2.py"))
     estate = parse_estate(topology.cluster["es_estate"])
     assert check_estate(estate) == []
     assert {(k.source, k.target) for k in estate.links} == {("dc1", "dc2"), ("dc2", "dc1")}

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from esdr.cli.main import cli
 from esdr.model import Topology
 from esdr.render import RenderedFile, node_files
-from esdr.topology_io import load_topology
+from esdr.project import load_project
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = "inventories/prod.py"
@@ -46,7 +46,7 @@ MASTERS = [
 
 @pytest.fixture(scope="module")
 def prod() -> Topology:
-    return load_topology(ROOT / INVENTORY)
+    return load_project(ROOT / INVENTORY).topology
 
 
 def _rendered(topology: Topology, *, bootstrap: bool) -> dict[str, dict[str, RenderedFile]]:
@@ -361,7 +361,7 @@ def test_render_refuses_a_broken_inventory_and_writes_nothing(broken: Path, tmp_
     assert not out.exists()
 
 
-def test_missing_inventory_exits_1(tmp_path: Path) -> None:
+def test_missing_inventory_is_bad_input_exit_2(tmp_path: Path) -> None:
     result = _runner().invoke(cli, ["validate", str(tmp_path / "nope.py")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no such file" in result.stderr

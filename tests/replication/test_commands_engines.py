@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from click.testing import CliRunner
+
 from esdr import replication
-from esdr.crossdc import commands
-from esdr.crossdc.estate import parse_estate
+from esdr.cli import cluster as commands
+from esdr.cli.main import cli
 from esdr.replication.opensearch import OpenSearchReplication
 from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found, os_topology
 from tests.replication.test_opensearch_contract_api import SYNCING
@@ -25,7 +27,7 @@ ESTATE = {
 @pytest.fixture
 def dc2(monkeypatch):
     topology = os_topology("os-dc2", es_estate=ESTATE)
-    monkeypatch.setattr(commands, "_load", lambda inv: (topology, parse_estate(ESTATE)))
+    monkeypatch.setattr(commands, "_topology", lambda inv: topology)
     wired: dict = {}
 
     def adapter_for(t, es=None, replicator=None):
@@ -36,10 +38,9 @@ def dc2(monkeypatch):
     return wired
 
 
-def _run(call):
-    out: list[str] = []
-    code = call(lambda line, err=False: out.append(line))
-    return code, out
+def _promote(*args: str):
+    result = CliRunner().invoke(cli, ["promote", *args])
+    return result.exit_code, result.output.splitlines()
 
 
 def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(dc2, monkeypatch):
@@ -56,8 +57,7 @@ def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(dc2
         ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 201, {"result": "created"}),
     ])
     dc2["api"] = api
-    code, out = _run(lambda say: commands.promote_command("inventories/os_dc2.py", ["orders"],
-                                                          False, False, False, say))
+    code, out = _promote("inventories/os_dc2.py", "--index", "orders")
     wire.done()
     assert code == 0
     assert out[0] == "leader data centre dc1: unreachable"
@@ -71,8 +71,7 @@ def test_promote_on_opensearch_refuses_while_the_leader_dc_is_healthy(dc2, monke
     monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: leader)
     api, wire = fake_os_client([("GET", "/esdr-managed/_doc/registry", None, 404, not_found())])
     dc2["api"] = api
-    code, out = _run(lambda say: commands.promote_command("inventories/os_dc2.py", ["orders"],
-                                                          False, False, False, say))
+    code, out = _promote("inventories/os_dc2.py", "--index", "orders")
     wire.done()  # nothing but the registry read went to DC2
     assert code == 1 and "reachable and green" in out[-1] and "--force" in out[-1]
 
@@ -84,7 +83,6 @@ def test_an_opensearch_error_is_one_line_exit_1(dc2, monkeypatch):
                                          "reason": "no permissions for [indices:data/read/get]"},
                                "status": 403})])
     dc2["api"] = api
-    code, out = _run(lambda say: commands.promote_command("inventories/os_dc2.py", ["orders"],
-                                                          False, False, False, say))
+    code, out = _promote("inventories/os_dc2.py", "--index", "orders")
     assert code == 1 and len(out) == 1
     assert "403 security_exception: no permissions" in out[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 from esdr.crossdc.estate import parse_estate
-from esdr.crossdc.validate import check_estate_for
+from esdr.checks.estate import check_estate_for
 from tests.replication.fake_os import os_topology
 from tests.unit.topo_factory import topology
 

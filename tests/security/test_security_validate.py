@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from esdr.validate import errors, validate
+from esdr.checks import validate
+from esdr.problems import errors
 from tests.unit.topo_factory import build, shape_a, topology
 
 

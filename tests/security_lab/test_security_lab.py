@@ -39,9 +39,9 @@ REPORT = Path("/tmp/esdr-leak-scan.json")
 
 
 def _topology():
-    from esdr.topology_io import load_topology
+    from esdr.project import load_project
 
-    return load_topology(REPO / INVENTORY)
+    return load_project(REPO / INVENTORY).topology
 
 
 def _password() -> str:

@@ -14,7 +14,7 @@ from cryptography import x509
 
 from esdr.render import distribution_rewrites, node_files
 from esdr.security import certs, config, opensearch_users
-from esdr.validate import validate
+from esdr.checks import validate
 from tests.unit.topo_factory import build
 
 OS_CLUSTER: dict[str, Any] = {

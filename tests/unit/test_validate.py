@@ -6,7 +6,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from esdr.validate import Problem, errors, validate, validate_estate
+from esdr.checks import validate, validate_estate
+from esdr.problems import Problem, errors
 
 from .topo_factory import (
     SOURCE,

@@ -1,5 +1,6 @@
 """Rules that differ by engine: keys and settings one engine has and the other lacks, and the
-plugin list (the voting-only role is checked with the other node rules). Pure; ``esdr.validate.validate`` includes these.
+plugin list (the voting-only role is checked with the other node rules). Pure; ``esdr.checks.validate``
+includes these.
 
 OpenSearch has no voting-only role (its hidden third zone holds a dedicated cluster-manager
 node with no data), no x-pack, and a security plugin whose settings esdr owns:
@@ -11,12 +12,10 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from esdr.model import Cluster
-
-if TYPE_CHECKING:
-    from esdr.validate import Problem
+from esdr.model import Cluster, flat_settings
+from esdr.problems import Problem
 
 # Group-data keys only one engine understands.
 ENGINE_ONLY_KEYS: dict[str, tuple[str, ...]] = {
@@ -35,8 +34,6 @@ _PLUGIN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
 def check_engine(cluster: Cluster, where: str) -> list[Problem]:
-    from esdr.validate import Problem, _flat_keys  # esdr.validate imports this module
-
     engine = cluster.engine.name
     out: list[Problem] = []
     for other, keys in ENGINE_ONLY_KEYS.items():
@@ -47,7 +44,7 @@ def check_engine(cluster: Cluster, where: str) -> list[Problem]:
                 out.append(Problem(where, "engine-key-mismatch",
                                    f"{key} is for {other} clusters; this cluster runs {engine}"))
     settings = cluster["es_settings"] if isinstance(cluster["es_settings"], dict) else {}
-    for key in sorted(_flat_keys("", settings)):
+    for key in sorted(k for k, _ in flat_settings(settings)):
         for other, prefixes in ENGINE_ONLY_PREFIXES.items():
             if other != engine and key.startswith(prefixes):
                 out.append(Problem(where, "engine-setting-mismatch",
@@ -62,8 +59,6 @@ def check_engine(cluster: Cluster, where: str) -> list[Problem]:
 
 
 def check_plugins(cluster: Cluster, where: str) -> list[Problem]:
-    from esdr.validate import Problem
-
     plugins = cluster["es_plugins"]
     if plugins in (None, []):
         return []

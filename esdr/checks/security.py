@@ -1,26 +1,21 @@
 """Security problems of a topology: off outside a lab, literal secrets, certificates that miss
-an address. Pure; ``esdr.validate.validate`` includes these."""
+an address. Pure; ``esdr.checks.validate`` includes these."""
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
 
-from esdr.model import Cluster
+from esdr.model import Cluster, flat_settings
+from esdr.problems import Problem
 from esdr.security import config
-from esdr.security.sans import is_ip, wanted_sans
-from esdr.security.refs import SecretRef, parse_ref
-
-if TYPE_CHECKING:
-    from esdr.validate import Problem
+from esdr.security.refs import parse_ref
+from esdr.security.sans import wanted_sans
 
 # Cluster-wide settings that hold a secret: they must be references.
 SECRET_KEYS = ("es_elastic_password", "es_admin_password", "es_replication_password")
 
 
 def check_security(cluster: Cluster, where: str) -> list[Problem]:
-    from esdr.validate import Problem  # esdr.validate imports this module
-
     out: list[Problem] = []
     if not cluster.nodes:
         return out  # no Elasticsearch host: nothing to secure (reported as no-nodes)
@@ -93,8 +88,6 @@ def replicates(raw_estate: object) -> bool:
 
 
 def _check_ca(cluster: Cluster, where: str) -> list[Problem]:
-    from esdr.validate import Problem
-
     byo = cluster.settings.get("es_ca")
     if byo is None:
         return []
@@ -116,8 +109,6 @@ def _check_ca(cluster: Cluster, where: str) -> list[Problem]:
 
 
 def _check_validity(cluster: Cluster, where: str) -> list[Problem]:
-    from esdr.validate import Problem
-
     days, renew = cluster.settings.get("es_cert_days"), cluster.settings.get("es_cert_renew_days")
     values = (days, renew, cluster.settings.get("es_ca_days"))
     if not all(isinstance(v, int) and v > 0 for v in values):
@@ -144,8 +135,6 @@ def _check_sans(cluster: Cluster, where: str) -> list[Problem]:
     """Transport TLS with verification_mode full checks the address a peer connected to: the
     node's publish address, which is an IP even when network.host is a name (Elasticsearch
     resolves it; elastic/elasticsearch#32729). A certificate without that IP is refused."""
-    from esdr.validate import Problem
-
     out: list[Problem] = []
     for node in cluster.nodes:
         for extra in node.cert_sans:
@@ -168,7 +157,7 @@ def _check_sans(cluster: Cluster, where: str) -> list[Problem]:
             )
         )
     raw = cluster["es_settings"]
-    settings = dict(_flat("", raw)) if isinstance(raw, dict) else {}
+    settings = dict(flat_settings(raw)) if isinstance(raw, dict) else {}
     for key in ("network.publish_host", "transport.publish_host", "http.publish_host"):
         value = settings.get(key)
         if value is None:
@@ -185,20 +174,3 @@ def _check_sans(cluster: Cluster, where: str) -> list[Problem]:
                 )
     return out
 
-
-def _flat(prefix: str, value: object) -> list[tuple[str, object]]:
-    if not isinstance(value, dict):
-        return [(prefix, value)]
-    return [
-        pair
-        for key, inner in value.items()
-        for pair in _flat(f"{prefix}.{key}" if prefix else str(key), inner)
-    ]
-
-
-def ref_for(cluster: Cluster, key: str) -> SecretRef | None:
-    ref = parse_ref(cluster.settings.get(key))
-    return ref if isinstance(ref, SecretRef) else None
-
-
-__all__ = ["SECRET_KEYS", "check_security", "config", "ref_for", "is_ip"]

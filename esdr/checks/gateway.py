@@ -11,7 +11,8 @@ from collections import Counter
 
 from esdr.gateway.lint import lint_text
 from esdr.gateway.model import FRONT_DOOR_KINDS, LB_GROUP, FrontDoor, GatewayTier, Vip
-from esdr.validate import Problem, errors
+from esdr.gateway.render import gateway_yml
+from esdr.problems import Problem, errors
 
 
 def validate_tier(tier: GatewayTier) -> list[Problem]:
@@ -277,8 +278,6 @@ def _check_nginx(tier: GatewayTier, fd: FrontDoor, where: str) -> list[Problem]:
 
 
 def _lint_rendered(tier: GatewayTier) -> list[Problem]:
-    from esdr.gateway.render import gateway_yml
-
     out: list[Problem] = []
     seen: set[str] = set()
     for host in tier.gateways:

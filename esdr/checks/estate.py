@@ -3,8 +3,8 @@
 ``check_estate(estate)`` looks at the design alone (two writers for one repository, a follow
 whose remote is not linked, a bi-directional auto-follow pair without exclusion patterns, ...);
 ``check_estate_for(estate, topology)`` checks what one data centre must provide for its part
-(path.repo for fs repositories, a remote_cluster_client node). The foundation's ``validate``
-calls both when the topology carries ``es_estate``.
+(path.repo for fs repositories, a remote_cluster_client node). ``esdr.checks.validate`` calls
+both when the topology carries ``es_estate``.
 """
 
 from __future__ import annotations
@@ -19,21 +19,19 @@ from esdr.crossdc.estate import (
     REPOSITORY_TYPES,
     Estate,
     EstateError,
-    parse_estate,
 )
 from esdr.model import Topology
-from esdr.validate import Problem
+from esdr.problems import Problem
 
 
 def check_topology_estate(topology: Topology) -> list[Problem]:
     """Problems of the estate the topology carries (none when it carries none)."""
-    raw = topology.cluster.settings.get("es_estate")
-    if not raw:
-        return []
     try:
-        estate = parse_estate(raw)
+        estate = topology.estate
     except EstateError as error:
         return [Problem("estate", "estate-unreadable", str(error))]
+    if estate is None:
+        return []
     return check_estate(estate) + check_estate_for(estate, topology)
 
 

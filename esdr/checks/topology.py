@@ -1,26 +1,24 @@
-"""Refuse bad topology before any host is touched: every problem at once, each naming where.
-
-``validate(topology)`` is pure and returns ``Problem`` values; the CLI and the deploy print one
-line per problem and stop when any is an error.
+"""The topology rules of one cluster: settings, nodes, masters, zones and awareness, owned keys,
+install source; and no host in two clusters. Pure; ``esdr.checks.validate`` runs them with the
+other domains' checks.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from esdr.engine_rules import check_engine
 from esdr.engines import ENGINES
 from esdr.model import (
     _ZONE,
     KNOWN_ROLES,
     Cluster,
     Topology,
+    flat_settings,
     parse_size,
 )
-from esdr.security.validate import check_security
+from esdr.problems import Problem
 
 MAX_HEAP = 31 * 1024**3  # above ~31g the JVM loses compressed object pointers
 
@@ -50,25 +48,8 @@ _OWNED_PREFIXES = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    where: str  # "host dc1-data-az1", "group es_tiebreaker", "cluster esdr-dc1", ...
-    rule: str  # short rule id, stable for tests and docs
-    message: str  # what is wrong and how to fix it
-    severity: str = "error"  # or "warning"
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.where}: {self.message} [{self.rule}]"
-
-
-def errors(problems: Iterable[Problem]) -> list[Problem]:
-    return [p for p in problems if p.severity == "error"]
-
-
-def validate(topology: Topology) -> list[Problem]:
-    """Every problem of one data centre's topology, errors and warnings, in a stable order."""
-    cluster = topology.cluster
-    where = f"cluster {cluster.name or '?'} ({topology.source or topology.datacentre})"
+def check_topology(cluster: Cluster, where: str) -> list[Problem]:
+    """The cluster's own rules: settings, nodes, masters, zones, owned keys, install source."""
     problems: list[Problem] = []
     for check in (
         _check_cluster_settings,
@@ -77,23 +58,15 @@ def validate(topology: Topology) -> list[Problem]:
         _check_zones_and_awareness,
         _check_owned_settings,
         _check_install_source,
-        check_engine,
-        check_security,
     ):
         problems.extend(check(cluster, where))
-    # The cross-DC design (es_estate), when the inventory carries one. Imported here because
-    # esdr.crossdc.validate builds on this module's Problem.
-    from esdr.crossdc.validate import check_topology_estate
-
-    problems.extend(check_topology_estate(topology))
     return problems
 
 
-def validate_estate(topologies: Iterable[Topology]) -> list[Problem]:
-    """Problems across data centres: each one validated, plus no host in two clusters."""
-    topologies = list(topologies)
-    problems = [p for t in topologies for p in validate(t)]
-    # Keyed by topology, not cluster name: two data centres may reuse a cluster name.
+def check_hosts_unique(topologies: Sequence[Topology]) -> list[Problem]:
+    """No host in two clusters. Keyed by topology, not cluster name: two data centres may reuse
+    a cluster name."""
+    problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, topology in enumerate(topologies):
         for node in topology.cluster.nodes:
@@ -395,7 +368,7 @@ def _check_owned_settings(cluster: Cluster, where: str) -> list[Problem]:
     if not isinstance(settings, dict):
         return []
     out: list[Problem] = []
-    for key in sorted(_flat_keys("", settings)):
+    for key in sorted(k for k, _ in flat_settings(settings)):
         owner = OWNED_SETTINGS.get(key) or next(
             (v for prefix, v in _OWNED_PREFIXES.items() if key.startswith(prefix)), None
         )
@@ -408,17 +381,6 @@ def _check_owned_settings(cluster: Cluster, where: str) -> list[Problem]:
                 )
             )
     return out
-
-
-def _flat_keys(prefix: str, value: object) -> list[str]:
-    """Dotted keys of ``es_settings``, nested mappings flattened as the renderer flattens them."""
-    if not isinstance(value, dict):
-        return [prefix]
-    return [
-        flat
-        for key, inner in value.items()
-        for flat in _flat_keys(f"{prefix}.{key}" if prefix else str(key), inner)
-    ]
 
 
 def _check_install_source(cluster: Cluster, where: str) -> list[Problem]:

@@ -1,0 +1,51 @@
+"""Every check esdr runs before anything is touched, one domain per module, all pure.
+
+``topology`` (the cluster's own rules), ``engine`` (what differs by engine), ``security``,
+``estate`` (the cross-DC design) and ``gateway`` (the gateway tier) depend only on the models and
+``esdr.problems``; this module runs them together. The CLI and the deploy print one line per
+problem and stop when any is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from esdr.checks.engine import check_engine
+from esdr.checks.estate import check_topology_estate
+from esdr.checks.gateway import validate_tier
+from esdr.checks.security import check_security
+from esdr.checks.topology import check_hosts_unique, check_topology
+from esdr.gateway.model import GatewayTier
+from esdr.model import Topology
+from esdr.problems import Problem
+
+
+def validate(topology: Topology) -> list[Problem]:
+    """Every problem of one data centre's cluster and its estate, in a stable order."""
+    cluster = topology.cluster
+    where = f"cluster {cluster.name or '?'} ({topology.source or topology.datacentre})"
+    problems: list[Problem] = []
+    for check in (check_topology, check_engine, check_security):
+        problems.extend(check(cluster, where))
+    problems.extend(check_topology_estate(topology))
+    return problems
+
+
+def validate_estate(topologies: Iterable[Topology]) -> list[Problem]:
+    """Problems across data centres: each one validated, plus no host in two clusters."""
+    topologies = list(topologies)
+    return [p for t in topologies for p in validate(t)] + check_hosts_unique(topologies)
+
+
+def validate_inventory(topology: Topology, tier: GatewayTier | None) -> list[Problem]:
+    """One inventory: its cluster's problems (unless it holds only gateways), then the tier's."""
+    if tier is None:
+        return validate(topology)
+    cluster_problems = [] if gateway_only(topology, tier) else validate(topology)
+    return cluster_problems + validate_tier(tier)
+
+
+def gateway_only(topology: Topology, tier: GatewayTier | None) -> bool:
+    """An inventory of gateways (and helpers) without Elasticsearch nodes: its cluster checks,
+    which would all say "no nodes", do not apply."""
+    return tier is not None and not topology.cluster.nodes

@@ -1,0 +1,167 @@
+"""``esdr plan``, ``promote`` and ``failback``: the commands that talk to the cluster APIs.
+
+Each loads the project, connects, calls the reconcilers or a runbook, prints, and returns its
+exit code; ``esdr.cli.guard`` turns what they raise into one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from esdr import replication
+from esdr.cli.guard import DRIFT, OK, guarded
+from esdr.cli.prints import Printer
+from esdr.crossdc import desired
+from esdr.crossdc.estate import Estate
+from esdr.errors import EsdrError
+from esdr.es import client
+from esdr.es.client import Api
+from esdr.es.connect import client_for
+from esdr.inventory import project_root_for
+from esdr.model import Topology
+from esdr.project import load_project, valid_topology
+from esdr.reconcile import registry, run
+from esdr.runbooks import failback as failback_runbook
+from esdr.runbooks import promote as promote_runbook
+
+INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
+
+
+def _topology(inventory: str) -> Topology:
+    """The cluster's validated topology; its ``estate`` is the cross-DC design."""
+    topology, _ = valid_topology(load_project(inventory))
+    return topology
+
+
+@click.command()
+@INVENTORY
+@click.option("--verbose", is_flag=True, help="Also list the objects that are unchanged.")
+@guarded
+def plan(printer: Printer, inventory: str, verbose: bool) -> int:
+    """Show the cluster-level diff of INVENTORY's cluster; changes nothing.
+
+    Exit 0: no drift; 3: drift (the per-object diff is printed); 1/2: cannot tell.
+    """
+    cluster_plan = run.plan_cluster(_topology(inventory))
+    for line in run.plan_lines(cluster_plan, verbose):
+        printer.say(line)
+    printer.record(drift=[f"{c.kind} {c.name}: {c.action}" for c in cluster_plan.drift],
+                   blocking=list(cluster_plan.problems))
+    if cluster_plan.has_drift:
+        printer.say(f"{inventory}: drift in {len(cluster_plan.drift)} object(s); `pyinfra -y "
+                    f"{inventory} deploys/site.py` converges it", err=True)
+        return DRIFT
+    printer.say(f"{inventory}: no drift")
+    return OK
+
+
+def _estate_alias(topology: Topology) -> tuple[Estate, str]:
+    estate = topology.estate
+    alias = estate.alias_of(topology.cluster.name) if estate else None
+    if estate is None or alias is None:
+        raise EsdrError(f"cluster {topology.cluster.name} has no cross-DC design (es_estate)",
+                        hint="load group_data/estates/<name>.yml into es_estate")
+    return estate, alias
+
+
+def remote_topology(inventory: str, estate: Estate, alias: str) -> Topology | None:
+    """Another cluster of the estate, through its own inventory (None if unknown)."""
+    ref = estate.clusters.get(alias)
+    if ref is None or not ref.inventory:
+        return None
+    path = project_root_for(inventory) / ref.inventory
+    if not Path(path).is_file():
+        return None
+    return _topology(str(path))
+
+
+def remote_client(inventory: str, estate: Estate, alias: str) -> Api | None:
+    """A client to another cluster of the estate, through its own inventory (None if unknown)."""
+    other = remote_topology(inventory, estate, alias)
+    return None if other is None else client_for(other, request_timeout=10)
+
+
+def _health(es: Api | None) -> dict | None:
+    if es is None:
+        return None
+    try:
+        return client.get_cluster_health(es, timeout="5s")
+    except Exception:  # unreachable is the expected answer during a disaster
+        return None
+
+
+@click.command()
+@INVENTORY
+@click.option("--index", "indices", multiple=True, help="A follower index to promote (repeatable).")
+@click.option("--all", "all_", is_flag=True, help="Promote every follower of this cluster.")
+@click.option("--dry", is_flag=True, help="Show the steps, change nothing.")
+@click.option("--force", is_flag=True, help="Promote even though the remote DC is healthy.")
+@guarded
+def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bool, dry: bool,
+            force: bool) -> int:
+    """On the surviving DC, turn followers into writable indices and switch write aliases."""
+    topology = _topology(inventory)
+    estate, alias = _estate_alias(topology)
+    adapter = replication.adapter_for(topology)
+    followers = desired.desired_for(estate, topology).followers
+    recorded = set(registry.read(adapter.es).get("promoted", {}))
+    chosen = promote_runbook.choose(followers, list(indices), all_, recorded)
+    if not chosen:
+        printer.say("nothing to promote: every chosen follower was promoted already")
+        return OK
+    for remote in sorted({f.remote for f in chosen}):
+        health = _health(remote_client(inventory, estate, remote))
+        state = health.get("status") if health else "unreachable"
+        printer.say(f"leader data centre {remote}: {state}")
+        if not dry:
+            promote_runbook.refuse_if_remote_healthy(remote, health, force)
+    promote_runbook.promote(adapter, alias, chosen, dry=dry, say=printer.say)
+    return OK
+
+
+@click.command()
+@INVENTORY
+@click.option(
+    "--direction",
+    type=click.Choice(["reverse", "original"]),
+    default="reverse",
+    help="reverse: the returning DC follows this one; original: this DC follows the old leader "
+    "again (its writes since the promotion are lost).",
+)
+@click.option("--index", "indices", multiple=True, help="A promoted index (repeatable).")
+@click.option("--allow-delete", is_flag=True, help="Delete the stale copy that must be replaced.")
+@click.option("--dry", is_flag=True, help="Show the steps, change nothing.")
+@guarded
+def failback(printer: Printer, inventory: str, direction: str, indices: tuple[str, ...],
+             allow_delete: bool, dry: bool) -> int:
+    """After the old primary returns, re-establish replication for promoted indices."""
+    topology = _topology(inventory)
+    estate, alias = _estate_alias(topology)
+    adapter = replication.adapter_for(topology)
+    recorded = registry.read(adapter.es).get("promoted", {})
+    promoted = [failback_runbook.Promoted.from_registry(alias, index, entry)
+                for index, entry in sorted(recorded.items()) if not indices or index in indices]
+    if not promoted:
+        printer.say(f"nothing to fail back: no promotion recorded on {alias}")
+        return OK
+    clients = {alias: adapter}
+    for remote in sorted({p.remote for p in promoted}):
+        clients[remote] = _returned_primary(inventory, estate, alias, remote, direction)
+    failback_runbook.failback(clients, promoted, direction, allow_delete=allow_delete, dry=dry,
+                              say=printer.say)
+    return OK
+
+
+def _returned_primary(inventory: str, estate: Estate, alias: str, remote: str,
+                      direction: str) -> replication.Replication:
+    """The old primary's adapter, once it is back, linked and healthy."""
+    if direction == "reverse" and not estate.link(remote, alias):
+        raise EsdrError(f"{remote} cannot follow {alias}: the estate has no link "
+                        f"{remote}->{alias}", hint="add it under `links` and deploy first")
+    other = remote_topology(inventory, estate, remote)
+    if other is None or _health(client_for(other, request_timeout=10)) is None:
+        raise EsdrError(f"the old primary {remote} is not reachable and healthy yet",
+                        hint="bring it back first; failback needs both data centres")
+    return replication.adapter_for(other)
