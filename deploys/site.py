@@ -5,9 +5,10 @@ from pyinfra import host
 from esdr.operations import cluster, rolling_restart
 from esdr.tasks import gateway, preflight
 from esdr.tasks import post_deploy
+from esdr.tasks.context import run_context
 from esdr.tasks.node import elasticsearch_node
 
-gateway_tier = gateway.tier()  # the INFINI Gateway tier (issue 4), validated; None without one
+gateway_tier = gateway.tier()  # the INFINI Gateway tier, validated; None without one
 topology = None if gateway.gateways_only(gateway_tier) else preflight.topology()
 node = next((n for n in topology.cluster.nodes if n.host == host.name), None) if topology else None
 
@@ -16,6 +17,7 @@ if node is not None:
     rolling_restart.rolling_restart(
         name="Rolling restart of changed nodes",
         topology=topology,
+        needed=run_context().restart_needed,  # filled by every node's deploy, read when run
         service=topology.cluster.engine.service,
         timeout=topology.cluster["es_restart_timeout"],
         _run_once=True,

@@ -1,16 +1,16 @@
-"""Talk to a node's HTTP API from the node itself, over the SSH connection pyinfra holds.
+"""A node's HTTP API, reached from the node itself over the SSH connection pyinfra holds.
 
-The controller may not reach port 9200 of a data centre's hosts (firewalls); SSH it always
-reaches. With security on, curl speaks HTTPS, verifies the node against the estate CA and reads
-the elastic user's credentials from a root-only config file (``curl -K``) that the deploy puts
-on the node: the password is never in argv, so never in ``ps`` or pyinfra's printed commands.
-Request bodies carry no secrets, so they may ride in curl's arguments.
+Every cluster-API call of the deploy goes this way (see "How the deploy reaches a cluster's API"
+in the README): reads are the facts of ``esdr.facts.elasticsearch`` (so ``pyinfra --dry`` shows
+them), writes are ``curl`` commands. With security on, curl speaks HTTPS, verifies the node
+against the estate CA and reads the superuser's credentials from a root-only config file
+(``curl -K``) that the deploy puts on the node: the password is never in argv, so never in
+``ps`` or pyinfra's printed commands. Request bodies carry no secrets, so they may ride in argv.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +19,13 @@ from typing import Any
 from pyinfra.api import StringCommand
 
 from esdr.errors import EsdrError
+from esdr.facts.elasticsearch import (
+    EsApiFact,
+    EsClusterHealth,
+    EsNodeNames,
+    curl_command,
+    parse_response,
+)
 from esdr.model import Node, Topology
 from esdr.security import config as security
 
@@ -48,37 +55,34 @@ class NodeApi:
             curl_config=security.CURL_CONFIG if on else None,
         )
 
+    def endpoint(self) -> dict[str, Any]:
+        """The arguments every ``EsApiFact`` takes for this node."""
+        return {"address": self.address, "port": self.port, "scheme": self.scheme,
+                "curl_config": self.curl_config}
+
+    def read(self, fact: type[EsApiFact]) -> Any:
+        """A fresh read of ``fact`` through this API's host (another node's, when the restart
+        watches a node from the outside), ``None`` without an answer."""
+        reader = fact()
+        _, stdout = self.run(reader.command(**self.endpoint()), timeout=40)
+        return reader.process(stdout.splitlines())
+
     def run(self, command: str, timeout: int = 60) -> tuple[bool, str]:
         ok, output = self.host.run_shell_command(StringCommand(command), _timeout=timeout)
         return ok, output.stdout
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """(HTTP status, parsed JSON or None); status 0 when the node does not answer."""
+        """(HTTP status, parsed JSON or None) of a write; status 0 when the node does not answer."""
         url = f"{self.scheme}://{self.address}:{self.port}/{path.lstrip('/')}"
-        parts = ["curl", "-s", "-m", "20", "-X", method, "-w", r"\n%{http_code}"]
-        if self.curl_config:
-            parts[1:1] = ["-K", self.curl_config]
-        if body is not None:
-            parts += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-        parts.append(url)
-        ok, stdout = self.run(" ".join(shlex.quote(p) for p in parts) + " || true", timeout=40)
-        text, _, code = stdout.rpartition("\n")
-        status = int(code) if code.strip().isdigit() else 0
-        try:
-            return status, json.loads(text) if text.strip() else None
-        except ValueError:
-            return status, None
-
-    def get(self, path: str) -> Any:
-        status, body = self.request("GET", path)
-        return body if 200 <= status < 300 else None
+        data = json.dumps(body) if body is not None else None
+        _, stdout = self.run(curl_command(method, url, self.curl_config, data), timeout=40)
+        return parse_response(stdout)
 
     def health(self) -> dict | None:
-        return self.get("_cluster/health")
+        return self.read(EsClusterHealth)
 
     def node_names(self) -> set[str]:
-        nodes = self.get("_cat/nodes?format=json&h=name")
-        return {n["name"] for n in nodes} if isinstance(nodes, list) else set()
+        return set(self.read(EsNodeNames) or [])
 
 
 def wait_until(

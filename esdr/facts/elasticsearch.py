@@ -1,7 +1,13 @@
-"""Facts about an Elasticsearch node, read on the host itself."""
+"""Facts about an Elasticsearch (or OpenSearch) node, read on the host itself.
+
+Cluster reads are facts too (``EsApiFact``): curl on the node against the node's own HTTP
+address, over the SSH connection pyinfra holds, so ``pyinfra --dry`` shows what the deploy sees
+(see "How the deploy reaches a cluster's API" in the README).
+"""
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from pyinfra.api import FactBase
@@ -11,7 +17,25 @@ from pyinfra.api import FactBase
 FORMED_MARKER = "esdr-cluster-uuid"
 
 
-class EsClusterFormedMarker(FactBase):
+class EsdrMarker(FactBase):
+    """
+    The content of a marker file esdr left on the host (a cluster UUID, an HMAC), ``None``
+    when absent.
+
+    .. code:: python
+
+        "5f2c...e1"
+    """
+
+    def command(self, path: str) -> str:
+        return f"cat {shlex.quote(path)} 2>/dev/null || true"
+
+    def process(self, output):
+        text = "".join(output).strip()
+        return text or None
+
+
+class EsClusterFormedMarker(EsdrMarker):
     """
     The cluster UUID the deploy recorded in the data path when the cluster first formed,
     or ``None`` when this node has never been part of a formed cluster.
@@ -21,12 +45,8 @@ class EsClusterFormedMarker(FactBase):
         "nR2k4X0ZTZ2pDvoYqkZ0Wg"
     """
 
-    def command(self, data_dir: str) -> str:
-        return f"cat {shlex.quote(data_dir + '/' + FORMED_MARKER)} 2>/dev/null || true"
-
-    def process(self, output):
-        text = "".join(output).strip()
-        return text or None
+    def command(self, data_dir: str) -> str:  # type: ignore[override]
+        return super().command(f"{data_dir}/{FORMED_MARKER}")
 
 
 class MaxMapCount(FactBase):
@@ -47,3 +67,147 @@ class MaxMapCount(FactBase):
     def process(self, output):
         lines = [line.strip() for line in output if line.strip()]
         return {"value": int(lines[0]), "writable": lines[1] == "rw"}
+
+
+def curl_command(
+    method: str,
+    url: str,
+    curl_config: str | None = None,
+    body: str | None = None,
+) -> str:
+    """curl for one API call on the node: the credentials and CA come from the root-only
+    ``curl_config`` (``-K``), never from argv; prints the body, then the HTTP status."""
+    parts = ["curl", "-s", "-m", "20", "-X", method, "-w", r"\n%{http_code}"]
+    if curl_config:
+        parts[1:1] = ["-K", curl_config]
+    if body is not None:
+        parts += ["-H", "Content-Type: application/json", "-d", body]
+    parts.append(url)
+    return " ".join(shlex.quote(p) for p in parts) + " || true"
+
+
+def parse_response(text: str) -> tuple[int, object]:
+    """(HTTP status, parsed JSON or None) from ``curl_command``'s output; status 0 when the
+    node did not answer."""
+    body, _, code = text.rpartition("\n")
+    status = int(code) if code.strip().isdigit() else 0
+    try:
+        return status, json.loads(body) if body.strip() else None
+    except ValueError:
+        return status, None
+
+
+class EsApiFact(FactBase):
+    """
+    Abstract: the JSON a GET of ``path`` on the node's HTTP API returns, ``None`` when the node
+    does not answer or answers with an error. Concrete facts name ``path`` and ``shape``.
+    """
+
+    path = ""
+
+    def command(
+        self, address: str, port: int = 9200, scheme: str = "http", curl_config: str | None = None
+    ) -> str:
+        return curl_command("GET", f"{scheme}://{address}:{port}/{self.path}", curl_config)
+
+    def requires_command(self, *args, **kwargs) -> str:
+        return "curl"
+
+    def process(self, output):
+        status, body = parse_response("\n".join(output))
+        return self.shape(body) if 200 <= status < 300 and body is not None else None
+
+    def shape(self, body):
+        return body
+
+
+class EsClusterHealth(EsApiFact):
+    """
+    ``GET _cluster/health``.
+
+    .. code:: python
+
+        {"cluster_name": "esdr-lab", "status": "green", "number_of_nodes": 5, ...}
+    """
+
+    path = "_cluster/health"
+
+
+class EsElectedMaster(EsApiFact):
+    """
+    The name of the elected master, as this node sees it (``GET _cat/master``).
+
+    .. code:: python
+
+        "dc1-master-az2"
+    """
+
+    path = "_cat/master?format=json&h=node"
+
+    def shape(self, body):
+        return body[0].get("node") if isinstance(body, list) and body else None
+
+
+class EsNodeNames(EsApiFact):
+    """
+    The names of the nodes in the cluster, as this node sees it (``GET _cat/nodes``).
+
+    .. code:: python
+
+        ["dc1-data-az1", "dc1-master-az1"]
+    """
+
+    path = "_cat/nodes?format=json&h=name"
+
+    def shape(self, body):
+        return sorted(n["name"] for n in body) if isinstance(body, list) else None
+
+
+class EsNodes(EsApiFact):
+    """
+    Every node's name, roles and attributes (``GET _nodes``), by node id.
+
+    .. code:: python
+
+        {"Xk2...": {"name": "dc1-data-az1", "roles": ["data"], "attributes": {"zone": "az1"}}}
+    """
+
+    path = "_nodes?filter_path=nodes.*.name,nodes.*.roles,nodes.*.attributes"
+
+    def shape(self, body):
+        return body.get("nodes", {}) if isinstance(body, dict) else None
+
+
+class EsShards(EsApiFact):
+    """
+    Every shard copy and where it is (``GET _cat/shards``).
+
+    .. code:: python
+
+        [{"index": "orders", "shard": "0", "prirep": "p", "state": "STARTED", "node": "dc1-data-az1"}]
+    """
+
+    path = "_cat/shards?format=json&h=index,shard,prirep,state,node"
+
+    def shape(self, body):
+        return body if isinstance(body, list) else None
+
+
+class EsClusterUUID(EsApiFact):
+    """
+    The cluster UUID once the cluster has formed and committed it, else ``None``
+    (``GET _cluster/state/metadata``).
+
+    .. code:: python
+
+        "nR2k4X0ZTZ2pDvoYqkZ0Wg"
+    """
+
+    path = (
+        "_cluster/state/metadata"
+        "?filter_path=metadata.cluster_uuid,metadata.cluster_uuid_committed"
+    )
+
+    def shape(self, body):
+        metadata = body.get("metadata", {}) if isinstance(body, dict) else {}
+        return metadata.get("cluster_uuid") if metadata.get("cluster_uuid_committed") else None

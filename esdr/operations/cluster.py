@@ -7,6 +7,7 @@ import sys
 from pyinfra import host, state
 from pyinfra.api import operation
 
+from esdr.facts.elasticsearch import EsElectedMaster, EsNodes
 from esdr.model import Topology
 from esdr.node_api import NodeApi
 
@@ -39,10 +40,10 @@ def summary(topology: Topology):
 
     + topology: the data centre's model
 
-    Run it once per deploy (``_run_once=True``) as the last operation.
+    Run it once per deploy (``_run_once=True``) as the last operation. While the deploy is
+    prepared (``pyinfra --dry`` included) it prints the cluster as found, before any change.
     """
-    if not state.is_executing:
-        return
+    when = "after the deploy" if state.is_executing else "before the deploy"
     cluster = topology.cluster
     attribute = cluster["es_awareness_attribute"]
     for node in cluster.master_eligible:
@@ -53,21 +54,23 @@ def summary(topology: Topology):
             break
     else:
         health, nodes = None, None
-    print("\n".join(f"[esdr] {line}" for line in summary_lines(health, nodes)), file=sys.stderr)
-    host.noop("cluster summary printed")
+    lines = summary_lines(health, nodes)
+    heading = [] if state.is_executing else [f"{when} (what the deploy reads):"]
+    print("\n".join(f"[esdr] {line}" for line in heading + lines), file=sys.stderr)
+    host.noop(f"cluster summary printed ({when}: {lines[0]})")
     return
     yield  # an operation is a generator; this one only reads
 
 
 def _node_rows(api: NodeApi, attribute: str) -> list[dict]:
-    info = api.get("_nodes?filter_path=nodes.*.name,nodes.*.roles,nodes.*.attributes") or {}
-    master = api.get("_cat/master?format=json&h=node") or [{}]
+    info = api.read(EsNodes) or {}
+    master = api.read(EsElectedMaster)
     return [
         {
             "name": n["name"],
             "zone": n.get("attributes", {}).get(attribute),
             "roles": n.get("roles", []),
-            "master": n["name"] == master[0].get("node"),
+            "master": n["name"] == master,
         }
-        for n in info.get("nodes", {}).values()
+        for n in info.values()
     ]

@@ -9,7 +9,12 @@ from pyinfra import host
 from pyinfra.api import FunctionCommand, OperationValueError, operation
 from pyinfra.facts.files import Directory, File
 
-from esdr.facts.elasticsearch import FORMED_MARKER, EsClusterFormedMarker, MaxMapCount
+from esdr.facts.elasticsearch import (
+    FORMED_MARKER,
+    EsClusterFormedMarker,
+    EsClusterUUID,
+    MaxMapCount,
+)
 from esdr.errors import EsdrError
 from esdr.node_api import NodeApi, wait_until
 
@@ -153,12 +158,9 @@ def _wait_and_record(
     committed: list[str] = []
 
     def joined() -> bool:
-        body = api.get(
-            "_cluster/state/metadata?filter_path=metadata.cluster_uuid,metadata.cluster_uuid_committed"
-        )
-        metadata = (body or {}).get("metadata", {})
-        if metadata.get("cluster_uuid_committed") and api.health() is not None:
-            committed.append(metadata["cluster_uuid"])
+        uuid = api.read(EsClusterUUID)
+        if uuid and api.health() is not None:
+            committed.append(uuid)
             return True
         ok, _ = api.run(f"systemctl is-failed --quiet {shlex.quote(service)}")
         if ok:  # the node died: say why now rather than after the whole timeout

@@ -4,44 +4,70 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from pyinfra import host, state
 from pyinfra.api import FunctionCommand, operation
+from pyinfra.api.operation import OperationMeta
 
 from esdr.model import Topology
+from esdr.facts.elasticsearch import EsElectedMaster, EsShards
 from esdr.node_api import HEALTH_ORDER, NodeApi, health_at_least, wait_until
 from esdr.restart_plan import restart_order, sole_copies
 
-SHARDS = "_cat/shards?format=json&h=index,shard,prirep,state,node"
 
-# Per run of pyinfra (keyed by the State): host name -> "does this node need a restart?"
-# Filled while the deploy is prepared, evaluated after every config operation has run.
-_PENDING: dict[int, dict[str, Callable[[], bool]]] = {}
+@operation(is_idempotent=False)
+def restart_needed(node_name: str):
+    """
+    Mark this node for the rolling restart; give it ``_if=`` the reason to restart.
+
+    + node_name: the node, as the topology names it
+
+    Changes nothing itself: when its ``_if=`` holds, it "changes", and ``rolling_restart``
+    restarts the nodes whose mark changed, in a safe order. Restarting here instead would
+    restart every changed node at once.
+
+    **Example:**
+
+    .. code:: python
+
+        restart_needed(
+            name="Restart needed",
+            node_name="dc1-data-az1",
+            _if=lambda: config.did_change(),
+        )
+    """
+    yield FunctionCommand(_marked, (node_name,), {})
 
 
-def register(node_name: str, needs_restart: Callable[[], bool]) -> None:
-    _PENDING.setdefault(id(state), {})[node_name] = needs_restart
+def _marked(node_name: str) -> bool:
+    _say(f"{node_name}: restart needed")
+    return True
 
 
-def _nodes_to_restart() -> list[str]:
-    return [name for name, check in _PENDING.get(id(state), {}).items() if check()]
+def _changed(needed: Mapping[str, OperationMeta]) -> list[str]:
+    """The nodes whose ``restart_needed`` ran and changed (a failed host's never completes)."""
+    return [name for name, op in needed.items() if op.is_complete() and op.did_change()]
 
 
 @operation(is_idempotent=False)
-def rolling_restart(topology: Topology, service: str, timeout: int = 300):
+def rolling_restart(
+    topology: Topology, needed: Mapping[str, OperationMeta], service: str, timeout: int = 300
+):
     """
     Restart the nodes whose configuration changed while they were running, one at a time.
 
     + topology: the data centre's model (gives order, ports and addresses)
+    + needed: node name -> its ``restart_needed`` operation, filled while the deploy prepares
     + service: the systemd unit
     + timeout: seconds each node may take to rejoin and the cluster to return to its health
 
     Run it once per deploy (``_run_once=True``) after every configuration operation.
     """
     if not state.is_executing:
+        _show_reads(topology)
         return  # which configs changed is only known once they have run
-    names = _nodes_to_restart()
+    names = _changed(needed)
     if not names:
         host.noop("no node needs a restart")
         return
@@ -73,7 +99,7 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
             # stopping the node with its only copy turns the cluster red.
             wait_until(
                 f"every shard on {node.name} to have a started copy on another node",
-                lambda: not sole_copies(observer.get(SHARDS) or [], node.name),
+                lambda: not sole_copies(observer.read(EsShards) or [], node.name),
                 timeout=timeout,
             )
             # Elastic's rolling restart: keep replicas where they are while the node is away
@@ -110,7 +136,22 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
 
 def _elected_master(topology: Topology, observers: list[str]) -> str | None:
     for name in observers:
-        body = _api_for(topology, name).get("_cat/master?format=json&h=node")
-        if isinstance(body, list) and body:
-            return body[0].get("node")
+        elected = _api_for(topology, name).read(EsElectedMaster)
+        if elected:
+            return elected
     return None
+
+
+def _show_reads(topology: Topology) -> None:
+    """While the deploy is prepared (``--dry`` included): what the restart would start from."""
+    observers = [n.name for n in topology.cluster.master_eligible]
+    for name in observers:
+        health = _api_for(topology, name).health()
+        if health:
+            elected = _elected_master(topology, observers)
+            host.noop(
+                f"cluster {health.get('status')}, elected master {elected or 'unknown'}; "
+                "changed nodes are restarted once their config ops have run"
+            )
+            return
+    host.noop("cluster does not answer yet; changed nodes are restarted once it does")

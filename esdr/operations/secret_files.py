@@ -7,9 +7,10 @@ import shlex
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, OperationValueError, operation
+from pyinfra.api import FileUploadCommand, FunctionCommand, OperationValueError, operation
 from pyinfra.facts.files import File, Sha256File
 
+from esdr.security import store
 from esdr.security.config import ESDR_ETC
 from esdr.security.refs import Secret
 
@@ -78,3 +79,39 @@ def secret_file(
         f"chown {owner} {shlex.quote(temp)} && chmod {mode} {shlex.quote(temp)} && "
         f"mv -f {shlex.quote(temp)} {shlex.quote(dest)}"
     )
+
+
+@operation(is_idempotent=False)
+def secrets_stored(directory: str, staged: store.Staged):
+    """
+    Write what the deploy issued in memory (CA, certificates, keys, marker key) into the
+    controller's secrets directory, when the deploy executes.
+
+    + directory: the secrets directory (``esdr.security.store.secrets_dir``), for the messages
+    + staged: path -> bytes, from ``esdr.security.store.write_or_stage``
+
+    Certificates are issued while the deploy is prepared, so ``pyinfra --dry`` shows the files
+    they change on the hosts; keeping the controller's copies back until here is what lets
+    ``--dry`` leave the secrets directory as it was. Run it once (``_run_once=True``) before
+    the first upload of what it stores: a run that stops in between reissues next time.
+
+    **Example:**
+
+    .. code:: python
+
+        secrets_stored(
+            name="Issued certificates kept",
+            directory=str(store.secrets_dir(cluster)),
+            staged=material.staged,
+            _run_once=True,
+        )
+    """
+    if not staged:
+        host.noop(f"controller secrets in {directory} are up to date")
+        return
+    yield FunctionCommand(_store, (store.Staged(staged),), {})
+
+
+def _store(staged: store.Staged) -> bool:
+    store.write_staged(staged)
+    return True

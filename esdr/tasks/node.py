@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from io import StringIO
 
-from pyinfra import host, inventory, state
+from pyinfra import host, inventory
 from pyinfra.api import deploy
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, systemd
@@ -15,25 +15,24 @@ from esdr.operations import elasticsearch as es
 from esdr.operations import rolling_restart
 from esdr.render import elasticsearch_yml, install_link
 from esdr.tasks.configure import configure_elasticsearch
+from esdr.tasks.context import run_context
 from esdr.security import config as security
 from esdr.tasks.install import install_elasticsearch
 from esdr.tasks.post_deploy import snapshot_directories
 from esdr.operations import plugins
 from esdr.tasks.security import opensearch_security_config, secure_node
 
-_FORMED: dict[int, bool] = {}
-
-
 def cluster_has_formed(topology: Topology) -> bool:
-    """True once any node of this cluster recorded that the cluster formed (read on the hosts)."""
-    key = id(state)
-    if key not in _FORMED:
+    """True once any node of this cluster recorded that the cluster formed (read on the hosts,
+    once per run: every host's deploy renders the same bootstrap decision)."""
+    context = run_context()
+    if context.formed is None:
         data_dir = topology.cluster["es_data_dir"]
-        _FORMED[key] = any(
+        context.formed = any(
             inventory.get_host(n.host).get_fact(EsClusterFormedMarker, data_dir=data_dir)
             for n in topology.cluster.nodes
         )
-    return _FORMED[key]
+    return context.formed
 
 
 def _is_running(service: str) -> bool:
@@ -95,6 +94,10 @@ def elasticsearch_node(topology: Topology, node: Node):
             java_home=cluster["es_java_home"],
             _if=lambda: any(op.did_change() for op in security_config),
         )
-    rolling_restart.register(
-        node.name, lambda: was_running and any(op.did_change() for op in config_ops)
+    # Decided when it runs, after every config op of this node: the rolling restart (one op,
+    # run once after all nodes) restarts exactly the nodes whose decision changed.
+    run_context().restart_needed[node.name] = rolling_restart.restart_needed(
+        name="Restart needed (config, certificate or plugin changed while running)",
+        node_name=node.name,
+        _if=lambda: was_running and any(op.did_change() for op in config_ops),
     )

@@ -4,10 +4,9 @@ own credentials for API calls on the node. Runs after the keystore exists, befor
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import StringIO
 
-from pyinfra import state
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
@@ -16,6 +15,7 @@ from esdr.operations import keystore, secret_files
 from esdr.render import install_link
 from esdr.security import certs, config, opensearch_users, store
 from esdr.security.refs import Secret, resolve_setting
+from esdr.tasks.context import run_context
 
 BOOTSTRAP_PASSWORD = "bootstrap.password"
 
@@ -29,45 +29,52 @@ class Material:
     marker_key: bytes
     admin_cert: tuple[bytes, bytes] | None = None  # OpenSearch: (cert, key) for securityadmin
     replication_password: Secret | None = None  # OpenSearch: the replication user's
-
-
-_PREPARED: dict[tuple[int, str], Material] = {}
+    # What the secrets directory still lacks (new CA, certificates, marker key): written by
+    # ``secrets_stored`` when the deploy executes, never while it is prepared or under --dry.
+    staged: store.Staged = field(default_factory=store.Staged)
 
 
 def prepared(topology: Topology) -> Material:
-    """Certificates (issued or reused) and the resolved password, once per pyinfra run.
+    """Certificates (reused, or issued in memory) and the resolved passwords, once per run.
 
     Issued while operations are being prepared, so ``--dry`` shows the reissue's file changes;
-    it does write the controller's secrets directory (never a host).
+    the controller's secrets directory is written only by ``secrets_stored``, when the deploy
+    executes.
     """
-    cluster = topology.cluster
-    key = (id(state), str(cluster.name))
-    if key not in _PREPARED:
-        user, password_key = config.superuser(cluster)
-        admin_cert = replication = None
-        if cluster.engine.name == "opensearch":
-            cert_pem, key_pem, issued = certs.ensure_admin_certificate(topology)
-            admin_cert = (cert_pem, key_pem)
-            if issued:
-                print(f"[esdr] admin certificate issued: {issued}", file=sys.stderr)
-            if cluster["es_replication_password"] is not None:
-                replication = resolve_setting(
-                    cluster["es_replication_password"],
-                    f"es_replication_password of {cluster.name}",
-                )
-        material = Material(
-            certs.ensure_certificates(topology),
-            resolve_setting(cluster[password_key], f"{password_key} of {cluster.name}"),
-            store.marker_key(store.secrets_dir(cluster)),
-            admin_cert,
-            replication,
-        )
-        for cert in material.certificates.nodes.values():
+    context = run_context()
+    if context.material is None:
+        context.material = _material(topology)
+        for cert in context.material.certificates.nodes.values():
             if cert.issued:
                 # stderr: stdout is pyinfra's --json document
                 print(f"[esdr] certificate for {cert.node} issued: {cert.issued}", file=sys.stderr)
-        _PREPARED[key] = material
-    return _PREPARED[key]
+    return context.material
+
+
+def _material(topology: Topology) -> Material:
+    cluster = topology.cluster
+    staged = store.Staged()
+    _, password_key = config.superuser(cluster)
+    admin_cert = replication = None
+    if cluster.engine.name == "opensearch":
+        cert_pem, key_pem, issued = certs.ensure_admin_certificate(topology, staged=staged)
+        admin_cert = (cert_pem, key_pem)
+        if issued:
+            print(f"[esdr] admin certificate issued: {issued}", file=sys.stderr)
+        if cluster["es_replication_password"] is not None:
+            replication = resolve_setting(
+                cluster["es_replication_password"],
+                f"es_replication_password of {cluster.name}",
+            )
+    certificates = certs.ensure_certificates(topology, staged=staged)
+    return Material(
+        certificates,
+        resolve_setting(cluster[password_key], f"{password_key} of {cluster.name}"),
+        store.marker_key(store.secrets_dir(cluster), staged),
+        admin_cert,
+        replication,
+        staged,
+    )
 
 
 @deploy("Security")
@@ -80,6 +87,12 @@ def secure_node(topology: Topology, node: Node):
     cert = material.certificates.nodes[node.name]
     user = cluster["es_user"]
     paths = config.node_paths(cluster)
+    secret_files.secrets_stored(
+        name="Issued certificates and keys kept in the controller's secrets directory",
+        directory=str(material.certificates.directory),
+        staged=material.staged,
+        _run_once=True,
+    )
     files.directory(
         name="Directory /etc/esdr (root only)",
         path=config.ESDR_ETC,
