@@ -8,8 +8,8 @@ from esdr.tasks import post_deploy
 from esdr.tasks.context import run_context
 from esdr.tasks.node import elasticsearch_node
 
-gateway_tier = gateway.tier()  # the INFINI Gateway tier, validated; None without one
-topology = None if gateway.gateways_only(gateway_tier) else preflight.topology()
+gateway_tier = preflight.gateway_tier()  # the INFINI Gateway tier, checked; None without one
+topology = None if preflight.gateway_only() else preflight.topology()
 node = next((n for n in topology.cluster.nodes if n.host == host.name), None) if topology else None
 
 if node is not None:

@@ -5,42 +5,16 @@ from __future__ import annotations
 
 import sys
 
-from pyinfra import host, inventory, state
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import files, server, systemd
 
 from esdr.tasks.rendered import put_rendered
 from esdr.errors import EsdrError
-from esdr.gateway.model import GatewayHost, GatewayTier, tier_from_inventory
+from esdr.gateway.model import GatewayHost, GatewayTier
 from esdr.gateway.render import SERVICE, host_files, install_link, secrets_file
-from esdr.checks.gateway import validate_tier
 from esdr.operations import gateway as gw
-from esdr.problems import errors
-
-_CACHE: dict[int, GatewayTier | None] = {}
-
-
-def tier() -> GatewayTier | None:
-    """The validated gateway tier of this inventory (None without gateway hosts); a bad tier
-    stops the run here, before any host is changed."""
-    key = id(state)
-    if key not in _CACHE:
-        model = tier_from_inventory(inventory)
-        if model is not None:
-            problems = validate_tier(model)
-            for problem in problems:
-                if problem.severity != "error":
-                    print(f"[esdr] {problem}", file=sys.stderr)
-            bad = errors(problems)
-            if bad:
-                raise PyinfraError(
-                    f"esdr refuses this gateway tier ({len(bad)} problem(s)); "
-                    "nothing was changed:\n" + "\n".join(f"  {p}" for p in bad)
-                )
-        _CACHE[key] = model
-    return _CACHE[key]
-
 
 def this_host(model: GatewayTier | None) -> GatewayHost | None:
     return model.host(host.name) if model is not None else None
@@ -144,14 +118,6 @@ def infini_gateway(model: GatewayTier, gateway: GatewayHost):
         restarted=True,
         _if=lambda: any(op.did_change() for op in changed),
     )
-
-
-def gateways_only(model: GatewayTier | None) -> bool:
-    """An inventory of gateway (and Nginx) hosts without any Elasticsearch node: the ES
-    preflight, which would refuse it for having no nodes, does not apply."""
-    from esdr.model import topology_from_inventory
-
-    return model is not None and not topology_from_inventory(inventory, "dc").cluster.nodes
 
 
 def gateway_tier_host(model: GatewayTier | None) -> None:

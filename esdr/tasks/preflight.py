@@ -1,32 +1,53 @@
-"""Build and validate the data centre's model once per run, before any operation is added."""
+"""Check the project once per run, before any operation is added: a bad topology or gateway
+tier stops the run here, before any host is changed."""
 
 from __future__ import annotations
 
-from pyinfra import inventory, state
+import sys
+
 from pyinfra.api.exceptions import PyinfraError
 
 from esdr.checks import validate
+from esdr.checks.gateway import validate_tier
+from esdr.gateway.model import GatewayTier
 from esdr.model import Topology
-from esdr.problems import errors
-from esdr.project import project_from_inventory
-
-_CACHE: dict[int, Topology] = {}
+from esdr.problems import Problem, errors
+from esdr.tasks.context import project, run_context
 
 
 def topology() -> Topology:
-    """The validated model; a bad topology stops the run here, before any host is changed."""
-    key = id(state)
-    if key not in _CACHE:
-        model = project_from_inventory(inventory).topology
-        problems = validate(model)
-        for problem in problems:
-            if problem.severity != "error":
-                print(f"[esdr] {problem}")
-        bad = errors(problems)
-        if bad:
-            raise PyinfraError(
-                f"esdr refuses this topology ({len(bad)} problem(s)); nothing was changed:\n"
-                + "\n".join(f"  {p}" for p in bad)
-            )
-        _CACHE[key] = model
-    return _CACHE[key]
+    """The data centre's checked model."""
+    context = run_context()
+    model = project().topology
+    if not context.topology_checked:
+        _refuse_errors("topology", validate(model))
+        context.topology_checked = True
+    return model
+
+
+def gateway_tier() -> GatewayTier | None:
+    """The checked gateway tier of this inventory, None without gateway hosts."""
+    context = run_context()
+    model = project().tier
+    if model is not None and not context.tier_checked:
+        _refuse_errors("gateway tier", validate_tier(model))
+        context.tier_checked = True
+    return model
+
+
+def gateway_only() -> bool:
+    """Gateway (and nginx) hosts without any Elasticsearch node: the cluster checks, which
+    would refuse it for having no nodes, do not apply."""
+    return project().gateway_only
+
+
+def _refuse_errors(what: str, problems: list[Problem]) -> None:
+    for problem in problems:
+        if problem.severity != "error":
+            print(f"[esdr] {problem}", file=sys.stderr)  # stdout is pyinfra's --json document
+    bad = errors(problems)
+    if bad:
+        raise PyinfraError(
+            f"esdr refuses this {what} ({len(bad)} problem(s)); nothing was changed:\n"
+            + "\n".join(f"  {p}" for p in bad)
+        )
