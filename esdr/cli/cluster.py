@@ -10,10 +10,9 @@ from pathlib import Path
 
 import click
 
-from esdr import replication
 from esdr.cli.guard import DRIFT, OK, guarded
 from esdr.cli.prints import Printer
-from esdr.crossdc import desired
+from esdr import desired, replication
 from esdr.crossdc.estate import Estate
 from esdr.errors import EsdrError
 from esdr.es import client

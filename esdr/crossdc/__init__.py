@@ -7,6 +7,6 @@ every inventory of the estate loads it into the cluster key ``es_estate`` from i
     from esdr.crossdc.estate import load_estate_file
     es_estate = load_estate_file(__file__, "estates/lab.yml")
 
-``estate.py`` parses it (pure), ``validate.py`` refuses bad designs, ``desired.py`` derives the
-objects one cluster must hold.
+``estate.py`` parses it (pure, part of the model: ``Topology.estate``); ``esdr.checks.estate``
+refuses bad designs and ``esdr.desired`` derives the objects one cluster must hold.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esdr.crossdc.desired import DesiredAlias
+from esdr.desired import DesiredAlias
 from esdr.es import client
 from esdr.es.client import Api
 from esdr.reconcile.change import Change, Note

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from esdr.crossdc.desired import Desired, desired_for
+from esdr.desired import Desired, desired_for
 from esdr.crossdc.estate import ClusterRef, Estate
 from esdr.errors import EsdrError
 from esdr.es import client

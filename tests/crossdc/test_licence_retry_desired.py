@@ -9,7 +9,7 @@ from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, Nod
 from elasticsearch import ApiError
 
 from esdr import licence
-from esdr.crossdc.desired import desired_for
+from esdr.desired import desired_for
 from esdr.crossdc.estate import parse_estate
 from esdr.errors import EsdrError
 from esdr.reconcile.retry import with_retries

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from esdr.crossdc.desired import DesiredAlias
+from esdr.desired import DesiredAlias
 from esdr.crossdc.estate import Follower
 from esdr.reconcile import alias, auto_follow, cluster_settings, follower_index, slm_policy
 from esdr.reconcile import snapshot_repository as repo

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from esdr.crossdc.desired import desired_for
+from esdr.desired import desired_for
 from esdr.crossdc.estate import parse_estate
 from esdr.reconcile import follower_index, run
 from esdr.reconcile.change import Change
