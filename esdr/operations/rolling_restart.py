@@ -145,13 +145,12 @@ def _elected_master(topology: Topology, observers: list[str]) -> str | None:
 def _show_reads(topology: Topology) -> None:
     """While the deploy is prepared (``--dry`` included): what the restart would start from."""
     observers = [n.name for n in topology.cluster.master_eligible]
+    found = "cluster does not answer yet"
     for name in observers:
         health = _api_for(topology, name).health()
         if health:
             elected = _elected_master(topology, observers)
-            host.noop(
-                f"cluster {health.get('status')}, elected master {elected or 'unknown'}; "
-                "changed nodes are restarted once their config ops have run"
-            )
-            return
-    host.noop("cluster does not answer yet; changed nodes are restarted once it does")
+            found = f"cluster {health.get('status')}, elected master {elected or 'unknown'}"
+            break
+    _say(f"rolling restart reads: {found}; it restarts the nodes whose config changed")
+    host.noop(f"{found}; changed nodes are restarted once their config ops have run")
