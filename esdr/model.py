@@ -75,7 +75,8 @@ CLUSTER_DEFAULTS: dict[str, Any] = {
     "es_restart_timeout": 300,
     "es_service_environment": {},  # extra Environment= lines for the systemd unit
     "es_estate": None,  # the cross-DC design (group_data/estates/*.yml), see esdr/crossdc
-    # Security (issue 5, esdr/security/): on unless a lab inventory opts out loudly.
+    # Security (esdr/security/): on unless a lab inventory opts out loudly, since a cluster
+    # without TLS and authentication leaks every document to whoever reaches its ports.
     "es_security": True,
     "es_elastic_password": None,  # {"env": "NAME"} or {"file": "/path"}; never a literal
     "es_admin_password": None,  # OpenSearch's "admin" user; a reference like es_elastic_password

@@ -83,7 +83,10 @@ class AutoFollow:
 
 @dataclass(frozen=True)
 class Bidirectional:
-    """Seed 000 section 5: each cluster writes its own index and follows the others'."""
+    """Each cluster writes its own index and follows the others', so both DCs take writes
+    without two writers of one index: Elastic's bi-directional recipe,
+    https://www.elastic.co/guide/en/elasticsearch/reference/8.17/ccr-disaster-recovery-bi-directional-tutorial.html
+    """
 
     alias: str
     indices: Mapping[str, str]  # cluster alias -> its local write index

@@ -11,7 +11,7 @@ API reference: https://opensearch.org/docs/latest/tuning-your-cluster/replicatio
 - ``GET .../_status`` answers ``SYNCING``/``BOOTSTRAPPING``/``PAUSED``/``FAILED`` or ``REPLICATION
   NOT IN PROGRESS`` (also for an index that does not exist: a HEAD tells the two apart).
 - Auto-follow rules (``POST``/``DELETE _plugins/_replication/_autofollow``) take one ``pattern``,
-  name followers like their leaders and have no exclusions (``esdr.crossdc.validate`` refuses
+  name followers like their leaders and have no exclusions (``esdr.checks.estate`` refuses
   an estate that asks for more); a rule cannot be updated in place: change = delete + create.
   They are listed by ``GET _plugins/_replication/autofollow_stats`` (name and pattern only); the
   leader alias is in the id of the rule's persistent task ``autofollow:<alias>:<name>``.

@@ -94,7 +94,7 @@ def yml_settings(cluster: Cluster) -> list[tuple[str, Any]]:
         ("xpack.security.enrollment.enabled", False),
         ("xpack.security.transport.ssl.enabled", True),
         # full: the peer's certificate must be signed by the estate CA AND name the address
-        # this node connected to (the peer's publish IP: see esdr.security.validate).
+        # this node connected to (the peer's publish IP: see esdr.checks.security).
         ("xpack.security.transport.ssl.verification_mode", "full"),
         ("xpack.security.transport.ssl.client_authentication", "required"),
         ("xpack.security.transport.ssl.key", key),
