@@ -1,5 +1,5 @@
 """``esdr gateway lint``: each broken file of the corpus fails with its expected message; the
-files rendered for inventories/prod.py and the seed's own gateway.yml pass."""
+files rendered for inventories/prod.py and a hand-written primary/backup gateway.yml pass."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ CLUSTER: dict[str, Any] = {
     "es_cluster_name": "search-t1",
     "es_version": "8.19.21",
     "es_archive_url": "https://mirror.example.internal/elasticsearch-8.19.21.tar.gz",
-    # Security is on by default (issue 5): the password by reference, never a literal.
+    # Security is on by default: the password by reference, never a literal (a literal leaks).
     "es_elastic_password": {"env": "ESDR_T1_ELASTIC_PASSWORD"},
 }
 DATACENTRE = "t1"
