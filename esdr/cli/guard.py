@@ -32,7 +32,7 @@ def exit_code(printer: Printer, run: Callable[[], int | None]) -> int:
     except InvalidProject as error:
         for problem in error.problems:
             printer.problem(problem)
-        printer.say(f"esdr: {error.message.splitlines()[0]}", err=True)
+        printer.say(f"esdr: {error.message.splitlines()[0].rstrip(':')}", err=True)
         return BAD_INPUT
     except BadInput as error:
         printer.say(f"esdr: {error}", err=True)

@@ -72,7 +72,7 @@ def test_invalid_project_exits_2_with_one_line_per_problem() -> None:
     code = guard.exit_code(printer, _raise(InvalidProject("x.py", problems)))
     assert code == 2
     assert printer.problems == problems
-    assert printer.errors == ["esdr: x.py: 1 problem(s), nothing was changed:"]
+    assert printer.errors == ["esdr: x.py: 1 problem(s), nothing was changed"]
 
 
 def test_a_runtime_failure_exits_1_on_one_line() -> None:
