@@ -1,16 +1,14 @@
-"""Operations for the INFINI Gateway tier: its archive, its secrets file, front-door packages."""
+"""Operations for the INFINI Gateway tier: its archive, front-door packages."""
 
 from __future__ import annotations
 
-import hashlib
 import shlex
-from io import BytesIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, operation
+from pyinfra.api import operation
 from pyinfra.api.exceptions import OperationValueError
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Directory, File, Sha256File
+from pyinfra.facts.files import Directory
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 
@@ -81,61 +79,6 @@ def archive_skipped(reason: str):
     host.noop(f"gateway binary step SKIPPED: {reason}")
     return
     yield  # a generator, as pyinfra operations are
-
-
-@operation()
-def secret_file(dest: str, content: str, user: str, group: str, mode: str = "600"):
-    """
-    Upload a file holding secrets: never shown (no ``--diff`` output), never world-readable.
-
-    + dest: absolute path on the host
-    + content: the text; it is compared by sha256, never printed
-    + user, group, mode: ownership and mode, applied BEFORE the content arrives
-
-    The file is created empty with its final owner and mode first, so the secret is never in a
-    file anyone else may read; with sudo, the upload goes through a 0700 directory of the SSH
-    user instead of the shared temp directory.
-
-    **Example:**
-
-    .. code:: python
-
-        secret_file(
-            name="Gateway secrets",
-            dest="/etc/infini-gateway/gateway.env",
-            content=text,
-            user="infini-gateway",
-            group="infini-gateway",
-        )
-    """
-    data = content.encode()
-    wanted_sum = hashlib.sha256(data).hexdigest()
-    current = host.get_fact(File, path=dest)
-    qdest = shlex.quote(dest)
-    if not current:
-        yield f"install -m {mode} -o {shlex.quote(user)} -g {shlex.quote(group)} /dev/null {qdest}"
-    else:
-        if current.get("user") != user or current.get("group") != group:
-            yield f"chown {shlex.quote(user)}:{shlex.quote(group)} {qdest}"
-        if current.get("mode") != int(mode):
-            yield f"chmod {mode} {qdest}"
-    if current and host.get_fact(Sha256File, path=dest) == wanted_sum:
-        if (
-            current.get("user") == user
-            and current.get("group") == group
-            and current.get("mode") == int(mode)
-        ):
-            host.noop(f"secret file {dest} is up to date")
-        return
-    temp = None
-    args = host.current_op_global_arguments or {}
-    if args.get("_sudo") or args.get("_su_user") or args.get("_doas"):
-        ssh_user = host.data.get("ssh_user") or "root"
-        private = f"/tmp/esdr-secret-upload-{ssh_user}"
-        yield f"install -d -m 700 -o {shlex.quote(ssh_user)} {shlex.quote(private)}"
-        temp = f"{private}/upload"
-    # Overwriting the existing 0600 file keeps its mode: the secret is never world-readable.
-    yield FileUploadCommand(BytesIO(data), dest, remote_temp_filename=temp)
 
 
 @operation()

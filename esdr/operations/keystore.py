@@ -6,28 +6,12 @@ import shlex
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FactBase, FileUploadCommand, OperationValueError, operation
+from pyinfra.api import FileUploadCommand, OperationValueError, operation
 
+from esdr.facts.elasticsearch import EsdrMarker
 from esdr.operations.secret_files import staging_path
 from esdr.security.config import ESDR_ETC
 from esdr.security.refs import Secret
-
-
-class EsdrMarker(FactBase):
-    """
-    The content of a marker file esdr left on the host (an HMAC), ``None`` when absent.
-
-    .. code:: python
-
-        "5f2c...e1"
-    """
-
-    def command(self, path: str) -> str:
-        return f"cat {shlex.quote(path)} 2>/dev/null || true"
-
-    def process(self, output):
-        text = "".join(output).strip()
-        return text or None
 
 
 def marker_path(entry: str, marker_dir: str = ESDR_ETC) -> str:

@@ -38,6 +38,8 @@ def secret_file(
     + staging_dir: a directory only root may enter (created 0700); the upload lands there, gets
       its owner and mode, and is then renamed into place, so no moment exists in which the
       secret is readable by others. Unlike ``files.put``, ``--diff`` prints nothing of it.
+      With ``_sudo`` (or ``_su_user``, ``_doas``) the SSH user's upload goes through a 0700
+      directory of its own first.
 
     pyinfra compares checksums: the file's sha256 against the content's. Callers make
     low-entropy content (passwords) unguessable from that checksum with a salt line.
@@ -74,7 +76,16 @@ def secret_file(
         return
     temp = staging_path(dest, staging_dir)
     yield f"install -d -m 700 -o root -g root {shlex.quote(staging_dir)}"
-    yield FileUploadCommand(StringIO(text), temp, remote_temp_filename=f"{temp}.sftp")
+    upload = f"{temp}.sftp"
+    args = host.current_op_global_arguments or {}
+    if args.get("_sudo") or args.get("_su_user") or args.get("_doas"):
+        # The SSH user cannot write the root-only staging dir: the upload lands in a 0700
+        # directory of its own, and the privileged move takes it from there.
+        ssh_user = host.data.get("ssh_user") or "root"
+        private = f"/tmp/esdr-secret-upload-{ssh_user}"
+        yield f"install -d -m 700 -o {shlex.quote(ssh_user)} {shlex.quote(private)}"
+        upload = f"{private}/upload"
+    yield FileUploadCommand(StringIO(text), temp, remote_temp_filename=upload)
     yield (
         f"chown {owner} {shlex.quote(temp)} && chmod {mode} {shlex.quote(temp)} && "
         f"mv -f {shlex.quote(temp)} {shlex.quote(dest)}"

@@ -8,13 +8,16 @@ import sys
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, systemd
 
 from esdr.tasks.rendered import put_rendered
 from esdr.errors import EsdrError
 from esdr.gateway.model import GatewayHost, GatewayTier
 from esdr.gateway.render import SERVICE, host_files, install_link, secrets_file
 from esdr.operations import gateway as gw
+from esdr.operations import secret_files
+from esdr.security.refs import Secret
+from esdr.tasks.install import service_account
 
 def this_host(model: GatewayTier | None) -> GatewayHost | None:
     return model.host(host.name) if model is not None else None
@@ -63,16 +66,7 @@ def _install(model: GatewayTier):
 @deploy("INFINI Gateway")
 def infini_gateway(model: GatewayTier, gateway: GatewayHost):
     user = model["gateway_user"]
-    server.group(name=f"Group {user}", group=user, system=True)
-    server.user(
-        name=f"User {user}",
-        user=user,
-        group=user,
-        system=True,
-        shell="/usr/sbin/nologin",
-        home=model["gateway_data_dir"],
-        create_home=False,
-    )
+    service_account(user, model["gateway_data_dir"])
     for path, owner, mode in (
         (model["gateway_data_dir"], user, "750"),
         (model["gateway_log_dir"], user, "750"),
@@ -86,10 +80,10 @@ def infini_gateway(model: GatewayTier, gateway: GatewayHost):
     except EsdrError as error:  # a missing env var / file: one line, before anything is sent
         raise PyinfraError(f"esdr: {error}") from None
     changed = [
-        gw.secret_file(
+        secret_files.secret_file(
             name=f"Secrets {secrets.path} (0600, {user})",
             dest=secrets.path,
-            content=secrets.content,
+            content=Secret(secrets.content),
             user=secrets.user,
             group=secrets.group,
             mode=secrets.mode,

@@ -19,10 +19,9 @@ SYSCTL_FILE = "/etc/sysctl.d/90-esdr-elasticsearch.conf"
 MAX_MAP_COUNT = 262144
 
 
-@deploy("Install")
-def install_elasticsearch(topology: Topology, node: Node):
-    cluster = topology.cluster
-    user = cluster["es_user"]
+def service_account(user: str, home: str) -> None:
+    """The system user and group a service runs as: no login, its data dir as home (not
+    created here: the caller makes it with its own owner and mode)."""
     server.group(name=f"Group {user}", group=user, system=True)
     server.user(
         name=f"User {user}",
@@ -30,9 +29,16 @@ def install_elasticsearch(topology: Topology, node: Node):
         group=user,
         system=True,
         shell="/usr/sbin/nologin",
-        home=cluster["es_data_dir"],
+        home=home,
         create_home=False,
     )
+
+
+@deploy("Install")
+def install_elasticsearch(topology: Topology, node: Node):
+    cluster = topology.cluster
+    user = cluster["es_user"]
+    service_account(user, cluster["es_data_dir"])
     for path, mode in (
         (cluster["es_data_dir"], "750"),
         (cluster["es_log_dir"], "750"),
