@@ -1,4 +1,4 @@
-"""Manage Elasticsearch nodes: install from an archive, host limits, one-time bootstrap."""
+"""Manage Elasticsearch nodes: host limits, default config, keystore, one-time bootstrap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import FunctionCommand, OperationValueError, operation
-from pyinfra.facts.files import Directory, File
+from pyinfra.facts.files import File
 
 from esdr.facts.elasticsearch import (
     FORMED_MARKER,
@@ -17,75 +17,6 @@ from esdr.facts.elasticsearch import (
 )
 from esdr.errors import EsdrError
 from esdr.node_api import NodeApi, wait_until
-
-ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
-
-
-def _extract_command(archive: str) -> str:
-    if archive.endswith(".zip"):
-        return f"unzip -q {shlex.quote(archive)}"
-    return f"tar -xzf {shlex.quote(archive)}"
-
-
-@operation()
-def archive(
-    url: str,
-    install_dir: str,
-    sha512: str | None = None,
-):
-    """
-    Install a distribution archive into a versioned directory, checked against its sha512.
-
-    + url: http(s):// or file:// URL of the .zip/.tar.gz (an internal mirror in a real DC)
-    + install_dir: versioned target, e.g. ``/opt/elasticsearch/elasticsearch-8.19.21``
-    + sha512: the expected hex digest; when unset, ``<url>.sha512`` (Elastic's format) is fetched
-
-    The archive is unpacked beside the target and moved into place only when complete, so an
-    interrupted download never leaves a half-installed version behind.
-
-    **Example:**
-
-    .. code:: python
-
-        archive(
-            name="Install Elasticsearch 8.19.21",
-            url="https://mirror.dc1/elasticsearch-8.19.21-linux-x86_64.tar.gz",
-            install_dir="/opt/elasticsearch/elasticsearch-8.19.21",
-        )
-    """
-    suffix = next((s for s in ARCHIVE_SUFFIXES if url.endswith(s)), None)
-    if suffix is None:
-        raise OperationValueError(f"archive url must end in one of {ARCHIVE_SUFFIXES}: {url}")
-    if host.get_fact(Directory, path=install_dir):
-        host.noop(f"archive {install_dir} is installed")
-        return
-    local = f"archive{suffix}"
-    if sha512:
-        expected = f"echo {shlex.quote(sha512.strip().lower())}"
-    else:
-        expected = (
-            f"curl -fsSL -m 60 -o archive.sha512 {shlex.quote(url + '.sha512')} && "
-            "awk '{print $1; exit}' archive.sha512"
-        )
-    partial = f"{install_dir}.partial"
-    yield " && ".join(
-        [
-            "set -e",
-            "work=$(mktemp -d)",
-            'trap \'rm -rf "$work"\' EXIT',
-            'cd "$work"',
-            f"curl -fsSL -m 900 -o {local} {shlex.quote(url)}",
-            f"expected=$({expected})",
-            f'echo "$expected  {local}" | sha512sum -c --quiet -',
-            "mkdir unpacked",
-            f"(cd unpacked && {_extract_command('../' + local)})",
-            f"rm -rf {shlex.quote(partial)}",
-            f"mkdir -p {shlex.quote(install_dir.rsplit('/', 1)[0])}",
-            f"mv unpacked/* {shlex.quote(partial)}",
-            f"mv {shlex.quote(partial)} {shlex.quote(install_dir)}",
-        ]
-    )
-
 
 @operation()
 def max_map_count(minimum: int = 262144):

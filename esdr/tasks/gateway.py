@@ -14,6 +14,7 @@ from esdr.tasks.rendered import put_rendered
 from esdr.errors import EsdrError
 from esdr.gateway.model import GatewayHost, GatewayTier
 from esdr.gateway.render import SERVICE, host_files, install_link, secrets_file
+from esdr.operations import archive
 from esdr.operations import gateway as gw
 from esdr.operations import secret_files
 from esdr.security.refs import Secret
@@ -51,12 +52,14 @@ def _install(model: GatewayTier):
         )
         return None
     install_dir = f"{model['gateway_install_root']}/gateway-{model['gateway_version']}"
-    gw.archive(
+    archive.archive(
         name=f"Install INFINI Gateway {model['gateway_version']}",
         url=url,
         install_dir=install_dir,
-        binary=model["gateway_binary"],
         sha256=model["gateway_archive_sha256"],
+        published_sha512=False,  # INFINI publishes no .sha512 beside its tarballs
+        top_dir=False,
+        binary=model["gateway_binary"],
     )
     return files.link(
         name=f"Link {install_link(model)}", path=install_link(model), target=install_dir

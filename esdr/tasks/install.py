@@ -11,6 +11,7 @@ from pyinfra.operations import files, server
 from esdr.facts.elasticsearch import MaxMapCount
 from esdr.facts.plugins import EsdrPlugins
 from esdr.model import Node, Topology
+from esdr.operations import archive
 from esdr.operations import elasticsearch as es
 from esdr.operations import plugins
 from esdr.render import install_dir, install_link
@@ -69,7 +70,7 @@ def install_elasticsearch(topology: Topology, node: Node):
     es.max_map_count(name="vm.max_map_count >= 262144", minimum=MAX_MAP_COUNT)
 
     url = _uploaded("the archive", cluster["es_archive_local"]) or cluster["es_archive_url"]
-    es.archive(
+    archive.archive(
         name=f"Install {cluster.engine.name} {cluster.version}",
         url=url,
         install_dir=install_dir(cluster),
