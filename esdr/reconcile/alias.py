@@ -14,7 +14,7 @@ from typing import Any
 from esdr.desired import DesiredAlias
 from esdr.es import client
 from esdr.es.client import Api
-from esdr.reconcile.change import Change, Note
+from esdr.changes import Change, Note
 
 KIND = "alias"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esdr.reconcile.change import Change, Note, plan_each
+from esdr.changes import Change, Note, plan_each
 from esdr.replication import as_adapter
 from esdr.replication.ccr import OWNED
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from esdr.es import client
 from esdr.es.client import Api
-from esdr.reconcile.change import Change, Note
+from esdr.changes import Change, Note
 from esdr.reconcile.normalize import norm
 
 REMOTE_PREFIX = "cluster.remote."

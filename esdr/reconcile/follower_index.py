@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from esdr.crossdc.estate import Follower
-from esdr.reconcile.change import Change, Note
+from esdr.changes import Change, Note
 from esdr.replication import Replication, as_adapter
 from esdr.replication.base import FOLLOWER_FIELDS
 from esdr.replication.ccr import CcrReplication

@@ -25,7 +25,7 @@ from esdr.reconcile import (
     slm_policy,
     snapshot_repository,
 )
-from esdr.reconcile.change import Change, Note, drift
+from esdr.changes import Change, Note, drift
 from esdr.reconcile.retry import with_retries
 from esdr.replication import Replication, adapter_for, as_adapter
 

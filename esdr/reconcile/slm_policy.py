@@ -7,7 +7,7 @@ from typing import Any
 
 from esdr.es import client
 from esdr.es.client import Api
-from esdr.reconcile.change import Change, Note
+from esdr.changes import Change, Note
 from esdr.reconcile.normalize import norm
 
 KIND = "slm_policy"

@@ -8,7 +8,7 @@ from typing import Any
 from esdr.errors import EsdrError
 from esdr.es import client
 from esdr.es.client import Api
-from esdr.reconcile.change import Change, Note, plan_each
+from esdr.changes import Change, Note, plan_each
 from esdr.reconcile.normalize import norm
 
 KIND = "snapshot_repository"

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from esdr.es import client
 from esdr.es.client import Api
-from esdr.reconcile.change import Change
+from esdr.changes import Change
 
 FOLLOWER_FIELDS = ("remote_cluster", "leader_index", "status")
 

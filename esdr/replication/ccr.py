@@ -13,7 +13,7 @@ from typing import Any
 
 from esdr import licence
 from esdr.es import client
-from esdr.reconcile.change import Change
+from esdr.changes import Change
 from esdr.replication.base import FeatureCheck, Lag, Replication
 
 OWNED = ("remote_cluster", "leader_index_patterns", "leader_index_exclusion_patterns",

@@ -31,7 +31,7 @@ from typing import Any
 
 from esdr.es import client
 from esdr.es.client import path
-from esdr.reconcile.change import Change
+from esdr.changes import Change
 from esdr.replication.base import FeatureCheck, Lag, Replication, observed_follower
 from esdr.security.config import REPLICATION_FOLLOWER_ROLE, REPLICATION_LEADER_ROLE
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from esdr.crossdc.estate import Follower
 from esdr.es import client
 from esdr.reconcile import auto_follow, follower_index, slm_policy
-from esdr.reconcile.change import Change
+from esdr.changes import Change
 from esdr.runbooks.promote import lag_from_stats
 from tests.crossdc.fake_es import ANY, fake_client, not_found
 

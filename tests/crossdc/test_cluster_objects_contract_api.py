@@ -4,7 +4,7 @@ lab also runs for real) against the bodies in Elastic's API reference."""
 from __future__ import annotations
 
 from esdr.reconcile import cluster_settings, snapshot_repository
-from esdr.reconcile.change import Change
+from esdr.changes import Change
 from tests.crossdc.fake_es import fake_client
 
 ACK = {"acknowledged": True}

@@ -11,7 +11,7 @@ from esdr.cli.guard import DRIFT
 from esdr.cli.main import cli
 from esdr.errors import EsdrError
 from esdr.reconcile import run
-from esdr.reconcile.change import Change, Note
+from esdr.changes import Change, Note
 from tests.crossdc.fake_es import fake_topology
 
 

@@ -9,7 +9,7 @@ import pytest
 from esdr.desired import desired_for
 from esdr.crossdc.estate import parse_estate
 from esdr.reconcile import follower_index, run
-from esdr.reconcile.change import Change
+from esdr.changes import Change
 from esdr.replication import adapter_class, as_adapter
 from esdr.replication.base import FeatureCheck
 from esdr.replication.ccr import CcrReplication

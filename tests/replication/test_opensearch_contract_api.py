@@ -13,7 +13,7 @@ import pytest
 from esdr.crossdc.estate import Follower
 from esdr.es import client
 from esdr.reconcile import auto_follow, follower_index
-from esdr.reconcile.change import Change
+from esdr.changes import Change
 from esdr.replication import as_adapter
 from esdr.replication.opensearch import OpenSearchReplication
 from esdr.security.config import REPLICATION_FOLLOWER_ROLE, REPLICATION_LEADER_ROLE

@@ -1,4 +1,6 @@
-"""What a reconciler reports: frozen ``Change`` values, plus ``Note``s that are not drift."""
+"""What a reconciler reports: frozen ``Change`` values, plus ``Note``s that are not drift.
+
+Plain values, shared by the reconcilers and the replication adapters that build them."""
 
 from __future__ import annotations
 
