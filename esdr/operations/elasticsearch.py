@@ -69,6 +69,11 @@ def cluster_formed(
         host.noop("cluster formed before; bootstrap settings are retired")
         return
     marker = f"{data_dir}/{FORMED_MARKER}"
+    endpoint = {"address": address, "port": port, "scheme": scheme, "curl_config": curl_config}
+    uuid = host.get_fact(EsClusterUUID, **endpoint)
+    if uuid:  # formed and answering (read while preparing too, so --dry shows it)
+        yield f"echo {shlex.quote(uuid)} > {shlex.quote(marker)}"
+        return
     yield FunctionCommand(
         _wait_and_record, (address, port, marker, timeout, service, scheme, curl_config), {}
     )
