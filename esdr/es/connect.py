@@ -8,6 +8,10 @@ client speaks HTTPS, verifies every node against the estate CA (hostname checks 
 authenticates as the engine's superuser (``elastic`` / ``admin``) with the password the
 inventory references, or, with ``user="replication"``, as OpenSearch's least-privilege
 replication user. Passwords are read here and go only into the client; they are never logged.
+
+Transport: these clients still connect to each node's HTTP port directly. esdr's one transport
+for cluster APIs is over SSH, from a node (README, "How the deploy reaches a cluster's API");
+moving these clients onto an SSH local forward waits for the model to keep each node's SSH route.
 """
 
 from __future__ import annotations
