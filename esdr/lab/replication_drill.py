@@ -378,8 +378,10 @@ class Writer(threading.Thread):
             doc_id = f"{self.prefix}-{seq:07d}"
             seq += 1
             try:
+                # require_alias: a write while the alias is missing must fail, not quietly
+                # create an index named like the alias (seen: "orders-write" auto-created)
                 self.clients[dc].index(index=self.alias, id=doc_id, body={"seq": seq, "dc": dc},
-                                       params={"request_timeout": 3})
+                                       params={"request_timeout": 3, "require_alias": "true"})
                 with self._lock:
                     self.acks.append(Ack(doc_id, dc, time.monotonic()))
             except Exception as error:  # refused (read-only, no write index) or unreachable
@@ -412,7 +414,7 @@ class DrillResult:
     counts_after_failback: dict[str, int] = field(default_factory=dict)
     failback_s: float = float("nan")  # DC1 booted -> counts equal after reverse replication
     writes_back_on_dc1: int = 0
-    log: list[str] = field(default_factory=list)
+    dropped_link: dict[str, Any] = field(default_factory=dict)  # DC2's cluster.remote.dc1.*
 
     def lines(self) -> list[str]:
         return [
@@ -449,6 +451,7 @@ def dc_loss(
     after_s: float = 5,
     rate: float = 20,
     remote_ping: str | None = None,
+    cut_link_first: bool = False,
 ) -> tuple[DrillResult, Writer]:
     """Steps 1-4 of the drill. Returns the result and the (stopped) writer.
 
@@ -456,7 +459,14 @@ def dc_loss(
     DC2 by hand. Without it a black-holed leader leaves DC2's transport connections to it
     open (no RST ever comes), and the plugin's `_stop` waits on them while it tries to remove
     its retention lease on the leader; with it a dead connection is closed within a few pings.
-    Not part of the estate today: a workaround the drill can show, see the README."""
+    Not part of the estate today: a workaround the drill can show, see the README.
+
+    ``cut_link_first``: before `esdr promote`, drop DC2's remote-cluster link to the lost DC1
+    by hand (``cluster.remote.dc1.*`` = null), which closes its connections so the plugin's
+    `_stop` stops waiting on the black-holed leader. Seen in the lab at esdr 6bd35c9: without
+    it `_stop` did not finish in 4 x 30 s; after it, it did. `failback` puts the link back
+    (the same settings) once DC1 has returned. What `esdr promote` should do itself on
+    OpenSearch when the leader is unreachable."""
     result = DrillResult()
     dc1, dc2 = lab.clients["dc1"], lab.clients["dc2"]
     if remote_ping:
@@ -478,6 +488,9 @@ def dc_loss(
         lose_hosts(hosts)
         say(f"[drill] DC1 down after {time.monotonic() - t_loss:.1f}s; promoting DC2")
         started = time.monotonic()
+        if cut_link_first:
+            result.dropped_link = drop_remote(dc2, "dc1")
+            say(f"[drill] dropped DC2's link to dc1 by hand (was {result.dropped_link})")
         esdr_ok(["promote", DC2_INVENTORY, "--index", ORDERS], say=say)
         result.promote_s = time.monotonic() - started
         first = wait_until("a write acknowledged by DC2 through the alias",
@@ -514,6 +527,12 @@ def failback(
     dc2 = lab.clients["dc2"]
     wait_until("DC1 cluster yellow or green", lambda: health(dc1) in ("yellow", "green"),
                timeout=600, interval=3)
+    if result.dropped_link:
+        rest(dc2, "PUT", "/_cluster/settings", body={"persistent": result.dropped_link})
+        say(f"[drill] DC2's link to dc1 restored: {result.dropped_link}")
+        wait_until("DC2 connected to dc1 again",
+                   lambda: (rest(dc2, "GET", "/_remote/info").get("dc1") or {}).get("connected"),
+                   timeout=120)
     esdr_ok(["failback", DC2_INVENTORY, "--direction", "reverse", "--index", ORDERS,
              "--allow-delete"], say=say)
     wait_until(f"{ORDERS} in DC1 following DC2", lambda: is_syncing(dc1, ORDERS), timeout=300)
@@ -548,6 +567,16 @@ def failback(
 
 
 ESTATE_ENV = "ESDR_LAB_OS_ESTATE"  # read by group_data/lab_os*.py
+
+
+def drop_remote(es: Any, alias: str) -> dict[str, Any]:
+    """Remove the persistent ``cluster.remote.<alias>.*`` settings; returns them (flat)."""
+    flat = rest(es, "GET", "/_cluster/settings", flat_settings="true").get("persistent", {})
+    prefix = f"cluster.remote.{alias}."
+    mine = {k: v for k, v in flat.items() if k.startswith(prefix)}
+    if mine:
+        rest(es, "PUT", "/_cluster/settings", body={"persistent": {k: None for k in mine}})
+    return mine
 
 
 def reversed_estate(directory: Path) -> Path:
