@@ -21,8 +21,8 @@ es_settings = {
 
 es_estate = load_estate_file(__file__, "estates/prod.yml")
 
-# Security (issue 5): the elastic user's password by reference, read on the deploying machine.
+# Security: the elastic user's password by reference, read on the deploying machine.
 es_elastic_password = {"env": "ESDR_DC2_ELASTIC_PASSWORD"}
 
-# Security (issue 5): the elastic user's password by reference, read on the deploying machine.
+# Security: the elastic user's password by reference, read on the deploying machine.
 es_elastic_password = {"env": "ESDR_DC2_ELASTIC_PASSWORD"}

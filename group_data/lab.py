@@ -5,5 +5,5 @@ from esdr.crossdc.estate import load_estate_file
 from esdr.lab.group_settings import *  # noqa: F403
 
 es_cluster_name = "esdr-lab-dc1"
-# Cross-DC design shared with DC2 (issue 3): remote clusters and the shared fs repository.
+# Cross-DC design shared with DC2: remote clusters and the shared fs repository.
 es_estate = load_estate_file(__file__, "estates/lab.yml")

@@ -18,8 +18,8 @@ es_settings = {
     "bootstrap.memory_lock": False,
 }
 
-# INFINI Gateway tier (issue 4). Primary and backup cluster: until the cross-DC design
-# (issue 3) supplies them, named here. Passwords by reference only: the deploy reads the
+# INFINI Gateway tier. Primary and backup cluster: until the cross-DC design supplies
+# them, named here. Passwords by reference only: the deploy reads the
 # environment variable on the deploying machine; hosts get it in a 0600 EnvironmentFile.
 gateway_clusters = {
     "primary": {
@@ -60,11 +60,11 @@ gateway_front_door = {
     ],
 }
 
-# Cross-DC design shared with DC2 (issue 3): group_data/estates/prod.yml.
+# Cross-DC design shared with DC2: group_data/estates/prod.yml.
 from esdr.crossdc.estate import load_estate_file  # noqa: E402
 
 es_estate = load_estate_file(__file__, "estates/prod.yml")
 
-# Security (issue 5): the elastic user's password by reference, read on the deploying machine.
+# Security: the elastic user's password by reference, read on the deploying machine.
 # Certificates: the estate CA in ~/.local/share/esdr/secrets/prod (es_secrets_dir to move it).
 es_elastic_password = {"env": "ESDR_DC1_ELASTIC_PASSWORD"}

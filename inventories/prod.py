@@ -1,5 +1,5 @@
 # DC1 (Shanghai) production example: two data zones and a hidden third zone for the
-# voting-only tie-breaker, as seed 000 section 4 describes. Cluster settings: group_data/prod.py.
+# voting-only tie-breaker, as Elastic's resilience guide describes. Cluster settings: group_data/prod.py.
 # `ram` is the host's memory; validation keeps es_heap at or below half of it.
 # `es_cert_sans`: the IP each name resolves to, which the node publishes and TLS checks.
 
@@ -42,7 +42,7 @@ es_data = [
     ),
 ]
 
-# INFINI Gateway tier (issue 4): NOT Elasticsearch nodes (the ES model ignores group
+# INFINI Gateway tier: NOT Elasticsearch nodes (the ES model ignores group
 # `gateways`). Applications talk to the keepalived VIP 10.20.1.100:8000; the gateways write to
 # the primary cluster and queue for the backup (group_data/prod.py: gateway_*).
 gateways = [

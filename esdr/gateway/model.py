@@ -7,7 +7,7 @@ Inventory shape (see ``inventories/prod.py`` and ``group_data/prod.py``):
 - group data ``gateway_clusters`` = ``{"primary": {...}, "backup": {...}}``, each with
   ``name``, ``endpoints``, ``username`` and ``password`` BY REFERENCE (``{"env": "NAME"}`` or
   ``{"file": "/path"}``). ``clusters_for`` is the one place that decides them, so the
-  cross-data-centre design (issue 3) can supply them later;
+  cross-data-centre design can supply them later;
 - ``gateway_front_door`` = ``{"kind": "keepalived" | "nginx" | "floating_ip", ...}``;
 - host data: ``gateway_address`` (else ``ssh_hostname``, else the name).
 """
@@ -58,7 +58,7 @@ NGINX_DEFAULTS: dict[str, Any] = {
     "listen_port": 9200,  # applications keep talking "Elasticsearch" on its usual port
     "max_fails": 2,
     "fail_timeout": "10s",
-    "hash_by_index": True,  # seed 000 section 8: one index's traffic sticks to one gateway
+    "hash_by_index": True,  # one index's traffic sticks to one gateway, so its writes stay in order
     "upstreams": None,  # None: every host of `gateways`
     "backup": [],  # host names used only when the others are down (excludes hashing)
 }
@@ -151,7 +151,7 @@ def _settings(specs: list[HostSpec]) -> tuple[dict[str, Any], tuple[str, ...]]:
 def clusters_for(settings: Mapping[str, Any]) -> tuple[tuple[ClusterRef, ...], tuple[str, ...]]:
     """Primary and backup cluster from group data ``gateway_clusters``.
 
-    The swap point for issue 3: once the cross-DC design exists it supplies these instead.
+    The swap point for the cross-DC design: once it names them, it supplies these instead.
     Returns the clusters found and one message per shape problem.
     """
     raw = settings.get("gateway_clusters")

@@ -20,7 +20,7 @@ SERVICE = "infini-gateway"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 NGINX_SITE = "/etc/nginx/conf.d/esdr-gateways.conf"
 
-# Seed 000 section 8: reads go to the read flow, everything else is a write.
+# Reads go to the read flow, everything else is a write (https://docs.infinilabs.com/gateway/).
 DEFAULT_READ_RULES: tuple[dict[str, Any], ...] = (
     {"method": ["GET", "HEAD"], "pattern": ["/{any:*}"]},
     {

@@ -1,5 +1,5 @@
 """SLM policies (``PUT /_slm/policy/<id>``): scheduled snapshots into the cluster's writable
-repository. The RPO of the snapshot approach is the schedule interval (seed 000 section 3)."""
+repository. The RPO of the snapshot approach is the schedule interval (https://www.elastic.co/guide/en/elasticsearch/reference/current/snapshot-lifecycle-management.html)."""
 
 from __future__ import annotations
 

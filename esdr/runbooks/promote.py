@@ -28,7 +28,7 @@ __all__ = ["Lag", "choose", "lag_from_stats", "promote", "promote_steps",
 
 def promote_steps(cluster: str, followers: list[Follower],
                   adapter: type[Replication] | Replication = CcrReplication) -> list[Step]:
-    """Seed 000 section 10.3.3, in order, per follower: the engine's steps that make it a
+    """In order, per follower (Elastic's uni-directional DR tutorial; OpenSearch's _stop): the engine's steps that make it a
     writable index; then its write alias."""
     steps: list[Step] = []
     for f in followers:
