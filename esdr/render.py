@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from esdr.model import Cluster, Node, Topology
+from esdr.model import Cluster, Node, Topology, flat_settings
 from esdr.security import config as security
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -59,15 +59,6 @@ def quoted_scalar(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     return json.dumps(str(value))
-
-
-def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        out: list[tuple[str, Any]] = []
-        for key in sorted(value):
-            out.extend(_flatten(f"{prefix}.{key}" if prefix else str(key), value[key]))
-        return out
-    return [(prefix, value)]
 
 
 @cache
@@ -148,7 +139,7 @@ def node_settings(
     # TLS on transport and HTTP, authentication; off only in a lab that says so (validated).
     title = "security" if security.enabled(cluster) else "security OFF (lab only: es_security)"
     sections.append((title, security.yml_settings(cluster)))
-    extra = _flatten("", cluster["es_settings"] or {})
+    extra = flat_settings(cluster["es_settings"] or {})
     if extra:
         sections.append(("es_settings from the inventory", extra))
     return sections
