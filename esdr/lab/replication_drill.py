@@ -447,7 +447,7 @@ def dc_loss(
     lose_hosts: Callable[[list[str]], None],
     *,
     say: Say = print,
-    warmup_s: float = 10,
+    warmup_s: float = 30,  # longer than the lab's replication lag (~10 s), so RPO shows it
     after_s: float = 5,
     rate: float = 20,
     remote_ping: str | None = None,
