@@ -233,15 +233,51 @@ APPLY = {
 }
 
 
+# An applied change can unblock others (a new remote connects, and the followers that waited
+# for it can be created): apply again, at most this many passes, before calling it drift.
+APPLY_PASSES = 3
+
+
 def apply_plan(
     topology: Topology, plan: ClusterPlan, *, allow_destructive: bool = False,
     clients: Clients | None = None,
 ) -> tuple[list[Change], list[Note], ClusterPlan]:
-    """Apply in ORDER; returns (applied, skipped notes, the plan observed afterwards)."""
+    """Apply in ORDER; returns (applied, skipped notes, the plan observed afterwards).
+
+    After each pass the cluster is observed again. A change applied in a pass that still shows
+    is a write that did not stick: an error. A change that was not planned before (it was
+    blocked, e.g. waiting for its remote) is applied in the next pass."""
     if plan.problems:
         raise EsdrError(plan.problems[0], hint=None)
     clients = clients or clients_for(topology)
-    es = clients.es
+    applied: list[Change] = []
+    skipped: list[Note] = []
+    for _ in range(APPLY_PASSES):
+        done, passed = _apply_pass(clients, plan, allow_destructive)
+        applied += done
+        skipped += passed
+        skipped_names = {(n.kind, n.name) for n in skipped}
+        after = plan_cluster(topology, clients)
+        left = [c for c in after.drift if (c.kind, c.name) not in skipped_names]
+        stuck = {(c.kind, c.name) for c in done} & {(c.kind, c.name) for c in left}
+        if stuck or not left:
+            break
+        plan = after
+    if left:
+        raise EsdrError(
+            f"cluster {plan.cluster}: still drifting after apply: "
+            + "; ".join(f"{c.kind} {c.name} {c.action}" for c in left),
+            hint="another writer may be changing these objects; run `esdr plan` to see the diff",
+        )
+    unique = {(n.kind, n.name): n for n in skipped}  # a later pass skips the same change again
+    return applied, list(unique.values()), after
+
+
+def _apply_pass(
+    clients: Clients, plan: ClusterPlan, allow_destructive: bool
+) -> tuple[list[Change], list[Note]]:
+    """Every drifting change of the plan in ORDER, destructive ones only when allowed; then the
+    registry of what esdr manages."""
     applied: list[Change] = []
     skipped: list[Note] = []
     for kind in ORDER:
@@ -256,16 +292,8 @@ def apply_plan(
     reg_after = _registry_after(plan.registry_before,
                                 [c for c in plan.changes if (c.kind, c.name) not in skipped_names])
     if reg_after != plan.registry_before:
-        _r(f"{plan.cluster}: write {registry.INDEX}", lambda: registry.write(es, reg_after))
-    after = plan_cluster(topology, clients)
-    left = [c for c in after.drift if (c.kind, c.name) not in skipped_names]
-    if left:
-        raise EsdrError(
-            f"cluster {plan.cluster}: still drifting after apply: "
-            + "; ".join(f"{c.kind} {c.name} {c.action}" for c in left),
-            hint="another writer may be changing these objects; run `esdr plan` to see the diff",
-        )
-    return applied, skipped, after
+        _r(f"{plan.cluster}: write {registry.INDEX}", lambda: registry.write(clients.es, reg_after))
+    return applied, skipped
 
 
 REPLICATION_KINDS = frozenset({"follower_index", "auto_follow"})

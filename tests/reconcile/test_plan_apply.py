@@ -236,8 +236,6 @@ def test_a_write_reverted_by_another_writer_is_still_drifting(wire):
         run.apply_plan(topo, plan)
 
 
-@pytest.mark.xfail(strict=True, reason="found here: a remote created in this run connects before "
-                   "the re-plan, whose now-plannable followers read as a write that did not stick")
 def test_first_deploy_with_a_new_remote_and_followers_converges_in_one_apply(wire):
     topo = topology(ES_ESTATE)
     cluster_for(wire, topo)
