@@ -110,13 +110,25 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
     if not chosen:
         printer.say("nothing to promote: every chosen follower was promoted already")
         return OK
+    unreachable = []
     for remote in sorted({f.remote for f in chosen}):
         health = _health(remote_client(inventory, estate, remote))
         state = health.get("status") if health else "unreachable"
         printer.say(f"leader data centre {remote}: {state}")
         if not dry:
             promote_runbook.refuse_if_remote_healthy(remote, health, force)
-    promote_runbook.promote(adapter, alias, chosen, dry=dry, say=printer.say)
+        if health is None:
+            unreachable.append(remote)
+    detached = {}
+    if adapter.WRITABLE_WAITS_ON_LEADER:
+        for remote in unreachable:
+            if dry:
+                printer.say(f"would detach the link {alias}->{remote} first (it is unreachable)")
+                continue
+            detached[remote] = promote_runbook.detach_link(adapter.es, remote)
+            printer.say(f"detached the link {alias}->{remote} (unreachable) so making the "
+                        f"followers writable does not wait on it; `esdr failback` restores it")
+    promote_runbook.promote(adapter, alias, chosen, dry=dry, say=printer.say, detached=detached)
     return OK
 
 

@@ -67,6 +67,9 @@ class Replication:
     # True when a new follower's aliases are the leader's and cannot be changed by hand (the
     # follower is read-only): a runbook then leaves them to replication.
     ALIASES_FROM_LEADER: ClassVar[bool] = False
+    # True when making a follower writable talks to its leader and waits on connections to a
+    # leader that is gone: `esdr promote` then detaches the unreachable leader's link first.
+    WRITABLE_WAITS_ON_LEADER: ClassVar[bool] = False
 
     def __init__(self, es: Api, replicator: Api | None = None, reader: Api | None = None):
         self.es = es

@@ -132,6 +132,10 @@ class OpenSearchReplication(Replication):
     # Seen on 2.19.4: the plugin copies the leader's aliases onto the follower and refuses alias
     # changes there (403 "index read-only (cross-cluster-replication)").
     ALIASES_FROM_LEADER = True
+    # Seen in the lab: with the leader's DC black-holed (no RST ever comes), `_stop` tries to
+    # release its retention lease on the leader and waits on the open transport connections;
+    # it did not finish in 4 x 30 s, and finished at once after the remote link was removed.
+    WRITABLE_WAITS_ON_LEADER = True
 
     def needs(self, wanted: frozenset[str], leads: bool) -> set[str]:
         return set(wanted) | ({"ccr"} if leads else set())

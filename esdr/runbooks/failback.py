@@ -12,7 +12,7 @@ runbook prints both document counts loudly and refuses to delete anything withou
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from esdr.errors import EsdrError
@@ -33,10 +33,13 @@ class Promoted:
     remote: str  # alias of the returning, old primary
     leader_index: str  # its old leader index there
     write_alias: str | None = None
+    # the survivor's link to the remote, removed by `esdr promote` while the remote was gone
+    detached_link: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_registry(cls, survivor: str, index: str, entry: dict[str, Any]) -> Promoted:
-        return cls(index, survivor, entry["remote"], entry["leader_index"], entry.get("write_alias"))
+        return cls(index, survivor, entry["remote"], entry["leader_index"], entry.get("write_alias"),
+                   dict(entry.get("detached_link") or {}))
 
 
 def failback_steps(p: Promoted, direction: str,
@@ -106,11 +109,28 @@ def failback(
             + " to replace it with a follower; nothing was changed",
             hint="read the warning above, snapshot what you need, then rerun with --allow-delete",
         )
+    _reattach_links(adapters, promoted, say)
     run_steps(steps, adapters, say)
     for p in promoted:
         _forget(adapters[p.survivor].es, p)
     say("failback done: update the estate (followers) to the direction now in place")
     return steps
+
+
+def _reattach_links(adapters: dict[str, Replication], promoted: list[Promoted],
+                    say: Callable[[str], None]) -> None:
+    """Put back the links `esdr promote` detached from a remote that was gone; it is back now."""
+    links: dict[str, dict[str, Any]] = {}
+    for p in promoted:
+        if p.detached_link:
+            links.setdefault(p.survivor, {}).update(p.detached_link)
+    for survivor, link in sorted(links.items()):
+        es = adapters[survivor].es
+        current = client.get_cluster_settings(es).get("persistent", {})
+        missing = {k: v for k, v in link.items() if k not in current}
+        if missing:
+            client.put_cluster_settings(es, missing)
+            say(f"[{survivor}] link restored: {', '.join(sorted(missing))}")
 
 
 def _forget(es: Api, p: Promoted) -> None:

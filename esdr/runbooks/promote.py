@@ -15,6 +15,7 @@ from typing import Any
 
 from esdr.crossdc.estate import Follower
 from esdr.errors import EsdrError
+from esdr.es import client
 from esdr.es.client import Api
 from esdr.reconcile import registry
 from esdr.replication import Replication, as_adapter
@@ -65,6 +66,17 @@ def refuse_if_remote_healthy(remote: str, health: dict[str, Any] | None, force: 
         )
 
 
+def detach_link(es: Api, remote: str) -> dict[str, Any]:
+    """Remove this cluster's persistent ``cluster.remote.<remote>.*`` settings; returns them
+    (flat) so ``esdr failback`` can put the link back once the remote has returned."""
+    persistent = client.get_cluster_settings(es).get("persistent", {})
+    prefix = f"cluster.remote.{remote}."
+    link = {key: value for key, value in persistent.items() if key.startswith(prefix)}
+    if link:
+        client.put_cluster_settings(es, {key: None for key in link})
+    return link
+
+
 def promote(
     target: Replication | Api,
     cluster: str,
@@ -72,9 +84,12 @@ def promote(
     *,
     dry: bool,
     say: Callable[[str], None],
+    detached: dict[str, dict[str, Any]] | None = None,
 ) -> list[Lag]:
     """Read the lag, run (or show) the steps, record the promotion. Returns the lags.
-    ``target``: the cluster's adapter (``esdr.replication.adapter_for``) or a bare client."""
+    ``target``: the cluster's adapter (``esdr.replication.adapter_for``) or a bare client.
+    ``detached``: remote alias -> the link settings removed before promoting (recorded, so
+    failback restores them)."""
     adapter = as_adapter(target)
     lags = [adapter.lag(f.index) for f in followers]
     steps = promote_steps(cluster, followers, adapter)
@@ -84,14 +99,15 @@ def promote(
             say(f"  {step.line()}")
     else:
         run_steps(steps, {cluster: adapter}, say)
-        _record(adapter.es, followers, lags)
+        _record(adapter.es, followers, lags, detached or {})
     say("summary (last known lag = data at risk):")
     for lag in lags:
         say(f"  {'would promote' if dry else 'promoted'} {lag.line()}")
     return lags
 
 
-def _record(es: Api, followers: list[Follower], lags: list[Lag]) -> None:
+def _record(es: Api, followers: list[Follower], lags: list[Lag],
+            detached: dict[str, dict[str, Any]]) -> None:
     """So the next deploy holds these indices instead of trying to follow again."""
     reg = registry.read(es)
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -99,5 +115,6 @@ def _record(es: Api, followers: list[Follower], lags: list[Lag]) -> None:
         reg.setdefault("promoted", {})[f.index] = {
             "remote": f.remote, "leader_index": f.leader_index, "write_alias": f.write_alias,
             "at": at, "lag_operations": lag.operations,
+            "detached_link": detached.get(f.remote, {}),
         }
     registry.write(es, reg)

@@ -47,6 +47,12 @@ def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(dc2
     monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: None)
     api, wire = fake_os_client([
         ("GET", "/esdr-managed/_doc/registry", None, 404, not_found()),
+        # the unreachable leader's link goes first: `_stop` would wait on its connections
+        ("GET", "/_cluster/settings?flat_settings=true", None, 200, {"persistent": {
+            "cluster.remote.dc1.mode": "sniff", "cluster.remote.dc1.seeds": ["10.0.0.1:9300"],
+            "cluster.remote.dc3.seeds": ["10.0.0.3:9300"]}, "transient": {}}),
+        ("PUT", "/_cluster/settings?flat_settings=true", {"persistent": {
+            "cluster.remote.dc1.mode": None, "cluster.remote.dc1.seeds": None}}, 200, ACK),
         ("GET", "/_plugins/_replication/orders/_status", None, 200, SYNCING),
         ("POST", "/_plugins/_replication/orders/_stop", {}, 200, ACK),
         ("GET", "/_alias/orders-w", None, 200, {"orders": {"aliases": {"orders-w": {}}}}),
@@ -61,6 +67,7 @@ def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(dc2
     wire.done()
     assert code == 0
     assert out[0] == "leader data centre dc1: unreachable"
+    assert out[1].startswith("detached the link dc2->dc1 (unreachable)")
     assert "step 1/2: [dc2] stop orders" in out
     assert out[-1] == "  promoted orders: 0 operation(s) behind the leader"
 

@@ -132,3 +132,33 @@ def test_contract_opensearch_failback_reverse_deletes_then_starts_on_the_returni
     wire1.done(), wire2.done()
     assert said[0].startswith("WARNING: orders: dc2 holds 120 document(s), dc1:orders holds 100.")
     assert wire2.seen[-1][2]["promoted"] == {}
+
+
+def test_failback_restores_the_link_promote_detached_before_its_steps():
+    """`esdr promote` removed the survivor's link to the unreachable leader (OpenSearch's
+    `_stop` waits on it); once the leader is back, failback puts the same settings back."""
+    link = {"cluster.remote.dc1.mode": "sniff", "cluster.remote.dc1.seeds": ["10.0.0.1:9300"]}
+    promoted = failback.Promoted.from_registry(
+        "dc2", "orders", {"remote": "dc1", "leader_index": "orders", "detached_link": link})
+    dc2, wire2 = fake_os_client([
+        _count("orders", 120),
+        ("GET", "/_cluster/settings?flat_settings=true", None, 200,
+         {"persistent": {"cluster.remote.dc1.mode": "sniff"}, "transient": {}}),
+        ("PUT", "/_cluster/settings?flat_settings=true",
+         {"persistent": {"cluster.remote.dc1.seeds": ["10.0.0.1:9300"]}}, 200, ACK),
+        ("GET", "/esdr-managed/_doc/registry", None, 200,
+         {"_source": {"promoted": {"orders": {"remote": "dc1"}}}, "found": True}),
+        ("HEAD", "/esdr-managed", None, 200, {}),
+        ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 200, {"result": "updated"}),
+    ])
+    dc1, wire1 = fake_os_client([
+        _count("orders", 100),
+        ("DELETE", "/orders", None, 200, ACK),
+        ("PUT", f"{R}/orders/_start",
+         {"leader_alias": "dc2", "leader_index": "orders", "use_roles": USE_ROLES}, 200, ACK),
+    ])
+    said: list[str] = []
+    failback.failback({"dc1": dc1, "dc2": dc2}, [promoted], "reverse", allow_delete=True,
+                      dry=False, say=said.append)
+    wire1.done(), wire2.done()
+    assert "[dc2] link restored: cluster.remote.dc1.seeds" in said
