@@ -465,8 +465,9 @@ def dc_loss(
     by hand (``cluster.remote.dc1.*`` = null), which closes its connections so the plugin's
     `_stop` stops waiting on the black-holed leader. Seen in the lab at esdr 6bd35c9: without
     it `_stop` did not finish in 4 x 30 s; after it, it did. `failback` puts the link back
-    (the same settings) once DC1 has returned. What `esdr promote` should do itself on
-    OpenSearch when the leader is unreachable."""
+    (the same settings) once DC1 has returned. `esdr promote` now does this itself on
+    OpenSearch when the leader is unreachable (and `esdr failback` restores the link): the
+    option stays to compare the two."""
     result = DrillResult()
     dc1, dc2 = lab.clients["dc1"], lab.clients["dc2"]
     if remote_ping:

@@ -175,9 +175,9 @@ DRILL: dict[str, bool] = {}
 
 def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     api = lab["api"]
-    # cut_link_first: DC2's link to the dead DC1 is dropped by hand before `esdr promote`
-    # (the plugin's _stop otherwise waits on the black-holed connections; promote should do it)
-    result, writer = drill.dc_loss(os_lab, api.stop_hosts, say=print, cut_link_first=True)
+    # `esdr promote` detaches DC2's link to the unreachable DC1 itself (the plugin's _stop
+    # otherwise waits on the black-holed connections) and `esdr failback` restores it
+    result, writer = drill.dc_loss(os_lab, api.stop_hosts, say=print)
     assert result.acked_dc1 > 0
     assert result.acked_dc2 > 0, f"no write acknowledged by DC2 ({writer.last_error})"
     dc2 = os_lab.clients["dc2"]
