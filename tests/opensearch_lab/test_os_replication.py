@@ -144,30 +144,46 @@ def test_reruns_change_nothing_and_plan_is_empty(lab):
         assert plan.returncode == 0, plan.stdout + plan.stderr
 
 
-def test_replication_stopped_by_hand_is_planned_then_restored(os_lab):
+def test_replication_rule_deleted_by_hand_is_planned_then_restored(os_lab):
+    """An auto-follow replication rule deleted by hand: `esdr plan` names it (exit 3) and a
+    rerun of the deploy creates it again."""
+    dc2 = os_lab.clients["dc2"]
+    rule = {"leader_alias": "dc1", "name": "logs-from-dc1"}
+    drill.rest(dc2, "DELETE", "/_plugins/_replication/_autofollow", body=rule)
+    plan = drill.esdr(["plan", DC2])
+    print(plan.stdout, plan.stderr)
+    assert plan.returncode == 3, plan.stdout + plan.stderr
+    drifted = [line.strip() for line in plan.stdout.splitlines()
+               if line.strip().startswith(("+ ", "~ ", "- "))]
+    assert drifted and all("auto_follow logs-from-dc1" in line for line in drifted), drifted
+    fixed = _deploy(DC2)
+    changed = [op for ops in fixed.changed_operations().values() for op in ops]
+    assert changed == ["Cluster-level objects converged"], changed
+    after = drill.esdr(["plan", DC2])
+    assert after.returncode == 0, after.stdout + after.stderr
+
+
+def test_a_follower_stopped_by_hand_is_named_and_restored_once_removed(os_lab):
+    """`_stop` by hand leaves a regular index that may hold writes of its own: esdr names it
+    (exit 3) and does not delete it to follow again; once removed, as the note says, a rerun
+    follows again and catches up."""
     dc1, dc2 = os_lab.clients["dc1"], os_lab.clients["dc2"]
     index = "events-dc1"  # a follower in DC2; orders stays untouched for the drill
     drill.rest(dc2, "POST", f"/_plugins/_replication/{index}/_stop", body={})
     plan = drill.esdr(["plan", DC2])
     print(plan.stdout, plan.stderr)
     assert plan.returncode == 3, plan.stdout + plan.stderr
-    drifted = [line for line in plan.stdout.splitlines() if index in line]
-    assert any("follower_index" in line for line in drifted), plan.stdout
-    try:
-        _deploy(DC2)
-        wait_until(f"{index} following again", lambda: drill.is_syncing(dc2, index), timeout=90)
-        wait_until(f"{index} in DC2 at DC1's count",
-                   lambda: drill.count(dc2, index) == drill.count(dc1, index), timeout=180)
-        after = drill.esdr(["plan", DC2])
-        assert after.returncode == 0, after.stdout + after.stderr
-    finally:
-        if not drill.is_syncing(dc2, index):
-            # what esdr's note says to do ("remove it yourself"), so the drill and the last
-            # test start from the estate's design whatever happened above
-            dc2.indices.delete(index=index)
-            _deploy(DC2)
-            wait_until(f"{index} following after removal", lambda: drill.is_syncing(dc2, index),
-                       timeout=180)
+    named = [line for line in plan.stdout.splitlines() if f"follower_index {index}" in line]
+    assert named and "regular index" in named[0], plan.stdout
+    _deploy(DC2)
+    assert not drill.is_syncing(dc2, index)  # nothing deleted without the operator
+    dc2.indices.delete(index=index)
+    _deploy(DC2)
+    wait_until(f"{index} following again", lambda: drill.is_syncing(dc2, index), timeout=180)
+    wait_until(f"{index} in DC2 at DC1's count",
+               lambda: drill.count(dc2, index) == drill.count(dc1, index), timeout=180)
+    after = drill.esdr(["plan", DC2])
+    assert after.returncode == 0, after.stdout + after.stderr
 
 
 DRILL: dict[str, bool] = {}
