@@ -79,7 +79,11 @@ def remote_topology(inventory: str, estate: Estate, alias: str) -> Topology | No
 def remote_client(inventory: str, estate: Estate, alias: str) -> Api | None:
     """A client to another cluster of the estate, through its own inventory (None if unknown)."""
     other = remote_topology(inventory, estate, alias)
-    return None if other is None else client_for(other, request_timeout=10)
+    if other is None:
+        return None
+    # A lost DC answers nothing: each node is tried once, briefly, so deciding "unreachable"
+    # costs seconds (one dead node alone still leaves the others to answer).
+    return client_for(other, request_timeout=5, max_retries=max(0, len(other.cluster.nodes) - 1))
 
 
 def _health(es: Api | None) -> dict | None:

@@ -72,31 +72,35 @@ def client_for(
     *,
     request_timeout: float = 30,
     user: str | None = None,
+    max_retries: int = 3,
 ) -> Elasticsearch | OpenSearch:
     """A client to ``nodes`` (default: every node) of the topology's cluster, as ``user``
-    (default: the engine's superuser; ``"replication"``: OpenSearch's replication user)."""
+    (default: the engine's superuser; ``"replication"``: OpenSearch's replication user).
+    ``max_retries``: further nodes a failed request is tried on (timeouts included)."""
     cluster = topology.cluster
     urls = node_urls(topology, nodes)
     secure = security.enabled(cluster)
     if cluster.engine.name == "opensearch":
-        return _opensearch(topology, urls, request_timeout, user if secure else None, secure)
+        return _opensearch(topology, urls, request_timeout, user if secure else None, secure,
+                           max_retries)
     options: dict = {}
     if secure:
         options = {"ca_certs": _ca(topology), "verify_certs": True,
                    "basic_auth": credentials(topology, user)}
     elif user not in (None, "superuser"):
         credentials(topology, user)  # the same refusal with security off
-    return Elasticsearch(urls, request_timeout=request_timeout, max_retries=3,
+    return Elasticsearch(urls, request_timeout=request_timeout, max_retries=max_retries,
                          retry_on_timeout=True, **options)
 
 
 def _opensearch(topology: Topology, urls: list[str], request_timeout: float, user: str | None,
-                secure: bool) -> OpenSearch:
+                secure: bool, max_retries: int = 3) -> OpenSearch:
     options: dict = {}
     if secure:
         # verify_certs with a CA: urllib3 then requires a valid chain AND a certificate that
         # names the host connected to (https://opensearch.org/docs/latest/clients/python-low-level/).
         options = {"use_ssl": True, "verify_certs": True, "ssl_show_warn": True,
                    "ca_certs": _ca(topology), "http_auth": credentials(topology, user)}
-    return OpenSearch(urls, timeout=request_timeout, max_retries=3, retry_on_timeout=True,
+    return OpenSearch(urls, timeout=request_timeout, max_retries=max_retries,
+                      retry_on_timeout=True,
                       **options)
