@@ -118,6 +118,13 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
             lambda: node.name in observer.node_names(),
             timeout=timeout,
         )
+        # A node is listed by the master once it joins, before its own HTTP port is bound:
+        # clients that reach it directly (with its new certificate) must find it answering.
+        wait_until(
+            f"{node.name} to answer on its own HTTP port",
+            lambda: target.health() is not None,
+            timeout=timeout,
+        )
         if node.holds_data:
             observer.request(
                 "PUT",
