@@ -7,7 +7,7 @@ from typing import Any
 
 from esdr.es import client
 from esdr.es.client import Api
-from esdr.changes import Change, Note
+from esdr.changes import Change, Note, plan_each
 from esdr.reconcile.normalize import norm
 
 KIND = "slm_policy"
@@ -46,13 +46,7 @@ def plan_slm_policy(
 def plan_slm_policies(
     desired: dict[str, dict[str, Any]], observed: dict[str, dict[str, Any]], managed: set[str]
 ) -> tuple[list[Change], list[Note]]:
-    changes: list[Change] = []
-    notes: list[Note] = []
-    for policy_id in sorted(set(desired) | set(observed)):
-        c, n = plan_slm_policy(policy_id, desired.get(policy_id), observed.get(policy_id), managed)
-        changes += c
-        notes += n
-    return changes, notes
+    return plan_each(plan_slm_policy, desired, observed, managed)
 
 
 def apply_slm_policies(es: Api, changes: list[Change]) -> None:
