@@ -1,6 +1,6 @@
 # Gateway tier of the local lab, keepalived front door (every host of
 # inventories/lab_gateways.py is in group "lab_gateways").
-from esdr.lab import constants as _lab
+from esdr_lab import constants as _lab
 
 ssh_user = _lab.SSH_DATA["ssh_user"]
 ssh_key = _lab.SSH_DATA["ssh_key"]

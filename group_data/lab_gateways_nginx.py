@@ -1,5 +1,5 @@
 # Gateway tier of the local lab, Nginx front door (inventories/lab_gateways_nginx.py).
-from esdr.lab import constants as _lab
+from esdr_lab import constants as _lab
 
 ssh_user = _lab.SSH_DATA["ssh_user"]
 ssh_key = _lab.SSH_DATA["ssh_key"]

@@ -1,10 +1,10 @@
 # Cluster settings for DC1 of the OpenSearch lab (every host of inventories/lab_os.py is in
 # group "lab_os"). Machine-level settings (ssh, mirror, engine, plugins, heap, shim, passwords)
-# are shared with DC2: esdr/lab/group_settings_os.py.
+# are shared with DC2: esdr_lab/group_settings_os.py.
 import os as _os
 
 from esdr.crossdc.estate import load_estate_file
-from esdr.lab.group_settings_os import *  # noqa: F403
+from esdr_lab.group_settings_os import *  # noqa: F403
 
 es_cluster_name = "esdr-lab-os-dc1"
 # Cross-DC design shared with DC2: remote clusters both ways, followers, auto-follow,

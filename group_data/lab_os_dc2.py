@@ -1,10 +1,10 @@
 # Cluster settings for DC2 of the OpenSearch lab (every host of inventories/lab_os_dc2.py is
 # in group "lab_os_dc2"). Machine-level settings are shared with DC1:
-# esdr/lab/group_settings_os.py.
+# esdr_lab/group_settings_os.py.
 import os as _os
 
 from esdr.crossdc.estate import load_estate_file
-from esdr.lab.group_settings_os import *  # noqa: F403
+from esdr_lab.group_settings_os import *  # noqa: F403
 
 es_cluster_name = "esdr-lab-os-dc2"
 # ESDR_LAB_OS_ESTATE: scripts/benchmark points both DCs at a generated copy with more followers

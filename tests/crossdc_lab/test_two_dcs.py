@@ -52,7 +52,7 @@ def esdr_plan(inventory: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def lab():
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     api.up([str(REPO / DC1), str(REPO / DC2)], fresh=True)

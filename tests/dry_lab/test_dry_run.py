@@ -76,7 +76,7 @@ def _dry_run() -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def lab():
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     api.up([str(REPO / INVENTORY)], fresh=True)

@@ -47,7 +47,7 @@ KEPT_AFTER_KILL: list[bool] = []  # did SIGKILLed gw1 still have the VIP configu
 
 
 def _ssh(host: str, command: str, timeout: float = 60) -> str:
-    from esdr.lab import api
+    from esdr_lab import api
 
     result = api.ssh(host, command, timeout=timeout)
     assert result.returncode == 0, f"{host}: {command}: {result.stdout} {result.stderr}"
@@ -126,7 +126,7 @@ def _keepalived_pids(host: str) -> list[int]:
 
 @pytest.fixture(scope="module")
 def lab():
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     api.up([KEEPALIVED_INVENTORY], fresh=True)
@@ -145,7 +145,7 @@ def lab():
 
 @pytest.fixture(scope="module")
 def keepalived_tier(lab):
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     for host in ("gw1", "gw2"):
@@ -156,7 +156,7 @@ def keepalived_tier(lab):
 
 
 def test_keepalived_deploy_is_idempotent_and_skips_the_binary_clearly(keepalived_tier):
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     first, second = keepalived_tier
@@ -172,7 +172,7 @@ def test_keepalived_deploy_is_idempotent_and_skips_the_binary_clearly(keepalived
 
 
 def test_keepalived_vip_fails_over_on_stop_and_returns_by_preempt(keepalived_tier):
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     wait_for_answer(VIP_URL, "gw1", limit=30)
@@ -193,7 +193,7 @@ def test_keepalived_vip_fails_over_on_stop_and_returns_by_preempt(keepalived_tie
 
 
 def test_keepalived_vip_fails_over_on_sigkill(keepalived_tier):
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     wait_for_answer(VIP_URL, "gw1", limit=30)
@@ -218,7 +218,7 @@ def test_keepalived_vip_fails_over_on_sigkill(keepalived_tier):
 
 def test_keepalived_health_check_moves_the_vip_when_the_gateway_dies(keepalived_tier):
     """vrrp_script: the gateway's API stops answering -> gw1 gives the VIP up (FAULT)."""
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     wait_for_answer(VIP_URL, "gw1", limit=30)
@@ -234,7 +234,7 @@ def test_keepalived_health_check_moves_the_vip_when_the_gateway_dies(keepalived_
 
 @pytest.fixture(scope="module")
 def nginx_tier(lab):
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     for host in ("upstream1", "upstream2"):
@@ -250,7 +250,7 @@ def _urls(count: int) -> list[str]:
 
 
 def test_nginx_deploy_is_idempotent(nginx_tier):
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     first, second = nginx_tier
@@ -260,7 +260,7 @@ def test_nginx_deploy_is_idempotent(nginx_tier):
 
 
 def test_nginx_hashes_one_index_to_one_gateway(nginx_tier):
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     failed, answers = burst(_urls(200))
@@ -273,7 +273,7 @@ def test_nginx_hashes_one_index_to_one_gateway(nginx_tier):
 
 
 def test_nginx_loses_no_request_when_a_gateway_stops_and_it_rejoins(nginx_tier):
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     failures: list[int] = []

@@ -68,7 +68,7 @@ def wait_for(what: str, check, timeout: float = 240, interval: float = 2.0):
 
 @pytest.fixture(scope="module")
 def lab():
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     api.up([str(REPO / INVENTORY)], fresh=True)  # a cold lab: the first deploy bootstraps

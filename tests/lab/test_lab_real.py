@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from esdr.lab import api, constants, host, network
+from esdr_lab import api, constants, host, network
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = str(REPO / "inventories" / "lab.py")

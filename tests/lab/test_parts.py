@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from esdr.errors import EsdrError
-from esdr.lab import api, constants, host, image, network, procs, spec, system
-from esdr.lab.cli import lab
-from esdr.lab.state import ProcRecord
+from esdr_lab import api, constants, host, image, network, procs, spec, system
+from esdr_lab.cli import lab
+from esdr_lab.state import ProcRecord
 
 
 def test_image_cache_key_changes_with_the_package_list(monkeypatch):
@@ -119,7 +119,7 @@ def test_nspawn_command_has_the_flags_the_testbed_needs():
 
 
 def test_cli_status_exits_1_when_the_lab_is_not_up(monkeypatch):
-    monkeypatch.setattr("esdr.lab.status.state.load", lambda: None)
+    monkeypatch.setattr("esdr_lab.status.state.load", lambda: None)
     result = CliRunner().invoke(lab, ["status"])
     assert result.exit_code == 1
     assert "not up" in result.output

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from esdr.errors import EsdrError
-from esdr.lab import spec
-from esdr.lab.spec import HostSpec
+from esdr_lab import spec
+from esdr_lab.spec import HostSpec
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import stat
 
-from esdr.lab import state
-from esdr.lab.state import HostRecord, LabState, MirrorRecord, ProcRecord
+from esdr_lab import state
+from esdr_lab.state import HostRecord, LabState, MirrorRecord, ProcRecord
 
 
 def _sample() -> LabState:

@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from esdr.lab import replication_drill as drill
-from esdr.lab.replication_drill import DC1_INVENTORY as DC1
-from esdr.lab.replication_drill import DC2_INVENTORY as DC2
-from esdr.lab.replication_drill import ORDERS, ORDERS_WRITE, wait_until
+from esdr_lab import replication_drill as drill
+from esdr_lab.replication_drill import DC1_INVENTORY as DC1
+from esdr_lab.replication_drill import DC2_INVENTORY as DC2
+from esdr_lab.replication_drill import ORDERS, ORDERS_WRITE, wait_until
 from tests.integration.deploy_runner import REPO, run_deploy
 
 pytestmark = pytest.mark.lab
@@ -40,7 +40,7 @@ def _deploy(inventory: str, check: bool = True):
 
 @pytest.fixture(scope="module")
 def lab():
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     api.up([str(REPO / DC1), str(REPO / DC2)], fresh=True)

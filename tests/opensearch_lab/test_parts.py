@@ -8,9 +8,9 @@ import hashlib
 import pytest
 
 from esdr.errors import EsdrError
-from esdr.lab import artifacts, constants
-from esdr.lab import replication_drill as drill
-from esdr.lab.spec import specs_from_inventories
+from esdr_lab import artifacts, constants
+from esdr_lab import replication_drill as drill
+from esdr_lab.spec import specs_from_inventories
 from esdr.project import load_project, valid_topology
 from tests.integration.deploy_runner import REPO
 

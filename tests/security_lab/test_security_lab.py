@@ -106,7 +106,7 @@ def _protected(mode: int) -> bool:
 
 def _scan_host_roots(needle: bytes) -> dict:
     """Every regular file each host wrote (its overlay upper dir = its changes to the image)."""
-    from esdr.lab import constants
+    from esdr_lab import constants
 
     scanned = skipped_protected = 0
     leaks: list[str] = []
@@ -142,7 +142,7 @@ def _scan_host_roots(needle: bytes) -> dict:
 
 @pytest.fixture(scope="module")
 def lab():
-    from esdr.lab import api
+    from esdr_lab import api
 
     api.require_lab()
     api.up([str(REPO / INVENTORY)], fresh=True)

@@ -31,7 +31,7 @@ def test_every_built_in_command_is_registered_at_import() -> None:
 
 def test_the_lab_comes_in_through_its_entry_point_only_when_named() -> None:
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, esdr.cli.main; print('esdr.lab' in sys.modules)"],
+        [sys.executable, "-c", "import sys, esdr.cli.main; print('esdr_lab' in sys.modules)"],
         capture_output=True, text=True, check=True,
     )
     assert loaded.stdout.strip() == "False"

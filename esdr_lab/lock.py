@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from esdr.errors import EsdrError
-from esdr.lab import constants
-from esdr.lab.system import private_dir
+from esdr_lab import constants
+from esdr_lab.system import private_dir
 
 WAIT = 600  # a cold `up` (image build) is the longest holder
 

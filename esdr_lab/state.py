@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from esdr.lab import constants
+from esdr_lab import constants
 
 STATE_VERSION = 1
 
@@ -50,7 +50,7 @@ class LabState:
     bridge: str = constants.BRIDGE
     image: str = ""
     # what a unit asking LimitNOFILE=65535 really gets in a host, and the in-host path of the
-    # LD_PRELOAD floor library ("" when not installed); see esdr/lab/nofile.py
+    # LD_PRELOAD floor library ("" when not installed); see esdr_lab/nofile.py
     nofile_limit: int = 0
     nofile_shim: str = ""
     version: int = STATE_VERSION

@@ -11,8 +11,8 @@ import socket
 import subprocess
 import time
 
-from esdr.lab import constants
-from esdr.lab.system import private_dir, run
+from esdr_lab import constants
+from esdr_lab.system import private_dir, run
 
 
 def ensure_key() -> str:

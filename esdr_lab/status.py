@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from esdr.errors import EsdrError
-from esdr.lab import constants, mirror, network, procs, state
-from esdr.lab.ssh import port_open, ssh_address
-from esdr.lab.state import LabState
+from esdr_lab import constants, mirror, network, procs, state
+from esdr_lab.ssh import port_open, ssh_address
+from esdr_lab.state import LabState
 
 
 @dataclass

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from esdr.errors import EsdrError
-from esdr.lab import constants
+from esdr_lab import constants
 
 REQUIRED_TOOLS = ("ip", "systemd-nspawn", "debootstrap", "ssh", "ssh-keygen", "mount", "umount")
 

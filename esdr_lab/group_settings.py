@@ -6,7 +6,7 @@ only says what differs (cluster name, estate) and the machine-level settings liv
 
 from __future__ import annotations
 
-from esdr.lab import constants as _lab
+from esdr_lab import constants as _lab
 from esdr.security.store import default_root as _secrets_root
 from esdr.security.store import generated_secret_file as _generated
 
@@ -39,7 +39,7 @@ es_java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
 es_lab = True
 # This machine caps open files at 20000 for everyone (no CAP_SYS_RESOURCE), below Elastic's
 # bootstrap check of 65535, which no unit setting can lift here. The lab preloads a shim that
-# reports the limit as 65535 (esdr/lab/nofile.py). Never set this on real hosts.
+# reports the limit as 65535 (esdr_lab/nofile.py). Never set this on real hosts.
 es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
 # The shared snapshot mount (an NFS export in a real DC); path.repo is static: a change
 # restarts the nodes.

@@ -13,13 +13,13 @@ import shutil
 import signal
 
 from esdr.errors import EsdrError
-from esdr.lab import artifacts, constants, host, image, mirror, network, nofile, procs, state
-from esdr.lab.lock import lab_lock
-from esdr.lab.progress import say, step
-from esdr.lab.spec import HostSpec, hosts_file, netns_name, specs_from_inventories
-from esdr.lab.ssh import ensure_key, ssh_address, wait_ssh
-from esdr.lab.state import HostRecord, LabState
-from esdr.lab.system import ensure_max_map_count, private_dir, require_machine
+from esdr_lab import artifacts, constants, host, image, mirror, network, nofile, procs, state
+from esdr_lab.lock import lab_lock
+from esdr_lab.progress import say, step
+from esdr_lab.spec import HostSpec, hosts_file, netns_name, specs_from_inventories
+from esdr_lab.ssh import ensure_key, ssh_address, wait_ssh
+from esdr_lab.state import HostRecord, LabState
+from esdr_lab.system import ensure_max_map_count, private_dir, require_machine
 
 BOOT_TIMEOUT = 120  # until sshd answers on every host (3 hosts took ~1 s in testbed.md)
 RUNNING_TIMEOUT = 60  # `systemctl is-system-running --wait` per host

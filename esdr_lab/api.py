@@ -1,6 +1,6 @@
 """The lab's Python API, for the CLI and the integration tests.
 
-    from esdr.lab import api
+    from esdr_lab import api
     api.require_lab()                       # in a test: skip (or fail under CI) with the reason
     lab = api.up(["inventories/lab.py"])    # LabState: lab.hosts[name].address, .proc.pid
     api.ssh("dc1-data-az1", "systemctl is-active elasticsearch")
@@ -16,12 +16,12 @@ import os
 import subprocess
 
 from esdr.errors import EsdrError
-from esdr.lab import constants, network, state
-from esdr.lab.lifecycle import down, start_host, start_hosts, stop_host, stop_hosts, up
-from esdr.lab.ssh import ssh_address
-from esdr.lab.state import HostRecord, LabState
-from esdr.lab.status import HostStatus, LabStatus, MirrorStatus, collect
-from esdr.lab.system import unavailable_reason
+from esdr_lab import constants, network, state
+from esdr_lab.lifecycle import down, start_host, start_hosts, stop_host, stop_hosts, up
+from esdr_lab.ssh import ssh_address
+from esdr_lab.state import HostRecord, LabState
+from esdr_lab.status import HostStatus, LabStatus, MirrorStatus, collect
+from esdr_lab.system import unavailable_reason
 
 __all__ = [
     "HostRecord", "HostStatus", "LabState", "LabStatus", "MirrorStatus",

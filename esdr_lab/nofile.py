@@ -16,8 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from esdr.lab import constants
-from esdr.lab.system import run
+from esdr_lab import constants
+from esdr_lab.system import run
 
 FLOOR = 65535
 

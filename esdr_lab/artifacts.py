@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from esdr.errors import EsdrError
-from esdr.lab import constants
-from esdr.lab.system import run
+from esdr_lab import constants
+from esdr_lab.system import run
 
 FETCH_TIMEOUT = 600  # ~5 s when Maven's local repository has it; a cold fetch is a few MB/s
 HEARTBEAT = 15  # seconds between "still fetching" lines of a long fetch
@@ -96,7 +96,7 @@ def needed_for(files: Iterable[str]) -> list[Artifact]:
     if unknown:
         raise EsdrError(
             f"the lab mirror cannot serve {', '.join(unknown)}",
-            hint=f"it serves {', '.join(CATALOGUE)} (esdr/lab/artifacts.py)",
+            hint=f"it serves {', '.join(CATALOGUE)} (esdr_lab/artifacts.py)",
         )
     return [a for name, a in CATALOGUE.items() if name in wanted]
 
@@ -129,7 +129,7 @@ def vendor_dir() -> Path:
     override = os.environ.get("ESDR_VENDOR_DIR")
     if override:
         return Path(override)
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[1]
     return repo.parent / "shared" / "vendor"
 
 
@@ -197,7 +197,7 @@ def _fetch(artifact: Artifact, target: Path, say: Callable[[str], None]) -> None
         if not fetched.is_file():
             raise EsdrError(
                 f"Maven did not produce {target.name} for {artifact.maven}",
-                hint="check the coordinate in esdr/lab/constants.py",
+                hint="check the coordinate in esdr_lab/constants.py",
             )
         fetched.rename(target)
     size = target.stat().st_size / 1e6

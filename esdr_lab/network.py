@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 from esdr.errors import EsdrError
-from esdr.lab import constants
-from esdr.lab.spec import HostSpec, parse_route_dev
-from esdr.lab.system import run
+from esdr_lab import constants
+from esdr_lab.spec import HostSpec, parse_route_dev
+from esdr_lab.system import run
 
 
 def link_exists(name: str) -> bool:

@@ -13,9 +13,9 @@ import urllib.request
 from pathlib import Path
 
 from esdr.errors import EsdrError
-from esdr.lab import constants, procs
-from esdr.lab.ssh import port_open
-from esdr.lab.state import MirrorRecord
+from esdr_lab import constants, procs
+from esdr_lab.ssh import port_open
+from esdr_lab.state import MirrorRecord
 
 START_TIMEOUT = 10
 # "--" cannot start a host name, so this never collides with a host's esdrlab-<name> cgroup;

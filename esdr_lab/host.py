@@ -19,10 +19,10 @@ import uuid
 from pathlib import Path
 
 from esdr.errors import EsdrError
-from esdr.lab import constants, nofile, procs
-from esdr.lab.spec import HostSpec
-from esdr.lab.state import HostRecord
-from esdr.lab.system import run
+from esdr_lab import constants, nofile, procs
+from esdr_lab.spec import HostSpec
+from esdr_lab.state import HostRecord
+from esdr_lab.system import run
 
 # Units that only cost time or fail inside a lab host (timers that would try the network,
 # filesystem scrubbers that need real block devices).

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DC1_INVENTORY = "inventories/lab_os.py"
 DC2_INVENTORY = "inventories/lab_os_dc2.py"
 ORDERS, ORDERS_WRITE = "orders", "orders-write"
@@ -605,7 +605,7 @@ def median_line(name: str, values: list[float], unit: str = "s") -> str:
 def demo(say: Say = print) -> int:
     """`bash scripts/demo --engine opensearch`: both DCs up and deployed (a healthy lab is
     reused), then what replicates, shown for real."""
-    from esdr.lab import api
+    from esdr_lab import api
     from esdr.security.store import default_root
 
     started = time.monotonic()

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from esdr.errors import EsdrError
-from esdr.lab import constants
+from esdr_lab import constants
 
 IFNAMSIZ = 15  # Linux interface names: at most 15 characters
 # what systemd-nspawn -M and a hostname both accept
@@ -113,7 +113,7 @@ def check_unique(specs: list[HostSpec]) -> list[HostSpec]:
 def specs_from_inventories(inventory_paths: list[str]) -> list[HostSpec]:
     """One HostSpec per inventory host, validated, in inventory order."""
     from esdr.inventory import load_inventory  # pyinfra import is slow: only when needed
-    from esdr.lab.artifacts import mirror_files, urls_of
+    from esdr_lab.artifacts import mirror_files, urls_of
 
     if not inventory_paths:
         raise EsdrError("no lab inventory given", hint="pass --inventory inventories/lab.py")

@@ -11,7 +11,7 @@ PREFIX_LEN = 24
 NETNS_PREFIX = "esdrlab-"  # every lab namespace starts with this, so teardown is by name
 
 STATE_DIR = Path("/var/lib/esdr-lab")  # overlays, pids, ssh key: root only (0700)
-CACHE_DIR = Path("/var/cache/esdr/lab")  # base image and artifacts, kept between runs
+CACHE_DIR = Path("/var/cache/esdr_lab")  # base image and artifacts, kept between runs
 SSH_KEY = STATE_DIR / "ssh" / "id_ed25519"
 
 MIRROR_PORT = 8099

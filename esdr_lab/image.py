@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 
 from esdr.errors import EsdrError
-from esdr.lab import constants
-from esdr.lab.system import run
+from esdr_lab import constants
+from esdr_lab.system import run
 
 VARIANT = "minbase"
 BUILD_TIMEOUT = 1200  # debootstrap took 51-61 s here; a slow mirror gets 20 min, then we stop

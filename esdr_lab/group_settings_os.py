@@ -9,7 +9,7 @@ mirror. Install paths and the service user follow OpenSearch's own layout
 
 from __future__ import annotations
 
-from esdr.lab import constants as _lab
+from esdr_lab import constants as _lab
 from esdr.security.store import default_root as _secrets_root
 from esdr.security.store import generated_secret_file as _generated
 
@@ -51,7 +51,7 @@ es_plugins = [
 es_heap = "256m"  # ~500 MB RSS per node with security (shared notes): six nodes fit the machine
 es_java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
 es_lab = True
-# Same open-files floor as the Elasticsearch lab (esdr/lab/nofile.py). Never on real hosts.
+# Same open-files floor as the Elasticsearch lab (esdr_lab/nofile.py). Never on real hosts.
 es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
 es_path_repo = ["/mnt/esdr-snapshots"]
 # Random passwords generated on first use into the lab_os estate's secrets directory (0600,

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from esdr.lab.state import ProcRecord
+from esdr_lab.state import ProcRecord
 
 
 def starttime(pid: int) -> int | None:

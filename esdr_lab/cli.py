@@ -8,9 +8,9 @@ import time
 import click
 
 from esdr.errors import EsdrError
-from esdr.lab import api, constants
-from esdr.lab.state import LabState
-from esdr.lab.status import format_table, render
+from esdr_lab import api, constants
+from esdr_lab.state import LabState
+from esdr_lab.status import format_table, render
 
 
 def _fail(exc: EsdrError) -> None:
