@@ -9,9 +9,22 @@ mirror. Install paths and the service user follow OpenSearch's own layout
 
 from __future__ import annotations
 
-from esdr_lab import constants as _lab
 from esdr.security.store import default_root as _secrets_root
 from esdr.security.store import generated_secret_file as _generated
+from esdr_lab import constants as _lab
+
+# The machine is the Elasticsearch lab's: SSH, JRE, heap, lab flag, open-files shim, snapshot mount.
+from esdr_lab.group_settings import (  # noqa: F401
+    es_heap,
+    es_java_home,
+    es_lab,
+    es_path_repo,
+    es_service_environment,
+    ssh_key,
+    ssh_known_hosts_file,
+    ssh_strict_host_key_checking,
+    ssh_user,
+)
 
 __all__ = [
     "ssh_user",
@@ -31,11 +44,6 @@ __all__ = [
     "es_replication_password",
 ]
 
-ssh_user = _lab.SSH_DATA["ssh_user"]
-ssh_key = _lab.SSH_DATA["ssh_key"]
-ssh_strict_host_key_checking = _lab.SSH_DATA["ssh_strict_host_key_checking"]
-ssh_known_hosts_file = _lab.SSH_DATA["ssh_known_hosts_file"]
-
 es_engine = "opensearch"
 es_version = _lab.OS_VERSION
 # Everything comes from the lab's mirror (a DC's internal mirror); no sha512 given: the deploy
@@ -48,12 +56,6 @@ es_plugins = [
         "url": f"{_lab.MIRROR_URL}/{_lab.OS_REPLICATION_PLUGIN}",
     },
 ]
-es_heap = "256m"  # ~500 MB RSS per node with security (shared notes): six nodes fit the machine
-es_java_home = "/usr/lib/jvm/java-17-openjdk-amd64"
-es_lab = True
-# Same open-files floor as the Elasticsearch lab (esdr_lab/nofile.py). Never on real hosts.
-es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
-es_path_repo = ["/mnt/esdr-snapshots"]
 # Random passwords generated on first use into the lab_os estate's secrets directory (0600,
 # never in git): the admin superuser, and the replication user both DCs share.
 es_admin_password = {"file": _generated(_secrets_root() / "lab_os" / "admin-password")}

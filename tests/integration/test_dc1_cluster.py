@@ -7,7 +7,6 @@ awareness, idempotency, the loss of a whole data zone, then a health-gated rolli
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.deploy_runner import REPO, run_deploy
+from tests.integration.health_watch import watch_health
 
 pytestmark = pytest.mark.lab
 
@@ -214,30 +214,8 @@ def test_losing_a_whole_data_zone_keeps_reads_and_writes(lab, es):
 
 def test_setting_change_restarts_one_node_at_a_time_and_never_goes_red(lab, es, tmp_path):
     project = _project_with(tmp_path, 'es_settings = {"node.processors": 1}')
-    observer = client_for(*ADDRESS_OF)
-    seen_status: list[str] = []
-    seen_nodes: list[int] = []
-    done = threading.Event()
-
-    def poll_health():
-        for _ in range(3000):  # bounded: at most ~25 minutes at 0.5 s
-            if done.is_set():
-                return
-            try:
-                health = observer.cluster.health(timeout="2s")
-                seen_status.append(health["status"])
-                seen_nodes.append(health["number_of_nodes"])
-            except Exception:
-                pass
-            time.sleep(0.5)
-
-    poller = threading.Thread(target=poll_health, daemon=True)
-    poller.start()
-    try:
+    with watch_health(client_for(*ADDRESS_OF)) as seen:
         rolled = run_deploy(INVENTORY, cwd=project)
-    finally:
-        done.set()
-        poller.join(timeout=10)
     assert rolled.returncode == 0, rolled.stderr[-4000:]
     restarted = [line.split("restarted ", 1)[1].split(":")[0] for line in rolled.esdr_lines()
                  if "] restarted " in line]
@@ -245,9 +223,9 @@ def test_setting_change_restarts_one_node_at_a_time_and_never_goes_red(lab, es, 
     # data nodes first, the masters after them
     assert set(restarted[:2]) == {"dc1-data-az1", "dc1-data-az2"}
     assert restarted[2] == TIEBREAKER
-    assert len(seen_status) > 20
-    assert "red" not in seen_status
-    assert min(seen_nodes) >= 4  # never two nodes down at once
+    assert len(seen.statuses) > 20
+    assert "red" not in seen.statuses
+    assert min(seen.node_counts) >= 4  # never two nodes down at once
     for name in ADDRESS_OF:
         yml = lab["api"].ssh(name, "grep -c '^node.processors: 1$' /etc/elasticsearch/elasticsearch.yml")
         assert yml.stdout.strip() == "1"

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.deploy_runner import REPO, SITE, DeployRun, run_deploy
+from tests.integration.health_watch import watch_health
 
 pytestmark = pytest.mark.lab
 
@@ -280,30 +281,8 @@ def test_certificate_reissue_rolls_the_cluster_one_node_at_a_time(lab) -> None:
     assert renewed.stdout.count(": issued, expires ") == len(NODES), renewed.stdout
     issued = ensure_certificates(_topology())  # what renew stored, reused as is
     assert not any(c.issued for c in issued.nodes.values())
-    observer = client_for(_topology(), request_timeout=5)
-    seen_status: list[str] = []
-    seen_nodes: list[int] = []
-    done = threading.Event()
-
-    def poll() -> None:
-        for _ in range(3000):  # bounded: ~25 minutes at most
-            if done.is_set():
-                return
-            try:
-                health = observer.cluster.health(timeout="2s")
-                seen_status.append(health["status"])
-                seen_nodes.append(health["number_of_nodes"])
-            except Exception:
-                pass
-            time.sleep(0.5)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    try:
+    with watch_health(client_for(_topology(), request_timeout=5)) as seen:
         rolled = run_deploy(INVENTORY)
-    finally:
-        done.set()
-        poller.join(timeout=10)
     assert rolled.returncode == 0, rolled.stderr[-4000:]
     restarted = [
         line.split("restarted ", 1)[1].split(":")[0]
@@ -312,7 +291,7 @@ def test_certificate_reissue_rolls_the_cluster_one_node_at_a_time(lab) -> None:
     ]
     assert sorted(restarted) == sorted(NODES)
     assert set(restarted[:2]) == {"dc1-data-az1", "dc1-data-az2"}  # data first, masters last
-    assert len(seen_status) > 20 and "red" not in seen_status
-    assert min(seen_nodes) >= 4  # never two nodes away at once
+    assert len(seen.statuses) > 20 and "red" not in seen.statuses
+    assert min(seen.node_counts) >= 4  # never two nodes away at once
     for name, address in NODES.items():
         assert _served_serial(address) == issued.nodes[name].info.serial, name
