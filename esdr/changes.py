@@ -74,3 +74,29 @@ def plan_each(
         changes += more_changes
         notes += more_notes
     return changes, notes
+
+
+FOREIGN = "not in the estate and not created by esdr: left alone"
+
+
+def plan_object(
+    kind: str,
+    name: str,
+    desired: Any,
+    observed: Any,
+    managed: set[str],
+    same: Callable[[Any, Any], bool] = lambda observed, desired: observed == desired,
+) -> tuple[list[Change], list[Note]]:
+    """The life of one cluster object esdr manages, as Terraform treats a resource: created when
+    only desired, deleted when esdr created it and the estate dropped it, a foreign one noted and
+    never touched, changed unless ``same(observed, desired)``."""
+    if desired is None:
+        if observed is None:
+            return [], []
+        if name in managed:
+            return [Change(kind, name, "deleted", observed, None)], []
+        return [], [Note(kind, name, FOREIGN)]
+    if observed is None:
+        return [Change(kind, name, "created", None, desired)], []
+    action = "unchanged" if same(observed, desired) else "changed"
+    return [Change(kind, name, action, observed, desired)], []

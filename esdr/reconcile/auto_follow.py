@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esdr.changes import Change, Note, plan_each
+from esdr.changes import Change, Note, plan_each, plan_object
 from esdr.replication import as_adapter
 from esdr.replication.ccr import OWNED
 
@@ -24,18 +24,8 @@ def observe_auto_follow(target) -> dict[str, dict[str, Any]]:
 def plan_auto_follow(
     name: str, desired: dict[str, Any] | None, observed: dict[str, Any] | None, managed: set[str]
 ) -> tuple[list[Change], list[Note]]:
-    if desired is None:
-        if observed is None:
-            return [], []
-        if name in managed:
-            return [Change(KIND, name, "deleted", observed, None)], []
-        return [], [Note(KIND, name, "not in the estate and not created by esdr: left alone")]
-    after = {**desired, "active": True}
-    if observed is None:
-        return [Change(KIND, name, "created", None, after)], []
-    if observed == after:
-        return [Change(KIND, name, "unchanged", observed, after)], []
-    return [Change(KIND, name, "changed", observed, after)], []
+    after = None if desired is None else {**desired, "active": True}
+    return plan_object(KIND, name, after, observed, managed)
 
 
 def plan_auto_follows(

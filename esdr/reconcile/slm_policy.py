@@ -7,7 +7,7 @@ from typing import Any
 
 from esdr.es import client
 from esdr.es.client import Api
-from esdr.changes import Change, Note, plan_each
+from esdr.changes import Change, Note, plan_each, plan_object
 from esdr.reconcile.normalize import norm
 
 KIND = "slm_policy"
@@ -30,17 +30,8 @@ def plan_slm_policy(
     policy_id: str, desired: dict[str, Any] | None, observed: dict[str, Any] | None,
     managed: set[str],
 ) -> tuple[list[Change], list[Note]]:
-    if desired is None:
-        if observed is None:
-            return [], []
-        if policy_id in managed:
-            return [Change(KIND, policy_id, "deleted", observed, None)], []
-        return [], [Note(KIND, policy_id, "not in the estate and not created by esdr: left alone")]
-    if observed is None:
-        return [Change(KIND, policy_id, "created", None, desired)], []
-    if _comparable(observed) == _comparable(desired):
-        return [Change(KIND, policy_id, "unchanged", observed, desired)], []
-    return [Change(KIND, policy_id, "changed", observed, desired)], []
+    return plan_object(KIND, policy_id, desired, observed, managed,
+                       same=lambda observed, desired: _comparable(observed) == _comparable(desired))
 
 
 def plan_slm_policies(

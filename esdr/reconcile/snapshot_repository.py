@@ -8,7 +8,7 @@ from typing import Any
 from esdr.errors import EsdrError
 from esdr.es import client
 from esdr.es.client import Api
-from esdr.changes import Change, Note, plan_each
+from esdr.changes import Change, Note, plan_each, plan_object
 from esdr.reconcile.normalize import norm
 
 KIND = "snapshot_repository"
@@ -24,17 +24,8 @@ def observe_snapshot_repositories(es: Api) -> dict[str, dict[str, Any]]:
 def plan_snapshot_repository(
     name: str, desired: dict[str, Any] | None, observed: dict[str, Any] | None, managed: set[str]
 ) -> tuple[list[Change], list[Note]]:
-    if desired is None:
-        if observed is None:
-            return [], []
-        if name in managed:
-            return [Change(KIND, name, "deleted", observed, None)], []
-        return [], [Note(KIND, name, "not in the estate and not created by esdr: left alone")]
-    if observed is None:
-        return [Change(KIND, name, "created", None, desired)], []
-    if norm(observed) == norm(desired):
-        return [Change(KIND, name, "unchanged", observed, desired)], []
-    return [Change(KIND, name, "changed", observed, desired)], []
+    return plan_object(KIND, name, desired, observed, managed,
+                       same=lambda observed, desired: norm(observed) == norm(desired))
 
 
 def plan_snapshot_repositories(
