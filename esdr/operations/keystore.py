@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, OperationValueError, operation
+from pyinfra.api import OperationValueError, operation
 
 from esdr.facts.elasticsearch import EsdrMarker
-from esdr.operations.secret_files import staging_path
+from esdr.operations.secret_files import staged_upload, staging_path
 from esdr.security.config import ESDR_ETC
 from esdr.security.refs import Secret
 
@@ -42,8 +41,9 @@ def keystore_entry(
     + group: the service user's group; the keystore stays ``root:<group>`` 0660 as packaged
     + java_home: JDK for the tool when the distribution bundles none
 
-    The value is uploaded to a 0600 file in the root-only ``marker_dir`` and fed to
-    ``elasticsearch-keystore add --stdin --force``, then removed, also when the tool fails.
+    The value is uploaded to a 0600 file in the root-only ``marker_dir`` (through a fresh
+    ``mktemp -d`` directory of the SSH user's under ``_sudo``: ``secret_files.SecretUpload``) and
+    fed to ``elasticsearch-keystore add --stdin --force``, then removed, also when the tool fails.
 
     **Example:**
 
@@ -73,9 +73,7 @@ def keystore_entry(
     if java_home:
         env += f" ES_JAVA_HOME={shlex.quote(java_home)}"
     tool = f"{shlex.quote(install_dir)}/bin/elasticsearch-keystore"
-    yield f"install -d -m 700 -o root -g root {shlex.quote(marker_dir)}"
-    upload = StringIO(value.reveal() + "\n")
-    yield FileUploadCommand(upload, temp, remote_temp_filename=f"{temp}.sftp")
+    yield from staged_upload(value.reveal() + "\n", temp, marker_dir)
     q_temp = shlex.quote(temp)
     yield (
         f"chmod 600 {q_temp}; {env} {tool} add --stdin --force {shlex.quote(entry)} < {q_temp}; "

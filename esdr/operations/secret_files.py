@@ -7,7 +7,13 @@ import shlex
 from io import StringIO
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, FunctionCommand, OperationValueError, operation
+from pyinfra.api import (
+    FileUploadCommand,
+    FunctionCommand,
+    OperationValueError,
+    StringCommand,
+    operation,
+)
 from pyinfra.facts.files import File, Sha256File
 
 from esdr.security import store
@@ -18,6 +24,55 @@ from esdr.security.refs import Secret
 def staging_path(dest: str, staging_dir: str = ESDR_ETC) -> str:
     """Where the upload lands first: a root-only (0700) directory, a name stable per target."""
     return f"{staging_dir}/.upload-{hashlib.sha256(dest.encode()).hexdigest()[:16]}"
+
+
+# The arguments that make pyinfra run a command as another user than the SSH user; with any of
+# them, an upload is an SFTP write as the SSH user followed by a privileged copy (pyinfra's
+# SSH connector, ``put_file``).
+ELEVATION = ("_sudo", "_sudo_user", "_doas", "_doas_user", "_dzdo", "_dzdo_user", "_su_user")
+
+
+class SecretUpload(FileUploadCommand):
+    """An upload of a secret that never passes through a path another local user can predict.
+
+    Without elevation the SSH user is the one who may write ``dest`` (a root-only directory),
+    and the SFTP write goes straight there. With ``_sudo`` (or ``_su_user``, ``_doas``,
+    ``_dzdo``) the SFTP write must land where the SSH user may write: a fresh ``mktemp -d``
+    directory (0700, the SSH user's, an unguessable name that ``mktemp`` refuses to reuse),
+    removed afterwards whether the copy worked or not. A fixed path in /tmp would let another
+    local user create it first and read the secret from it.
+    """
+
+    def __init__(self, text: str, dest: str):
+        super().__init__(StringIO(text), dest)
+
+    def execute(self, state, host, connector_arguments):  # noqa: ANN001 - pyinfra's signature
+        arguments = dict(connector_arguments)
+        arguments.update(self.connector_arguments)
+        output = {"print_output": state.print_output, "print_input": state.print_input}
+        if not any(arguments.get(name) for name in ELEVATION):
+            return host.put_file(self.src, self.dest, **output, **arguments)
+        plain = {k: v for k, v in arguments.items() if k not in ELEVATION}
+        made, out = host.run_shell_command(
+            StringCommand("mktemp", "-d", "-t", "esdr-secret.XXXXXXXXXX"), **output, **plain
+        )
+        private = out.stdout.strip() if made else ""
+        if not private.startswith("/"):
+            host.log_styled(f"mktemp -d failed: {out.stderr.strip()}", fg="red")
+            return False
+        try:
+            self.src.seek(0)
+            return host.put_file(self.src, self.dest, remote_temp_filename=f"{private}/upload",
+                                 **output, **arguments)
+        finally:
+            host.run_shell_command(StringCommand("rm", "-rf", private), **output, **plain)
+
+
+def staged_upload(text: str, staged: str, staging_dir: str):
+    """The commands that put ``text`` at ``staged`` inside a root-only (0700) ``staging_dir``,
+    under any user pyinfra runs as: the one sudo-safe way a secret reaches a host."""
+    yield f"install -d -m 700 -o root -g root {shlex.quote(staging_dir)}"
+    yield SecretUpload(text, staged)
 
 
 @operation()
@@ -38,8 +93,8 @@ def secret_file(
     + staging_dir: a directory only root may enter (created 0700); the upload lands there, gets
       its owner and mode, and is then renamed into place, so no moment exists in which the
       secret is readable by others. Unlike ``files.put``, ``--diff`` prints nothing of it.
-      With ``_sudo`` (or ``_su_user``, ``_doas``) the SSH user's upload goes through a 0700
-      directory of its own first.
+      With ``_sudo`` (or ``_su_user``, ``_doas``) the SSH user's upload goes through a fresh
+      ``mktemp -d`` directory (``SecretUpload``), removed once root has copied it.
 
     pyinfra compares checksums: the file's sha256 against the content's. Callers make
     low-entropy content (passwords) unguessable from that checksum with a salt line.
@@ -75,17 +130,7 @@ def secret_file(
         yield f"chown {owner} {shlex.quote(dest)} && chmod {mode} {shlex.quote(dest)}"
         return
     temp = staging_path(dest, staging_dir)
-    yield f"install -d -m 700 -o root -g root {shlex.quote(staging_dir)}"
-    upload = f"{temp}.sftp"
-    args = host.current_op_global_arguments or {}
-    if args.get("_sudo") or args.get("_su_user") or args.get("_doas"):
-        # The SSH user cannot write the root-only staging dir: the upload lands in a 0700
-        # directory of its own, and the privileged move takes it from there.
-        ssh_user = host.data.get("ssh_user") or "root"
-        private = f"/tmp/esdr-secret-upload-{ssh_user}"
-        yield f"install -d -m 700 -o {shlex.quote(ssh_user)} {shlex.quote(private)}"
-        upload = f"{private}/upload"
-    yield FileUploadCommand(StringIO(text), temp, remote_temp_filename=upload)
+    yield from staged_upload(text, temp, staging_dir)
     yield (
         f"chown {owner} {shlex.quote(temp)} && chmod {mode} {shlex.quote(temp)} && "
         f"mv -f {shlex.quote(temp)} {shlex.quote(dest)}"
