@@ -46,6 +46,8 @@ gateway_version = "1.29.4"
 gateway_archive_url = (
     "https://artifacts.dc1.example.internal/infini/gateway-1.29.4-linux-amd64.tar.gz"
 )
+# Required with the URL (INFINI publishes no checksum): `sha256sum` of the tarball you mirrored.
+gateway_archive_sha256 = "0" * 64  # placeholder: replace with your mirrored file's digest
 gateway_front_door = {
     "kind": "keepalived",
     "interface": "eth0",

@@ -7,11 +7,20 @@ then renders each gateway's gateway.yml and lints it, so ``esdr validate`` catch
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter
+import re
+from collections import Counter, defaultdict
 
 from esdr.gateway.lint import lint_text
-from esdr.gateway.model import FRONT_DOOR_KINDS, LB_GROUP, FrontDoor, GatewayTier, Vip
+from esdr.gateway.model import (
+    FRONT_DOOR_KINDS,
+    LB_GROUP,
+    ClusterRef,
+    FrontDoor,
+    GatewayTier,
+    Vip,
+)
 from esdr.gateway.render import gateway_yml
+from esdr.gateway.secrets import runtime_env_name
 from esdr.problems import Problem, errors
 
 
@@ -53,7 +62,32 @@ def _check_settings(tier: GatewayTier, where: str) -> list[Problem]:
                 "set gateway_archive_url or gateway_archive_local, not both",
             )
         )
+    out.extend(_check_archive_checksum(tier, where))
     return out
+
+
+def _check_archive_checksum(tier: GatewayTier, where: str) -> list[Problem]:
+    # INFINI publishes no checksum beside its tarballs, so the download cannot check itself:
+    # without the operator's sha256, whatever the URL serves would run as the gateway.
+    url, sha256 = tier["gateway_archive_url"], tier["gateway_archive_sha256"]
+    if url and not sha256:
+        return [
+            Problem(
+                where,
+                "archive-checksum-missing",
+                f"gateway_archive_url {url} has no gateway_archive_sha256: set the tarball's "
+                "sha256 (sha256sum FILE) so the deploy installs only that file",
+            )
+        ]
+    if sha256 and not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256)):
+        return [
+            Problem(
+                where,
+                "archive-checksum-invalid",
+                "gateway_archive_sha256 is not a sha256 hex digest (64 characters 0-9, a-f)",
+            )
+        ]
+    return []
 
 
 def _check_clusters(tier: GatewayTier, where: str) -> list[Problem]:
@@ -93,7 +127,48 @@ def _check_clusters(tier: GatewayTier, where: str) -> list[Problem]:
                     "(password: {'env': 'NAME'} or {'file': '/path'})",
                 )
             )
+        out.extend(_check_plain_http(tier, cluster, here))
+    out.extend(_check_password_variables(tier, where))
     return out
+
+
+def _check_plain_http(tier: GatewayTier, cluster: ClusterRef, here: str) -> list[Problem]:
+    # Basic auth sends the password base64-encoded with every request: over http:// anyone on
+    # the path reads it (https://www.rfc-editor.org/rfc/rfc7617#section-4). Only a lab, whose
+    # group data says so with gateway_allow_plain_http, may do that.
+    if not (cluster.username or cluster.password) or tier["gateway_allow_plain_http"] is True:
+        return []
+    return [
+        Problem(
+            here,
+            "credentials-over-plain-http",
+            f"endpoint {endpoint} would carry the password of {cluster.username or 'the user'} "
+            "in clear text (basic auth over http): use https://, or, in a lab only, set "
+            "gateway_allow_plain_http = True in its group data",
+        )
+        for endpoint in cluster.endpoints
+        if isinstance(endpoint, str) and endpoint.startswith("http://")
+    ]
+
+
+def _check_password_variables(tier: GatewayTier, where: str) -> list[Problem]:
+    # The gateway reads each cluster's password from one environment variable named after the
+    # cluster (esdr.gateway.secrets.runtime_env_name): two names that differ only in '-', '_'
+    # or '.' (or case) would make one cluster log in with the other's password.
+    names = defaultdict(set)
+    for cluster in tier.clusters:
+        if cluster.name and cluster.password is not None:
+            names[runtime_env_name(cluster.name)].add(cluster.name)
+    return [
+        Problem(
+            where,
+            "password-variable-collision",
+            f"gateway clusters {' and '.join(sorted(clashing))} would share the password "
+            f"variable {variable}: rename one so their names differ in a letter or digit",
+        )
+        for variable, clashing in sorted(names.items())
+        if len(clashing) > 1
+    ]
 
 
 def _check_front_door(tier: GatewayTier, where: str) -> list[Problem]:

@@ -32,7 +32,9 @@ TIER_DEFAULTS: dict[str, Any] = {
     "gateway_version": None,
     "gateway_archive_url": None,  # INFINI publishes tarballs; mirror one internally
     "gateway_archive_local": None,  # or a file on the deploying machine
-    "gateway_archive_sha256": None,
+    "gateway_archive_sha256": None,  # required with gateway_archive_url (INFINI publishes none)
+    # http:// endpoints with credentials send the password in clear: only a lab may say True
+    "gateway_allow_plain_http": False,
     "gateway_binary": "gateway-linux-amd64",  # the executable's name inside the archive
     "gateway_entry_port": 8000,
     "gateway_api_port": 2900,

@@ -11,13 +11,13 @@ from esdr.model import HostSpec
 CLUSTERS: dict[str, Any] = {
     "primary": {
         "name": "dc1",
-        "endpoints": ["http://10.0.1.10:9200"],
+        "endpoints": ["https://10.0.1.10:9200"],
         "username": "gw",
         "password": {"env": "DC1_PW"},
     },
     "backup": {
         "name": "dc2",
-        "endpoints": ["http://10.0.2.10:9200"],
+        "endpoints": ["https://10.0.2.10:9200"],
         "username": "gw",
         "password": {"file": "/etc/esdr/dc2.pw"},
     },
