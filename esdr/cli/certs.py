@@ -10,7 +10,11 @@ from esdr.errors import BadInput, EsdrError
 from esdr.model import Topology
 from esdr.project import load_project, valid_topology
 from esdr.security import config, store
-from esdr.security.certs import certificate_status, ensure_certificates
+from esdr.security.certs import (
+    ca_status,
+    certificate_status,
+    ensure_certificates,
+)
 
 INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
 
@@ -31,20 +35,36 @@ def certs() -> None:
 @INVENTORY
 @guarded
 def status(printer: Printer, inventory: str) -> int:
-    """Each node's certificate expiry and what the next deploy does with it. Changes nothing.
+    """The CA's and each node certificate's expiry, and what the next deploy does with them.
+    Changes nothing.
 
-    Exit 0: every certificate is kept; 3: some would be (re)issued.
+    Exit 0: every certificate is kept and the CA is outside the renewal window; 3: some would
+    be (re)issued, or the CA is inside the window or expired (rotate it: certs rotate-ca).
     """
     topology = _secured_topology(inventory)
     rows = certificate_status(topology)
+    ca = ca_status(topology)
     printer.say(f"secrets: {store.secrets_dir(topology.cluster)}")
-    width = max(len(r.node) for r in rows)
+    width = max([2, *(len(r.node) for r in rows)])
+    if ca is None:
+        printer.say(f"{'CA'.ljust(width)}  -  none yet: the next deploy creates it")
+    else:
+        printer.say(f"{'CA'.ljust(width)}  {ca.not_after:%Y-%m-%d}  {ca.days_left:>5.0f}d  "
+                    f"{ca.action}  ({ca.subject})")
+        if ca.rotation:
+            printer.say(f"CA rotation under way, phase {ca.rotation}: continue it with "
+                        f"esdr certs rotate-ca {inventory}")
     for row in rows:
         expiry = row.not_after.strftime("%Y-%m-%d") if row.not_after else "-"
         left = f"{row.days_left:.0f}d" if row.days_left is not None else "-"
         printer.say(f"{row.node.ljust(width)}  {expiry}  {left:>6}  {row.action}")
-    printer.record(certificates={r.node: r.action for r in rows})
-    return DRIFT if any(r.action != "ok" for r in rows) else OK
+    printer.record(
+        certificates={r.node: r.action for r in rows},
+        ca=None if ca is None else {"not_after": ca.not_after.isoformat(), "action": ca.action,
+                                    "rotation": ca.rotation},
+    )
+    ca_due = ca is not None and (ca.action != "ok" or ca.rotation is not None)
+    return DRIFT if ca_due or any(r.action.startswith("reissue") for r in rows) else OK
 
 
 @certs.command()

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from esdr.errors import EsdrError
+from esdr.errors import BadInput, EsdrError
 from esdr.model import Node, Topology
 from esdr.security import store
 from esdr.security.sans import CertInfo, Sans, renewal_reason, sans_of, wanted_sans
@@ -193,8 +193,8 @@ class NodeCert:
 @dataclass(frozen=True)
 class Certificates:
     directory: Path
-    ca_pem: bytes
-    ca_not_after: dt.datetime
+    ca_pem: bytes  # what nodes trust: the signing CA, during a rotation old + new
+    ca_not_after: dt.datetime  # the signing CA's
     nodes: dict[str, NodeCert]
 
 
@@ -221,11 +221,15 @@ def load_estate_ca(
         except OSError as exc:
             raise EsdrError(f"{where}: {exc.filename}: {exc.strerror}") from None
     directory = store.secrets_dir(cluster)
-    cert_pem = store.read_staged(directory / "ca.crt", staged)
-    key_pem = store.read_staged(directory / "ca.key", staged)
+    cert_path, key_path = signing_ca_paths(directory)
+    cert_pem = store.read_staged(cert_path, staged)
+    key_pem = store.read_staged(key_path, staged)
     if cert_pem and key_pem:
         return load_ca(cert_pem, key_pem, str(directory))
-    if not create:
+    if not create or cert_path.name != "ca.crt":
+        if cert_path.name != "ca.crt":
+            raise EsdrError(f"{directory}: the CA rotation's new CA ({cert_path.name}) is missing",
+                            hint="restore it from a backup: nodes already trust it")
         return None
     cert_pem, key_pem = create_ca(
         f"esdr estate CA {store.estate_name(cluster)}", int(cluster["es_ca_days"]), now
@@ -236,11 +240,122 @@ def load_estate_ca(
 
 
 def ca_pem_path(topology: Topology) -> Path:
-    """Where clients on the controller find the CA certificate to verify nodes."""
+    """Where clients on the controller find the CA certificate to verify nodes: while a CA
+    rotation runs, a bundle of the old and the new CA (nodes move from one to the other)."""
     byo = topology.cluster.settings.get("es_ca")
     if byo:
         return Path(byo["cert"])
-    return store.secrets_dir(topology.cluster) / "ca.crt"
+    directory = store.secrets_dir(topology.cluster)
+    bundle = directory / CA_BUNDLE
+    if store.read_rotation(directory) is not None and bundle.is_file():
+        return bundle
+    return directory / "ca.crt"
+
+
+# --- the CA's own expiry and its rotation (esdr certs rotate-ca) ----------------------------------
+
+# Phases of a CA rotation, each carried out by one deploy of every cluster of the estate (a
+# rolling restart): nodes trust old + new; node certificates are signed by the new CA; nodes
+# trust the new CA only. No moment exists in which two nodes cannot verify each other.
+PHASES = ("trust", "reissue", "drop")
+NEXT_CA = ("ca-next.crt", "ca-next.key")
+CA_BUNDLE = "ca-bundle.crt"
+
+
+def rotation_phase(directory: Path) -> str | None:
+    state = store.read_rotation(directory)
+    if state is None:
+        return None
+    if state["phase"] not in PHASES:
+        raise EsdrError(f"{directory / store.ROTATION_STATE}: unknown phase {state['phase']!r} "
+                        f"(phases: {', '.join(PHASES)})")
+    return str(state["phase"])
+
+
+def signing_ca_paths(directory: Path) -> tuple[Path, Path]:
+    """The CA that signs node certificates: the new one from the rotation's reissue phase on."""
+    if rotation_phase(directory) in ("reissue", "drop"):
+        return directory / NEXT_CA[0], directory / NEXT_CA[1]
+    return directory / "ca.crt", directory / "ca.key"
+
+
+def trusted_ca_pem(topology: Topology, signing: Ca) -> bytes:
+    """What nodes trust (their ``ca.crt``): the signing CA, plus during a rotation's trust and
+    reissue phases the other one. One PEM file holding several certificates is a valid
+    ``certificate_authorities`` / ``pemtrustedcas_filepath`` for both engines."""
+    if topology.cluster.settings.get("es_ca"):
+        return signing.pem
+    directory = store.secrets_dir(topology.cluster)
+    phase = rotation_phase(directory)
+    if phase == "trust":
+        extra = store.read_private(directory / NEXT_CA[0])
+    elif phase == "reissue":
+        extra = store.read_private(directory / "ca.crt")
+    else:
+        extra = None
+    if phase in ("trust", "reissue") and not extra:
+        raise EsdrError(f"{directory}: the CA rotation ({phase}) lacks a CA certificate",
+                        hint="restore ca.crt and ca-next.crt from a backup")
+    return signing.pem + extra if extra else signing.pem
+
+
+def _where(topology: Topology) -> tuple[str, str]:
+    """(which CA, how to fix it once expired) for messages."""
+    cluster = topology.cluster
+    if cluster.settings.get("es_ca"):
+        return (f"the CA of es_ca ({cluster.settings['es_ca']['cert']}) of cluster {cluster.name}",
+                "replace es_ca with a valid CA; every node certificate is then reissued")
+    directory = store.secrets_dir(cluster)
+    return (f"the estate CA in {directory}",
+            "TLS between nodes no longer verifies: move ca.crt and ca.key aside so the next "
+            "deploy creates a new CA and reissues every certificate; next time rotate it before "
+            "it expires with esdr certs rotate-ca INVENTORY")
+
+
+def refuse_expired(topology: Topology, ca: Ca, now: dt.datetime) -> None:
+    """An expired CA signs nothing: one message (BadInput when it is the user's es_ca)."""
+    if ca.not_after > now:
+        return
+    what, fix = _where(topology)
+    error = BadInput if topology.cluster.settings.get("es_ca") else EsdrError
+    raise error(f"{what} expired on {ca.not_after:%Y-%m-%d %H:%M} UTC", hint=fix)
+
+
+@dataclass(frozen=True)
+class CaStatus:
+    subject: str
+    not_after: dt.datetime
+    days_left: float
+    action: str  # "ok", "rotate soon: ...", "EXPIRED ..."
+    rotation: str | None  # the rotation's phase, when one is under way
+
+
+def ca_status(topology: Topology, now: dt.datetime | None = None) -> CaStatus | None:
+    """Read-only: the signing CA's own expiry, warned inside ``es_cert_renew_days``."""
+    cluster = topology.cluster
+    now = now or _now()
+    ca = load_estate_ca(topology, create=False)
+    if ca is None:
+        return None
+    byo = bool(cluster.settings.get("es_ca"))
+    rotation = None if byo else rotation_phase(store.secrets_dir(cluster))
+    left = (ca.not_after - now).total_seconds() / 86400
+    window = int(cluster["es_cert_renew_days"])
+    fix = "replace es_ca" if byo else "esdr certs rotate-ca INVENTORY"
+    if left <= 0:
+        action = f"EXPIRED on {ca.not_after:%Y-%m-%d}: {_where(topology)[1]}"
+    elif left <= window and rotation is None:
+        action = (f"rotate soon: {left:.0f} days left, inside the renewal window ({window} days); "
+                  f"node certificates cannot outlive it: {fix}")
+    else:
+        action = "ok"
+    return CaStatus(ca.cert.subject.rfc4514_string(), ca.not_after, left, action, rotation)
+
+
+def _kept(info: CertInfo | None, ca: Ca | None) -> str:
+    if info is not None and ca is not None and info.not_after >= ca.not_after:
+        return "ok (ends with the CA: rotate the CA to go further)"
+    return "ok"
 
 
 def ensure_certificates(
@@ -261,6 +376,7 @@ def ensure_certificates(
     now = now or _now()
     ca = load_estate_ca(topology, create=True, now=now, staged=staged)
     assert ca is not None
+    refuse_expired(topology, ca, now)
     directory = store.secrets_dir(cluster)
     forced = set(only) if only is not None else None
     out: dict[str, NodeCert] = {}
@@ -270,7 +386,8 @@ def ensure_certificates(
         key_pem = store.read_staged(key_path, staged)
         info = cert_info(cert_pem) if cert_pem and key_pem else None
         wanted = wanted_sans(node)
-        reason = renewal_reason(wanted, info, ca.key_id, now, int(cluster["es_cert_renew_days"]))
+        reason = renewal_reason(wanted, info, ca.key_id, now, int(cluster["es_cert_renew_days"]),
+                                ca_not_after=ca.not_after)
         subject = node_subject(cluster.engine.name, node.name)
         if not reason and info is not None and info.subject != subject:
             reason = f"subject changed ({info.subject} -> {subject})"
@@ -286,7 +403,7 @@ def ensure_certificates(
             info = cert_info(cert_pem)
         assert cert_pem and key_pem and info
         out[node.name] = NodeCert(node.name, cert_pem, key_pem, info, reason)
-    return Certificates(directory, ca.pem, ca.not_after, out)
+    return Certificates(directory, trusted_ca_pem(topology, ca), ca.not_after, out)
 
 
 def ensure_admin_certificate(
@@ -302,12 +419,14 @@ def ensure_admin_certificate(
     now = now or _now()
     ca = load_estate_ca(topology, create=True, now=now, staged=staged)
     assert ca is not None
+    refuse_expired(topology, ca, now)
     directory = store.secrets_dir(cluster)
     cert_path, key_path = directory / "admin.crt", directory / "admin.key"
     cert_pem = store.read_staged(cert_path, staged)
     key_pem = store.read_staged(key_path, staged)
     info = cert_info(cert_pem) if cert_pem and key_pem else None
-    reason = renewal_reason(sans_of([]), info, ca.key_id, now, int(cluster["es_cert_renew_days"]))
+    reason = renewal_reason(sans_of([]), info, ca.key_id, now, int(cluster["es_cert_renew_days"]),
+                            ca_not_after=ca.not_after)
     if not reason and info is not None and info.subject != ADMIN_DN:
         reason = "subject changed"
     if reason:
@@ -344,7 +463,7 @@ def certificate_status(topology: Topology, now: dt.datetime | None = None) -> li
         info = cert_info(pem) if pem else None
         reason = renewal_reason(
             wanted_sans(node), info, ca.key_id if ca else None, now,
-            int(cluster["es_cert_renew_days"]),
+            int(cluster["es_cert_renew_days"]), ca_not_after=ca.not_after if ca else None,
         )
         rows.append(
             StatusRow(
@@ -352,7 +471,7 @@ def certificate_status(topology: Topology, now: dt.datetime | None = None) -> li
                 info.not_after if info else None,
                 info.days_left(now) if info else None,
                 str(info.sans) if info else "-",
-                f"reissue: {reason}" if reason else "ok",
+                f"reissue: {reason}" if reason else _kept(info, ca),
             )
         )
     return rows

@@ -69,8 +69,15 @@ def renewal_reason(
     ca_key_id: bytes | None,
     now: dt.datetime,
     renew_days: int,
+    *,
+    ca_not_after: dt.datetime | None = None,
 ) -> str | None:
-    """Why this node needs a new certificate, or ``None`` to keep the one it has."""
+    """Why this node needs a new certificate, or ``None`` to keep the one it has.
+
+    A certificate never outlives its CA (issuing caps it there), so one that already ends with
+    the CA is not renewed for its expiry: a new one would end at the same moment, and every
+    deploy would reissue and restart the cluster for nothing. The CA's own expiry is the
+    rotation's business (``esdr certs status`` warns, ``esdr certs rotate-ca``)."""
     if current is None:
         return "missing"
     if current.sans != wanted:
@@ -78,6 +85,8 @@ def renewal_reason(
     if ca_key_id is not None and current.issuer_key_id != ca_key_id:
         return "signed by another CA"
     left = current.days_left(now)
+    if ca_not_after is not None and current.not_after >= ca_not_after:
+        return None
     if left <= renew_days:
         return f"expires in {left:.0f} days (renewal window {renew_days} days)"
     return None

@@ -12,11 +12,15 @@ Layout (directories 0700, files 0600; the umask is forced while writing)::
     ca.crt ca.key                  the estate CA (absent when es_ca brings your own)
     marker.key                     keys the HMAC markers the deploy leaves on hosts
     nodes/<cluster>/<node>.crt     node certificates (.key beside each)
+    ca-rotation.json               while ``esdr certs rotate-ca`` runs: its phase, resumable
+    ca-next.crt ca-next.key        the CA being rotated in (becomes ca.crt/ca.key at the end)
+    ca-bundle.crt                  old + new CA, what controller clients trust meanwhile
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets as _random
 from collections.abc import Iterator
@@ -151,3 +155,33 @@ def generated_secret_file(path: str | Path) -> str:
     if not target.exists():
         write_private(target, (_random.token_urlsafe(24) + "\n").encode())
     return str(target)
+
+
+ROTATION_STATE = "ca-rotation.json"
+
+
+def read_rotation(directory: Path) -> dict | None:
+    """The CA rotation's recorded state, ``None`` when no rotation is under way."""
+    raw = read_private(directory / ROTATION_STATE)
+    if raw is None:
+        return None
+    try:
+        state = json.loads(raw)
+    except ValueError as exc:
+        raise EsdrError(
+            f"{directory / ROTATION_STATE}: not the CA rotation's JSON state ({exc})",
+            hint="restore it from a backup, or remove it and ca-next.* only if no node trusts "
+            "the new CA yet",
+        ) from None
+    if not isinstance(state, dict) or not isinstance(state.get("phase"), str):
+        raise EsdrError(f"{directory / ROTATION_STATE}: no phase recorded")
+    return state
+
+
+def write_rotation(directory: Path, state: dict) -> None:
+    write_private(directory / ROTATION_STATE, (json.dumps(state, indent=1) + "\n").encode())
+
+
+def remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
