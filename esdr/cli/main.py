@@ -7,7 +7,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from esdr.cli import certs, cluster, gateway, inventory
+from esdr.cli import apply, certs, cluster, gateway, inventory
 from esdr.cli.prints import Printer
 
 PLUGIN_GROUP = "esdr.commands"
@@ -39,8 +39,8 @@ def cli(ctx: click.Context, as_json: bool) -> None:
     ctx.obj = Printer(as_json)
 
 
-for command in (inventory.validate, inventory.render, cluster.plan, cluster.promote,
-                cluster.failback, certs.certs, gateway.gateway):
+for command in (inventory.validate, inventory.render, cluster.plan, apply.apply,
+                cluster.promote, cluster.failback, certs.certs, gateway.gateway):
     cli.add_command(command)
 
 

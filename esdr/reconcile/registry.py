@@ -6,8 +6,10 @@ Only names listed here are ever deleted by esdr. The document also records follo
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
+from esdr.changes import Change
 from esdr.es import client
 from esdr.es.client import Api
 
@@ -47,3 +49,26 @@ def managed(registry: dict[str, Any], kind: str) -> set[str]:
 
 def updated(registry: dict[str, Any], kind: str, keep: set[str]) -> dict[str, Any]:
     return {**registry, kind: sorted(keep)}
+
+
+# The destructive changes esdr made on this cluster, newest last: a record that outlives the
+# run's output (the deploy's and ``esdr apply``'s lines and ``--json`` say the same at the time).
+DESTRUCTIVE = "destructive"
+DESTRUCTIVE_KEPT = 100
+
+
+def with_destructive(registry: dict[str, Any], changes: list[Change], by: str,
+                     at: str) -> dict[str, Any]:
+    """The registry with the destructive ``changes`` appended to its record (the oldest entries
+    beyond ``DESTRUCTIVE_KEPT`` dropped)."""
+    entries = [{"kind": c.kind, "name": c.name, "action": c.action, "at": at, "by": by}
+               for c in changes if c.destructive]
+    record = [*registry.get(DESTRUCTIVE, []), *entries]
+    return {**registry, DESTRUCTIVE: record[-DESTRUCTIVE_KEPT:]}
+
+
+def record_destructive(es: Api, changes: list[Change], by: str) -> None:
+    """Keep the destructive ones of ``changes`` (just applied) in the cluster's registry."""
+    if any(c.destructive for c in changes):
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        write(es, with_destructive(read(es), changes, by, at))

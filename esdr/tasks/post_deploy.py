@@ -12,13 +12,15 @@ import sys
 
 from pyinfra import host, state
 from pyinfra.api import FunctionCommand, operation
+from pyinfra.api.exceptions import OperationValueError
 from pyinfra.operations import files
 
 
 from esdr.errors import EsdrError
 from esdr.es import client
 from esdr.model import Node, Topology
-from esdr.reconcile.run import ClusterPlan, apply_plan, plan_cluster, plan_lines
+from esdr.reconcile import registry
+from esdr.reconcile.run import ClusterPlan, apply_plan, clients_for, plan_cluster, plan_lines
 
 
 def _say(message: str) -> None:
@@ -57,17 +59,33 @@ def snapshot_directories(topology: Topology, node: Node) -> None:
         )
 
 
+# The deploy's switch for destructive cluster-level changes: `pyinfra --data allow_destructive=true`
+# (pyinfra turns "true"/"false" into booleans); `esdr apply --allow-destructive` is the same switch.
+SWITCH = "allow_destructive"
+
+
+def destructive_switch(given: bool | None = None) -> bool:
+    """``given``, else this run's ``--data allow_destructive=...``; off unless it says true."""
+    value = host.data.get(SWITCH, False) if given is None else given
+    if not isinstance(value, bool):
+        raise OperationValueError(
+            f"{SWITCH} must be true or false, not {value!r}: pyinfra --data {SWITCH}=true")
+    return value
+
+
 @operation(is_idempotent=False)
-def cluster_objects(topology: Topology, allow_destructive: bool = False):
+def cluster_objects(topology: Topology, allow_destructive: bool | None = None):
     """
     Converge the cluster-level objects (awareness and remote-cluster settings, snapshot
     repositories, SLM, CCR followers and auto-follow patterns, aliases) to the estate.
 
     + topology: the data centre's model (its ``es_estate`` is the cross-DC design)
-    + allow_destructive: also unfollow / recreate followers (otherwise reported and skipped)
+    + allow_destructive: also unfollow / recreate followers / delete managed objects (otherwise
+      listed and skipped); ``None`` reads the run's ``pyinfra --data allow_destructive=true``
 
     Run it once (``_run_once=True``) after the nodes converged.
     """
+    allow = destructive_switch(allow_destructive)
     if not state.is_executing:
         _say(f"cluster-level objects of {topology.cluster.name} are reconciled after the nodes "
              f"converge; to preview them (pyinfra --dry cannot): esdr plan {topology.source or 'INVENTORY'}")
@@ -85,7 +103,7 @@ def cluster_objects(topology: Topology, allow_destructive: bool = False):
     if not plan.needs_write:
         host.noop(f"cluster-level objects of {plan.cluster} are converged")
         return
-    yield FunctionCommand(_apply, (topology, plan, allow_destructive), {})
+    yield FunctionCommand(_apply, (topology, plan, allow), {})
 
 
 # pyinfra passes state and host to a FunctionCommand only when the parameters carry exactly
@@ -97,12 +115,21 @@ def _fail(state, host, message: str) -> bool:
 
 def _apply(state, host, topology: Topology, plan: ClusterPlan, allow_destructive: bool) -> bool:
     try:
-        applied, skipped, after = apply_plan(topology, plan, allow_destructive=allow_destructive)
+        clients = clients_for(topology)
+        applied, skipped, after = apply_plan(topology, plan, allow_destructive=allow_destructive,
+                                             clients=clients)
+        registry.record_destructive(clients.es, applied, by=f"deploy --data {SWITCH}=true")
     except (EsdrError, *client.API_ERRORS) as error:  # one clear line, not a traceback
         _say(f"error: {plan.cluster}: {error}")
         return False
     for change in applied:
-        _say(f"{plan.cluster}: {change.kind} {change.name} {change.action}")
+        mark = (f" (DESTRUCTIVE, allowed by {SWITCH}=true; recorded in {registry.INDEX})"
+                if change.destructive else "")
+        _say(f"{plan.cluster}: {change.kind} {change.name} {change.action}{mark}")
     for note in skipped + after.notes:
         _say(f"{plan.cluster}: {note.line()}")
+    if skipped:
+        _say(f"{plan.cluster}: {len(skipped)} destructive change(s) not made: rerun the deploy "
+             f"with --data {SWITCH}=true, or run esdr apply {topology.source or 'INVENTORY'} "
+             "--allow-destructive")
     return True

@@ -1,0 +1,134 @@
+"""Destructive changes need a switch, on the command line and in the deploy, and are recorded.
+
+``esdr apply INVENTORY [--allow-destructive]`` and the deploy's ``--data allow_destructive=true``
+run against the stateful fake cluster (``fake_cluster.py``): a follower whose leader changed
+must be unfollowed and recreated, which cannot be undone. Without the switch it is listed and
+skipped (``esdr apply`` exits 3); with it, it is made, printed, listed in ``--json`` and kept in
+the cluster's ``esdr-managed`` registry.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+from pyinfra.api.exceptions import OperationValueError
+
+from esdr.cli import apply as apply_command
+from esdr.cli.main import cli
+from esdr.reconcile import registry, run
+from esdr.tasks import post_deploy
+from tests.reconcile.conftest import ES_ESTATE, topology
+from tests.reconcile.test_plan_apply import converged
+
+INVENTORY = "inventories/t_dc2.py"
+RECREATE = ["POST /orders/_ccr/pause_follow", "POST /orders/_close", "POST /orders/_ccr/unfollow",
+            "DELETE /orders", "PUT /orders/_ccr/follow"]
+
+
+def _moved_leader():
+    """The estate after the follower ``orders`` was pointed at another leader index."""
+    moved = copy.deepcopy(ES_ESTATE)
+    moved["followers"][0]["leader_index"] = "orders-v2"
+    return topology(moved)
+
+
+@pytest.fixture
+def leader_moved(wire, monkeypatch):
+    """DC2 converged on the estate, then the estate moves the follower's leader."""
+    _, cluster = converged(wire)
+    moved = _moved_leader()
+    monkeypatch.setattr(apply_command, "_topology", lambda inventory: moved)
+    return moved, cluster
+
+
+def _apply(*args: str):
+    result = CliRunner().invoke(cli, ["--json", "apply", INVENTORY, *args])
+    return result.exit_code, json.loads(result.output)
+
+
+def _follow_writes(cluster) -> list[str]:
+    return [str(r) for r in cluster.writes() if not r.path.startswith("/esdr-managed")]
+
+
+def test_apply_lists_and_skips_a_destructive_change_without_the_switch_exit_3(leader_moved):
+    _, cluster = leader_moved
+    code, out = _apply()
+    assert code == 3
+    assert out["destructive_pending"] == ["follower_index orders: changed"]
+    assert out["destructive_skipped"] == ["follower_index orders"]
+    assert out["applied"] == [] and out["destructive_applied"] == []
+    assert any("DESTRUCTIVE: needs --allow-destructive" in m for m in out["messages"])
+    assert any("rerun with --allow-destructive" in e for e in out["errors"])
+    assert _follow_writes(cluster) == []
+    assert cluster.indices["orders"].follow["leader_index"] == "orders"
+    assert registry.DESTRUCTIVE not in cluster.registry()
+
+
+def test_apply_with_allow_destructive_makes_the_change_and_records_it(leader_moved):
+    _, cluster = leader_moved
+    code, out = _apply("--allow-destructive")
+    assert code == 0, out
+    assert _follow_writes(cluster) == RECREATE
+    assert cluster.indices["orders"].follow["leader_index"] == "orders-v2"
+    assert out["destructive_applied"] == ["follower_index orders: changed"]
+    assert out["destructive_skipped"] == []
+    assert any("DESTRUCTIVE, allowed by --allow-destructive" in m for m in out["messages"])
+    (entry,) = cluster.registry()[registry.DESTRUCTIVE]
+    assert {k: entry[k] for k in ("kind", "name", "action", "by")} == {
+        "kind": "follower_index", "name": "orders", "action": "changed",
+        "by": "esdr apply --allow-destructive"}
+    assert entry["at"]
+    # the record is not drift: the next plan is empty and a second apply has nothing to do
+    assert run.plan_cluster(_moved_leader()).needs_write is False
+    code, out = _apply("--allow-destructive")
+    assert code == 0 and out["applied"] == [] and out["destructive_pending"] == []
+
+
+def test_apply_on_a_converged_cluster_exits_0_and_writes_nothing(wire, monkeypatch):
+    topo, cluster = converged(wire)
+    monkeypatch.setattr(apply_command, "_topology", lambda inventory: topo)
+    code, out = _apply()
+    assert code == 0 and out["applied"] == []
+    assert any("nothing to apply" in m for m in out["messages"])
+    assert cluster.writes() == []
+
+
+@pytest.mark.parametrize("data, allowed", [({}, False), ({"allow_destructive": False}, False),
+                                           ({"allow_destructive": True}, True)])
+def test_the_deploy_reads_allow_destructive_from_pyinfra_data(monkeypatch, data, allowed):
+    monkeypatch.setattr(post_deploy, "host", SimpleNamespace(data=data))
+    assert post_deploy.destructive_switch() is allowed
+
+
+def test_the_deploy_refuses_an_allow_destructive_that_is_not_a_boolean(monkeypatch):
+    monkeypatch.setattr(post_deploy, "host", SimpleNamespace(data={"allow_destructive": "yes"}))
+    with pytest.raises(OperationValueError, match="allow_destructive must be true or false"):
+        post_deploy.destructive_switch()
+
+
+def _deploy_apply(topo, allow: bool, capsys) -> tuple[bool, list[str]]:
+    ok = post_deploy._apply(None, None, topo, run.plan_cluster(topo), allow)
+    return ok, capsys.readouterr().err.splitlines()
+
+
+def test_the_deploy_without_the_switch_skips_and_says_how_to_allow(leader_moved, capsys):
+    moved, cluster = leader_moved
+    ok, lines = _deploy_apply(moved, False, capsys)
+    assert ok is True
+    assert _follow_writes(cluster) == []
+    assert any("rerun the deploy with --data allow_destructive=true" in line for line in lines)
+
+
+def test_the_deploy_with_the_switch_makes_and_records_the_change(leader_moved, capsys):
+    moved, cluster = leader_moved
+    ok, lines = _deploy_apply(moved, True, capsys)
+    assert ok is True
+    assert _follow_writes(cluster) == RECREATE
+    assert any("follower_index orders changed (DESTRUCTIVE, allowed by allow_destructive=true"
+               in line for line in lines)
+    (entry,) = cluster.registry()[registry.DESTRUCTIVE]
+    assert entry["by"] == "deploy --data allow_destructive=true"
