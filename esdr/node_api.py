@@ -30,6 +30,13 @@ from esdr.model import Node, Topology
 from esdr.security import config as security
 
 HEALTH_ORDER = {"red": 0, "yellow": 1, "green": 2}
+# pyinfra's arguments for running a command as another user than the SSH user
+# (pyinfra.api.arguments), taken from the host's data for the calls made outside an operation.
+ELEVATION = (
+    "_sudo", "_sudo_user", "_use_sudo_login", "_sudo_password", "_preserve_sudo_env",
+    "_su_user", "_use_su_login", "_preserve_su_env", "_su_shell", "_su_password",
+    "_doas", "_doas_user",
+)
 
 
 @dataclass
@@ -68,7 +75,13 @@ class NodeApi:
         return reader.process(stdout.splitlines())
 
     def run(self, command: str, timeout: int = 60) -> tuple[bool, str]:
-        ok, output = self.host.run_shell_command(StringCommand(command), _timeout=timeout)
+        # With the host's _sudo (or _su_user, _doas) as pyinfra's own facts run: the curl config
+        # holding the credentials is root's (0600), so a non-root SSH user reads it only so.
+        data = getattr(self.host, "data", None)
+        elevation = {k: data.get(k) for k in ELEVATION if data is not None and data.get(k)}
+        ok, output = self.host.run_shell_command(
+            StringCommand(command), _timeout=timeout, **elevation
+        )
         return ok, output.stdout
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
