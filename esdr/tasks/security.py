@@ -109,6 +109,7 @@ def secure_node(topology: Topology, node: Node):
     )
     changed = [
         files.put(
+            # During a CA rotation, a bundle of the old and the new CA (esdr certs rotate-ca)
             name="Estate CA certificate",
             src=StringIO(material.certificates.ca_pem.decode()),
             dest=paths.ca_cert,
@@ -134,7 +135,11 @@ def secure_node(topology: Topology, node: Node):
         ),
     ]
     if cluster.engine.name == "elasticsearch":
-        changed.append(bootstrap_password(topology, material))
+        # Not a restart reason: Elasticsearch reads bootstrap.password only while the .security
+        # index holds no elastic password, i.e. before the cluster's first start, so a running
+        # node has no use for a new one (esdr secrets rotate-elastic changes it through the API:
+        # https://www.elastic.co/guide/en/elasticsearch/reference/current/built-in-users.html).
+        bootstrap_password(topology, material)
     user, _ = config.superuser(cluster)
     # Not a restart reason: only the deploy's own curl calls read it.
     secret_files.secret_file(
