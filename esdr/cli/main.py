@@ -7,7 +7,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from esdr.cli import apply, certs, cluster, gateway, inventory
+from esdr.cli import apply, certs, cluster, gateway, inventory, secrets
 from esdr.cli.prints import Printer
 
 PLUGIN_GROUP = "esdr.commands"
@@ -40,7 +40,8 @@ def cli(ctx: click.Context, as_json: bool) -> None:
 
 
 for command in (inventory.validate, inventory.render, cluster.plan, apply.apply,
-                cluster.promote, cluster.failback, certs.certs, gateway.gateway):
+                cluster.promote, cluster.failback, certs.certs, gateway.gateway,
+                secrets.secrets):
     cli.add_command(command)
 
 

@@ -20,12 +20,14 @@ from esdr.errors import BadInput, EsdrError, InvalidProject
 from esdr.problems import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILT_IN = {"validate", "render", "plan", "apply", "promote", "failback", "certs", "gateway"}
+BUILT_IN = {"validate", "render", "plan", "apply", "promote", "failback", "certs", "gateway",
+            "secrets"}
 
 
 def test_every_built_in_command_is_registered_at_import() -> None:
     assert set(cli.commands) == BUILT_IN
-    assert set(cli.commands["certs"].commands) == {"status", "renew"}
+    assert set(cli.commands["certs"].commands) == {"status", "renew", "rotate-ca"}
+    assert set(cli.commands["secrets"].commands) == {"rotate-elastic"}
     assert set(cli.commands["gateway"].commands) == {"lint"}
 
 
