@@ -89,6 +89,10 @@ CLUSTER_DEFAULTS: dict[str, Any] = {
     "es_cert_days": 730,  # validity of a node certificate esdr issues
     "es_ca_days": 3650,  # validity of the estate CA esdr creates
     "es_cert_renew_days": 30,  # reissue when a certificate expires within this many days
+    # How the controller's clients reach the HTTP API (esdr/es/tunnel.py, README "How the deploy
+    # reaches a cluster's API"): "ssh", a forward through each node; "direct", to 9200 itself.
+    "es_api_transport": "ssh",
+    "es_remote_connect_timeout": 1,  # seconds to reach another DC (or a node checking one)
 }
 
 # Where an engine's own packages put things, so an OpenSearch cluster is laid out as users of
@@ -112,6 +116,22 @@ HOST_DEFAULTS: dict[str, Any] = {"es_heap": "1g"}
 # Host data keys pyinfra or the user's connectors own; never reported as unknown.
 _FOREIGN_PREFIXES = ("ssh_", "winrm_", "docker_", "chroot_", "local_", "_")
 
+# The pyinfra ssh connector's host data keys the controller's forwards follow
+# (https://docs.pyinfra.com/en/3.x/connectors/ssh.html); Node.ssh keeps them.
+SSH_ROUTE_KEYS = {
+    "ssh_hostname": "hostname",
+    "ssh_port": "port",
+    "ssh_user": "user",
+    "ssh_key": "key",
+    "ssh_key_password": "key_password",
+    "ssh_password": "password",
+    "ssh_allow_agent": "allow_agent",
+    "ssh_look_for_keys": "look_for_keys",
+    "ssh_config_file": "config_file",
+    "ssh_known_hosts_file": "known_hosts_file",
+    "ssh_strict_host_key_checking": "strict_host_key_checking",
+}
+
 _SIZE = re.compile(r"^(\d+)([kmgt])$", re.IGNORECASE)
 _ZONE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -128,6 +148,43 @@ def parse_size(text: str) -> int | None:
 
 
 @dataclass(frozen=True)
+class SshRoute:
+    """How pyinfra reaches a host over SSH: its ssh connector's host data, kept so the
+    controller's cluster-API clients take the same route (``esdr.es.tunnel``). ``None`` means
+    the host data did not say (pyinfra's and ~/.ssh/config's defaults apply)."""
+
+    hostname: str
+    port: int | None = None
+    user: str | None = None
+    key: str | None = None
+    key_password: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    allow_agent: bool | None = None
+    look_for_keys: bool | None = None
+    config_file: str | None = None
+    known_hosts_file: str | None = None
+    strict_host_key_checking: str | None = None
+
+
+def ssh_route(host: str, data: Mapping[str, Any]) -> SshRoute:
+    """The route of inventory host ``host`` from its host data (pyinfra: ssh_hostname or the
+    host's name)."""
+    given = {attr: data[key] for key, attr in SSH_ROUTE_KEYS.items()
+             if data.get(key) not in (None, "")}
+    given["hostname"] = str(given.get("hostname") or host)
+    if "port" in given:
+        try:
+            given["port"] = int(given["port"])
+        except (TypeError, ValueError):
+            del given["port"]  # pyinfra's own connect reports it; the model does not validate it
+    for attr in ("user", "key", "key_password", "password", "config_file", "known_hosts_file",
+                 "strict_host_key_checking"):
+        if attr in given:
+            given[attr] = str(given[attr])
+    return SshRoute(**given)
+
+
+@dataclass(frozen=True)
 class Node:
     name: str  # node.name (the inventory host name unless es_node_name says otherwise)
     host: str  # the inventory host it runs on
@@ -139,6 +196,7 @@ class Node:
     groups: tuple[str, ...] = ()
     unknown_keys: tuple[str, ...] = ()  # es_* host keys esdr does not know (typos)
     cert_sans: tuple[str, ...] = ()  # extra names/IPs for its certificate (es_cert_sans)
+    ssh: SshRoute | None = field(default=None, compare=False)  # the controller's way in
 
     @property
     def is_master_eligible(self) -> bool:
@@ -294,6 +352,7 @@ def _node_from(spec: HostSpec) -> Node:
         groups=tuple(g for g in spec.groups if g in ROLE_GROUPS),
         unknown_keys=unknown,
         cert_sans=tuple(str(s) for s in data.get("es_cert_sans") or ()),
+        ssh=ssh_route(spec.name, data),
     )
 
 

@@ -81,9 +81,15 @@ def remote_client(inventory: str, estate: Estate, alias: str) -> Api | None:
     other = remote_topology(inventory, estate, alias)
     if other is None:
         return None
-    # A lost DC answers nothing: each node is tried once, briefly, so deciding "unreachable"
-    # costs seconds (one dead node alone still leaves the others to answer).
-    return client_for(other, request_timeout=5, max_retries=max(0, len(other.cluster.nodes) - 1))
+    # A lost DC answers nothing: each node is tried once, its connection bounded by
+    # es_remote_connect_timeout and opened in parallel with the others' (esdr.es.tunnel), and a
+    # node found down is not waited on again, so deciding "unreachable" costs about that long.
+    return client_for(other, request_timeout=5, max_retries=max(0, len(other.cluster.nodes) - 1),
+                      connect_timeout=remote_connect_timeout(other))
+
+
+def remote_connect_timeout(topology: Topology) -> float:
+    return float(topology.cluster.settings.get("es_remote_connect_timeout") or 1)
 
 
 def _health(es: Api | None) -> dict | None:
@@ -115,8 +121,12 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
         printer.say("nothing to promote: every chosen follower was promoted already")
         return OK
     unreachable = []
-    for remote in sorted({f.remote for f in chosen}):
-        health = _health(remote_client(inventory, estate, remote))
+    remotes = sorted({f.remote for f in chosen})
+    # inventories load one after the other (pyinfra's loader keeps global state); the leaders
+    # are then asked at once, so two lost DCs cost one connect timeout
+    leaders = [remote_client(inventory, estate, r) for r in remotes]
+    healths = run.in_parallel([lambda c=c: _health(c) for c in leaders])
+    for remote, health in zip(remotes, healths):
         state = health.get("status") if health else "unreachable"
         printer.say(f"leader data centre {remote}: {state}")
         if not dry:
@@ -176,7 +186,8 @@ def _returned_primary(inventory: str, estate: Estate, alias: str, remote: str,
         raise EsdrError(f"{remote} cannot follow {alias}: the estate has no link "
                         f"{remote}->{alias}", hint="add it under `links` and deploy first")
     other = remote_topology(inventory, estate, remote)
-    if other is None or _health(client_for(other, request_timeout=10)) is None:
+    if other is None or _health(client_for(
+            other, request_timeout=10, connect_timeout=remote_connect_timeout(other))) is None:
         raise EsdrError(f"the old primary {remote} is not reachable and healthy yet",
                         hint="bring it back first; failback needs both data centres")
     return replication.adapter_for(other)

@@ -334,18 +334,22 @@ def put_document(es: Api, index: str, doc_id: str, document: dict[str, Any]) -> 
                    body=document)
 
 
-def resolve_remote(es: Api, alias: str) -> dict[str, Any] | None:
+def resolve_remote(es: Api, alias: str, timeout: float = 5) -> dict[str, Any] | None:
     """Resolve ``<alias>:*``: also makes the node (re)connect to that remote.
 
     Elasticsearch: ``GET /_resolve/cluster/<alias>:*``; OpenSearch has no ``_resolve/cluster``
     (it forked before 8.13) and resolves the remote's indices instead:
     ``GET /_resolve/index/<alias>:*``
     (https://opensearch.org/docs/latest/api-reference/index-apis/resolve-index/).
+    ``timeout``: seconds the node may spend on the remote (Elasticsearch's ``timeout``
+    parameter); the request itself is bounded a little above it.
     """
+    waited = max(1, round(timeout))
     try:
         if is_opensearch(es):
-            return request(es, "GET", path("_resolve", "index", f"{alias}:*"), request_timeout=15)
+            return request(es, "GET", path("_resolve", "index", f"{alias}:*"),
+                           request_timeout=waited + 10)
         return request(es, "GET", path("_resolve", "cluster", f"{alias}:*"),
-                       params={"timeout": "5s"}, request_timeout=15)
+                       params={"timeout": f"{waited}s"}, request_timeout=waited + 10)
     except Exception:  # an unreachable remote is reported by _remote/info, not here
         return None

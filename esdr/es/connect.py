@@ -9,25 +9,32 @@ authenticates as the engine's superuser (``elastic`` / ``admin``) with the passw
 inventory references, or, with ``user="replication"``, as OpenSearch's least-privilege
 replication user. Passwords are read here and go only into the client; they are never logged.
 
-Transport: these clients still connect to each node's HTTP port directly. esdr's one transport
-for cluster APIs is over SSH, from a node (README, "How the deploy reaches a cluster's API");
-moving these clients onto an SSH local forward waits for the model to keep each node's SSH route.
+Transport (README, "How the deploy reaches a cluster's API"): with ``es_api_transport: ssh``
+(the default) every connection goes through an SSH forward that the node itself opens to its own
+HTTP port (``esdr.es.tunnel``); the URL stays the node's real address, so TLS verifies the
+certificate for that address as a direct connection would. ``es_api_transport: direct``
+connects to each node's HTTP port from the controller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from elastic_transport import NodeConfig, Urllib3HttpNode
 from elasticsearch import Elasticsearch
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, Urllib3HttpConnection
 
 from esdr.errors import EsdrError
+from esdr.es.tunnel import Forward, route_pool
 from esdr.model import Node, Topology
 from esdr.security import config as security
 from esdr.security.certs import ca_pem_path
 from esdr.security.refs import resolve_setting
 
 USERS = ("superuser", "replication")
+TRANSPORTS = ("ssh", "direct")
+CONNECT_TIMEOUT = 5.0  # seconds to reach a node of the cluster being deployed or planned
+_FORWARD = "esdr.forward"  # NodeConfig._extras key: elastic-transport's slot for such data
 
 
 def node_urls(topology: Topology, nodes: Iterable[Node] | None = None) -> list[str]:
@@ -35,6 +42,38 @@ def node_urls(topology: Topology, nodes: Iterable[Node] | None = None) -> list[s
     chosen = list(nodes) if nodes is not None else list(cluster.nodes)
     scheme = security.scheme(cluster)
     return [f"{scheme}://{n.address}:{cluster['es_http_port']}" for n in chosen]
+
+
+def transport(topology: Topology) -> str:
+    value = topology.cluster.settings.get("es_api_transport") or "ssh"
+    if value not in TRANSPORTS:
+        raise EsdrError(
+            f"cluster {topology.cluster.name}: es_api_transport {value!r} is not one of "
+            f"{', '.join(TRANSPORTS)}",
+            hint='set es_api_transport: "ssh" (through each node, the default) or "direct"')
+    return value
+
+
+def forwards(topology: Topology, nodes: Iterable[Node] | None = None,
+             connect_timeout: float = CONNECT_TIMEOUT) -> list[Forward]:
+    """One forward per node: through the node's own SSH route to the node's own address and
+    HTTP port (with ``es_api_transport: direct``, no route: a TCP connection from here). Both
+    bound the connect by ``connect_timeout``."""
+    cluster = topology.cluster
+    chosen = list(nodes) if nodes is not None else list(cluster.nodes)
+    direct = transport(topology) == "direct"
+    routes = tuple(None if direct else _route(n) for n in chosen)
+    port = int(cluster["es_http_port"])
+    group = tuple(r for r in routes if r is not None)
+    return [Forward(route, (n.address, port), float(connect_timeout), group)
+            for n, route in zip(chosen, routes)]
+
+
+def _route(node: Node):
+    if node.ssh is None:
+        raise EsdrError(f"node {node.name}: no SSH route in the model",
+                        hint="build the topology with esdr.model.topology_from_hosts")
+    return node.ssh
 
 
 def credentials(topology: Topology, user: str | None = None) -> tuple[str, str]:
@@ -73,34 +112,65 @@ def client_for(
     request_timeout: float = 30,
     user: str | None = None,
     max_retries: int = 3,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> Elasticsearch | OpenSearch:
     """A client to ``nodes`` (default: every node) of the topology's cluster, as ``user``
     (default: the engine's superuser; ``"replication"``: OpenSearch's replication user).
-    ``max_retries``: further nodes a failed request is tried on (timeouts included)."""
+    ``max_retries``: further nodes a failed request is tried on (timeouts included).
+    ``connect_timeout``: how long reaching one node may take (the SSH connection through it);
+    another DC is reached with its ``es_remote_connect_timeout``."""
     cluster = topology.cluster
-    urls = node_urls(topology, nodes)
+    chosen = list(nodes) if nodes is not None else list(cluster.nodes)
+    routed = forwards(topology, chosen, connect_timeout)
     secure = security.enabled(cluster)
     if cluster.engine.name == "opensearch":
-        return _opensearch(topology, urls, request_timeout, user if secure else None, secure,
-                           max_retries)
+        return _opensearch(topology, request_timeout, user if secure else None, secure,
+                           max_retries, routed)
     options: dict = {}
     if secure:
         options = {"ca_certs": _ca(topology), "verify_certs": True,
                    "basic_auth": credentials(topology, user)}
     elif user not in (None, "superuser"):
         credentials(topology, user)  # the same refusal with security off
-    return Elasticsearch(urls, request_timeout=request_timeout, max_retries=max_retries,
-                         retry_on_timeout=True, **options)
+    scheme, port = security.scheme(cluster), int(cluster["es_http_port"])
+    hosts = [NodeConfig(scheme, f.target[0], port, _extras={_FORWARD: f}) for f in routed]
+    return Elasticsearch(hosts, node_class=ForwardedNode, request_timeout=request_timeout,
+                         max_retries=max_retries, retry_on_timeout=True, **options)
 
 
-def _opensearch(topology: Topology, urls: list[str], request_timeout: float, user: str | None,
-                secure: bool, max_retries: int = 3) -> OpenSearch:
+class ForwardedNode(Urllib3HttpNode):
+    """elastic-transport's urllib3 node whose connections go through the node's forward; TLS
+    settings (CA, hostname check against the node's address) are the stock node's."""
+
+    def __init__(self, config: NodeConfig):
+        super().__init__(config)
+        forward = config._extras.get(_FORWARD)
+        if forward is not None:
+            route_pool(self.pool, forward)
+
+
+class ForwardedConnection(Urllib3HttpConnection):
+    """opensearch-py's urllib3 connection, through the node's forward (``esdr_forward``)."""
+
+    def __init__(self, *args, esdr_forward: Forward | None = None, **kwargs):
+        self._esdr_forward = esdr_forward
+        super().__init__(*args, **kwargs)
+
+    def _create_urllib3_pool(self) -> None:
+        super()._create_urllib3_pool()
+        if self._esdr_forward is not None and self.pool is not None:
+            route_pool(self.pool, self._esdr_forward)
+
+
+def _opensearch(topology: Topology, request_timeout: float, user: str | None, secure: bool,
+                max_retries: int, routed: list[Forward]) -> OpenSearch:
     options: dict = {}
     if secure:
         # verify_certs with a CA: urllib3 then requires a valid chain AND a certificate that
         # names the host connected to (https://opensearch.org/docs/latest/clients/python-low-level/).
         options = {"use_ssl": True, "verify_certs": True, "ssl_show_warn": True,
                    "ca_certs": _ca(topology), "http_auth": credentials(topology, user)}
-    return OpenSearch(urls, timeout=request_timeout, max_retries=max_retries,
-                      retry_on_timeout=True,
-                      **options)
+    port = int(topology.cluster["es_http_port"])
+    hosts = [{"host": f.target[0], "port": port, "esdr_forward": f} for f in routed]
+    return OpenSearch(hosts, connection_class=ForwardedConnection, timeout=request_timeout,
+                      max_retries=max_retries, retry_on_timeout=True, **options)

@@ -6,8 +6,10 @@ insists the new plan is empty (a write that did not stick is an error, not a sil
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from esdr.desired import Desired, desired_for
 from esdr.crossdc.estate import ClusterRef, Estate
@@ -109,7 +111,8 @@ def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterP
     _add(plan, (cluster_settings.plan_awareness(desired.awareness, persistent), []))
     _add(plan, cluster_settings.plan_remote_clusters(
         desired.remotes, persistent, registry.managed(reg, "remote_cluster")))
-    connected = _connected(clients, desired, plan)
+    connected = _connected(clients, desired, plan,
+                           float(topology.cluster.settings.get("es_remote_connect_timeout") or 1))
     repos = _r(f"{name}: GET _snapshot", lambda: snapshot_repository.observe_snapshot_repositories(es))
     _add(plan, snapshot_repository.plan_snapshot_repositories(
         desired.repositories, repos, registry.managed(reg, "snapshot_repository")))
@@ -150,29 +153,65 @@ def _features(adapter: Replication, desired: Desired, reg: dict, plan: ClusterPl
     return usable
 
 
-def _connected(clients: Clients, desired: Desired, plan: ClusterPlan) -> set[str]:
-    """Remotes every remote-cluster-client node is connected to (the others are noted)."""
+T = TypeVar("T")
+
+
+def in_parallel(calls: list[Callable[[], T]]) -> list[T]:
+    """Every call at once, each in its own thread; results in order, the first error raised.
+    Checks of another DC run this way so a DC that is down costs one timeout, not one each."""
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = calls[i]()
+        except BaseException as error:  # handed to the caller below
+            errors[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return results
+
+
+def unreachable_note(alias: str) -> Note:
+    return Note("remote_cluster", alias, f"{alias} unreachable: remote checks skipped (not "
+                "connected in GET _remote/info; the settings are in place, it connects when the "
+                "remote is reachable)")
+
+
+def _connected(clients: Clients, desired: Desired, plan: ClusterPlan,
+               timeout: float = 1) -> set[str]:
+    """Remotes the remote-cluster-client nodes are connected to, asked of every such node at
+    once; a remote none of them reaches is reported once and its checks are skipped."""
     if not desired.remotes:
         return set()
+    infos = in_parallel([lambda v=view: _remote_info(v, desired, plan, timeout)
+                         for view in clients.remote_views])
     merged: dict[str, dict] = {}
-    for view in clients.remote_views:
-        info = _remote_info(view, desired, plan)
+    for info in infos:
         for alias in desired.remotes:
             if alias not in merged or not (info.get(alias) or {}).get("connected"):
                 merged[alias] = info.get(alias) or {}
-    plan.notes += cluster_settings.connection_notes(merged, desired.remotes)
+    plan.notes += [unreachable_note(a) for a in sorted(desired.remotes)
+                   if not (merged.get(a) or {}).get("connected")]
     return {a for a, i in merged.items() if i.get("connected")}
 
 
-def _remote_info(view: Api, desired: Desired, plan: ClusterPlan) -> dict:
+def _remote_info(view: Api, desired: Desired, plan: ClusterPlan, timeout: float = 1) -> dict:
     info = _r(f"{plan.cluster}: GET _remote/info", lambda: client.get_remote_info(view))
     down = [a for a in desired.remotes if a in info and not info[a].get("connected")]
     if not down:
         return info
     # A remote that was down when its settings were applied is not retried by the node on its
-    # own: resolving it makes this node try once more (a read, bounded by a short timeout).
-    for alias in down:
-        client.resolve_remote(view, alias)
+    # own: resolving it makes this node try once more (a read, bounded by es_remote_connect_
+    # timeout; every down remote at once).
+    in_parallel([lambda a=alias: client.resolve_remote(view, a, timeout) for alias in down])
     return _r(f"{plan.cluster}: GET _remote/info", lambda: client.get_remote_info(view))
 
 
