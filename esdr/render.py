@@ -6,8 +6,8 @@ byte for byte what lands on the host.
 
 from __future__ import annotations
 
-import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from esdr.errors import BadInput
 from esdr.model import Cluster, Node, Topology, flat_settings
 from esdr.security import config as security
 
@@ -35,8 +36,90 @@ class RenderedFile:
     group: str
 
 
+# --- one escaping filter per format ------------------------------------------------------------
+# Every value a template writes goes through the filter of its file's format. A value the format
+# can carry is quoted so that the format's own parser reads back exactly that value; one it
+# cannot (a line break in a line-based format, a word that must stay one word) is refused with
+# UnsafeValue, which render_template turns into a BadInput naming the host, the file and the key.
+
+
+class UnsafeValue(ValueError):
+    """A value that the format being rendered cannot carry; ``what`` names the key."""
+
+    def __init__(self, what: str, reason: str):
+        self.what = what
+        self.reason = reason
+        super().__init__(f"{what}: {reason}")
+
+
+def show(text: Any) -> str:
+    """A name as the user would recognise it, on one line (repr when it holds anything odd)."""
+    text = str(text)
+    return text if _PLAIN.match(text) else repr(text)
+
+
+def _first_unsafe_char(text: str) -> str | None:
+    """The first character that ends a line, or cannot be written literally, in any format here.
+
+    Control characters (C0, DEL, C1: YAML 1.1 reads U+0085 as a line break), the Unicode line and
+    paragraph separators, surrogates and the non-characters U+FFFE/U+FFFF, which YAML refuses in
+    a stream (https://yaml.org/spec/1.1/#id868524).
+    """
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in "\ufffe\uffff":
+            return char
+    return None
+
+
+def _no_unsafe_chars(text: str, what: str, fmt: str) -> str:
+    char = _first_unsafe_char(text)
+    if char is not None:
+        raise UnsafeValue(
+            what, f"holds the character U+{ord(char):04X}, which cannot be written in {fmt}"
+        )
+    return text
+
+
+def comment(value: Any, what: str) -> str:
+    """Text inside a ``#`` comment (YAML, systemd units, JVM options, keepalived, Nginx).
+
+    A comment ends at the line break, so one in the text would start a live line.
+    """
+    return _no_unsafe_chars(str(value), what, "a comment")
+
+
+_YAML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                 "\b": "\\b", "\f": "\\f"}
+
+
+def yaml_quoted(text: str) -> str:
+    """A YAML double-quoted scalar holding exactly ``text``.
+
+    Printable ASCII stays as it is; everything else is a YAML escape (\\n, \\uXXXX,
+    \\UXXXXXXXX: https://yaml.org/spec/1.2.2/#57-escaped-characters), so no character can end
+    the scalar or the line. For printable ASCII this is what ``json.dumps`` writes.
+    """
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in _YAML_ESCAPES:
+            out.append(_YAML_ESCAPES[char])
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
 def yaml_value(value: Any) -> str:
-    """One value in Elastic's flat style: ``[ a, b ]`` for lists, quotes only where needed."""
+    """elasticsearch.yml's filter, for keys and values in Elastic's flat style.
+
+    ``[ a, b ]`` for lists, quotes only where needed. A key goes through it too: a quoted key
+    stays one key, so no ``es_settings`` key can add a line (and a setting) of its own.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -49,20 +132,109 @@ def yaml_value(value: Any) -> str:
     plain_ends = (text[:1].isalpha() or text[:1] in "_/") and not text.endswith(":")
     if _PLAIN.match(text) and text.lower() not in _YAML_WORDS and plain_ends:
         return text
-    return json.dumps(text)
+    return yaml_quoted(text)
 
 
 def quoted_scalar(value: Any) -> str:
-    """A YAML scalar that reads back exactly, always quoted when a string (JSON is YAML)."""
+    """A YAML scalar that reads back exactly, always quoted when a string."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
-    return json.dumps(str(value))
+    return yaml_quoted(str(value))
 
 
-@cache
-def _environment() -> jinja2.Environment:
+# systemd: systemd.service(5) "Command lines" (quoting, "$$" for a literal "$"), systemd.exec(5)
+# Environment= (quoted assignments, specifiers expanded, "$" literal) and systemd.unit(5)
+# "Specifiers" ("%%" for a literal "%"); https://www.freedesktop.org/software/systemd/man/latest/
+_UNIT_WORD = re.compile(r"^[A-Za-z0-9_./:@+,=-]+$")
+_UNIT_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_UNIT_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,30}$")
+_UNIT_SYNTAX = {
+    "Description": "text",
+    "User": "user",
+    "Group": "user",
+    "WorkingDirectory": "path",
+    "EnvironmentFile": "path",
+    "ConditionPathExists": "path",
+    "Environment": "assignment",
+    "ExecStart": "command",
+}
+
+
+def _unit_quoted(text: str, *, exec_line: bool) -> str:
+    """One word of a unit's command line (``exec_line``: an argument) or Environment=, quoted
+    only when it must be."""
+    text = text.replace("%", "%%")
+    if exec_line:
+        text = text.replace("$", "$$")
+    if _UNIT_WORD.match(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _unit_path(text: str, what: str) -> str:
+    if not text.startswith("/") or text != text.strip():
+        raise UnsafeValue(what, "must be an absolute path without surrounding spaces")
+    return text
+
+
+def systemd_value(value: Any, directive: str, what: str) -> str:
+    """A systemd unit's filter: ``value`` as the right-hand side of ``directive=``.
+
+    The directive decides the syntax: a path or text is taken as written (with ``%`` doubled),
+    a command line and ``Environment=`` split into words (quoted here where needed, ``$``
+    doubled in a command's arguments), ``User=`` takes a name. A line break is never written: a
+    unit has no continuation that keeps it inside the value.
+    """
+    syntax = _UNIT_SYNTAX[directive]
+    fmt = f"a systemd unit's {directive}="
+    if syntax == "assignment":
+        name, text = value
+        what = f"{what} ({show(name)})"
+        if not _UNIT_ENV_NAME.match(str(name)):
+            raise UnsafeValue(what, "is not an environment variable name "
+                                    "(letters, digits and _, not starting with a digit)")
+        text = _no_unsafe_chars(str(text), what, fmt)
+        return _unit_quoted(f"{name}={text}", exec_line=False)
+    if syntax == "command":
+        words = [_no_unsafe_chars(str(w), what, fmt) for w in value]
+        _unit_path(words[0], what)
+        if any(c in words[0] for c in "\"'\\"):
+            # systemd refuses such an executable ("Executable name contains special
+            # characters"; string_is_safe in its config_parse_exec)
+            raise UnsafeValue(what, "holds a quote or backslash, which systemd refuses in the "
+                                    "path of the program it starts")
+        if ";" in words:
+            raise UnsafeValue(what, "holds a lone ';', which would end the command line")
+        # the executable's path is taken as written; only its arguments expand "$"
+        return " ".join(_unit_quoted(w, exec_line=i > 0) for i, w in enumerate(words))
+    text = _no_unsafe_chars(str(value), what, fmt)
+    if syntax == "user":
+        if not _UNIT_USER.match(text):
+            raise UnsafeValue(what, f"{show(text)} is not a user or group name")
+        return text
+    if syntax == "path":
+        _unit_path(text, what)
+    return text.replace("%", "%%")
+
+
+def jvm_option(value: Any, what: str) -> str:
+    """A JVM options file's filter: one option, one line.
+
+    Elastic's launcher reads each line as a single JVM option, with no quoting at all: lines
+    starting with ``#`` are comments, an option starts with ``-`` (Elasticsearch reference,
+    "Set JVM options": https://www.elastic.co/guide/en/elasticsearch/reference/current/
+    advanced-configuration.html). So a line break would start an option of its own.
+    """
+    text = _no_unsafe_chars(str(value), what, "a JVM options file")
+    if not text.startswith("-") or text != text.strip():
+        raise UnsafeValue(what, f"{show(text)} is not one JVM option (it starts with '-')")
+    return text
+
+
+def template_environment(**filters: Any) -> jinja2.Environment:
+    """A template environment with the shared filters and the given format filters."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         undefined=jinja2.StrictUndefined,
@@ -71,13 +243,29 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters["yaml_value"] = yaml_value
-    env.filters["q"] = quoted_scalar
+    env.filters.update(
+        comment=comment, yaml_value=yaml_value, systemd=systemd_value, jvm=jvm_option, **filters
+    )
     return env
 
 
-def render_template(name: str, **context: Any) -> str:
-    return _environment().get_template(name).render(**context)
+@cache
+def _environment() -> jinja2.Environment:
+    return template_environment()
+
+
+def render_template(
+    name: str, *, where: str, jinja_env: jinja2.Environment | None = None, **context: Any
+) -> str:
+    """``name`` rendered; a value its format cannot carry is a BadInput naming ``where``."""
+    try:
+        return (jinja_env or _environment()).get_template(name).render(**context)
+    except UnsafeValue as exc:
+        target = name.rsplit("/", 1)[-1].removesuffix(".j2")
+        raise BadInput(
+            f"{where}: {target}: {exc.what} {exc.reason}",
+            hint=f"change {exc.what} in the inventory",
+        ) from None
 
 
 def install_link(cluster: Cluster) -> str:
@@ -166,9 +354,14 @@ def distribution_rewrites(cluster: Cluster) -> list[tuple[str, str]]:
             ("-XX:HeapDumpPath=data", f"-XX:HeapDumpPath={data}")]
 
 
+def _where(node: Node) -> str:
+    return f"host {show(node.host)}"
+
+
 def elasticsearch_yml(topology: Topology, node: Node, *, bootstrap: bool) -> str:
     return render_template(
         "elasticsearch.yml.j2",
+        where=_where(node),
         engine=topology.cluster.engine,
         cluster=topology.cluster,
         node=node,
@@ -193,7 +386,7 @@ def node_files(topology: Topology, node: Node, *, bootstrap: bool) -> list[Rende
         ),
         RenderedFile(
             f"{conf}/{HEAP_OPTIONS}",
-            render_template("heap.options.j2", node=node),
+            render_template("heap.options.j2", where=_where(node), node=node),
             "660",
             "root",
             user,
@@ -202,6 +395,7 @@ def node_files(topology: Topology, node: Node, *, bootstrap: bool) -> list[Rende
             f"{SYSTEMD_DIR}/{engine.service}.service",
             render_template(
                 "elasticsearch.service.j2",
+                where=_where(node),
                 engine=engine,
                 cluster=cluster,
                 node=node,

@@ -8,13 +8,24 @@ on the host. The secrets file is the exception: it is built only at deploy time
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import jinja2
 
 from esdr.gateway.model import LB_GROUP, GatewayHost, GatewayTier, Vip
 from esdr.gateway.secrets import env_file_text, resolve, runtime_env_name, runtime_ref
-from esdr.render import SYSTEMD_DIR, RenderedFile, render_template
+from esdr.render import (
+    SYSTEMD_DIR,
+    RenderedFile,
+    UnsafeValue,
+    quoted_scalar,
+    render_template,
+    show,
+    template_environment,
+)
 
 SERVICE = "infini-gateway"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
@@ -38,6 +49,97 @@ DEFAULT_READ_RULES: tuple[dict[str, Any], ...] = (
         ],
     },
 )
+
+
+# --- the escaping filters of the gateway tier's formats -----------------------------------------
+
+
+class EnvLookup(str):
+    """An INFINI ``$[[env.NAME]]`` lookup that esdr itself writes (a password reference)."""
+
+
+def gateway_yaml(value: Any, what: str = "a gateway setting") -> str:
+    """gateway.yml's filter: a quoted YAML scalar, and no INFINI lookup a user could slip in.
+
+    INFINI Gateway replaces ``$[[env.NAME]]`` in its configuration with the environment
+    (https://docs.infinilabs.com/gateway/), where the unit's EnvironmentFile holds the cluster
+    passwords: an endpoint or name holding one would carry a password wherever it is sent.
+    """
+    if isinstance(value, str) and "$[[" in value and not isinstance(value, EnvLookup):
+        raise UnsafeValue(what, "holds '$[[', which INFINI Gateway expands to an environment "
+                                "variable (the gateway's passwords)")
+    return quoted_scalar(value)
+
+
+# keepalived splits a line into words at blanks; '#' and '!' start a comment, '{' '}' open and
+# close blocks, '"' quotes, '$' expands a definition and a leading '@' makes a line conditional
+# (keepalived.conf(5), "Configuration file syntax"). A word here is kept to characters that are
+# none of those, and each kind of value is checked for what it is.
+_KEEPALIVED_WORD = re.compile(r"^[A-Za-z0-9_.:/+,=-]+$")
+# A Linux interface name: at most 15 bytes, no '/', ':' or blank (dev_valid_name in
+# https://github.com/torvalds/linux/blob/master/net/core/dev.c); kept to the usual characters.
+_INTERFACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")
+
+
+def _number(value: Any, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not (isinstance(value, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", value)):
+            raise UnsafeValue(what, f"{show(value)} is not a number")
+    return str(value)
+
+
+def keepalived_value(value: Any, kind: str, what: str) -> str:
+    """keepalived.conf's filter: ``kind`` is word, interface, number, address or script."""
+    if kind == "number":
+        return _number(value, what)
+    if kind == "address":
+        try:
+            ipaddress.ip_interface(str(value))
+        except ValueError:
+            raise UnsafeValue(what, f"{show(value)} is not an IP address") from None
+        return str(value)
+    if kind == "interface":
+        text = str(value)
+        if not _INTERFACE.match(text) or text in (".", ".."):
+            raise UnsafeValue(what, f"{show(text)} is not a network interface name")
+        return text
+    if kind == "script":
+        words = [str(w) for w in value]
+        bad = next((w for w in words if not _KEEPALIVED_WORD.match(w)), None)
+        if bad is not None:
+            raise UnsafeValue(what, f"{show(bad)} cannot be a word of a keepalived script")
+        return '"' + " ".join(words) + '"'
+    assert kind == "word", kind
+    text = str(value)
+    if not _KEEPALIVED_WORD.match(text):
+        raise UnsafeValue(what, f"{show(text)} cannot be one keepalived word")
+    return text
+
+
+# Nginx ends a directive at ';', a block at '{' '}', a line at '#', expands '$' and splits at
+# blanks (https://nginx.org/en/docs/beginners_guide.html#conf_structure). The values written here
+# (addresses, ports, counts, times) need none of them, so none is allowed.
+_NGINX_WORD = re.compile(r"^[A-Za-z0-9_.:\[\]/-]+$")
+
+
+def nginx_value(value: Any, what: str) -> str:
+    """The Nginx site's filter: one word of a directive."""
+    if isinstance(value, bool):
+        raise UnsafeValue(what, f"{show(value)} is not an Nginx value")
+    text = str(value)
+    if not _NGINX_WORD.match(text):
+        raise UnsafeValue(what, f"{show(text)} cannot be one word of an Nginx directive")
+    return text
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return template_environment(q=gateway_yaml, keepalived=keepalived_value, nginx=nginx_value)
+
+
+def _render(name: str, rendered_for: GatewayHost | None, **context: Any) -> str:
+    where = f"host {show(rendered_for.name)}" if rendered_for else "the gateway tier"
+    return render_template(name, where=where, jinja_env=_environment(), **context)
 
 
 def queue_name(cluster_name: str) -> str:
@@ -79,24 +181,26 @@ def gateway_yml(tier: GatewayTier, host: GatewayHost) -> str:
     primary, backup = tier.primary, tier.backup
     assert primary is not None and backup is not None, "validate the tier first"
     clusters = (primary, backup)
-    return render_template(
+    return _render(
         "gateway/gateway.yml.j2",
+        host,
         tier=tier,
         host=host,
         clusters=clusters,
         primary=primary,
         backup=backup,
         queue_of={c.name: queue_name(c.name) for c in clusters},
-        password_of={c.name: runtime_ref(c.name) for c in clusters},
+        password_of={c.name: EnvLookup(runtime_ref(c.name)) for c in clusters},
         read_rules=tier["gateway_read_rules"] or DEFAULT_READ_RULES,
         floating_ip=_floating_ip(tier, host),
     )
 
 
-def gateway_unit(tier: GatewayTier) -> str:
+def gateway_unit(tier: GatewayTier, host: GatewayHost | None = None) -> str:
     fd = tier.front_door
-    return render_template(
+    return _render(
         "gateway/infini-gateway.service.j2",
+        host,
         user=tier["gateway_user"],
         env_file=env_path(tier),
         data_dir=tier["gateway_data_dir"],
@@ -106,14 +210,14 @@ def gateway_unit(tier: GatewayTier) -> str:
     )
 
 
-def check_command(tier: GatewayTier) -> str:
-    """The vrrp_script probe: the local gateway's API health, or its entry port."""
+def check_command(tier: GatewayTier) -> list[str]:
+    """The vrrp_script probe (its words): the local gateway's API health, or its entry port."""
     fd = tier.front_door
     if fd is not None and fd.settings.get("check") == "entry":
         url = f"http://127.0.0.1:{tier['gateway_entry_port']}/"
     else:
         url = f"http://127.0.0.1:{tier['gateway_api_port']}/health"
-    return f"/usr/bin/curl -fsS -m 2 -o /dev/null {url}"
+    return ["/usr/bin/curl", "-fsS", "-m", "2", "-o", "/dev/null", url]
 
 
 def _instance(vip: Vip, host: GatewayHost, nopreempt: bool) -> dict[str, Any]:
@@ -133,8 +237,9 @@ def keepalived_conf(tier: GatewayTier, host: GatewayHost) -> str:
     fd = tier.front_door
     assert fd is not None and fd.kind == "keepalived"
     nopreempt = bool(fd.settings["nopreempt"])
-    return render_template(
+    return _render(
         "gateway/keepalived.conf.j2",
+        host,
         host=host,
         fd=fd.settings,
         check_command=check_command(tier),
@@ -173,8 +278,9 @@ def nginx_hashed(tier: GatewayTier) -> bool:
 def nginx_site(tier: GatewayTier, host: GatewayHost) -> str:
     fd = tier.front_door
     assert fd is not None and fd.kind == "nginx"
-    return render_template(
+    return _render(
         "gateway/nginx-gateways.conf.j2",
+        host,
         host=host,
         fd=fd.settings,
         servers=nginx_servers(tier),
@@ -192,7 +298,7 @@ def host_files(tier: GatewayTier, host: GatewayHost) -> list[RenderedFile]:
         out.append(RenderedFile(config_path(tier), gateway_yml(tier, host), "640", "root", user))
         out.append(
             RenderedFile(
-                f"{SYSTEMD_DIR}/{SERVICE}.service", gateway_unit(tier), "644", "root", "root"
+                f"{SYSTEMD_DIR}/{SERVICE}.service", gateway_unit(tier, host), "644", "root", "root"
             )
         )
         if fd is not None and fd.kind == "keepalived":
