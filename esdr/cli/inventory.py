@@ -12,6 +12,7 @@ from esdr.cli.prints import Printer
 from esdr.gateway.model import GatewayTier
 from esdr.gateway.render import host_files
 from esdr.model import Topology
+from esdr.paths import confined
 from esdr.problems import errors
 from esdr.project import load_project, load_valid_project
 from esdr.render import RenderedFile, node_files
@@ -68,18 +69,22 @@ def render(printer: Printer, inventory: str, out_dir: str, formed: bool) -> int:
     """Write every file the deploy would upload, per host, under OUT/<host>/<target path>."""
     project, _ = load_valid_project(inventory)
     nodes = project.topology.cluster.nodes
-    written = sum(
-        _write(Path(out_dir) / node.host, rendered)
+    node_out = [
+        (node.host, rendered)
         for node in nodes
         for rendered in node_files(project.topology, node, bootstrap=not formed)
-    )
+    ]
     tier_hosts = list(dict.fromkeys(project.tier.gateways + project.tier.balancers)
                       if project.tier else [])
-    tier_files = sum(
-        _write(Path(out_dir) / host.name, rendered)
-        for host in tier_hosts
-        for rendered in host_files(project.tier, host)
-    )
+    tier_out = [(host.name, rendered) for host in tier_hosts
+                for rendered in host_files(project.tier, host)]
+    # Every file is rendered and placed before the first is written: a value or name that
+    # cannot be rendered leaves OUT as it was.
+    targets = [(_target(Path(out_dir), host, r), r) for host, r in node_out + tier_out]
+    for target, rendered in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rendered.content)
+    written, tier_files = len(node_out), len(tier_out)
     if nodes or not tier_hosts:
         printer.say(f"wrote {written} files for {len(nodes)} nodes under {out_dir}")
     if tier_hosts:
@@ -88,8 +93,7 @@ def render(printer: Printer, inventory: str, out_dir: str, formed: bool) -> int:
     return OK
 
 
-def _write(host_dir: Path, rendered: RenderedFile) -> int:
-    target = host_dir / rendered.path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(rendered.content)
-    return 1
+def _target(out_dir: Path, host: str, rendered: RenderedFile) -> Path:
+    """OUT/<host>/<target path>, never outside OUT/<host> whatever the names hold."""
+    host_dir = confined(out_dir, host, what=f"esdr render: host {host!r}")
+    return confined(host_dir, rendered.path.lstrip("/"), what=f"esdr render: host {host!r}")

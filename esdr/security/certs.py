@@ -23,6 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from esdr.errors import BadInput, EsdrError
 from esdr.model import Node, Topology
+from esdr.paths import confined
 from esdr.security import store
 from esdr.security.sans import CertInfo, Sans, renewal_reason, sans_of, wanted_sans
 
@@ -199,8 +200,12 @@ class Certificates:
 
 
 def _node_paths(directory: Path, cluster_name: str, node: str) -> tuple[Path, Path]:
-    base = directory / "nodes" / cluster_name
-    return base / f"{node}.crt", base / f"{node}.key"
+    """nodes/<cluster>/<node>.crt and .key, refused when a name would lead out of nodes/."""
+    what = f"certificate of node {node!r} (cluster {cluster_name!r})"
+    nodes = directory / "nodes"
+    cert = confined(nodes, cluster_name, f"{node}.crt", what=what, follow_links=False)
+    key = confined(nodes, cluster_name, f"{node}.key", what=what, follow_links=False)
+    return cert, key
 
 
 def load_estate_ca(

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from esdr.errors import EsdrError
 from esdr.model import Cluster
+from esdr.paths import confined
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -51,7 +52,8 @@ def secrets_dir(cluster: Cluster) -> Path:
     explicit = cluster.settings.get("es_secrets_dir")
     if explicit:
         return Path(str(explicit)).expanduser()
-    return default_root() / estate_name(cluster)
+    where = f"secrets of cluster {cluster.name!r}"
+    return confined(default_root(), estate_name(cluster), what=where, follow_links=False)
 
 
 @contextlib.contextmanager
