@@ -125,14 +125,14 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
     # inventories load one after the other (pyinfra's loader keeps global state); the leaders
     # are then asked at once, so two lost DCs cost one connect timeout
     leaders = [remote_client(inventory, estate, r) for r in remotes]
-    healths = run.in_parallel([lambda c=c: _health(c) for c in leaders])
-    for remote, health in zip(remotes, healths):
-        state = health.get("status") if health else "unreachable"
-        printer.say(f"leader data centre {remote}: {state}")
+    probes = run.in_parallel([lambda r=r, c=c: promote_runbook.probe(r, c)
+                              for r, c in zip(remotes, leaders)])
+    for leader in probes:
+        printer.say(f"leader data centre {leader.remote}: {leader.state}")
         if not dry:
-            promote_runbook.refuse_if_remote_healthy(remote, health, force)
-        if health is None:
-            unreachable.append(remote)
+            promote_runbook.refuse_unless_lost(leader, force)
+        if leader.unreachable:
+            unreachable.append(leader.remote)
     detached = {}
     if adapter.WRITABLE_WAITS_ON_LEADER:
         for remote in unreachable:

@@ -10,11 +10,15 @@ as the data at risk.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import elasticsearch
+import opensearchpy
+
 from esdr.crossdc.estate import Follower
-from esdr.errors import EsdrError
+from esdr.errors import BadInput, EsdrError
 from esdr.es import client
 from esdr.es.client import Api
 from esdr.reconcile import registry
@@ -23,8 +27,8 @@ from esdr.replication.base import Lag
 from esdr.replication.ccr import CcrReplication, lag_from_stats
 from esdr.runbooks.steps import Step, run_steps
 
-__all__ = ["Lag", "choose", "lag_from_stats", "promote", "promote_steps",
-           "refuse_if_remote_healthy", "remote_is_healthy"]
+__all__ = ["Lag", "Leader", "choose", "lag_from_stats", "probe", "promote", "promote_steps",
+           "refuse_if_remote_healthy", "refuse_unless_lost", "remote_is_healthy"]
 
 
 def promote_steps(cluster: str, followers: list[Follower],
@@ -64,6 +68,72 @@ def refuse_if_remote_healthy(remote: str, health: dict[str, Any] | None, force: 
             "now splits the data in two (a promotion cannot be undone)",
             hint="stop writes there and rerun with --force for a planned switchover",
         )
+
+
+# What asking the leader's DC for its health can end in. Only no answer at all (a refused or
+# timed-out connection) means "unreachable": a DC that answers 401/403 or fails the TLS handshake
+# is up, and this machine's credentials or trust are wrong. Promoting then would split the data.
+UNREACHABLE = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout,
+               opensearchpy.ConnectionError)
+TLS = (elasticsearch.SSLError, opensearchpy.SSLError)
+AUTH_STATUSES = (401, 403)
+
+
+@dataclass(frozen=True)
+class Leader:
+    """The answer of the leader's data centre to ``GET _cluster/health``, as promote reads it."""
+
+    remote: str
+    health: dict[str, Any] | None = None  # the answer, when there was one
+    unreachable: bool = False  # no answer: connection refused or timed out
+    refusal: EsdrError | None = None  # cannot tell: promote stops unless --force
+    state: str = ""  # as printed: green, red, unreachable, refused credentials, ...
+
+
+def probe(remote: str, es: Api | None) -> Leader:
+    """Ask the leader's DC once (``es``: its client; None when the estate gives no inventory
+    to reach it)."""
+    if es is None:
+        return Leader(remote, state="unknown (no inventory)", refusal=BadInput(
+            f"cluster {remote} has no inventory in the estate (clusters.{remote}.inventory), "
+            f"or the file is missing: promote cannot ask whether {remote} is lost",
+            hint=f"set clusters.{remote}.inventory to its inventory file; if {remote} is "
+            "really lost, rerun with --force"))
+    try:
+        health = client.get_cluster_health(es, timeout="5s")
+    except TLS as error:
+        return Leader(remote, state="TLS handshake failed", refusal=EsdrError(
+            f"the leader's data centre {remote} answered, but the TLS handshake failed: "
+            f"{_reason(error)}; promote cannot tell whether {remote} is lost",
+            hint=f"check the estate CA and {remote}'s certificates; if {remote} is really lost, "
+            "rerun with --force"))
+    except UNREACHABLE as error:
+        return Leader(remote, unreachable=True, state=f"unreachable ({_reason(error)})")
+    except client.API_ERRORS as error:
+        if client.status_of(error) not in AUTH_STATUSES:
+            # it answered, with an error of its own (e.g. 503, no elected master): not healthy
+            return Leader(remote, state=f"answers with an error: {client.describe(error)}")
+        return Leader(remote, state="refused esdr's credentials", refusal=EsdrError(
+            f"the leader's data centre {remote} is up but refused esdr's credentials: "
+            f"{client.describe(error)}; promote cannot tell whether it is healthy",
+            hint=f"check {remote}'s password reference (es_elastic_password / "
+            f"es_admin_password); if {remote} is really lost, rerun with --force"))
+    return Leader(remote, health=health, state=str(health.get("status", "unknown")))
+
+
+def _reason(error: BaseException) -> str:
+    """elastic-transport keeps the cause in ``message`` (its str() is only "TLS error")."""
+    return str(getattr(error, "message", "") or error)
+
+
+def refuse_unless_lost(leader: Leader, force: bool) -> None:
+    """Stop unless the leader's DC is lost (unreachable, or answering but not healthy), or
+    ``force``."""
+    if force:
+        return
+    if leader.refusal is not None:
+        raise leader.refusal
+    refuse_if_remote_healthy(leader.remote, leader.health, force)
 
 
 def detach_link(es: Api, remote: str) -> dict[str, Any]:

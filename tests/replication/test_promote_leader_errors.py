@@ -1,0 +1,167 @@
+"""`esdr promote` counts only a refused or timed-out connection as "the leader's DC is lost".
+
+A leader that answers 401/403, or whose TLS handshake fails, is up: this machine's credentials
+or trust are wrong, and promoting would split the data in two. A leader the estate gives no
+inventory for cannot be asked at all. Each stops promote without ``--force``. The leader's
+clients are the real ones of both engines; only their HTTP layer (urllib3) is replaced, so the
+libraries turn each failure into the error they raise for real.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+from click.testing import CliRunner
+from urllib3.connection import HTTPConnection
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError, SSLError
+
+from esdr import replication
+from esdr.cli import cluster as commands
+from esdr.cli.main import cli
+from esdr.errors import BadInput, EsdrError
+from esdr.es.connect import client_for
+from esdr.replication.opensearch import OpenSearchReplication
+from esdr.runbooks import promote
+from tests.crossdc.fake_es import fake_client, fake_topology
+from tests.replication.fake_os import fake_os_client, not_found, os_topology
+
+REFUSED = "Failed to establish a new connection: [Errno 111] Connection refused"
+UNTRUSTED = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+UNAUTHORIZED = {"error": {"root_cause": [{"type": "security_exception",
+                                          "reason": "unable to authenticate user [elastic]"}],
+                          "type": "security_exception",
+                          "reason": "unable to authenticate user [elastic]"}, "status": 401}
+
+
+def failing_leader(engine: str, error: Exception):
+    """A client to the leader's DC whose every request fails in urllib3 with ``error``."""
+    def fail(*args, **kwargs):
+        raise error
+
+    if engine == "opensearch":
+        api = client_for(os_topology("os-dc1"), request_timeout=5, max_retries=0)
+        for connection in api.transport.connection_pool.connections:
+            if connection.pool is None:
+                connection._create_urllib3_pool()
+            connection.pool.urlopen = fail
+        return api
+    api = client_for(fake_topology("es-dc1"), request_timeout=5, max_retries=0)
+    for node in api.transport.node_pool.all():
+        node.pool.urlopen = fail
+    return api
+
+
+def answering_leader(engine: str, status: int, body: dict):
+    expected = [("GET", "/_cluster/health?timeout=5s", None, status, body)]
+    return (fake_os_client(expected, os_topology("os-dc1")) if engine == "opensearch"
+            else fake_client(expected, fake_topology("es-dc1")))[0]
+
+
+def _conn() -> HTTPConnection:
+    return HTTPConnection("10.0.1.4", 9200)
+
+
+ENGINES = ["elasticsearch", "opensearch"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_refused_connection_is_unreachable(engine):
+    leader = promote.probe("dc1", failing_leader(engine, NewConnectionError(_conn(), REFUSED)))
+    assert leader.unreachable and leader.refusal is None
+    assert leader.state.startswith("unreachable")
+    promote.refuse_unless_lost(leader, force=False)  # lost: promote goes on
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("timeout", [
+    ReadTimeoutError(None, "/_cluster/health", "Read timed out. (read timeout=5)"),
+    ConnectTimeoutError(_conn(), "Connection to 10.0.1.4 timed out. (connect timeout=5)"),
+], ids=["read", "connect"])
+def test_a_timed_out_connection_is_unreachable(engine, timeout):
+    leader = promote.probe("dc1", failing_leader(engine, timeout))
+    assert leader.unreachable and leader.refusal is None
+    promote.refuse_unless_lost(leader, force=False)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_tls_error_is_not_unreachable_and_stops_promote_without_force(engine):
+    error = SSLError(ssl.SSLCertVerificationError(1, UNTRUSTED))
+    leader = promote.probe("dc1", failing_leader(engine, error))
+    assert not leader.unreachable
+    with pytest.raises(EsdrError, match="TLS handshake failed: .*CERTIFICATE_VERIFY_FAILED") as no:
+        promote.refuse_unless_lost(leader, force=False)
+    assert not isinstance(no.value, BadInput) and "--force" in str(no.value)
+    promote.refuse_unless_lost(leader, force=True)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_are_not_unreachable_and_stop_promote_without_force(engine, status):
+    body = {**UNAUTHORIZED, "status": status}
+    leader = promote.probe("dc1", answering_leader(engine, status, body))
+    assert not leader.unreachable
+    with pytest.raises(EsdrError, match="refused esdr's credentials: .*security_exception"):
+        promote.refuse_unless_lost(leader, force=False)
+    promote.refuse_unless_lost(leader, force=True)
+
+
+def test_a_leader_with_no_inventory_is_bad_input_without_force():
+    leader = promote.probe("dc1", None)
+    assert not leader.unreachable
+    with pytest.raises(BadInput, match=r"clusters\.dc1\.inventory"):
+        promote.refuse_unless_lost(leader, force=False)
+    promote.refuse_unless_lost(leader, force=True)
+
+
+def test_a_leader_that_answers_with_its_own_error_is_up_but_not_healthy():
+    body = {"error": {"type": "master_not_discovered_exception", "reason": "no master"},
+            "status": 503}
+    leader = promote.probe("dc1", answering_leader("elasticsearch", 503, body))
+    assert not leader.unreachable and leader.refusal is None
+    assert "503 master_not_discovered_exception" in leader.state
+    promote.refuse_unless_lost(leader, force=False)
+
+
+# --- the command: exit codes and one line -----------------------------------------------------
+
+ESTATE = {
+    "_source": "estates/os.yml",
+    "clusters": {"dc1": {"cluster_name": "os-dc1", "seeds": ["10.0.1.4:9300"]},
+                 "dc2": {"cluster_name": "os-dc2", "seeds": ["10.0.2.4:9300"]}},
+    "links": [{"from": "dc2", "to": "dc1"}, {"from": "dc1", "to": "dc2"}],
+    "followers": [{"cluster": "dc2", "index": "orders", "remote": "dc1",
+                   "write_alias": "orders-w"}],
+}
+
+
+def _promote_with_leader(monkeypatch, leader):
+    """`esdr promote --index orders` on DC2 (OpenSearch), the leader DC1 reached by ``leader``;
+    DC2 may only be asked for its registry (nothing is promoted)."""
+    topology = os_topology("os-dc2", es_estate=ESTATE)
+    api, wire = fake_os_client([("GET", "/esdr-managed/_doc/registry", None, 404, not_found())])
+    monkeypatch.setattr(commands, "_topology", lambda inv: topology)
+    monkeypatch.setattr(replication, "adapter_for",
+                        lambda t, es=None, replicator=None: OpenSearchReplication(api))
+    monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: leader)
+    result = CliRunner().invoke(cli, ["promote", "inventories/os_dc2.py", "--index", "orders"])
+    wire.done()
+    return result.exit_code, result.output.splitlines()
+
+
+def test_promote_stops_with_exit_1_when_the_leader_refuses_the_credentials(monkeypatch):
+    code, out = _promote_with_leader(monkeypatch, answering_leader("opensearch", 401, UNAUTHORIZED))
+    assert code == 1
+    assert out[0] == "leader data centre dc1: refused esdr's credentials"
+    assert "unable to authenticate user [elastic]" in out[-1] and "--force" in out[-1]
+
+
+def test_promote_stops_with_exit_1_on_a_tls_error(monkeypatch):
+    leader = failing_leader("opensearch", SSLError(ssl.SSLCertVerificationError(1, UNTRUSTED)))
+    code, out = _promote_with_leader(monkeypatch, leader)
+    assert code == 1 and "TLS handshake failed" in out[-1]
+
+
+def test_promote_stops_with_exit_2_when_the_leader_has_no_inventory(monkeypatch):
+    code, out = _promote_with_leader(monkeypatch, None)
+    assert code == 2 and "clusters.dc1.inventory" in out[-1]
