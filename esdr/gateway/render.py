@@ -82,10 +82,10 @@ _INTERFACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")
 
 
 def _number(value: Any, what: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if not (isinstance(value, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", value)):
-            raise UnsafeValue(what, f"{show(value)} is not a number")
-    return str(value)
+    text = str(value)
+    if isinstance(value, bool) or not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+        raise UnsafeValue(what, f"{show(value)} is not a number")  # nan and inf neither
+    return text
 
 
 def keepalived_value(value: Any, kind: str, what: str) -> str:
@@ -93,11 +93,14 @@ def keepalived_value(value: Any, kind: str, what: str) -> str:
     if kind == "number":
         return _number(value, what)
     if kind == "address":
+        text = str(value)
         try:
-            ipaddress.ip_interface(str(value))
+            ipaddress.ip_interface(text)
         except ValueError:
-            raise UnsafeValue(what, f"{show(value)} is not an IP address") from None
-        return str(value)
+            raise UnsafeValue(what, f"{show(text)} is not an IP address") from None
+        if not _KEEPALIVED_WORD.match(text):  # an IPv6 scope ("%...") may hold anything
+            raise UnsafeValue(what, f"{show(text)} cannot be one keepalived word")
+        return text
     if kind == "interface":
         text = str(value)
         if not _INTERFACE.match(text) or text in (".", ".."):

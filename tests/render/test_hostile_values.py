@@ -549,6 +549,7 @@ def test_keepalived_conf_parses_to_its_blocks(tmp_path: Path) -> None:
         ({"check_interval": "1\n    notify_master /tmp/evil.sh"}, "check_interval"),
         ({"advert_int": "1 }"}, "advert_int"),
         ({"check_rise": True}, "check_rise"),
+        ({"check_fall": float("nan")}, "check_fall"),
     ],
 )
 def test_keepalived_numbers_are_numbers(settings: dict, key: str) -> None:
@@ -645,3 +646,13 @@ def test_every_template_value_goes_through_its_format_filter(template: str) -> N
         and expr.strip() not in CONSTANTS
     ]
     assert unfiltered == []
+
+
+@pytest.mark.parametrize("address", ["fe80::1%eth0\n    notify_master /tmp/evil.sh",
+                                     "fe80::1%eth0", "10.0.0.11 10.0.0.13", "gw2.example"])
+def test_a_keepalived_peer_is_one_ip_address(address: str) -> None:
+    """Python's ipaddress accepts an IPv6 scope holding any character, a newline too."""
+    model = tier(gateways=(("gw1", "10.0.0.11"), ("gw2", address)))
+    with pytest.raises(BadInput) as excinfo:
+        keepalived_conf(model, model.host("gw1"))
+    _refused(excinfo, "gw1", "peer gateway address")
