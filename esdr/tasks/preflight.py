@@ -9,9 +9,12 @@ from pyinfra.api.exceptions import PyinfraError
 
 from esdr.checks import validate
 from esdr.checks.gateway import validate_tier
+from esdr.errors import BadInput
 from esdr.gateway.model import GatewayTier
+from esdr.gateway.render import host_files
 from esdr.model import Topology
 from esdr.problems import Problem, errors
+from esdr.render import node_files
 from esdr.tasks.context import project, run_context
 
 
@@ -21,6 +24,8 @@ def topology() -> Topology:
     model = project().topology
     if not context.topology_checked:
         _refuse_errors("topology", validate(model))
+        _refuse_unrenderable("topology", lambda: [
+            node_files(model, node, bootstrap=True) for node in model.cluster.nodes])
         context.topology_checked = True
     return model
 
@@ -31,6 +36,8 @@ def gateway_tier() -> GatewayTier | None:
     model = project().tier
     if model is not None and not context.tier_checked:
         _refuse_errors("gateway tier", validate_tier(model))
+        _refuse_unrenderable("gateway tier", lambda: [
+            host_files(model, host) for host in (*model.gateways, *model.balancers)])
         context.tier_checked = True
     return model
 
@@ -51,3 +58,12 @@ def _refuse_errors(what: str, problems: list[Problem]) -> None:
             f"esdr refuses this {what} ({len(bad)} problem(s)); nothing was changed:\n"
             + "\n".join(f"  {p}" for p in bad)
         )
+
+
+def _refuse_unrenderable(what: str, render_all) -> None:
+    """Render every file once: a value its file's format cannot carry stops the run here, not
+    half-way through the hosts."""
+    try:
+        render_all()
+    except BadInput as exc:
+        raise PyinfraError(f"esdr refuses this {what}; nothing was changed:\n  {exc}") from None
