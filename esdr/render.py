@@ -350,6 +350,12 @@ def distribution_rewrites(cluster: Cluster) -> list[tuple[str, str]]:
     if cluster.engine.name != "opensearch":
         return []
     logs, data = cluster["es_log_dir"], cluster["es_data_dir"]
+    for key, value in (("es_log_dir", logs), ("es_data_dir", data)):
+        try:  # each lands inside a line of jvm.options
+            jvm_option(f"-{value}", key)
+        except UnsafeValue as exc:
+            raise BadInput(f"cluster {show(cluster.name)}: jvm.options: {key} {exc.reason}",
+                           hint=f"change {key} in the inventory") from None
     return [("file=logs/", f"file={logs}/"), ("-XX:ErrorFile=logs/", f"-XX:ErrorFile={logs}/"),
             ("-XX:HeapDumpPath=data", f"-XX:HeapDumpPath={data}")]
 

@@ -14,7 +14,7 @@ from esdr.gateway.model import GatewayTier
 from esdr.gateway.render import host_files
 from esdr.model import Topology
 from esdr.problems import Problem, errors
-from esdr.render import node_files
+from esdr.render import distribution_rewrites, node_files
 from esdr.tasks.context import project, run_context
 
 
@@ -24,7 +24,7 @@ def topology() -> Topology:
     model = project().topology
     if not context.topology_checked:
         _refuse_errors("topology", validate(model))
-        _refuse_unrenderable("topology", lambda: [
+        _refuse_unrenderable("topology", lambda: [distribution_rewrites(model.cluster)] + [
             node_files(model, node, bootstrap=True) for node in model.cluster.nodes])
         context.topology_checked = True
     return model

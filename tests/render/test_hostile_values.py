@@ -31,7 +31,7 @@ from esdr.errors import BadInput
 from esdr.gateway.model import GatewayTier
 from esdr.gateway.render import gateway_unit, gateway_yml, keepalived_conf, nginx_site
 from esdr.model import Topology
-from esdr.render import elasticsearch_yml, node_files, render_template
+from esdr.render import distribution_rewrites, elasticsearch_yml, node_files, render_template
 from tests.gateway.factory import tier
 from tests.unit.topo_factory import topology
 
@@ -656,3 +656,14 @@ def test_a_keepalived_peer_is_one_ip_address(address: str) -> None:
     with pytest.raises(BadInput) as excinfo:
         keepalived_conf(model, model.host("gw1"))
     _refused(excinfo, "gw1", "peer gateway address")
+
+
+@pytest.mark.parametrize("key", ["es_log_dir", "es_data_dir"])
+def test_opensearch_jvm_options_rewrites_refuse_a_line_break(key: str) -> None:
+    """OpenSearch's copied jvm.options gets the log and data paths written into its lines."""
+    from tests.unit.test_opensearch_engine import os_topology
+
+    topo = _with_settings(os_topology(), **{key: "/var/x\n-javaagent:/tmp/evil.jar"})
+    with pytest.raises(BadInput, match=rf"jvm.options: {key} holds the character U\+000A"):
+        distribution_rewrites(topo.cluster)
+    assert distribution_rewrites(_with_settings(os_topology(), **{key: "/var/my dir %"}).cluster)
