@@ -226,7 +226,7 @@ class Tunnels:
                 raise ForwardDown(f"ssh {route.hostname}: still connecting")
         try:
             client = self._opener(route, timeout)
-        except (OSError, EOFError, paramiko.SSHException) as error:
+        except Exception as error:  # any reason (a bad key file too) is this node's, reported
             reason = f"ssh {route.hostname}:{route.port or 22}: {_describe(error)}"
             with self._lock:
                 self._down[route] = (time.monotonic(), reason)

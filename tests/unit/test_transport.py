@@ -371,3 +371,12 @@ def test_an_unknown_host_key_is_refused_when_strict(tmp_path, estate, sshd):
                       known_hosts_file=str(empty), strict_host_key_checking="yes")
     with pytest.raises(tunnel.ForwardDown, match="no host key for"):
         tunnel.Tunnels().client(strict, 2)
+
+
+def test_another_dc_is_reached_with_its_short_connect_timeout():
+    from esdr.cli.cluster import remote_connect_timeout
+
+    other = _topology(es_remote_connect_timeout=0.5)
+    assert remote_connect_timeout(_topology()) == 1  # the default
+    assert {f.connect_timeout for f in forwards(other, connect_timeout=remote_connect_timeout(
+        other))} == {0.5}
