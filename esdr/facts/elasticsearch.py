@@ -211,3 +211,18 @@ class EsClusterUUID(EsApiFact):
     def shape(self, body):
         metadata = body.get("metadata", {}) if isinstance(body, dict) else {}
         return metadata.get("cluster_uuid") if metadata.get("cluster_uuid_committed") else None
+
+
+class EsClusterSettings(EsApiFact):
+    """
+    The cluster's persistent and transient settings, flat (``GET _cluster/settings``).
+
+    .. code:: python
+
+        {"persistent": {"cluster.routing.allocation.enable": "primaries"}, "transient": {}}
+    """
+
+    path = "_cluster/settings?flat_settings=true"
+
+    def shape(self, body):
+        return body if isinstance(body, dict) else None
