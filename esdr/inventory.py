@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sys
+from pathlib import Path
+from typing import Any
 
 from pyinfra.api import Inventory
 
@@ -43,12 +43,23 @@ def _inventory_loader():
     return make_inventory_from_files
 
 
+# What an inventory file says of each host, group by group, before pyinfra merges it:
+# host name -> [(group, data), ...] in file order.
+HostEntries = dict[str, list[tuple[str, dict[str, Any]]]]
+
+
 def load_inventory(inventory_path: str | Path) -> Inventory:
     """Build a pyinfra ``Inventory`` with group data, as ``pyinfra INVENTORY ...`` would.
 
     group_data is read from ``<project>/group_data`` where ``<project>`` is the parent of the
     ``inventories/`` folder, so ``esdr`` commands work from any working directory.
     """
+    return load_inventory_entries(inventory_path)[0]
+
+
+def load_inventory_entries(inventory_path: str | Path) -> tuple[Inventory, HostEntries]:
+    """The ``Inventory``, and each host's entries as the file lists them (``esdr.schema``
+    refuses a host listed twice with different data, which pyinfra would merge silently)."""
     from pyinfra.api import State
     from pyinfra.context import ctx_state
 
@@ -64,15 +75,67 @@ def load_inventory(inventory_path: str | Path) -> Inventory:
     try:
         # pyinfra's loader records the file being executed on the current State
         with ctx_state.use(State()):
-            return make_inventory_from_files(str(path), cwd=str(root))
+            entries = _host_entries(path)
+            return make_inventory_from_files(str(path), cwd=str(root)), entries
+    except BadInput:
+        raise
     except Exception as exc:  # a user's Python file: show what broke, not our stack
         # pyinfra wraps errors in user files with the file's name; its str() is unusable
         where = getattr(exc, "filename", None) or str(inventory_path)
         cause = getattr(exc, "exception", exc)
+        if isinstance(cause, BadInput):  # esdr's own loader in group data (the estate file)
+            raise BadInput(cause.message, cause.hint) from exc
         raise BadInput(
-            f"{where}: could not be loaded: {type(cause).__name__}: {cause}",
-            hint="fix the Python error in the inventory or its group_data files",
+            f"{where}: could not be loaded: {type(cause).__name__}: "
+            + " ".join(str(cause).split()),
+            hint="fix the Python error in that file",
         ) from exc
+
+
+def _host_entries(path: Path) -> HostEntries:
+    """Each host's (group, data) entries, with the shape pyinfra needs checked first: pyinfra
+    fails on host data that is not a dict with an error that names neither host nor group.
+    Groups are the file's public lists, or ``(hosts, data)`` tuples, as pyinfra reads them."""
+    from pyinfra_cli.util import exec_file
+
+    entries: HostEntries = {}
+    for group, value in exec_file(str(path), return_locals=True).items():
+        if group.startswith("_") or not isinstance(value, (list, tuple)):
+            continue
+        hosts = value[0] if isinstance(value, tuple) and value else value
+        if not isinstance(hosts, list):
+            continue
+        if not all(isinstance(item, (str, tuple)) for item in hosts):
+            if group.startswith(("es_", "gateway")):  # pyinfra would drop the group silently
+                raise BadInput(
+                    f"{path}: group {group} holds something that is not a host",
+                    hint='list hosts as "name" or ("name", {"zone": "az1", ...})',
+                )
+            continue  # not a group to pyinfra either (it warns and skips it)
+        for item in hosts:
+            name, data = (item, {}) if isinstance(item, str) else _entry(path, group, item)
+            entries.setdefault(name, []).append((group, data))
+    return entries
+
+
+def _entry(path: Path, group: str, item: Any) -> tuple[str, dict[str, Any]]:
+    if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+        raise BadInput(
+            f"{path}: group {group}: {_short(item)} is not a host",
+            hint='write a host as "name" or ("name", {"zone": "az1", ...})',
+        )
+    if not isinstance(item[1], dict):
+        raise BadInput(
+            f"{path}: host {item[0]!r} in group {group}: its data is a "
+            f"{type(item[1]).__name__}, not a dict",
+            hint='write it as ("name", {"zone": "az1", ...})',
+        )
+    return item
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def datacentre_of(inventory: Inventory) -> str:

@@ -11,11 +11,13 @@ from pathlib import Path
 from pyinfra.api import Inventory
 
 from esdr.checks import gateway_only, validate, validate_inventory
+from esdr.checks.topology import check_hosts_unique
 from esdr.errors import BadInput, EsdrError, InvalidProject
 from esdr.gateway.model import GatewayTier, tier_from_inventory
-from esdr.inventory import datacentre_of, load_inventory, project_root_for
-from esdr.model import Topology, topology_from_inventory
+from esdr.inventory import HostEntries, datacentre_of, load_inventory_entries, project_root_for
+from esdr.model import HostSpec, Topology, topology_from_inventory
 from esdr.problems import Problem, errors
+from esdr.schema import check_input
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,21 @@ class Project:
         return validate_inventory(self.topology, self.tier)
 
 
-def project_from_inventory(inventory: Inventory, source: str = "") -> Project:
-    """The project of an inventory pyinfra already holds (the deploy's preflight)."""
+def project_from_inventory(
+    inventory: Inventory, source: str = "", entries: HostEntries | None = None
+) -> Project:
+    """The project of an inventory pyinfra already holds (the deploy's preflight).
+
+    Its input is checked for types, names and keys first (``esdr.schema``): anything wrong
+    there raises ``InvalidProject`` with every such problem, before a model is built.
+    ``entries`` (each host's entries as the inventory file lists them) adds the check for a
+    host listed twice with different data; pyinfra's ``Inventory`` has already merged them.
+    """
+    specs = [HostSpec(h.name, tuple(h.groups), h.data.dict()) for h in inventory]
+    problems = check_input(specs, inventory.groups, entries, source)
+    problems += _check_local_paths(specs, source)
+    if errors(problems):
+        raise InvalidProject(source or "inventory", problems)
     try:
         topology = topology_from_inventory(inventory, datacentre_of(inventory), source)
         tier = tier_from_inventory(inventory, source)
@@ -53,7 +68,45 @@ def project_from_inventory(inventory: Inventory, source: str = "") -> Project:
 
 def load_project(inventory_path: str | Path) -> Project:
     """Load INVENTORY and its group data once, as ``pyinfra INVENTORY ...`` would."""
-    return project_from_inventory(load_inventory(inventory_path), str(inventory_path))
+    inventory, entries = load_inventory_entries(inventory_path)
+    return project_from_inventory(inventory, str(inventory_path), entries)
+
+
+def _check_local_paths(specs: list[HostSpec], source: str) -> list[Problem]:
+    """Paths on this machine the deploy writes or reads: a file where a directory belongs
+    would only fail half-way through issuing certificates."""
+    out: list[Problem] = []
+    for value in {str(s.data["es_secrets_dir"]) for s in specs if s.data.get("es_secrets_dir")}:
+        path = Path(value).expanduser()
+        if path.exists() and not path.is_dir():
+            out.append(Problem(f"group data of {source or 'the inventory'}",
+                               "secrets-dir-not-a-directory",
+                               f"es_secrets_dir {value} is not a directory: point it at a "
+                               "directory (esdr creates it, mode 0700)"))
+    return out
+
+
+def estate_problems(project: Project) -> list[Problem]:
+    """Across the estate: no host in two clusters. The other clusters are read through the
+    inventories the estate names; one that cannot be loaded is its own ``esdr validate``'s
+    business, not this one's."""
+    try:
+        estate = project.topology.estate
+    except BadInput:
+        return []  # reported by the estate checks
+    if estate is None or project.gateway_only:
+        return []
+    here = Path(project.source).resolve()
+    topologies = [project.topology]
+    for ref in estate.clusters.values():
+        path = project.root / ref.inventory if ref.inventory else None
+        if path is None or not path.is_file() or path.resolve() == here:
+            continue
+        try:
+            topologies.append(load_project(path).topology)
+        except BadInput:
+            continue
+    return check_hosts_unique(topologies) if len(topologies) > 1 else []
 
 
 def load_valid_project(inventory_path: str | Path) -> tuple[Project, list[Problem]]:

@@ -33,6 +33,9 @@ def lint(printer: Printer, file: str, references: bool) -> int:
         text = Path(file).read_text()
     except OSError as exc:
         raise BadInput(f"{file}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{file}: not a text file (not UTF-8 at byte {exc.start})",
+                       hint="pass the gateway.yml itself") from exc
     problems = lint_text(text, file, references)
     for problem in problems:
         printer.problem(problem)

@@ -14,7 +14,7 @@ from esdr.gateway.render import host_files
 from esdr.model import Topology
 from esdr.paths import confined
 from esdr.problems import errors
-from esdr.project import load_project, load_valid_project
+from esdr.project import estate_problems, load_project, load_valid_project
 from esdr.render import RenderedFile, node_files
 
 INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
@@ -27,6 +27,7 @@ def validate(printer: Printer, inventory: str) -> int:
     """Check INVENTORY's topology; exit 0 when valid, 2 with one line per problem."""
     project = load_project(inventory)
     problems = project.problems()
+    problems += [p for p in estate_problems(project) if p not in problems]
     for problem in problems:
         printer.problem(problem)
     if errors(problems):

@@ -127,14 +127,29 @@ def load_estate_file(anchor: str, relative: str) -> dict[str, Any]:
     """
     path = Path(anchor).resolve().parent / relative
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_LOADER) or {}
     except OSError as exc:
         raise EstateError(f"estate {path}: cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise EstateError(f"estate {path}: not UTF-8 text", hint="save it as UTF-8") from exc
     except yaml.YAMLError as exc:
-        raise EstateError(f"estate {path}: not valid YAML: {exc}") from exc
+        raise EstateError(f"estate {path}: not valid YAML{_at(exc)}",
+                          hint="fix the YAML syntax there") from exc
     if not isinstance(raw, dict):
         raise EstateError(f"estate {path}: the top level must be a mapping")
     return {**raw, "_source": str(path)}
+
+
+# libyaml's safe loader when PyYAML has it: the same YAML, read several times faster
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _at(exc: yaml.YAMLError) -> str:
+    """Where the YAML parser stopped and why, on one line."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return where + (f": {' '.join(str(problem).split())}" if problem else "")
 
 
 def parse_estate(raw: Mapping[str, Any]) -> Estate:

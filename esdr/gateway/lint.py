@@ -51,6 +51,16 @@ def _named(section: Any) -> list[dict[str, Any]]:
     )
 
 
+def _map(value: Any) -> dict[Any, Any]:
+    """A mapping the file should have here; anything else reads as empty (the section checks
+    report what is missing), so a wrong type is a finding, not a crash."""
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -59,7 +69,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def _walk_filters(filters: Any) -> Iterator[tuple[str, Any]]:
     """(filter name, its config) depth first, through if/then/else."""
-    for item in filters or []:
+    for item in _seq(filters):
         if not isinstance(item, dict):
             continue
         for name, conf in item.items():
@@ -73,7 +83,7 @@ def _walk_filters(filters: Any) -> Iterator[tuple[str, Any]]:
 
 def _if_blocks(filters: Any) -> Iterator[dict[str, Any]]:
     """Every ``if`` block of a filter list; seed style puts then/else beside ``if``."""
-    for item in filters or []:
+    for item in _seq(filters):
         if isinstance(item, dict) and "if" in item:
             block = dict(item["if"]) if isinstance(item["if"], dict) else {}
             block.setdefault("then", item.get("then"))
@@ -131,7 +141,7 @@ def _gather_pipeline(pipeline: dict[str, Any], where: str, facts: _Facts) -> Non
         for kind, conf in proc.items():
             if not isinstance(conf, dict):
                 continue
-            gated = [str(c) for c in _as_list((conf.get("when") or {}).get("cluster_available"))]
+            gated = [str(c) for c in _as_list(_map(conf.get("when")).get("cluster_available"))]
             for cluster in gated:
                 facts.cluster_refs.append((here, cluster))
             if kind == "queue_consumer":
@@ -179,17 +189,21 @@ def lint_text(text: str, source: str = "gateway.yml", references: bool = False) 
         return [Problem(source, "yaml-invalid", f"not valid YAML{at}: fix the syntax")]
     if not isinstance(doc, dict):
         return [Problem(source, "not-a-mapping", "the file must be a YAML mapping of sections")]
-    facts = _gather(doc, source)
-    problems = list(facts.problems)
-    for check in (
-        _check_sections,
-        _check_duplicates,
-        _check_references,
-        _check_routing,
-        _check_write_gates,
-        _check_queues,
-    ):
-        problems.extend(check(doc, facts, source))
+    try:
+        facts = _gather(doc, source)
+        problems = list(facts.problems)
+        for check in (
+            _check_sections,
+            _check_duplicates,
+            _check_references,
+            _check_routing,
+            _check_write_gates,
+            _check_queues,
+        ):
+            problems.extend(check(doc, facts, source))
+    except RecursionError:  # YAML lets an alias sit inside itself (`&f [{filter: *f}]`)
+        return [Problem(source, "yaml-recursive", "a section contains itself through a YAML "
+                        "alias (&name ... *name): write it out")]
     problems.extend(_check_credentials(doc, source, references))
     return problems
 
@@ -202,7 +216,7 @@ def _check_sections(doc: dict[str, Any], facts: _Facts, source: str) -> list[Pro
                 Problem(source, "section-missing", f"no {section!r} section: a gateway needs one")
             )
     for entry in _named(doc.get("entry")):
-        binding = (entry.get("network") or {}).get("binding")
+        binding = _map(entry.get("network")).get("binding")
         if not binding:
             out.append(
                 Problem(
@@ -255,7 +269,7 @@ def _check_references(doc: dict[str, Any], facts: _Facts, source: str) -> list[P
             )
     for entry in _named(doc.get("entry")):
         router = entry.get("router")
-        if router not in facts.routers:
+        if not isinstance(router, str) or router not in facts.routers:
             out.append(
                 Problem(
                     f"{source} entry {entry.get('name')}",
@@ -278,7 +292,7 @@ def _routes_reads(router: dict[str, Any]) -> bool:
 
 def _check_routing(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
     out = []
-    used = {e.get("router") for e in _named(doc.get("entry"))}
+    used = {str(e.get("router")) for e in _named(doc.get("entry"))}
     for name, router in facts.routers.items():
         if name not in used:
             continue
@@ -293,7 +307,7 @@ def _check_routing(doc: dict[str, Any], facts: _Facts, source: str) -> list[Prob
                     "nowhere; set default_flow to the write flow",
                 )
             )
-        elif default in facts.flows:
+        elif isinstance(default, str) and default in facts.flows:
             filters = facts.flows[default].get("filter")
             if not any(n == "queue" for n, _ in _walk_filters(filters)):
                 out.append(
