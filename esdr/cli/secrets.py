@@ -19,12 +19,13 @@ import secrets as _random
 from pathlib import Path
 
 import click
-from elasticsearch import AuthenticationException, Elasticsearch
+from elasticsearch import ApiError, AuthenticationException, Elasticsearch
 
 from esdr.cli.guard import OK, guarded
 from esdr.cli.prints import Printer
 from esdr.cli.site_deploy import run_site
 from esdr.errors import BadInput, EsdrError
+from esdr.es.client import describe
 from esdr.es.connect import node_urls
 from esdr.model import Topology
 from esdr.project import load_project, valid_topology
@@ -68,8 +69,11 @@ def rotate_elastic(printer: Printer, inventory: str, no_deploy: bool) -> int:
                 hint="find the password that works, write it into the referenced file, remove "
                 f"{pending.name} and rerun",
             )
-        _client(topology, old).security.change_password(username=config.ELASTIC_USER,
-                                                        password=new, refresh="wait_for")
+        try:
+            _client(topology, old).security.change_password(username=config.ELASTIC_USER,
+                                                            password=new, refresh="wait_for")
+        except ApiError as error:
+            _refused(topology, old, new, pending, describe(error))
         if not _accepted(topology, new):
             raise EsdrError(f"cluster {topology.cluster.name}: the new password was set but is "
                             f"not accepted; it is kept in {pending}", hint="rerun")
@@ -109,6 +113,20 @@ def _referenced_file(topology: Topology, inventory: str) -> Path:
             hint="use es_elastic_password = {'file': '/path/0600-file'}",
         )
     return Path(ref.value).expanduser()
+
+
+def _refused(topology: Topology, old: str, new: str, pending: Path, why: str) -> None:
+    """The cluster answered the change with an error: when the old password still works and
+    the new one does not, nothing changed, and the pending password goes."""
+    if _accepted(topology, old) and not _accepted(topology, new):
+        store.remove(pending)
+        raise EsdrError(
+            f"cluster {topology.cluster.name} refused the password change ({why}); the old "
+            "password still works and nothing was stored",
+            hint="fix what the cluster reports (its .security index must be writable) and rerun",
+        )
+    raise EsdrError(f"cluster {topology.cluster.name} answered the password change with "
+                    f"{why}; the new password is kept in {pending}", hint="rerun")
 
 
 def _read(path: Path) -> str:

@@ -22,6 +22,7 @@ class FakeCluster:
     def __init__(self, password: str):
         self.password = password
         self.changes = 0
+        self.refuse: Exception | None = None
 
     def client(self, topology, password: str):
         cluster = self
@@ -34,6 +35,8 @@ class FakeCluster:
 
             def change_password(self, username: str, password: str, refresh: str):
                 self.authenticate()
+                if cluster.refuse:
+                    raise cluster.refuse
                 assert username == "elastic"
                 cluster.password, cluster.changes = password, cluster.changes + 1
 
@@ -99,3 +102,25 @@ def test_an_env_reference_is_refused_before_anything_changes(tmp_path, monkeypat
     monkeypatch.setattr(command, "_client", lambda *a: pytest.fail("no API call expected"))
     result = CliRunner().invoke(cli, ["secrets", "rotate-elastic", str(inventory)])
     assert result.exit_code == 2 and "not a file reference" in result.output
+
+
+def test_a_refused_change_keeps_the_old_password_and_stores_nothing(project, monkeypatch) -> None:
+    from elasticsearch import ApiError
+
+    inventory, password_file, deploys = project
+    cluster = FakeCluster(OLD)
+    # What the lab's integ-test build answers: its .security index needs analysis-common
+    cluster.refuse = ApiError("illegal_argument_exception", meta=_Meta(400), body={
+        "error": {"type": "illegal_argument_exception",
+                  "reason": "Unknown filter type [pattern_capture] for [email]"}})
+    monkeypatch.setattr(command, "_client", cluster.client)
+    result = CliRunner().invoke(cli, ["secrets", "rotate-elastic", str(inventory)])
+    assert result.exit_code == 1, result.output
+    assert "refused the password change" in result.output and "pattern_capture" in result.output
+    assert password_file.read_text().strip() == OLD and cluster.password == OLD
+    assert not list(password_file.parent.glob(".*.next")) and deploys == []
+
+
+class _Meta:
+    def __init__(self, status: int):
+        self.status = status
