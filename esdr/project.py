@@ -76,11 +76,18 @@ def _check_local_paths(specs: list[HostSpec], source: str) -> list[Problem]:
     """Paths on this machine the deploy writes or reads: a file where a directory belongs
     would only fail half-way through issuing certificates."""
     out: list[Problem] = []
-    for value in {str(s.data["es_secrets_dir"]) for s in specs if s.data.get("es_secrets_dir")}:
-        path = Path(value).expanduser()
-        if path.exists() and not path.is_dir():
-            out.append(Problem(f"group data of {source or 'the inventory'}",
-                               "secrets-dir-not-a-directory",
+    where = f"group data of {source or 'the inventory'}"
+    values = [s.data.get("es_secrets_dir") for s in specs]
+    for value in sorted({v for v in values if isinstance(v, str) and v}):  # else: a type problem
+        try:
+            path = Path(value).expanduser()
+            usable = not path.exists() or path.is_dir()
+        except (OSError, RuntimeError) as exc:  # too long, no home directory for `~`
+            out.append(Problem(where, "secrets-dir-unusable",
+                               f"es_secrets_dir cannot be used here: {exc}"))
+            continue
+        if not usable:
+            out.append(Problem(where, "secrets-dir-not-a-directory",
                                f"es_secrets_dir {value} is not a directory: point it at a "
                                "directory (esdr creates it, mode 0700)"))
     return out

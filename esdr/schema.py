@@ -127,6 +127,16 @@ def _walk(value: Any, path: str) -> None:
         )
 
 
+def _scalar(value: Any) -> Any:
+    """One value that checks compare and count (a VRRP priority, a router id): not a list or
+    a mapping."""
+    if isinstance(value, (list, tuple, dict, set)):
+        raise PydanticCustomError("scalar_type", "should be a single value, not a list or mapping")
+    if isinstance(value, str):
+        _text(value)
+    return value
+
+
 def _list_of_one(value: Any) -> Any:
     """Where esdr has always read a lone string as a one-item list (estate seeds, endpoints)."""
     return [value] if isinstance(value, str) else _as_list(value)
@@ -143,6 +153,7 @@ AbsPath = Annotated[StrictStr, AfterValidator(_absolute)]
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 Days = Annotated[StrictInt, Field(ge=1, le=100_000)]
 Plain = Annotated[Any, AfterValidator(_plain)]
+Scalar = Annotated[Any, AfterValidator(_scalar)]
 Settings = Annotated[dict[Text, Any], AfterValidator(_plain)]
 # A Python inventory may write a list as a tuple; a string is never a list of strings.
 Texts = Annotated[list[Text], BeforeValidator(_as_list)]
@@ -219,8 +230,8 @@ class GatewayCluster(_Shape):
 
 class Vip(_Shape):
     address: Text | None = None
-    virtual_router_id: Plain = None  # `virtual-router-id-invalid` says what is wrong
-    priorities: dict[Name, Plain] | None = None
+    virtual_router_id: Scalar = None  # `virtual-router-id-invalid` says what is wrong
+    priorities: dict[Name, Scalar] | None = None  # `priority-invalid` says what is wrong
 
 
 class FrontDoor(_Shape):

@@ -18,6 +18,9 @@ import yaml
 
 from esdr.problems import Problem
 
+# libyaml's safe loader when PyYAML has it: the same YAML, several times faster (validate lints
+# every rendered gateway.yml)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENV_REF = re.compile(r"^\$\[\[env\.[A-Za-z_][A-Za-z0-9_]*\]\]$")
 QUEUE_SUFFIX = "-queue"
 READ_HINTS = ("GET", "HEAD")
@@ -182,7 +185,7 @@ def lint_text(text: str, source: str = "gateway.yml", references: bool = False) 
     """Every problem of one gateway.yml. ``references``: the inventory configured password
     references, so any literal password is an error."""
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         at = f" at line {line + 1}" if line is not None else ""

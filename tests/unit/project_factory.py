@@ -92,6 +92,7 @@ def valid() -> tuple[dict, dict, dict]:
 
 
 _FRESH = itertools.count()
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def write(root: Path, hosts: Any, group_data: dict[str, Any], estate: Any = None,
@@ -107,10 +108,13 @@ def write(root: Path, hosts: Any, group_data: dict[str, Any], estate: Any = None
     inventory.write_text("".join(f"{group} = {hosts[group]!r}\n" for group in hosts), encoding="utf-8")
     lines = [f"{key} = {value!r}\n" for key, value in group_data.items()]
     if estate is not None or estate_text is not None:
-        text = estate_text if estate_text is not None else yaml.safe_dump(estate)
+        text = estate_text if estate_text is not None else yaml.dump(estate, Dumper=_DUMPER)
         (project / "group_data" / "estates" / f"{NAME}.yml").write_text(text, encoding="utf-8")
         lines += ["from esdr.crossdc.estate import load_estate_file\n",
                   f"es_estate = load_estate_file(__file__, 'estates/{NAME}.yml')\n"]
+    # __all__ names the group data, so pyinfra need not parse the file again for every name
+    names = [*group_data, *(["es_estate"] if len(lines) > len(group_data) else [])]
+    lines.insert(0, f"__all__ = {names!r}\n")
     (project / "group_data" / f"{NAME}.py").write_text("".join(lines), encoding="utf-8")
     return inventory
 
