@@ -175,12 +175,15 @@ def ssh_route(host: str, data: Mapping[str, Any]) -> SshRoute:
     if "port" in given:
         try:
             given["port"] = int(given["port"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             del given["port"]  # pyinfra's own connect reports it; the model does not validate it
     for attr in ("user", "key", "key_password", "password", "config_file", "known_hosts_file",
                  "strict_host_key_checking"):
         if attr in given:
             given[attr] = str(given[attr])
+    for attr in ("allow_agent", "look_for_keys"):
+        if attr in given:
+            given[attr] = bool(given[attr])
     return SshRoute(**given)
 
 

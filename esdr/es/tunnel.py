@@ -40,6 +40,7 @@ from esdr.model import SshRoute
 
 DOWN_FOR = 30.0  # seconds a node whose SSH failed is not tried again (one command's span)
 HANDSHAKE_TIMEOUT = 15.0  # SSH banner and authentication, once TCP connected
+CHANNEL_TIMEOUT = 5.0  # opening a channel on a connection that is already up
 _CHUNK = 65536
 
 
@@ -251,8 +252,11 @@ class Tunnels:
         host, port = forward.target
         try:
             assert transport is not None
+            # a live sshd answers a channel open at once; a host that went away after its
+            # connection opened answers nothing, and is not worth a whole request timeout
             return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0),
-                                          timeout=timeout)
+                                          timeout=min(timeout, max(forward.connect_timeout,
+                                                                   CHANNEL_TIMEOUT)))
         except paramiko.ChannelException as error:  # sshd is there; the HTTP port is not
             raise ForwardDown(f"ssh {route.hostname}: the node could not connect to "
                               f"{host}:{port}: {_describe(error)}") from error
