@@ -15,6 +15,9 @@ from pyinfra.api import FactBase
 # The deploy records the cluster UUID here once it has seen the cluster form. Its presence on
 # any node means: never bootstrap this cluster again (cluster.initial_master_nodes stays out).
 FORMED_MARKER = "esdr-cluster-uuid"
+# A node whose configuration changed while it ran and that the rolling restart has not restarted
+# yet (a roll that stopped leaves it here): the next deploy restarts it even if nothing changes.
+RESTART_MARKER = "esdr-restart-pending"
 
 
 class EsdrMarker(FactBase):

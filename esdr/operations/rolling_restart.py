@@ -9,24 +9,32 @@ import time
 from collections.abc import Mapping
 
 from pyinfra import host, state
-from pyinfra.api import FunctionCommand, operation
+from pyinfra.api import FunctionCommand, QuoteString, StringCommand, operation
 from pyinfra.api.operation import OperationMeta
 
 from esdr.errors import EsdrError
 from esdr.model import Node, Topology
-from esdr.facts.elasticsearch import EsClusterSettings, EsElectedMaster, EsShards
+from esdr.facts.elasticsearch import (
+    RESTART_MARKER,
+    EsClusterSettings,
+    EsElectedMaster,
+    EsShards,
+)
 from esdr.node_api import HEALTH_ORDER, NodeApi, health_at_least, wait_until
 from esdr.restart_plan import restart_order, sole_copies
 
 
 @operation(is_idempotent=False)
-def restart_needed(node_name: str):
+def restart_needed(node_name: str, marker: str | None = None):
     """
     Mark this node for the rolling restart; give it ``_if=`` the reason to restart.
 
     + node_name: the node, as the topology names it
+    + marker: a file on the node that keeps the mark until the node has been restarted
+      (``restart_marker``), so a roll that stops before this node leaves it marked for the next
+      deploy; ``None`` keeps the mark for this run only
 
-    Changes nothing itself: when its ``_if=`` holds, it "changes", and ``rolling_restart``
+    Changes nothing else: when its ``_if=`` holds, it "changes", and ``rolling_restart``
     restarts the nodes whose mark changed, in a safe order. Restarting here instead would
     restart every changed node at once.
 
@@ -37,10 +45,18 @@ def restart_needed(node_name: str):
         restart_needed(
             name="Restart needed",
             node_name="dc1-data-az1",
+            marker="/var/lib/elasticsearch/esdr-restart-pending",
             _if=lambda: config.did_change(),
         )
     """
+    if marker is not None:
+        yield StringCommand("echo", QuoteString(node_name), ">", QuoteString(marker))
     yield FunctionCommand(_marked, (node_name,), {})
+
+
+def restart_marker(topology: Topology) -> str:
+    """Where a node keeps its pending restart (beside the cluster-formed marker)."""
+    return f"{topology.cluster['es_data_dir']}/{RESTART_MARKER}"
 
 
 def _marked(node_name: str) -> bool:
@@ -219,6 +235,11 @@ def _restart_one(topology: Topology, node: Node, observers: list[str], service: 
         lambda: target.health() is not None,
         timeout=timeout,
     )
+    # restarted: the node runs its current configuration, nothing is pending for it any more
+    marker = restart_marker(topology)
+    done, _ = target.run(f"rm -f {shlex.quote(marker)}", timeout=30)
+    if not done:
+        _say(f"warning: {node.name}: could not remove {marker}; the next deploy restarts it again")
     if node.holds_data:
         hold.release(observer)
     wanted = before if HEALTH_ORDER.get(before, 0) > 0 else "yellow"

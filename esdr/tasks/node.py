@@ -9,7 +9,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, systemd
 
-from esdr.facts.elasticsearch import EsClusterFormedMarker
+from esdr.facts.elasticsearch import EsClusterFormedMarker, EsdrMarker
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
 from esdr.operations import rolling_restart
@@ -96,8 +96,16 @@ def elasticsearch_node(topology: Topology, node: Node):
         )
     # Decided when it runs, after every config op of this node: the rolling restart (one op,
     # run once after all nodes) restarts exactly the nodes whose decision changed.
+    # A restart an earlier roll left pending (it stopped first) is still due; a node that was
+    # not running starts with its current configuration, so nothing is pending for it.
+    marker = rolling_restart.restart_marker(topology)
+    pending = host.get_fact(EsdrMarker, path=marker) is not None
+    if pending and not was_running:
+        files.file(name="No restart pending (the node starts with its current configuration)",
+                   path=marker, present=False)
     run_context().restart_needed[node.name] = rolling_restart.restart_needed(
         name="Restart needed (config, certificate or plugin changed while running)",
         node_name=node.name,
-        _if=lambda: was_running and any(op.did_change() for op in config_ops),
+        marker=marker,
+        _if=lambda: was_running and (pending or any(op.did_change() for op in config_ops)),
     )

@@ -6,7 +6,8 @@ must stop with one clear line naming the node and the reason, and give replica a
 (``cluster.routing.allocation.enable`` held at ``primaries`` keeps the cluster from re-creating
 the missing node's replicas for good; Elastic's rolling restart:
 https://www.elastic.co/guide/en/elasticsearch/reference/current/restart-cluster.html#restart-cluster-rolling).
-The project without the setting then converges, green, and a further rerun changes nothing.
+The nodes the roll never reached keep a pending restart on disk. The project without the
+setting then converges, green, with nothing left pending, and a further rerun changes nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.lab
 
 ALLOCATION = "cluster.routing.allocation.enable"
 BAD_SETTING = "esdr.failedroll.unknown"
+PENDING = "/var/lib/elasticsearch/esdr-restart-pending"
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,8 @@ def test_a_failed_roll_gives_allocation_back_and_the_fixed_rerun_converges(lab, 
     assert "Unexpected error in Python callback" not in failed.stderr  # a message, no traceback
     assert any("replica allocation restored" in line for line in failed.esdr_lines())
     assert set(_allocation(es)) <= {None, "all"}
+    # the nodes the roll never reached keep their restart pending for the next deploy
+    assert lab.ssh("dc1-data-az2", f"cat {PENDING}").stdout.strip() == "dc1-data-az2"
 
     fixed = run_deploy(INVENTORY)
     print("\n".join(fixed.esdr_lines()))
@@ -73,6 +77,7 @@ def test_a_failed_roll_gives_allocation_back_and_the_fixed_rerun_converges(lab, 
     for name in ADDRESS_OF:
         yml = lab.ssh(name, "cat /etc/elasticsearch/elasticsearch.yml")
         assert BAD_SETTING not in yml.stdout
+        assert lab.ssh(name, f"test -e {PENDING}").returncode == 1, name
 
     again = run_deploy(INVENTORY)
     assert again.returncode == 0, again.stderr[-4000:]

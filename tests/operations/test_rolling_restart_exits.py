@@ -40,6 +40,7 @@ class FakeNodes:
         self.raises = raises  # (node, exception): its restart command raises
         self.restarted: list[str] = []
         self.allocation_writes: list = []
+        self.pending = {n.name for n in topo.cluster.nodes}  # restart_needed wrote their marks
 
     def api(self, name: str) -> FakeApi:
         return FakeApi(self, name)
@@ -95,6 +96,9 @@ class FakeApi:
             return True, ""
         if command.startswith("systemctl is-active"):
             return True, "failed\n" if self.name in nodes.stops_on_start else "active\n"
+        if command.startswith("rm -f ") and command.endswith("/esdr-restart-pending"):
+            nodes.pending.discard(self.name)
+            return True, ""
         if command.startswith("journalctl"):
             return True, ("[2026-12-01T23:00:00,000][ERROR][o.e.b.Elasticsearch] fatal exception\n"
                           "java.lang.IllegalArgumentException: unknown setting [esdr.bogus]\n")
@@ -123,6 +127,16 @@ def test_a_successful_roll_holds_replicas_per_data_node_and_ends_at_all(monkeypa
     assert nodes.restarted == ["d1", "d2", "m2"]
     assert nodes.allocation_writes == ["primaries", None, "primaries", None]
     assert ALLOCATION not in nodes.persistent
+    assert nodes.pending == {"m1", "tb"}  # each restarted node's mark is gone, no other's
+
+
+def test_a_roll_that_stops_leaves_the_nodes_it_did_not_restart_marked(monkeypatch, said):
+    nodes = FakeNodes(topology(), never_rejoins={"d2"})
+    _wire(monkeypatch, nodes)
+    assert _roll(nodes, ["d1", "d2", "m2"]) is False
+    assert nodes.restarted == ["d1", "d2"]
+    # the next deploy restarts d2 and m2 even though their configuration no longer changes
+    assert {"d2", "m2"} <= nodes.pending and "d1" not in nodes.pending
 
 
 def test_a_node_that_stops_while_starting_fails_the_roll_and_restores_allocation(
