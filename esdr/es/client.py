@@ -232,6 +232,13 @@ def get_follower_info(es: Api, index: str) -> dict[str, Any] | None:
     return next((f for f in found.get("follower_indices", []) if f["follower_index"] == index), {})
 
 
+def get_all_follower_info(es: Api) -> dict[str, dict[str, Any]]:
+    """follower index -> its entry, from one ``GET /_all/_ccr/info``; ``{}`` when the cluster
+    has no index at all (404)."""
+    found = or_none(lambda: request(es, "GET", "/_all/_ccr/info")) or {}
+    return {f["follower_index"]: f for f in found.get("follower_indices", [])}
+
+
 def follow(es: Api, index: str, remote_cluster: str, leader_index: str) -> Any:
     return request(es, "PUT", path(index, "_ccr", "follow"),
                    params={"wait_for_active_shards": "1"},
@@ -319,6 +326,12 @@ def refresh(es: Api, index: str) -> Any:
 def get_alias(es: Api, name: str) -> dict[str, Any] | None:
     """``{index: {"aliases": {name: {...}}}}`` or ``None`` when no index has the alias."""
     return or_none(lambda: request(es, "GET", path("_alias", name)))
+
+
+def get_aliases(es: Api) -> dict[str, Any]:
+    """``GET /_alias``: every index with its aliases (``{"aliases": {}}`` for one without), so
+    one read serves every alias and the existence of every index it lists."""
+    return request(es, "GET", "/_alias")
 
 
 def update_aliases(es: Api, actions: list[dict[str, Any]]) -> Any:

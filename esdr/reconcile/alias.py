@@ -19,15 +19,15 @@ from esdr.changes import Change, Note
 KIND = "alias"
 
 
-def observe_alias(es: Api, name: str) -> dict[str, bool] | None:
-    """index -> is_write_index for an alias; ``None`` when no index carries it."""
-    found = client.get_alias(es, name)
+def aliases_from(everything: dict[str, Any], name: str) -> dict[str, bool] | None:
+    """index -> is_write_index for alias ``name``, from one ``GET /_alias`` of every index;
+    ``None`` when no index carries it."""
+    found = {index: entry for index, entry in everything.items()
+             if name in (entry.get("aliases") or {})}
     if not found:
         return None
-    return {
-        index: bool(entry.get("aliases", {}).get(name, {}).get("is_write_index", False))
-        for index, entry in found.items()
-    }
+    return {index: bool(entry["aliases"][name].get("is_write_index", False))
+            for index, entry in found.items()}
 
 
 def plan_alias(

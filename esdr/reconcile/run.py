@@ -237,14 +237,19 @@ def _plan_aliases(es, desired: Desired, reg: dict, plan: ClusterPlan) -> None:
     managed = registry.managed(reg, "alias")
     names = set(desired.aliases) | managed
     indices = {i for a in desired.aliases.values() for i in a.members} | set(desired.indices)
-    existing = {i for i in sorted(indices)
-                if _r(f"{plan.cluster}: HEAD {i}", lambda i=i: client.index_exists(es, i))}
+    if not names and not indices:
+        return
+    # One GET _alias for every alias and index, not one read per object; an index it does not
+    # list (a hidden one) is asked on its own, so "missing" is never a guess.
+    everything = _r(f"{plan.cluster}: GET _alias", lambda: client.get_aliases(es))
+    existing = {i for i in sorted(indices) if i in everything
+                or _r(f"{plan.cluster}: HEAD {i}", lambda i=i: client.index_exists(es, i))}
     plan.changes += alias.plan_indices(desired.indices, existing)
     existing |= set(desired.indices)  # created before the aliases are applied
     promoted = reg.get("promoted", {})
     held = {p.get("write_alias") for p in promoted.values() if p.get("write_alias")}
     for name in sorted(names):
-        observed = _r(f"{plan.cluster}: GET _alias/{name}", lambda n=name: alias.observe_alias(es, n))
+        observed = alias.aliases_from(everything, name)
         _add(plan, alias.plan_alias(name, desired.aliases.get(name), observed, existing, managed,
                                     held=name in held, replicated=set(desired.followers)))
 

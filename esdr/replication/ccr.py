@@ -54,6 +54,16 @@ class CcrReplication(Replication):
         and status ("active" | "paused"); None (no such index) or {} (a regular index)."""
         return client.get_follower_info(self.es, index)
 
+    def followers(self, names: set[str]) -> dict[str, dict[str, Any] | None]:
+        """One ``GET /_all/_ccr/info`` for every follower, not one read per index; only a name
+        it does not list is asked on its own (HEAD: ``{}`` a regular index, None no index)."""
+        if not names:
+            return {}
+        listed = client.get_all_follower_info(self.es)
+        return {name: listed[name] if name in listed
+                else ({} if client.index_exists(self.es, name) else None)
+                for name in sorted(names)}
+
     def auto_follows(self) -> dict[str, dict[str, Any]]:
         return auto_follows_from(client.get_auto_follow_patterns(self.es))
 

@@ -70,9 +70,11 @@ def test_contract_follow_creates_the_follower():
 
 def test_contract_follow_info_is_read_as_the_follow_and_404_as_absent():
     es, wire = fake_client([
-        ("GET", "/follower_index/_ccr/info", None, 200, FOLLOW_INFO),
-        ("GET", "/missing/_ccr/info", None, 404, not_found()),
-        ("GET", "/plain/_ccr/info", None, 200, {"follower_indices": []}),
+        # every follower with one read (GET /<index>/_ccr/info takes _all); an index it does
+        # not list is a regular index or none at all
+        ("GET", "/_all/_ccr/info", None, 200, FOLLOW_INFO),
+        ("HEAD", "/missing", None, 404, {}),
+        ("HEAD", "/plain", None, 200, {}),
     ])
     observed = follower_index.observe_followers(es, {"follower_index", "missing", "plain"})
     wire.done()

@@ -145,10 +145,17 @@ class FakeCluster:
             return self.slm_api(method, s[1:], body)
         if s[:1] == ["_ccr"]:
             return self.ccr_api(method, s[1:], body)
+        if key == ("GET", "_all", "_ccr", "info"):
+            self._module("ccr")
+            return {"follower_indices": [self.follow_entry(n, i)
+                                         for n, i in sorted(self.indices.items())
+                                         if i.follow is not None]}
         if s[:2] == ["_plugins", "_replication"]:
             return self.os_replication(method, s[2:], body)
         if key == ("POST", "_aliases"):
             return self.update_aliases(body["actions"])
+        if s == ["_alias"] and method == "GET":
+            return self.all_aliases()
         if s[:1] == ["_alias"] and method == "GET":
             return self.get_alias(s[1])
         if s and not s[0].startswith("_"):
@@ -285,6 +292,15 @@ class FakeCluster:
                 return ACK
         raise error(400, "illegal_argument_exception", "no handler found for uri")
 
+    @staticmethod
+    def follow_entry(name: str, index: "Index") -> dict[str, Any]:
+        """One index's entry of ``GET /<index>/_ccr/info``."""
+        entry = {"follower_index": name, **index.follow}
+        if index.follow["status"] == "active":
+            entry["parameters"] = {"max_read_request_operation_count": 5120,
+                                   "read_poll_timeout": "1m"}
+        return entry
+
     def follow_api(self, method: str, name: str, action: str, body: Any) -> Any:
         self._module("ccr")
         index = self.indices.get(name)
@@ -303,11 +319,7 @@ class FakeCluster:
         if action == "info" and method == "GET":
             if index.follow is None:
                 return {"follower_indices": []}
-            entry = {"follower_index": name, **index.follow}
-            if index.follow["status"] == "active":
-                entry["parameters"] = {"max_read_request_operation_count": 5120,
-                                       "read_poll_timeout": "1m"}
-            return {"follower_indices": [entry]}
+            return {"follower_indices": [self.follow_entry(name, index)]}
         if index.follow is None and action in ("pause_follow", "resume_follow", "unfollow"):
             raise error(400, "illegal_argument_exception", f"follow index [{name}] does not exist")
         if action == "pause_follow":
@@ -433,6 +445,10 @@ class FakeCluster:
             return {"_index": name, "_id": s[1], "_version": 1, "_seq_no": 0,
                     "_primary_term": 1, "found": True, "_source": copy.deepcopy(index.docs[s[1]])}
         raise error(400, "illegal_argument_exception", "no handler found for uri")
+
+    def all_aliases(self) -> Any:
+        """``GET /_alias``: every index, with ``{}`` when it carries no alias."""
+        return {i: {"aliases": copy.deepcopy(idx.aliases)} for i, idx in sorted(self.indices.items())}
 
     def get_alias(self, name: str) -> Any:
         found = {i: {"aliases": {name: copy.deepcopy(idx.aliases[name])}}
