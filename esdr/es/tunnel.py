@@ -48,6 +48,42 @@ class ForwardDown(OSError):
     """The node cannot be reached over SSH (or refused the forward); the message says why."""
 
 
+class ForwardRefused(ForwardDown):
+    """The node's sshd answered but this machine may not use it: authentication failed, its host
+    key is unknown or changed, or the key file cannot be used. The host is up; a runbook that
+    acts only on a lost data centre must not read this as "unreachable"."""
+
+
+class _UnknownHostKey(paramiko.SSHException):
+    pass
+
+
+def _refused_by_the_host(error: BaseException) -> bool:
+    """True when the failure came after the host answered, or from this machine's own SSH
+    settings: never evidence that the host is gone."""
+    return isinstance(error, (paramiko.AuthenticationException, paramiko.BadHostKeyException,
+                              paramiko.PasswordRequiredException, _UnknownHostKey,
+                              FileNotFoundError, PermissionError, ValueError))
+
+
+def refusal_in(error: BaseException | None) -> ForwardRefused | None:
+    """The ``ForwardRefused`` behind a client library's connection error, if any: the
+    libraries wrap urllib3's error (elastic-transport in ``errors``, opensearch-py in ``info``)
+    which carries ours as its cause."""
+    seen: set[int] = set()
+    todo = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen or not isinstance(current, BaseException):
+            continue
+        seen.add(id(current))
+        if isinstance(current, ForwardRefused):
+            return current
+        todo += [current.__cause__, current.__context__, getattr(current, "info", None),
+                 *getattr(current, "errors", ()), *current.args]
+    return None
+
+
 @dataclass(frozen=True)
 class Forward:
     """Where one client's connections to one node go: the SSH route and the node's own
@@ -104,7 +140,7 @@ class _Refuse(paramiko.MissingHostKeyPolicy):
         self.setting, self.known_hosts = setting, known_hosts
 
     def missing_host_key(self, client, hostname, key):
-        raise paramiko.SSHException(
+        raise _UnknownHostKey(
             f"no host key for {hostname} in {self.known_hosts or '~/.ssh/known_hosts'} "
             f"(ssh_strict_host_key_checking: {self.setting}); connect once with ssh or pyinfra "
             "to record it")
@@ -181,13 +217,18 @@ class Tunnels:
         self._lock = threading.Lock()
         self._clients: dict[SshRoute, paramiko.SSHClient] = {}
         self._pending: dict[SshRoute, threading.Event] = {}
-        self._down: dict[SshRoute, tuple[float, str]] = {}
+        # route -> (when, reason, the error kind to raise again while it is remembered)
+        self._down: dict[SshRoute, tuple[float, str, type[ForwardDown]]] = {}
 
     def down_reason(self, route: SshRoute) -> str | None:
+        entry = self._down_entry(route)
+        return entry[1] if entry else None
+
+    def _down_entry(self, route: SshRoute) -> tuple[float, str, type[ForwardDown]] | None:
         with self._lock:
             entry = self._down.get(route)
             if entry and time.monotonic() - entry[0] < DOWN_FOR:
-                return entry[1]
+                return entry
             return None
 
     def prefetch(self, routes: Iterable[SshRoute], timeout: float) -> None:
@@ -212,9 +253,9 @@ class Tunnels:
     def client(self, route: SshRoute, timeout: float) -> paramiko.SSHClient:
         """The open connection to ``route``, opening it (once, however many threads ask)."""
         while True:
-            reason = self.down_reason(route)
-            if reason is not None:
-                raise ForwardDown(reason)
+            down = self._down_entry(route)
+            if down is not None:
+                raise down[2](down[1])
             with self._lock:
                 if self._usable(route):
                     return self._clients[route]
@@ -230,9 +271,10 @@ class Tunnels:
         except Exception as error:  # any reason (a bad key file too) is this node's, reported
             reason = f"ssh {route.hostname}:{route.port or 22}: {_describe(error)}"
             with self._lock:
-                self._down[route] = (time.monotonic(), reason)
+                kind = ForwardRefused if _refused_by_the_host(error) else ForwardDown
+                self._down[route] = (time.monotonic(), reason, kind)
                 self._pending.pop(route).set()
-            raise ForwardDown(reason) from error
+            raise kind(reason) from error
         with self._lock:
             old = self._clients.get(route)
             self._clients[route] = client
@@ -267,7 +309,7 @@ class Tunnels:
             with self._lock:
                 if self._clients.get(route) is client:
                     del self._clients[route]
-                self._down[route] = (time.monotonic(), reason)
+                self._down[route] = (time.monotonic(), reason, ForwardDown)
             client.close()
             raise ForwardDown(reason) from error
 
@@ -284,7 +326,7 @@ class Tunnels:
             reason = f"{forward.target[0]}:{forward.target[1]}: {_describe(error)}"
             if "timed out" in reason:
                 with self._lock:
-                    self._down[key] = (time.monotonic(), reason)
+                    self._down[key] = (time.monotonic(), reason, ForwardDown)
             raise ForwardDown(reason) from error
 
     def socket(self, forward: Forward, timeout: float) -> socket.socket:

@@ -21,6 +21,7 @@ from esdr.crossdc.estate import Follower
 from esdr.errors import BadInput, EsdrError
 from esdr.es import client
 from esdr.es.client import Api
+from esdr.es.tunnel import refusal_in
 from esdr.reconcile import registry
 from esdr.replication import Replication, as_adapter
 from esdr.replication.base import Lag
@@ -108,6 +109,13 @@ def probe(remote: str, es: Api | None) -> Leader:
             hint=f"check the estate CA and {remote}'s certificates; if {remote} is really lost, "
             "rerun with --force"))
     except UNREACHABLE as error:
+        refused = refusal_in(error)
+        if refused is not None:  # its sshd answered: the DC is up, this machine may not log in
+            return Leader(remote, state="refused esdr's SSH login", refusal=EsdrError(
+                f"the leader's data centre {remote} answered over SSH but refused this "
+                f"machine: {refused}; promote cannot tell whether {remote} is lost",
+                hint=f"check the SSH user, key and known_hosts for {remote}'s hosts; if "
+                f"{remote} is really lost, rerun with --force"))
         return Leader(remote, unreachable=True, state=f"unreachable ({_reason(error)})")
     except client.API_ERRORS as error:
         if client.status_of(error) not in AUTH_STATUSES:
