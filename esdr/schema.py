@@ -98,6 +98,16 @@ def _absolute(value: str) -> str:
     return value
 
 
+def _relative(value: str) -> str:
+    _text(value)
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or path.suffix != ".py":
+        raise PydanticCustomError(
+            "bad_path", "must be an inventory file inside the project, e.g. inventories/dc2.py"
+        )
+    return value
+
+
 def _plain(value: Any) -> Any:
     """Nested settings (es_settings, repository settings, SLM config): string keys, and no
     control character in any key or string value."""
@@ -150,6 +160,9 @@ Text = Annotated[StrictStr, AfterValidator(_text)]
 Name = Annotated[StrictStr, AfterValidator(_name)]
 EnvName = Annotated[StrictStr, AfterValidator(_env_name)]
 AbsPath = Annotated[StrictStr, AfterValidator(_absolute)]
+Inventory = Annotated[StrictStr, AfterValidator(_relative)]
+# an nginx time: a number and its unit, nothing a directive could continue with
+Duration = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,9}(ms|s|m|h|d)?$")]
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 Days = Annotated[StrictInt, Field(ge=1, le=100_000)]
 Plain = Annotated[Any, AfterValidator(_plain)]
@@ -178,6 +191,7 @@ class NodeData(_Open):
     """One host's merged data as the cluster reads it: host keys and cluster-wide ``es_*``."""
 
     zone: Text | None = None
+    ssh_hostname: Text | None = None  # the node's address unless es_network_host says otherwise
     es_heap: Text | None = None
     es_node_name: Name | None = None
     es_network_host: Text | None = None
@@ -186,7 +200,7 @@ class NodeData(_Open):
     es_cert_sans: Texts | None = None
     es_cluster_name: Name | None = None
     es_engine: Text | None = None
-    es_version: Text | None = None
+    es_version: Name | None = None  # part of the install path on every host
     es_archive_url: Text | None = None
     es_archive_sha512: Text | None = None
     es_archive_local: Text | None = None
@@ -222,7 +236,7 @@ class NodeData(_Open):
 
 
 class GatewayCluster(_Shape):
-    name: Text | None = None
+    name: Name | None = None  # names its queue and password variable
     endpoints: TextOrTexts | None = None
     username: Text | None = None
     password: Plain = None  # a reference; ``password-not-a-reference`` says what is wrong
@@ -250,7 +264,7 @@ class FrontDoor(_Shape):
     # nginx
     listen_port: Port | None = None
     max_fails: Annotated[StrictInt, Field(ge=0, le=1000)] | None = None
-    fail_timeout: Text | None = None
+    fail_timeout: Duration | None = None
     hash_by_index: StrictBool | None = None
     upstreams: Names | None = None
     backup: Names | None = None
@@ -265,9 +279,10 @@ class GatewayData(_Open):
     """One gateway (or nginx) host's merged data as the tier reads it."""
 
     gateway_address: Text | None = None
+    ssh_hostname: Text | None = None  # the address unless gateway_address says otherwise
     gateway_clusters: dict[Text, GatewayCluster] | None = None
     gateway_front_door: FrontDoor | None = None
-    gateway_version: Text | None = None
+    gateway_version: Name | None = None
     gateway_archive_url: Text | None = None
     gateway_archive_local: Text | None = None
     gateway_archive_sha256: Text | None = None
@@ -284,7 +299,7 @@ class GatewayData(_Open):
 
 class EstateCluster(_Shape):
     cluster_name: Text | None = None  # required: the estate parser says so (`needs`)
-    inventory: Text | None = None
+    inventory: Inventory | None = None  # loaded (run) by validate, plan, promote, failback
     seeds: TextOrTexts | None = None
     proxy_address: Text | None = None
 
@@ -352,6 +367,7 @@ _RULES = {
     "bad_path": "input-bad-path",
     "too_long": "input-too-long",
     "string_too_long": "input-too-long",
+    "string_pattern_mismatch": "input-bad-format",
 }
 _RANGE = ("greater_than", "less_than", "greater_than_equal", "less_than_equal")
 
@@ -427,7 +443,7 @@ def check_hosts(specs: Sequence[HostSpec], source: str = "") -> list[Problem]:
         if gateway:
             for key, problem in _check(GatewayData, spec.data, here):
                 out.append(Problem(where_group, problem.rule, problem.message)
-                           if key != "gateway_address" else problem)
+                           if key not in ("gateway_address", "ssh_hostname") else problem)
             out += _unknown_gateway_keys(spec, where_group)
     return list(dict.fromkeys(out))
 

@@ -172,6 +172,13 @@ def test_validate_refuses_a_host_in_two_clusters_of_the_estate(tmp_path: Path) -
     assert [p for p in answer["problems"] if p["rule"] == "host-in-two-clusters"], answer
 
 
+@pytest.mark.parametrize("path", ["../../elsewhere/x.py", "/etc/passwd", "inventories/dc2.yml"])
+def test_an_estate_inventory_outside_the_project_is_refused_not_run(tmp_path: Path, path) -> None:
+    _, _, estate = factory.valid()
+    estate["clusters"]["dc2"]["inventory"] = path
+    refused(project(tmp_path, estate=estate), "input-bad-path", "estate", "clusters.dc2.inventory")
+
+
 def test_es_http_port_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
     _, group_data, _ = factory.valid()
     group_data["es_http_port"] = "abc"
@@ -225,6 +232,7 @@ def test_an_estate_yaml_error_exits_2_on_one_line_with_where_to_fix_it(tmp_path:
     [
         ("host", "es_node_name", "d2\n-javaagent:/tmp/x.jar", "input-control-character"),
         ("host", "zone", "az2\nnode.attr.rack: x", "input-control-character"),
+        ("host", "ssh_hostname", "10.20.0.22\ndiscovery.type: single-node", "input-control-character"),
         ("group", "es_settings", {"a.b\nxpack.security.transport.ssl.verification_mode": "none"},
          "input-control-character"),
         ("group", "es_service_environment", {"ES_TMPDIR": "/tmp\nExecStartPre=/bin/sh"},
@@ -233,7 +241,7 @@ def test_an_estate_yaml_error_exits_2_on_one_line_with_where_to_fix_it(tmp_path:
         ("group", "es_cluster_name", "a/b", "input-bad-name"),
         ("group", "es_user", "x" * 300, "input-bad-name"),
     ],
-    ids=["node-name-newline", "zone-newline", "settings-key-newline", "environment-newline",
+    ids=["node-name-newline", "zone-newline", "address-newline", "settings-key-newline", "environment-newline",
          "node-name-dotdot", "cluster-name-slash", "user-too-long"],
 )
 def test_values_that_cannot_be_a_name_or_hold_a_newline_are_refused(
