@@ -52,7 +52,7 @@ def project_from_inventory(
     host listed twice with different data; pyinfra's ``Inventory`` has already merged them.
     """
     specs = [HostSpec(h.name, tuple(h.groups), h.data.dict()) for h in inventory]
-    problems = check_input(specs, inventory.groups, entries, source)
+    problems = check_input(specs, inventory.groups, entries, source, datacentre_of(inventory))
     problems += _check_local_paths(specs, source)
     if errors(problems):
         raise InvalidProject(source or "inventory", problems)

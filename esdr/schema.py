@@ -30,13 +30,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from esdr.gateway.model import TIER_DEFAULTS
+from esdr.gateway.model import GATEWAY_GROUP, LB_GROUP, TIER_DEFAULTS
 from esdr.model import CLUSTER_DEFAULTS, HOST_KEYS, ROLE_GROUPS, HostSpec
 from esdr.problems import Problem
 
 # Groups esdr gives a meaning to; any other group with these prefixes is a typo whose hosts
 # would silently drop out of the cluster or the tier.
-GATEWAY_GROUPS = frozenset({"gateways", "gateway_lb"})
+GATEWAY_GROUPS = frozenset({GATEWAY_GROUP, LB_GROUP})
 _OWNED_GROUP_PREFIXES = ("es_", "gateway")
 
 # C0 and C1 control characters and DEL: a newline in a value starts a new line in every file
@@ -463,10 +463,12 @@ def check_estate(raw: Mapping[Any, Any]) -> list[Problem]:
     return [problem for _, problem in _check(Estate, raw, f"estate {_ascii(str(source))}")]
 
 
-def check_groups(groups: Iterable[str], source: str = "") -> list[Problem]:
+def check_groups(groups: Iterable[str], source: str = "", file_group: str = "") -> list[Problem]:
     """An ``es_*`` or ``gateway*`` group esdr does not know is a typo: its hosts would silently
     be left out of the cluster or the tier."""
     known = set(ROLE_GROUPS) | GATEWAY_GROUPS
+    # pyinfra puts every host in a group named after the inventory file: the data centre
+    file_group = file_group or PurePosixPath(source).stem
     return [
         Problem(
             f"group {_ascii(group)}",
@@ -475,7 +477,7 @@ def check_groups(groups: Iterable[str], source: str = "") -> list[Problem]:
             f"left out: use one of {', '.join(sorted(known))}",
         )
         for group in sorted(groups)
-        if group.startswith(_OWNED_GROUP_PREFIXES) and group not in known
+        if group.startswith(_OWNED_GROUP_PREFIXES) and group not in known and group != file_group
     ]
 
 
@@ -504,6 +506,8 @@ def check_input(
     groups: Iterable[str],
     entries: Mapping[str, Sequence[tuple[str, Mapping[str, Any]]]] | None = None,
     source: str = "",
+    file_group: str = "",
 ) -> list[Problem]:
     """Everything the typed load refuses, before any model is built."""
-    return check_groups(groups, source) + check_entries(entries or {}) + check_hosts(specs, source)
+    return (check_groups(groups, source, file_group) + check_entries(entries or {})
+            + check_hosts(specs, source))

@@ -269,3 +269,12 @@ def test_problems_never_show_the_value_itself(tmp_path: Path) -> None:
     answer = refused(project(tmp_path, group_data=group_data), "input-control-character",
                      "group data", "es_elastic_password")
     assert "S3CRET" not in json.dumps(answer)
+
+
+def test_the_data_centre_group_named_after_the_inventory_file_is_not_a_typo() -> None:
+    from esdr.schema import check_groups
+
+    groups = ["all", "gateways", "gateways_edge", "es_data"]
+    assert check_groups(groups, "inventories/gateways_edge.py") == []
+    assert check_groups(groups, "", file_group="gateways_edge") == []
+    assert [p.rule for p in check_groups(groups, "inventories/other.py")] == ["unknown-group"]
