@@ -1,8 +1,8 @@
-"""Load a pyinfra inventory (plus its group_data) exactly as the pyinfra CLI does."""
+"""Load a pyinfra inventory (plus its group_data) as the pyinfra CLI does, without its CLI."""
 
 from __future__ import annotations
 
-import sys
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +19,100 @@ def project_root_for(inventory_path: str | Path) -> Path:
     return Path.cwd()
 
 
-def _inventory_loader():
-    """pyinfra's own inventory loader, without gevent's monkey-patching where pyinfra is not
-    running.
+class _UserFileError(Exception):
+    """An error raised by a user's Python file (an inventory or a group data file)."""
 
-    Importing ``pyinfra_cli`` patches the standard library with gevent, which pyinfra needs for
-    its SSH fan-out. In a process that only loads an inventory and then calls cluster APIs
-    over TLS (``esdr plan``, the tests), patching after ``ssl`` is in use makes urllib3 recurse
-    in ``SSLContext`` (https://github.com/gevent/gevent/issues/1016). Inside a pyinfra run the
-    patch is already done and this changes nothing.
-    """
-    if "pyinfra_cli" not in sys.modules:
-        from gevent import monkey
+    def __init__(self, exception: BaseException, filename: str):
+        super().__init__(str(exception))
+        self.exception, self.filename = exception, filename
 
-        patch_all = monkey.patch_all
-        monkey.patch_all = lambda *args, **kwargs: None
-        try:
-            from pyinfra_cli.inventory import make_inventory_from_files
-        finally:
-            monkey.patch_all = patch_all
-    from pyinfra_cli.inventory import make_inventory_from_files
 
-    return make_inventory_from_files
+def _exec_file(filename: str) -> dict[str, Any]:
+    """A Python file's globals, as ``pyinfra_cli.util.exec_file`` gives them (pyinfra's state
+    records the file being executed meanwhile)."""
+    from pyinfra import state
+
+    code = compile(Path(filename).read_text(encoding="utf-8"), filename, "exec")
+    data: dict[str, Any] = {"__file__": filename}
+    before = state.current_exec_filename
+    state.current_exec_filename = filename
+    try:
+        exec(code, data)  # noqa: S102 - an inventory is Python by pyinfra's design
+    except BadInput:
+        raise
+    except Exception as exc:
+        raise _UserFileError(exc, filename) from exc
+    finally:
+        state.current_exec_filename = before
+    return data
+
+
+def _imported_names(filename: str) -> set[str]:
+    """Names a group data file binds with ``import`` (not data, as pyinfra_cli drops them)."""
+    names: set[str] = set()
+    for node in ast.parse(Path(filename).read_text(encoding="utf-8"), filename).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"}
+    return names
+
+
+def _group_data(folder: Path, group: str) -> dict[str, Any]:
+    path = folder / f"{group}.py"
+    if not path.is_file():
+        return {}
+    attrs = _exec_file(str(path))
+    keys = attrs["__all__"] if "__all__" in attrs else [
+        k for k in attrs if k not in _imported_names(str(path))]
+    return {k: v for k, v in attrs.items() if k in keys and not k.startswith("__")}
+
+
+def _make_inventory(inventory_path: Path, cwd: Path) -> Inventory:
+    """``pyinfra_cli.inventory.make_inventory_from_files`` without importing pyinfra's CLI
+    (which monkey-patches the standard library with gevent and takes most of a second to
+    import), and executing only the group data files of groups the inventory has: a host's data
+    comes from its own groups only, so other DCs' group data (their estates) are not loaded.
+
+    Same order as pyinfra: the inventory's own group data, then ``<cwd>/group_data``, then
+    ``<inventory dir>/group_data``; ``all`` and the file-name group hold every host."""
+    from pyinfra.context import ctx_inventory
+
+    groups = {k: v for k, v in _exec_file(str(inventory_path)).items() if _is_group(k, v)}
+    all_data: dict[str, Any] = {}
+    if "all" in groups:
+        all_hosts = groups.pop("all")
+        if isinstance(all_hosts, tuple):
+            all_hosts, all_data = all_hosts
+    else:
+        all_hosts = []
+        for hosts in groups.values():
+            for item in (hosts[0] if isinstance(hosts, tuple) else hosts):
+                name = item[0] if isinstance(item, tuple) else item
+                if name not in all_hosts:
+                    all_hosts.append(name)
+    groups["all"] = (all_hosts, all_data)
+    groups.setdefault(inventory_path.name.rsplit(".", 1)[0], all_hosts)
+    folders = [cwd / "group_data"]
+    if str(inventory_path.parent.resolve()) != str(cwd):
+        folders.append(inventory_path.parent.resolve() / "group_data")
+    fake = Inventory((all_hosts, all_data), **{
+        n: g if isinstance(g, tuple) else (g, {}) for n, g in groups.items()})
+    built: dict[str, Any] = {}
+    with ctx_inventory.use(fake):  # group data may read the inventory, as under pyinfra
+        for name, hosts in groups.items():
+            hosts, data = hosts if isinstance(hosts, tuple) else (hosts, {})
+            data = dict(data)
+            for folder in folders:
+                data.update(_group_data(folder, name))
+            built[name] = (hosts, data)
+    return Inventory(built.pop("all"), **built)
+
+
+def _is_group(key: str, value: Any) -> bool:
+    """pyinfra_cli's rule: a public list (or ``(list, data)``) of host names or tuples."""
+    if key.startswith("_") or not isinstance(value, (list, tuple)):
+        return False
+    hosts = value[0] if isinstance(value, tuple) else value
+    return all(isinstance(item, (str, tuple)) for item in hosts)
 
 
 # What an inventory file says of each host, group by group, before pyinfra merges it:
@@ -63,8 +135,6 @@ def load_inventory_entries(inventory_path: str | Path) -> tuple[Inventory, HostE
     from pyinfra.api import State
     from pyinfra.context import ctx_state
 
-    make_inventory_from_files = _inventory_loader()
-
     path = Path(inventory_path)
     if not path.is_file():
         raise BadInput(
@@ -76,7 +146,7 @@ def load_inventory_entries(inventory_path: str | Path) -> tuple[Inventory, HostE
         # pyinfra's loader records the file being executed on the current State
         with ctx_state.use(State()):
             entries = _host_entries(path)
-            return make_inventory_from_files(str(path), cwd=str(root)), entries
+            return _make_inventory(path, root), entries
     except BadInput:
         raise
     except Exception as exc:  # a user's Python file: show what broke, not our stack
@@ -96,10 +166,8 @@ def _host_entries(path: Path) -> HostEntries:
     """Each host's (group, data) entries, with the shape pyinfra needs checked first: pyinfra
     fails on host data that is not a dict with an error that names neither host nor group.
     Groups are the file's public lists, or ``(hosts, data)`` tuples, as pyinfra reads them."""
-    from pyinfra_cli.util import exec_file
-
     entries: HostEntries = {}
-    for group, value in exec_file(str(path), return_locals=True).items():
+    for group, value in _exec_file(str(path)).items():
         if group.startswith("_") or not isinstance(value, (list, tuple)):
             continue
         hosts = value[0] if isinstance(value, tuple) and value else value
