@@ -1,13 +1,15 @@
 # Deploy one data centre: `pyinfra -y inventories/<dc>.py deploys/site.py`
 # The topology is validated first; a bad one stops the run before any host is changed.
-from pyinfra import host
+from pyinfra import host, state
 
 from esdr.operations import cluster, rolling_restart
+from esdr.operations.phases import clock_for
 from esdr.tasks import gateway, preflight
 from esdr.tasks import post_deploy
 from esdr.tasks.context import run_context
 from esdr.tasks.node import elasticsearch_node
 
+clock_for(state)  # time per phase, printed by the cluster summary
 gateway_tier = preflight.gateway_tier()  # the INFINI Gateway tier, checked; None without one
 topology = None if preflight.gateway_only() else preflight.topology()
 node = next((n for n in topology.cluster.nodes if n.host == host.name), None) if topology else None

@@ -10,6 +10,7 @@ from pyinfra.api import operation
 from esdr.facts.elasticsearch import EsElectedMaster, EsNodes
 from esdr.model import Topology
 from esdr.node_api import NodeApi
+from esdr.operations.phases import clock_for, phase_lines
 
 
 def summary_lines(health: dict | None, nodes: list[dict] | None) -> list[str]:
@@ -56,6 +57,8 @@ def summary(topology: Topology):
         health, nodes = None, None
     lines = summary_lines(health, nodes)
     heading = [] if state.is_executing else [f"{when} (what the deploy reads):"]
+    if state.is_executing:  # every operation before this one has ended
+        lines += phase_lines(clock_for(state).seconds)
     print("\n".join(f"[esdr] {line}" for line in heading + lines), file=sys.stderr)
     host.noop(f"cluster summary printed ({when}: {lines[0]})")
     return
