@@ -56,7 +56,8 @@ MAX_TEXT = 4096
 def _text(value: str) -> str:
     if _CONTROL.search(value):
         raise PydanticCustomError(
-            "control_character", "has a control character (a newline, tab, ...): write it on one line"
+            "control_character",
+            "has a control character (a newline, tab, ...): write it on one line",
         )
     if len(value) > MAX_TEXT:
         raise PydanticCustomError("too_long", f"is longer than {MAX_TEXT} characters")
@@ -133,7 +134,7 @@ def _walk(value: Any, path: str) -> None:
         raise PydanticCustomError(
             "control_character",
             "has a control character (a newline, tab, ...){at}: write it on one line",
-            {"at": _ascii(at)},
+            {"at": _ascii(_cut(at))},
         )
 
 
@@ -377,7 +378,7 @@ def _problems(error: ValidationError, where: str) -> list[tuple[str, Problem]]:
     never shown (it may be a secret), only its type."""
     out = []
     for item in error.errors(include_url=False):
-        loc = [_ascii(str(part)) for part in item["loc"] if part != "[key]"]
+        loc = [_ascii(_cut(str(part))) for part in item["loc"] if part != "[key]"]
         key = ".".join(loc) or "the file"
         kind = item["type"]
         rule = _RULES.get(kind, "input-out-of-range" if kind in _RANGE else "input-wrong-type")
@@ -393,6 +394,10 @@ def _problems(error: ValidationError, where: str) -> list[tuple[str, Problem]]:
             message = "is missing"
         out.append((loc[0] if loc else "", Problem(where, rule, f"{key}: {message}")))
     return out
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check(model: type[BaseModel], data: Any, where: str) -> list[tuple[str, Problem]]:
@@ -412,7 +417,7 @@ def _host_name(spec: HostSpec) -> list[Problem]:
     try:
         _name(spec.name) if isinstance(spec.name, str) else None
     except PydanticCustomError as error:
-        return [Problem(f"host {_ascii(spec.name)}", "input-bad-name",
+        return [Problem(f"host {_ascii(_cut(spec.name))}", "input-bad-name",
                         f"the host name {error.message()}: rename it in the inventory")]
     return []
 
@@ -430,7 +435,7 @@ def check_hosts(specs: Sequence[HostSpec], source: str = "") -> list[Problem]:
         gateway = any(g in GATEWAY_GROUPS for g in spec.groups)
         if not (es or gateway):
             continue
-        here = f"host {_ascii(spec.name)}"
+        here = f"host {_ascii(_cut(spec.name))}"
         out += _host_name(spec)
         if es:
             for key, problem in _check(NodeData, spec.data, here):
@@ -471,10 +476,10 @@ def check_groups(groups: Iterable[str], source: str = "", file_group: str = "") 
     file_group = file_group or PurePosixPath(source).stem
     return [
         Problem(
-            f"group {_ascii(group)}",
+            f"group {_ascii(_cut(group))}",
             "unknown-group",
-            f"{_ascii(group)} ({source or 'inventory'}) is not an esdr group; its hosts would be "
-            f"left out: use one of {', '.join(sorted(known))}",
+            f"{_ascii(_cut(group))} ({source or 'inventory'}) is not an esdr group; its hosts "
+            f"would be left out: use one of {', '.join(sorted(known))}",
         )
         for group in sorted(groups)
         if group.startswith(_OWNED_GROUP_PREFIXES) and group not in known and group != file_group
@@ -492,10 +497,10 @@ def check_entries(entries: Mapping[str, Sequence[tuple[str, Mapping[str, Any]]]]
                 groups = ", ".join(group for group, _ in having)
                 out.append(
                     Problem(
-                        f"host {_ascii(host)}",
+                        f"host {_ascii(_cut(host))}",
                         "host-listed-twice",
-                        f"{_ascii(str(key))} differs between its entries in {groups}: give it the "
-                        "same value in each, or list the data once",
+                        f"{_ascii(_cut(str(key)))} differs between its entries in {groups}: give "
+                        "it the same value in each, or list the data once",
                     )
                 )
     return out

@@ -24,14 +24,16 @@ HOSTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "es_master": [("m1", {"zone": "az1", "ssh_hostname": "10.20.0.11"}),
                   ("m2", {"zone": "az2", "ssh_hostname": "10.20.0.12"})],
     "es_tiebreaker": [("tb", {"zone": "az3", "ssh_hostname": "10.20.0.13", "es_heap": "1g"})],
-    "es_data": [("d1", {"zone": "az1", "ssh_hostname": "10.20.0.21", "es_cert_sans": ["10.20.0.21"]}),
+    "es_data": [("d1", {"zone": "az1", "ssh_hostname": "10.20.0.21",
+                        "es_cert_sans": ["10.20.0.21"]}),
                 ("d2", {"zone": "az2", "ssh_hostname": "10.20.0.22", "ram": "8g"})],
     # listed twice with the same data: allowed
     "es_remote_cluster_client": [
         ("d1", {"zone": "az1", "ssh_hostname": "10.20.0.21", "es_cert_sans": ["10.20.0.21"]}),
         ("d2", {"zone": "az2", "ssh_hostname": "10.20.0.22", "ram": "8g"}),
     ],
-    "gateways": [("g1", {"gateway_address": "10.20.1.11"}), ("g2", {"gateway_address": "10.20.1.12"})],
+    "gateways": [("g1", {"gateway_address": "10.20.1.11"}),
+                 ("g2", {"gateway_address": "10.20.1.12"})],
 }
 
 GROUP_DATA: dict[str, Any] = {
@@ -42,7 +44,8 @@ GROUP_DATA: dict[str, Any] = {
     "es_data_zones": ["az1", "az2"],
     "es_index_replicas": 1,
     "es_path_repo": ["/mnt/snapshots"],
-    "es_settings": {"action.destructive_requires_name": True, "indices": {"memory": {"index_buffer_size": "20%"}}},
+    "es_settings": {"action.destructive_requires_name": True,
+                    "indices": {"memory": {"index_buffer_size": "20%"}}},
     "es_service_environment": {"ES_TMPDIR": "/var/tmp/es"},
     "es_elastic_password": {"env": "ESDR_T_ELASTIC_PASSWORD"},
     "es_http_port": 9200,
@@ -105,7 +108,8 @@ def write(root: Path, hosts: Any, group_data: dict[str, Any], estate: Any = None
     (project / "inventories").mkdir(parents=True)
     (project / "group_data" / "estates").mkdir(parents=True)
     inventory = project / "inventories" / f"{NAME}.py"
-    inventory.write_text("".join(f"{group} = {hosts[group]!r}\n" for group in hosts), encoding="utf-8")
+    inventory.write_text("".join(f"{group} = {hosts[group]!r}\n" for group in hosts),
+                         encoding="utf-8")
     lines = [f"{key} = {value!r}\n" for key, value in group_data.items()]
     if estate is not None or estate_text is not None:
         text = estate_text if estate_text is not None else yaml.dump(estate, Dumper=_DUMPER)

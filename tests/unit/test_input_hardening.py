@@ -73,7 +73,8 @@ def test_wrong_types_in_the_estate_are_refused(tmp_path: Path, mutate, key: str)
     ("mutate", "key"),
     [
         (lambda g: g.update(gateway_entry_port="8000"), "gateway_entry_port"),
-        (lambda g: g["gateway_front_door"].update(vips="10.20.1.100/24"), "gateway_front_door.vips"),
+        (lambda g: g["gateway_front_door"].update(vips="10.20.1.100/24"),
+         "gateway_front_door.vips"),
         (lambda g: g["gateway_front_door"]["vips"][0].update(priorities=[150, 100]),
          "gateway_front_door.vips.0.priorities"),
         (lambda g: g["gateway_clusters"]["primary"].update(endpoints=5),
@@ -123,7 +124,8 @@ def test_gateway_lint_of_a_binary_file_says_so_on_one_line(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     "text",
     [
-        "entry: [{name: e, router: {a: 1}, network: nope}]\nrouter: [{name: r, default_flow: {x: 1}}]\n",
+        "entry: [{name: e, router: {a: 1}, network: nope}]\n"
+        "router: [{name: r, default_flow: {x: 1}}]\n",
         "flow: [{name: f, filter: 5}]\npipeline: [{name: p, processor: [{consumer: {when: 3}}]}]\n",
     ],
     ids=["router-and-network", "filter-and-when"],
@@ -218,7 +220,8 @@ def test_host_data_that_is_not_a_dict_exits_2_naming_host_and_group(tmp_path: Pa
 
 
 def test_an_estate_yaml_error_exits_2_on_one_line_with_where_to_fix_it(tmp_path: Path) -> None:
-    inventory = project(tmp_path, estate_text="clusters:\n  dc1: {cluster_name: t1\nlicence: basic\n")
+    text = "clusters:\n  dc1: {cluster_name: t1\nlicence: basic\n"
+    inventory = project(tmp_path, estate_text=text)
     line = _one_line_bad_input(inventory)
     assert "not valid YAML at line" in line and "t.yml" in line
     assert "Python" not in line
@@ -232,7 +235,8 @@ def test_an_estate_yaml_error_exits_2_on_one_line_with_where_to_fix_it(tmp_path:
     [
         ("host", "es_node_name", "d2\n-javaagent:/tmp/x.jar", "input-control-character"),
         ("host", "zone", "az2\nnode.attr.rack: x", "input-control-character"),
-        ("host", "ssh_hostname", "10.20.0.22\ndiscovery.type: single-node", "input-control-character"),
+        ("host", "ssh_hostname", "10.20.0.22\ndiscovery.type: single-node",
+         "input-control-character"),
         ("group", "es_settings", {"a.b\nxpack.security.transport.ssl.verification_mode": "none"},
          "input-control-character"),
         ("group", "es_service_environment", {"ES_TMPDIR": "/tmp\nExecStartPre=/bin/sh"},
@@ -241,8 +245,8 @@ def test_an_estate_yaml_error_exits_2_on_one_line_with_where_to_fix_it(tmp_path:
         ("group", "es_cluster_name", "a/b", "input-bad-name"),
         ("group", "es_user", "x" * 300, "input-bad-name"),
     ],
-    ids=["node-name-newline", "zone-newline", "address-newline", "settings-key-newline", "environment-newline",
-         "node-name-dotdot", "cluster-name-slash", "user-too-long"],
+    ids=["node-name-newline", "zone-newline", "address-newline", "settings-key-newline",
+         "environment-newline", "node-name-dotdot", "cluster-name-slash", "user-too-long"],
 )
 def test_values_that_cannot_be_a_name_or_hold_a_newline_are_refused(
     tmp_path: Path, where: str, key: str, value, rule: str

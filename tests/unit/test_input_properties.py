@@ -35,7 +35,8 @@ SETTINGS = settings(
 # Strings a user (or an attacker editing group data) might write.
 HOSTILE_TEXT = st.one_of(
     st.sampled_from(["", " ", "../../etc/passwd", "a/b", "..", ".", "x\ny", "x\r\n-javaagent:x",
-                     "tab\there", "nul\x00", "%h%i", "$(id)", "'\"", "ünïcödé", "az1 ", "\u2028",
+                     "tab\there", "nul\x00", "%h%i", "$(id)", "'\"", "ünïcödé", "az1 ",
+                     "\u2028",
                      "x" * 5000, "9200", "true", "-1", "data"]),
     st.text(max_size=12),
 )
