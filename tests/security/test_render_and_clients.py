@@ -92,6 +92,7 @@ def test_node_api_plain_http_when_a_lab_opts_out() -> None:
 
 
 def test_client_for_carries_the_ca_and_credentials(monkeypatch, tmp_path) -> None:
+    from esdr.es import connect
     from esdr.es.connect import client_for, node_urls
 
     monkeypatch.setenv("ESDR_T1_ELASTIC_PASSWORD", "client-pw")
@@ -101,7 +102,9 @@ def test_client_for_carries_the_ca_and_credentials(monkeypatch, tmp_path) -> Non
     assert node_urls(t)[0] == "https://10.0.0.1:9200"
     node = client.transport.node_pool.all()[0]
     assert node.config.scheme == "https"
-    assert node.config.ca_certs == str(tmp_path / "ca.crt")
+    # the estate CA, in the one TLS context every node of the process shares
+    assert node.config.ssl_context is connect._tls_context(str(tmp_path / "ca.crt"))
+    assert len(node.config.ssl_context.get_ca_certs()) == 1
     assert client._headers["authorization"].startswith("Basic ")
 
 
