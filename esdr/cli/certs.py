@@ -10,7 +10,7 @@ import click
 from esdr.cli.guard import DRIFT, OK, guarded
 from esdr.cli.prints import Printer
 from esdr.cli.site_deploy import run_site
-from esdr.errors import BadInput, EsdrError
+from esdr.errors import BadInput
 from esdr.model import Topology
 from esdr.project import Project, load_project, valid_topology
 from esdr.security import certs as certs_mod
@@ -27,7 +27,7 @@ INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
 def _secured_topology(inventory: str, project: Project | None = None) -> Topology:
     topology, _ = valid_topology(project or load_project(inventory))
     if not config.enabled(topology.cluster):
-        raise EsdrError(f"{inventory}: security is off (es_security = False): no certificates")
+        raise BadInput(f"{inventory}: security is off (es_security = False): no certificates")
     return topology
 
 

@@ -14,7 +14,7 @@ from esdr.cli.guard import DRIFT, OK, guarded
 from esdr.cli.prints import Printer
 from esdr import desired, replication
 from esdr.crossdc.estate import Estate
-from esdr.errors import EsdrError
+from esdr.errors import BadInput, EsdrError
 from esdr.es import client
 from esdr.es.client import Api
 from esdr.es.connect import client_for
@@ -60,7 +60,7 @@ def _estate_alias(topology: Topology) -> tuple[Estate, str]:
     estate = topology.estate
     alias = estate.alias_of(topology.cluster.name) if estate else None
     if estate is None or alias is None:
-        raise EsdrError(f"cluster {topology.cluster.name} has no cross-DC design (es_estate)",
+        raise BadInput(f"cluster {topology.cluster.name} has no cross-DC design (es_estate)",
                         hint="load group_data/estates/<name>.yml into es_estate")
     return estate, alias
 
@@ -183,7 +183,7 @@ def _returned_primary(inventory: str, estate: Estate, alias: str, remote: str,
                       direction: str) -> replication.Replication:
     """The old primary's adapter, once it is back, linked and healthy."""
     if direction == "reverse" and not estate.link(remote, alias):
-        raise EsdrError(f"{remote} cannot follow {alias}: the estate has no link "
+        raise BadInput(f"{remote} cannot follow {alias}: the estate has no link "
                         f"{remote}->{alias}", hint="add it under `links` and deploy first")
     other = remote_topology(inventory, estate, remote)
     if other is None or _health(client_for(

@@ -282,3 +282,18 @@ def test_the_data_centre_group_named_after_the_inventory_file_is_not_a_typo() ->
     assert check_groups(groups, "inventories/gateways_edge.py") == []
     assert check_groups(groups, "", file_group="gateways_edge") == []
     assert [p.rule for p in check_groups(groups, "inventories/other.py")] == ["unknown-group"]
+
+
+def test_promote_on_an_inventory_without_an_estate_is_bad_input(tmp_path: Path) -> None:
+    hosts, group_data, _ = factory.valid()
+    inventory = factory.write(tmp_path, hosts, group_data)  # no es_estate
+    answer = _answer(CliRunner().invoke(cli, ["--json", "promote", str(inventory), "--dry"]))
+    assert answer["exit"] == 2 and "no cross-DC design" in answer["errors"][0]
+
+
+def test_certificates_of_an_inventory_with_security_off_is_bad_input(tmp_path: Path) -> None:
+    hosts, group_data, estate = factory.valid()
+    group_data.update(es_security=False, es_lab=True)
+    inventory = factory.write(tmp_path, hosts, group_data, estate)
+    answer = _answer(CliRunner().invoke(cli, ["--json", "certs", "status", str(inventory)]))
+    assert answer["exit"] == 2 and "security is off" in answer["errors"][0]
