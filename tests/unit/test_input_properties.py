@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -103,6 +104,8 @@ def _connectors_listed_once():
     inventory.get_execution_connectors = cache(listed[1])
     yield
     inventory.get_all_connectors, inventory.get_execution_connectors = listed
+    shutil.rmtree(_root(), ignore_errors=True)  # thousands of small projects
+    _root.cache_clear()
 
 
 @cache
