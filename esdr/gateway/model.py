@@ -43,7 +43,7 @@ TIER_DEFAULTS: dict[str, Any] = {
     "gateway_conf_dir": "/etc/infini-gateway",
     "gateway_data_dir": "/var/lib/infini-gateway",
     "gateway_log_dir": "/var/log/infini-gateway",
-    "gateway_read_rules": None,  # None: the seed's rule list (render.DEFAULT_READ_RULES)
+    "gateway_read_rules": None,  # None: esdr's read rules (render.DEFAULT_READ_RULES)
 }
 KEEPALIVED_DEFAULTS: dict[str, Any] = {
     "interface": "eth0",
