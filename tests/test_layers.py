@@ -21,3 +21,25 @@ def test_import_contracts_are_kept() -> None:
         cwd=ROOT, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _layered_names() -> set[str]:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    layers = next(c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers")
+    return {name.strip() for layer in layers["layers"] for name in layer.split(":")}
+
+
+def test_every_product_module_sits_in_a_layer() -> None:
+    """A module in no layer is checked by no layer rule: it could import upwards unnoticed."""
+    layered = _layered_names()
+    unplaced = []
+    for path in sorted((ROOT / "esdr").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__init__":
+            continue  # a package is placed by its modules
+        module = ".".join(parts)
+        if not any(module == name or module.startswith(name + ".") for name in layered):
+            unplaced.append(module)
+    assert not unplaced, f"add these to a layer in pyproject.toml: {unplaced}"
