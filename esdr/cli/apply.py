@@ -11,18 +11,11 @@ from __future__ import annotations
 import click
 
 from esdr.changes import Change
+from esdr.cli.args import INVENTORY, topology_of
 from esdr.cli.guard import DRIFT, OK, guarded
 from esdr.cli.prints import Printer
-from esdr.model import Topology
-from esdr.project import load_project, valid_topology
 from esdr.reconcile import registry, run
 
-INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
-
-
-def _topology(inventory: str) -> Topology:
-    topology, _ = valid_topology(load_project(inventory))
-    return topology
 
 
 @click.command()
@@ -37,7 +30,7 @@ def apply(printer: Printer, inventory: str, allow_destructive: bool) -> int:
     Exit 0: applied, or nothing to do; 3: destructive changes left pending (rerun with
     --allow-destructive) or objects that need action; 1/2: cannot apply.
     """
-    topology = _topology(inventory)
+    topology = topology_of(inventory)
     clients = run.clients_for(topology)
     plan = run.plan_cluster(topology, clients)
     for line in run.plan_lines(plan):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from esdr.cli.args import INVENTORY
 from esdr.cli.guard import DRIFT, OK, guarded
 from esdr.cli.prints import Printer
 from esdr.cli.site_deploy import run_site
@@ -21,7 +22,6 @@ from esdr.security.certs import (
     ensure_certificates,
 )
 
-INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
 
 
 def _secured_topology(inventory: str, project: Project | None = None) -> Topology:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from esdr.cli.args import INVENTORY, topology_of
 from esdr.cli.guard import DRIFT, OK, guarded
 from esdr.cli.prints import Printer
 from esdr import desired, replication
@@ -20,18 +21,10 @@ from esdr.es.client import Api
 from esdr.es.connect import client_for
 from esdr.inventory import project_root_for
 from esdr.model import Topology
-from esdr.project import load_project, valid_topology
 from esdr.reconcile import registry, run
 from esdr.runbooks import failback as failback_runbook
 from esdr.runbooks import promote as promote_runbook
 
-INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
-
-
-def _topology(inventory: str) -> Topology:
-    """The cluster's validated topology; its ``estate`` is the cross-DC design."""
-    topology, _ = valid_topology(load_project(inventory))
-    return topology
 
 
 @click.command()
@@ -43,7 +36,7 @@ def plan(printer: Printer, inventory: str, verbose: bool) -> int:
 
     Exit 0: no drift; 3: drift (the per-object diff is printed); 1/2: cannot tell.
     """
-    cluster_plan = run.plan_cluster(_topology(inventory))
+    cluster_plan = run.plan_cluster(topology_of(inventory))
     for line in run.plan_lines(cluster_plan, verbose):
         printer.say(line)
     printer.record(drift=[f"{c.kind} {c.name}: {c.action}" for c in cluster_plan.drift],
@@ -65,7 +58,7 @@ def _estate_alias(topology: Topology) -> tuple[Estate, str]:
     return estate, alias
 
 
-def remote_topology(inventory: str, estate: Estate, alias: str) -> Topology | None:
+def remotetopology_of(inventory: str, estate: Estate, alias: str) -> Topology | None:
     """Another cluster of the estate, through its own inventory (None if unknown)."""
     ref = estate.clusters.get(alias)
     if ref is None or not ref.inventory:
@@ -73,12 +66,12 @@ def remote_topology(inventory: str, estate: Estate, alias: str) -> Topology | No
     path = project_root_for(inventory) / ref.inventory
     if not Path(path).is_file():
         return None
-    return _topology(str(path))
+    return topology_of(str(path))
 
 
 def remote_client(inventory: str, estate: Estate, alias: str) -> Api | None:
     """A client to another cluster of the estate, through its own inventory (None if unknown)."""
-    other = remote_topology(inventory, estate, alias)
+    other = remotetopology_of(inventory, estate, alias)
     if other is None:
         return None
     # A lost DC answers nothing: each node is tried once, its connection bounded by
@@ -111,7 +104,7 @@ def _health(es: Api | None) -> dict | None:
 def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bool, dry: bool,
             force: bool) -> int:
     """On the surviving DC, turn followers into writable indices and switch write aliases."""
-    topology = _topology(inventory)
+    topology = topology_of(inventory)
     estate, alias = _estate_alias(topology)
     adapter = replication.adapter_for(topology)
     followers = desired.desired_for(estate, topology).followers
@@ -162,7 +155,7 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
 def failback(printer: Printer, inventory: str, direction: str, indices: tuple[str, ...],
              allow_delete: bool, dry: bool) -> int:
     """After the old primary returns, re-establish replication for promoted indices."""
-    topology = _topology(inventory)
+    topology = topology_of(inventory)
     estate, alias = _estate_alias(topology)
     adapter = replication.adapter_for(topology)
     recorded = registry.read(adapter.es).get("promoted", {})
@@ -185,7 +178,7 @@ def _returned_primary(inventory: str, estate: Estate, alias: str, remote: str,
     if direction == "reverse" and not estate.link(remote, alias):
         raise BadInput(f"{remote} cannot follow {alias}: the estate has no link "
                         f"{remote}->{alias}", hint="add it under `links` and deploy first")
-    other = remote_topology(inventory, estate, remote)
+    other = remotetopology_of(inventory, estate, remote)
     if other is None or _health(client_for(
             other, request_timeout=10, connect_timeout=remote_connect_timeout(other))) is None:
         raise EsdrError(f"the old primary {remote} is not reachable and healthy yet",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from esdr.cli.args import INVENTORY
 from esdr.cli.guard import BAD_INPUT, OK, guarded
 from esdr.cli.prints import Printer
 from esdr.gateway.model import GatewayTier
@@ -17,7 +18,6 @@ from esdr.problems import errors
 from esdr.project import estate_problems, load_project, load_valid_project
 from esdr.render import RenderedFile, node_files
 
-INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
 
 
 @click.command()

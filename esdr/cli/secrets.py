@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 from elasticsearch import ApiError, AuthenticationException, Elasticsearch
 
+from esdr.cli.args import INVENTORY
 from esdr.cli.guard import OK, guarded
 from esdr.cli.prints import Printer
 from esdr.cli.site_deploy import run_site
@@ -33,7 +34,6 @@ from esdr.security import config, store
 from esdr.security.certs import ca_pem_path
 from esdr.security.refs import SecretRef, parse_ref
 
-INVENTORY = click.argument("inventory", type=click.Path(dir_okay=False))
 
 
 @click.group()

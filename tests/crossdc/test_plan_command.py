@@ -18,7 +18,7 @@ from tests.crossdc.fake_es import fake_topology
 @pytest.fixture
 def planned(monkeypatch):
     result: dict = {}
-    monkeypatch.setattr(cluster, "_topology", lambda inventory: fake_topology())
+    monkeypatch.setattr(cluster, "topology_of", lambda inventory: fake_topology())
 
     def fake_plan(topology):
         if isinstance(result["plan"], Exception):

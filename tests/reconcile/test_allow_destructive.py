@@ -41,7 +41,7 @@ def leader_moved(wire, monkeypatch):
     """DC2 converged on the estate, then the estate moves the follower's leader."""
     _, cluster = converged(wire)
     moved = _moved_leader()
-    monkeypatch.setattr(apply_command, "_topology", lambda inventory: moved)
+    monkeypatch.setattr(apply_command, "topology_of", lambda inventory: moved)
     return moved, cluster
 
 
@@ -90,7 +90,7 @@ def test_apply_with_allow_destructive_makes_the_change_and_records_it(leader_mov
 
 def test_apply_on_a_converged_cluster_exits_0_and_writes_nothing(wire, monkeypatch):
     topo, cluster = converged(wire)
-    monkeypatch.setattr(apply_command, "_topology", lambda inventory: topo)
+    monkeypatch.setattr(apply_command, "topology_of", lambda inventory: topo)
     code, out = _apply()
     assert code == 0 and out["applied"] == []
     assert any("nothing to apply" in m for m in out["messages"])

@@ -29,7 +29,7 @@ ESTATE = {
 @pytest.fixture
 def dc2(monkeypatch):
     topology = os_topology("os-dc2", es_estate=ESTATE)
-    monkeypatch.setattr(commands, "_topology", lambda inv: topology)
+    monkeypatch.setattr(commands, "topology_of", lambda inv: topology)
     wired: dict = {}
 
     def adapter_for(t, es=None, replicator=None):

@@ -140,7 +140,7 @@ def _promote_with_leader(monkeypatch, leader):
     DC2 may only be asked for its registry (nothing is promoted)."""
     topology = os_topology("os-dc2", es_estate=ESTATE)
     api, wire = fake_os_client([("GET", "/esdr-managed/_doc/registry", None, 404, not_found())])
-    monkeypatch.setattr(commands, "_topology", lambda inv: topology)
+    monkeypatch.setattr(commands, "topology_of", lambda inv: topology)
     monkeypatch.setattr(replication, "adapter_for",
                         lambda t, es=None, replicator=None: OpenSearchReplication(api))
     monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: leader)

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from click.testing import CliRunner, Result
 
-from esdr.cli.cluster import _topology as plan_loader
+from esdr.cli.args import topology_of as plan_loader
 from esdr.cli.main import cli
 from esdr.errors import BadInput
 
