@@ -15,6 +15,7 @@ import pytest
 
 from tests.integration.deploy_runner import REPO, run_deploy
 from tests.integration.health_watch import watch_health
+from tests.integration.lab_dc1 import ADDRESS_OF
 
 pytestmark = pytest.mark.lab
 
@@ -27,13 +28,6 @@ ZONE_OF = {
     "dc1-master-az2": "az2",
     "dc1-data-az2": "az2",
     "dc1-tiebreaker-az3": "az3",
-}
-ADDRESS_OF = {
-    "dc1-master-az1": "10.88.0.11",
-    "dc1-master-az2": "10.88.0.12",
-    "dc1-tiebreaker-az3": "10.88.0.13",
-    "dc1-data-az1": "10.88.0.14",
-    "dc1-data-az2": "10.88.0.15",
 }
 
 

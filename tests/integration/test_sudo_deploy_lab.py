@@ -15,18 +15,12 @@ import sys
 import pytest
 
 from tests.integration.deploy_runner import REPO, SITE, DeployRun
+from tests.integration.lab_dc1 import ADDRESS_OF as HOSTS
 
 pytestmark = pytest.mark.lab
 
 INVENTORY = "inventories/lab.py"
 USER = "esdrdeploy"
-HOSTS = {
-    "dc1-master-az1": "10.88.0.11",
-    "dc1-master-az2": "10.88.0.12",
-    "dc1-tiebreaker-az3": "10.88.0.13",
-    "dc1-data-az1": "10.88.0.14",
-    "dc1-data-az2": "10.88.0.15",
-}
 # The SSH user of a real estate: its own account, the lab's key, sudo without a password.
 MAKE_USER = (
     f"id -u {USER} >/dev/null 2>&1 || useradd -m -s /bin/sh {USER}; "

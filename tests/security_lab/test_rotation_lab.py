@@ -29,17 +29,11 @@ from pathlib import Path
 import pytest
 
 from tests.integration.deploy_runner import REPO, run_deploy
+from tests.integration.lab_dc1 import ADDRESS_OF as NODES
 
 pytestmark = pytest.mark.lab
 
 INVENTORY = "inventories/lab.py"
-NODES = {
-    "dc1-master-az1": "10.88.0.11",
-    "dc1-master-az2": "10.88.0.12",
-    "dc1-tiebreaker-az3": "10.88.0.13",
-    "dc1-data-az1": "10.88.0.14",
-    "dc1-data-az2": "10.88.0.15",
-}
 INDEX = "rotation-writes"
 REPORT = Path("/tmp/esdr-rotation-lab.json")
 NUMBERS: dict = {}

@@ -24,17 +24,11 @@ import pytest
 
 from tests.integration.deploy_runner import REPO, SITE, DeployRun, run_deploy
 from tests.integration.health_watch import watch_health
+from tests.integration.lab_dc1 import ADDRESS_OF as NODES
 
 pytestmark = pytest.mark.lab
 
 INVENTORY = "inventories/lab.py"
-NODES = {
-    "dc1-master-az1": "10.88.0.11",
-    "dc1-master-az2": "10.88.0.12",
-    "dc1-tiebreaker-az3": "10.88.0.13",
-    "dc1-data-az1": "10.88.0.14",
-    "dc1-data-az2": "10.88.0.15",
-}
 DATA = "10.88.0.14"
 REPORT = Path("/tmp/esdr-leak-scan.json")
 
