@@ -48,4 +48,19 @@ es_path_repo = ["/mnt/esdr-snapshots"]
 # on first use into the lab estate's secrets directory (0600, never in git); both DCs, the
 # tests and `esdr` clients read the same file. Never do this for real estates: reference your
 # vault's env var or file instead.
-es_elastic_password = {"file": _generated(_secrets_root() / "lab" / "elastic-password")}
+# The reference is made anew at each load of the group data, not once at import: the secrets
+# directory follows XDG_DATA_HOME (esdr.security.store.default_root), which a process may change
+# between two loads, and Python runs this module once per process. A star import asks the
+# module's __getattr__ for every name of __all__ it does not hold (PEP 562,
+# https://peps.python.org/pep-0562/).
+_PER_LOAD = {
+    "es_elastic_password": lambda: {
+        "file": _generated(_secrets_root() / "lab" / "elastic-password")
+    },
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _PER_LOAD:
+        return _PER_LOAD[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

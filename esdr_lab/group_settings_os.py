@@ -57,8 +57,19 @@ es_plugins = [
     },
 ]
 # Random passwords generated on first use into the lab_os estate's secrets directory (0600,
-# never in git): the admin superuser, and the replication user both DCs share.
-es_admin_password = {"file": _generated(_secrets_root() / "lab_os" / "admin-password")}
-es_replication_password = {
-    "file": _generated(_secrets_root() / "lab_os" / "replication-password")
+# never in git): the admin superuser, and the replication user both DCs share. Made anew at
+# each load of the group data, as group_settings.py's password: they follow XDG_DATA_HOME.
+_PER_LOAD = {
+    "es_admin_password": lambda: {
+        "file": _generated(_secrets_root() / "lab_os" / "admin-password")
+    },
+    "es_replication_password": lambda: {
+        "file": _generated(_secrets_root() / "lab_os" / "replication-password")
+    },
 }
+
+
+def __getattr__(name: str) -> object:
+    if name in _PER_LOAD:
+        return _PER_LOAD[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -175,19 +175,6 @@ def _unchanged_rerun(what: str) -> None:
     NUMBERS[f"rerun_after_{what}_seconds"] = round(again.seconds, 1)
 
 
-def _reread_lab_group_settings() -> None:
-    """The lab's shared group settings compute their password file from ``XDG_DATA_HOME`` when
-    first imported; group data star-imports that module, so in a session where an earlier lab
-    module loaded the inventory the cached values still name the old directory, while the
-    deploy (a new process) uses the new one. Re-import it after every change of the variable."""
-    import importlib
-
-    for name in ("esdr_lab.group_settings", "esdr_lab.group_settings_os"):
-        module = sys.modules.get(name)
-        if module is not None:
-            importlib.reload(module)
-
-
 @pytest.fixture(scope="module")
 def lab():
     from esdr_lab import api
@@ -195,8 +182,7 @@ def lab():
     api.require_lab()
     saved = os.environ.get("XDG_DATA_HOME")
     private = tempfile.mkdtemp(prefix="esdr-rotation-lab-")  # 0700
-    os.environ["XDG_DATA_HOME"] = private
-    _reread_lab_group_settings()
+    os.environ["XDG_DATA_HOME"] = private  # the lab's group data follow it at each load
     try:
         api.up([str(REPO / INVENTORY)], fresh=True)
         first = run_deploy(INVENTORY)
@@ -210,7 +196,6 @@ def lab():
                 os.environ.pop("XDG_DATA_HOME", None)
             else:
                 os.environ["XDG_DATA_HOME"] = saved
-            _reread_lab_group_settings()
             shutil.rmtree(private, ignore_errors=True)
             REPORT.write_text(json.dumps(NUMBERS, indent=2))
             print(json.dumps(NUMBERS, indent=2))
