@@ -95,38 +95,44 @@ def probe(remote: str, es: Api | None) -> Leader:
     """Ask the leader's DC once (``es``: its client; None when the estate gives no inventory
     to reach it)."""
     if es is None:
-        return Leader(remote, state="unknown (no inventory)", refusal=BadInput(
-            f"cluster {remote} has no inventory in the estate (clusters.{remote}.inventory), "
-            f"or the file is missing: promote cannot ask whether {remote} is lost",
-            hint=f"set clusters.{remote}.inventory to its inventory file; if {remote} is "
-            "really lost, rerun with --force"))
+        return _cannot_tell(
+            remote, "unknown (no inventory)",
+            f"has no inventory in the estate (clusters.{remote}.inventory), or the file is "
+            "missing", f"set clusters.{remote}.inventory to its inventory file", kind=BadInput)
     try:
         health = client.get_cluster_health(es, timeout="5s")
     except TLS as error:
-        return Leader(remote, state="TLS handshake failed", refusal=EsdrError(
-            f"the leader's data centre {remote} answered, but the TLS handshake failed: "
-            f"{_reason(error)}; promote cannot tell whether {remote} is lost",
-            hint=f"check the estate CA and {remote}'s certificates; if {remote} is really lost, "
-            "rerun with --force"))
+        return _cannot_tell(
+            remote, "TLS handshake failed",
+            f"answered, but the TLS handshake failed: {_reason(error)}",
+            f"check the estate CA and {remote}'s certificates")
     except UNREACHABLE as error:
         refused = refusal_in(error)
         if refused is not None:  # its sshd answered: the DC is up, this machine may not log in
-            return Leader(remote, state="refused esdr's SSH login", refusal=EsdrError(
-                f"the leader's data centre {remote} answered over SSH but refused this "
-                f"machine: {refused}; promote cannot tell whether {remote} is lost",
-                hint=f"check the SSH user, key and known_hosts for {remote}'s hosts; if "
-                f"{remote} is really lost, rerun with --force"))
+            return _cannot_tell(
+                remote, "refused esdr's SSH login",
+                f"answered over SSH but refused this machine: {refused}",
+                f"check the SSH user, key and known_hosts for {remote}'s hosts")
         return Leader(remote, unreachable=True, state=f"unreachable ({_reason(error)})")
     except client.API_ERRORS as error:
         if client.status_of(error) not in AUTH_STATUSES:
             # it answered, with an error of its own (e.g. 503, no elected master): not healthy
             return Leader(remote, state=f"answers with an error: {client.describe(error)}")
-        return Leader(remote, state="refused esdr's credentials", refusal=EsdrError(
-            f"the leader's data centre {remote} is up but refused esdr's credentials: "
-            f"{client.describe(error)}; promote cannot tell whether it is healthy",
-            hint=f"check {remote}'s password reference (es_elastic_password / "
-            f"es_admin_password); if {remote} is really lost, rerun with --force"))
+        return _cannot_tell(
+            remote, "refused esdr's credentials",
+            f"is up but refused esdr's credentials: {client.describe(error)}",
+            f"check {remote}'s password reference (es_elastic_password / es_admin_password)")
     return Leader(remote, health=health, state=str(health.get("status", "unknown")))
+
+
+def _cannot_tell(remote: str, state: str, what: str, check: str,
+                 kind: type[EsdrError] = EsdrError) -> Leader:
+    """A leader whose answer (or missing inventory) does not say whether its DC is lost: promote
+    stops with what happened and what to check, unless --force. ``kind``: BadInput (exit 2)
+    when the estate itself is at fault, else EsdrError (exit 1)."""
+    return Leader(remote, state=state, refusal=kind(
+        f"the leader's data centre {remote} {what}; promote cannot tell whether {remote} is lost",
+        hint=f"{check}; if {remote} is really lost, rerun with --force"))
 
 
 def _reason(error: BaseException) -> str:
