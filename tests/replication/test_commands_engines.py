@@ -3,52 +3,16 @@ from the inventory's topology, keeps the healthy-leader refusal, and says one li
 
 from __future__ import annotations
 
-import pytest
-
-from click.testing import CliRunner
 from urllib3.exceptions import NewConnectionError
 
-from esdr import replication
-from esdr.cli import cluster as commands
-from esdr.cli.main import cli
-from esdr.replication.opensearch import OpenSearchReplication
-from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found, os_topology
-from tests.replication.test_promote_leader_errors import failing_leader
+from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found
 from tests.replication.test_opensearch_contract_api import SYNCING
-
-ESTATE = {
-    "_source": "estates/os.yml",
-    "clusters": {"dc1": {"cluster_name": "os-dc1", "seeds": ["10.0.1.4:9300"]},
-                 "dc2": {"cluster_name": "os-dc2", "seeds": ["10.0.2.4:9300"]}},
-    "links": [{"from": "dc2", "to": "dc1"}, {"from": "dc1", "to": "dc2"}],
-    "followers": [{"cluster": "dc2", "index": "orders", "remote": "dc1",
-                   "write_alias": "orders-w"}],
-}
+from tests.replication.test_promote_leader_errors import failing_leader
 
 
-@pytest.fixture
-def dc2(monkeypatch):
-    topology = os_topology("os-dc2", es_estate=ESTATE)
-    monkeypatch.setattr(commands, "topology_of", lambda inv: topology)
-    wired: dict = {}
-
-    def adapter_for(t, es=None, replicator=None):
-        assert t is topology
-        return OpenSearchReplication(wired["api"])
-
-    monkeypatch.setattr(replication, "adapter_for", adapter_for)
-    return wired
-
-
-def _promote(*args: str):
-    result = CliRunner().invoke(cli, ["promote", *args])
-    return result.exit_code, result.output.splitlines()
-
-
-def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(dc2, monkeypatch):
+def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(promote_on_dc2):
     gone = failing_leader("opensearch", NewConnectionError(None, "Connection refused"))
-    monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: gone)
-    api, wire = fake_os_client([
+    code, out = promote_on_dc2(gone, [
         ("GET", "/esdr-managed/_doc/registry", None, 404, not_found()),
         # the unreachable leader's link goes first: `_stop` would wait on its connections
         ("GET", "/_cluster/settings?flat_settings=true", None, 200, {"persistent": {
@@ -65,9 +29,6 @@ def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(dc2
         ("PUT", "/esdr-managed", ANY, 200, ACK),
         ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 201, {"result": "created"}),
     ])
-    dc2["api"] = api
-    code, out = _promote("inventories/os_dc2.py", "--index", "orders")
-    wire.done()
     assert code == 0
     assert out[0].startswith("leader data centre dc1: unreachable")
     assert out[1].startswith("detached the link dc2->dc1 (unreachable)")
@@ -75,24 +36,20 @@ def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(dc2
     assert out[-1] == "  promoted orders: 0 operation(s) behind the leader"
 
 
-def test_promote_on_opensearch_refuses_while_the_leader_dc_is_healthy(dc2, monkeypatch):
+def test_promote_on_opensearch_refuses_while_the_leader_dc_is_healthy(promote_on_dc2):
     leader, _ = fake_os_client([("GET", "/_cluster/health?timeout=5s", None, 200,
                                  {"status": "green"})])
-    monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: leader)
-    api, wire = fake_os_client([("GET", "/esdr-managed/_doc/registry", None, 404, not_found())])
-    dc2["api"] = api
-    code, out = _promote("inventories/os_dc2.py", "--index", "orders")
-    wire.done()  # nothing but the registry read went to DC2
+    # nothing but the registry read goes to DC2
+    code, out = promote_on_dc2(leader, [
+        ("GET", "/esdr-managed/_doc/registry", None, 404, not_found())])
     assert code == 1 and "reachable and green" in out[-1] and "--force" in out[-1]
 
 
-def test_an_opensearch_error_is_one_line_exit_1(dc2, monkeypatch):
-    monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: None)
-    api, _ = fake_os_client([("GET", "/esdr-managed/_doc/registry", None, 403,
-                              {"error": {"type": "security_exception",
-                                         "reason": "no permissions for [indices:data/read/get]"},
-                               "status": 403})])
-    dc2["api"] = api
-    code, out = _promote("inventories/os_dc2.py", "--index", "orders")
+def test_an_opensearch_error_is_one_line_exit_1(promote_on_dc2):
+    code, out = promote_on_dc2(None, [("GET", "/esdr-managed/_doc/registry", None, 403,
+                                       {"error": {"type": "security_exception",
+                                                  "reason": "no permissions for "
+                                                            "[indices:data/read/get]"},
+                                        "status": 403})])
     assert code == 1 and len(out) == 1
     assert "403 security_exception: no permissions" in out[0]

@@ -12,16 +12,11 @@ from __future__ import annotations
 import ssl
 
 import pytest
-from click.testing import CliRunner
 from urllib3.connection import HTTPConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError, SSLError
 
-from esdr import replication
-from esdr.cli import cluster as commands
-from esdr.cli.main import cli
 from esdr.errors import BadInput, EsdrError
 from esdr.es.connect import client_for
-from esdr.replication.opensearch import OpenSearchReplication
 from esdr.runbooks import promote
 from tests.crossdc.fake_es import fake_client, fake_topology
 from tests.replication.fake_os import fake_os_client, not_found, os_topology
@@ -114,6 +109,19 @@ def test_a_leader_with_no_inventory_is_bad_input_without_force():
     promote.refuse_unless_lost(leader, force=True)
 
 
+@pytest.mark.parametrize("leader", [
+    lambda: failing_leader("elasticsearch", SSLError(ssl.SSLCertVerificationError(1, UNTRUSTED))),
+    lambda: answering_leader("opensearch", 401, UNAUTHORIZED),
+    lambda: None,
+], ids=["tls", "credentials", "no-inventory"])
+def test_every_refusal_says_it_cannot_tell_and_how_to_go_on(leader):
+    refusal = promote.probe("dc1", leader()).refusal
+    assert refusal is not None
+    assert str(refusal).startswith("the leader's data centre dc1 ")
+    assert "promote cannot tell whether dc1 is lost" in str(refusal)
+    assert refusal.hint.endswith("if dc1 is really lost, rerun with --force")
+
+
 def test_a_leader_that_answers_with_its_own_error_is_up_but_not_healthy():
     body = {"error": {"type": "master_not_discovered_exception", "reason": "no master"},
             "status": 503}
@@ -125,43 +133,23 @@ def test_a_leader_that_answers_with_its_own_error_is_up_but_not_healthy():
 
 # --- the command: exit codes and one line -----------------------------------------------------
 
-ESTATE = {
-    "_source": "estates/os.yml",
-    "clusters": {"dc1": {"cluster_name": "os-dc1", "seeds": ["10.0.1.4:9300"]},
-                 "dc2": {"cluster_name": "os-dc2", "seeds": ["10.0.2.4:9300"]}},
-    "links": [{"from": "dc2", "to": "dc1"}, {"from": "dc1", "to": "dc2"}],
-    "followers": [{"cluster": "dc2", "index": "orders", "remote": "dc1",
-                   "write_alias": "orders-w"}],
-}
+# DC2 may only be asked for its registry: nothing is promoted
+REGISTRY_ONLY = [("GET", "/esdr-managed/_doc/registry", None, 404, not_found())]
 
 
-def _promote_with_leader(monkeypatch, leader):
-    """`esdr promote --index orders` on DC2 (OpenSearch), the leader DC1 reached by ``leader``;
-    DC2 may only be asked for its registry (nothing is promoted)."""
-    topology = os_topology("os-dc2", es_estate=ESTATE)
-    api, wire = fake_os_client([("GET", "/esdr-managed/_doc/registry", None, 404, not_found())])
-    monkeypatch.setattr(commands, "topology_of", lambda inv: topology)
-    monkeypatch.setattr(replication, "adapter_for",
-                        lambda t, es=None, replicator=None: OpenSearchReplication(api))
-    monkeypatch.setattr(commands, "remote_client", lambda inv, estate, alias: leader)
-    result = CliRunner().invoke(cli, ["promote", "inventories/os_dc2.py", "--index", "orders"])
-    wire.done()
-    return result.exit_code, result.output.splitlines()
-
-
-def test_promote_stops_with_exit_1_when_the_leader_refuses_the_credentials(monkeypatch):
-    code, out = _promote_with_leader(monkeypatch, answering_leader("opensearch", 401, UNAUTHORIZED))
+def test_promote_stops_with_exit_1_when_the_leader_refuses_the_credentials(promote_on_dc2):
+    code, out = promote_on_dc2(answering_leader("opensearch", 401, UNAUTHORIZED), REGISTRY_ONLY)
     assert code == 1
     assert out[0] == "leader data centre dc1: refused esdr's credentials"
     assert "unable to authenticate user [elastic]" in out[-1] and "--force" in out[-1]
 
 
-def test_promote_stops_with_exit_1_on_a_tls_error(monkeypatch):
+def test_promote_stops_with_exit_1_on_a_tls_error(promote_on_dc2):
     leader = failing_leader("opensearch", SSLError(ssl.SSLCertVerificationError(1, UNTRUSTED)))
-    code, out = _promote_with_leader(monkeypatch, leader)
+    code, out = promote_on_dc2(leader, REGISTRY_ONLY)
     assert code == 1 and "TLS handshake failed" in out[-1]
 
 
-def test_promote_stops_with_exit_2_when_the_leader_has_no_inventory(monkeypatch):
-    code, out = _promote_with_leader(monkeypatch, None)
+def test_promote_stops_with_exit_2_when_the_leader_has_no_inventory(promote_on_dc2):
+    code, out = promote_on_dc2(None, REGISTRY_ONLY)
     assert code == 2 and "clusters.dc1.inventory" in out[-1]
