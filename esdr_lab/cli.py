@@ -78,13 +78,10 @@ def down_cmd() -> None:
 @lab.command("stop-host")
 @click.argument("names", nargs=-1, required=True)
 def stop_host_cmd(names: tuple[str, ...]) -> None:
-    """Power hosts off (their disks stay): simulates losing them. Several names lose them at
-    once (every link down first, e.g. a whole data centre)."""
+    """Power hosts off (their disks stay): simulates losing them. Every named host loses its
+    link first, in one moment (e.g. a whole data centre), then each is powered off."""
     try:
-        if len(names) == 1:
-            api.stop_host(names[0])
-        else:
-            api.stop_hosts(list(names))
+        api.stop_hosts(_once_each(names))
     except EsdrError as exc:
         _fail(exc)
 
@@ -92,14 +89,16 @@ def stop_host_cmd(names: tuple[str, ...]) -> None:
 @lab.command("start-host")
 @click.argument("names", nargs=-1, required=True)
 def start_host_cmd(names: tuple[str, ...]) -> None:
-    """Boot powered-off hosts again."""
+    """Boot powered-off hosts again; waits until every one is up."""
     try:
-        if len(names) == 1:
-            api.start_host(names[0])
-        else:
-            api.start_hosts(list(names))
+        api.start_hosts(_once_each(names))
     except EsdrError as exc:
         _fail(exc)
+
+
+def _once_each(names: tuple[str, ...]) -> list[str]:
+    """The names in the order given, a repeated one once: a host is booted or stopped once."""
+    return list(dict.fromkeys(names))
 
 
 if __name__ == "__main__":
