@@ -1,32 +1,53 @@
-"""The ``esdr`` command: every subcommand registered here at import; commands that live outside
-the product (the lab's) come in through the ``esdr.commands`` entry-point group."""
+"""The ``esdr`` command: every subcommand is named here and its module imported only when that
+command runs (``esdr gateway lint`` needs no cluster client, ``esdr validate`` no SSH); commands
+that live outside the product (the lab's) come in through the ``esdr.commands`` entry-point
+group."""
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from importlib import import_module
 
 import click
 
-from esdr.cli import apply, certs, cluster, gateway, inventory, secrets
 from esdr.cli.prints import Printer
 
 PLUGIN_GROUP = "esdr.commands"
 
+# command name -> (module under esdr.cli, attribute): imported when the command is named
+BUILT_IN = {
+    "validate": ("inventory", "validate"),
+    "render": ("inventory", "render"),
+    "plan": ("cluster", "plan"),
+    "apply": ("apply", "apply"),
+    "promote": ("cluster", "promote"),
+    "failback": ("cluster", "failback"),
+    "certs": ("certs", "certs"),
+    "gateway": ("gateway", "gateway"),
+    "secrets": ("secrets", "secrets"),
+}
+
 
 class EsdrGroup(click.Group):
-    """The built-in commands, plus the ``esdr.commands`` entry points, loaded only when named."""
+    """The built-in commands and the ``esdr.commands`` entry points, each loaded only when
+    named (``--help`` lists them all, so it loads them all)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(_plugins()))
+        return sorted(set(super().list_commands(ctx)) | set(BUILT_IN) | set(_plugins()))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
-        if command is None and name in _plugins():
+        if command is None and name in BUILT_IN:
+            module, attribute = BUILT_IN[name]
+            command = getattr(import_module(f"esdr.cli.{module}"), attribute)
+            self.add_command(command, name)
+        elif command is None and name in _plugins():
             command = _plugins()[name].load()
         return command
 
 
 def _plugins() -> dict:
+    from importlib.metadata import entry_points  # scans every installed distribution: on demand
+
     return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
 
 
@@ -37,12 +58,6 @@ def _plugins() -> dict:
 def cli(ctx: click.Context, as_json: bool) -> None:
     """Build and keep Elasticsearch highly available across zones and data centres."""
     ctx.obj = Printer(as_json)
-
-
-for command in (inventory.validate, inventory.render, cluster.plan, apply.apply,
-                cluster.promote, cluster.failback, certs.certs, gateway.gateway,
-                secrets.secrets):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The ``esdr`` command's frame: every subcommand registered at import, the lab's only through
+"""The ``esdr`` command's frame: every subcommand loaded when named, the lab's only through
 its entry point, one guard from error kinds to exit codes, and ``--json`` output."""
 
 from __future__ import annotations
@@ -24,11 +24,26 @@ BUILT_IN = {"validate", "render", "plan", "apply", "promote", "failback", "certs
             "secrets"}
 
 
-def test_every_built_in_command_is_registered_at_import() -> None:
-    assert set(cli.commands) == BUILT_IN
-    assert set(cli.commands["certs"].commands) == {"status", "renew", "rotate-ca"}
-    assert set(cli.commands["secrets"].commands) == {"rotate-elastic"}
-    assert set(cli.commands["gateway"].commands) == {"lint"}
+def test_every_built_in_command_is_listed_and_loads_when_named() -> None:
+    with click.Context(cli) as ctx:
+        assert BUILT_IN <= set(cli.list_commands(ctx))
+        commands = {name: cli.get_command(ctx, name) for name in BUILT_IN}
+    assert all(isinstance(c, click.Command) and c.name == n for n, c in commands.items())
+    assert set(commands["certs"].commands) == {"status", "renew", "rotate-ca"}
+    assert set(commands["secrets"].commands) == {"rotate-elastic"}
+    assert set(commands["gateway"].commands) == {"lint"}
+
+
+def test_importing_the_command_loads_no_subcommand_nor_its_clients() -> None:
+    """``esdr gateway lint`` or ``esdr validate`` pay only for what they use."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, esdr.cli.main; print(sorted(m for m in sys.modules "
+         "if m.split('.')[0] in ('pyinfra', 'gevent', 'elasticsearch', 'opensearchpy', "
+         "'paramiko', 'cryptography') or m.startswith('esdr.cli.') and m not in "
+         "('esdr.cli.main', 'esdr.cli.prints')))"],
+        capture_output=True, text=True, check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_the_lab_comes_in_through_its_entry_point_only_when_named() -> None:
