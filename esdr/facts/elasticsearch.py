@@ -38,6 +38,32 @@ class EsdrMarker(FactBase):
         return text or None
 
 
+class EsdrMarkers(FactBase):
+    """
+    The first line of each marker file present among ``paths``, by path (absent: not listed);
+    one round trip for all of them.
+
+    .. code:: python
+
+        {"/etc/esdr/keystore-bootstrap.password.hmac": "5f2c...e1"}
+    """
+
+    default = dict
+
+    def command(self, paths: list[str]) -> str:
+        quoted = " ".join(shlex.quote(p) for p in paths)
+        return (f'for p in {quoted}; do [ -f "$p" ] || continue; '
+                'printf \'%s\\t%s\\n\' "$p" "$(head -n 1 "$p")"; done')
+
+    def process(self, output):
+        found = {}
+        for line in output:
+            path, tab, text = line.partition("\t")
+            if tab and text.strip():
+                found[path] = text.strip()
+        return found
+
+
 class EsClusterFormedMarker(EsdrMarker):
     """
     The cluster UUID the deploy recorded in the data path when the cluster first formed,

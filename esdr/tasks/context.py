@@ -5,6 +5,8 @@ The project (``esdr.project``: topology, estate, gateway tier), its checks, the 
 security material and the "has this cluster formed" read are the same for every host, so they
 are built once, on first use, and kept on the run's ``State`` (weakly: a second run in the same
 process, as the tests do, gets a fresh context).
+The facts the deploy reads while it is prepared (``prefetch``) are read once, on every node at
+once, in one round trip per host: pyinfra prepares one host after another and caches no fact.
 The per-node restart decisions are operations (``rolling_restart.restart_needed``, decided by
 ``_if=``); the context only keeps them, by node, for the one rolling-restart operation to read.
 """
@@ -15,8 +17,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
+import gevent
 from pyinfra import inventory, state
+from pyinfra.api import FactBase
+from pyinfra.context import ctx_host, ctx_state
 
+from esdr.facts.batch import Batch, Read, read
 from esdr.project import Project, project_from_inventory
 
 if TYPE_CHECKING:
@@ -32,6 +38,9 @@ class RunContext:
     material: Material | None = None
     # node name -> the OperationMeta of that node's ``restart_needed`` (changed = restart it)
     restart_needed: dict[str, Any] = field(default_factory=dict)
+    # (host name, fact read) -> value, read by ``prefetch`` while the deploy is prepared
+    facts: dict[tuple[str, Read], Any] = field(default_factory=dict)
+    reading: dict[tuple[str, tuple[Read, ...]], Any] = field(default_factory=dict)  # greenlets
 
 
 _RUNS: WeakKeyDictionary = WeakKeyDictionary()
@@ -53,3 +62,35 @@ def project() -> Project:
     if context.project is None:
         context.project = project_from_inventory(inventory)
     return context.project
+
+
+def prefetch(host_names: list[str], reads: tuple[Read, ...]) -> None:
+    """Read ``reads`` on every one of ``host_names`` at once (one ``Batch`` per host), once per
+    run; ``fact`` then answers from it. pyinfra prepares the hosts in parallel greenlets: the
+    first host's call starts the reads, the others wait for the same ones."""
+    context = run_context()
+    run = state._get_module()
+
+    def one(name: str) -> list:
+        target = inventory.get_host(name)
+        with ctx_state.use(run), ctx_host.use(target):
+            return Batch.values(reads, target.get_fact(Batch, reads=reads))
+
+    for name in host_names:
+        if (name, reads) not in context.reading:
+            # not from state.pool: it is full of the greenlets preparing the hosts
+            context.reading[(name, reads)] = gevent.spawn(one, name)
+    jobs = [context.reading[(name, reads)] for name in host_names]
+    gevent.joinall(jobs, raise_error=True)
+    for name, job in zip(host_names, jobs):
+        for fact_read, value in zip(reads, job.value):
+            context.facts.setdefault((name, fact_read), value)
+
+
+def fact(host_name: str, cls: type[FactBase], **kwargs: Any) -> Any:
+    """A fact ``prefetch`` read on ``host_name``, else read now."""
+    known = run_context().facts
+    key = (host_name, read(cls, **kwargs))
+    if key not in known:
+        known[key] = inventory.get_host(host_name).get_fact(cls, **kwargs)
+    return known[key]

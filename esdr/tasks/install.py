@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from io import StringIO
-
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.files import Directory
 from pyinfra.operations import files, server
 
 from esdr.facts.elasticsearch import MaxMapCount
@@ -15,6 +14,8 @@ from esdr.operations import archive
 from esdr.operations import elasticsearch as es
 from esdr.operations import plugins
 from esdr.render import install_dir, install_link
+from esdr.tasks import known
+from esdr.tasks.context import fact
 
 SYSCTL_FILE = "/etc/sysctl.d/90-esdr-elasticsearch.conf"
 MAX_MAP_COUNT = 262144
@@ -40,52 +41,45 @@ def install_elasticsearch(topology: Topology, node: Node):
     cluster = topology.cluster
     user = cluster["es_user"]
     service_account(user, cluster["es_data_dir"])
-    for path, mode in (
-        (cluster["es_data_dir"], "750"),
-        (cluster["es_log_dir"], "750"),
-    ):
-        files.directory(name=f"Directory {path}", path=path, user=user, group=user, mode=mode)
-    files.directory(
-        name=f"Directory {cluster['es_conf_dir']}",
-        path=cluster["es_conf_dir"],
-        user="root",
-        group=user,
-        mode="2750",
-    )
-    files.directory(
-        name="Directory jvm.options.d",
-        path=f"{cluster['es_conf_dir']}/jvm.options.d",
-        user="root",
-        group=user,
-        mode="2750",
-    )
+    for path, owner, mode in directories(topology):
+        name = "Directory jvm.options.d" if path.endswith("/jvm.options.d") else f"Directory {path}"
+        known.directory(name, path, owner, user, mode)
 
-    if host.get_fact(MaxMapCount)["writable"]:
-        files.put(
-            name=f"Persist vm.max_map_count in {SYSCTL_FILE}",
-            src=StringIO(f"vm.max_map_count = {MAX_MAP_COUNT}\n"),
-            dest=SYSCTL_FILE,
-            mode="644",
-        )
-    es.max_map_count(name="vm.max_map_count >= 262144", minimum=MAX_MAP_COUNT)
+    max_map_count = fact(host.name, MaxMapCount)
+    if max_map_count["writable"]:
+        known.put(f"Persist vm.max_map_count in {SYSCTL_FILE}",
+                  f"vm.max_map_count = {MAX_MAP_COUNT}\n", SYSCTL_FILE, "root", "root", "644")
+    # read while preparing; nothing the deploy does lowers it
+    if max_map_count["value"] < MAX_MAP_COUNT:
+        es.max_map_count(name="vm.max_map_count >= 262144", minimum=MAX_MAP_COUNT)
 
     url = _uploaded("the archive", cluster["es_archive_local"]) or cluster["es_archive_url"]
-    archive.archive(
-        name=f"Install {cluster.engine.name} {cluster.version}",
-        url=url,
-        install_dir=install_dir(cluster),
-        sha512=cluster["es_archive_sha512"],
-    )
+    if not known.shows(Directory, path=install_dir(cluster)):
+        archive.archive(
+            name=f"Install {cluster.engine.name} {cluster.version}",
+            url=url,
+            install_dir=install_dir(cluster),
+            sha512=cluster["es_archive_sha512"],
+        )
     # Plugins go into the versioned directory before the link moves to it, so the link never
     # points at a distribution that lacks a plugin the config needs.
     changed = install_plugins(topology)
     return [
-        files.link(
-            name=f"Link {install_link(cluster)}",
-            path=install_link(cluster),
-            target=install_dir(cluster),
-        ),
+        known.link(f"Link {install_link(cluster)}", install_link(cluster), install_dir(cluster)),
         *changed,
+    ]
+
+
+def directories(topology: Topology) -> list[tuple[str, str, str]]:
+    """(path, owner, mode) of the directories the install makes; their group is the service
+    user's."""
+    cluster = topology.cluster
+    user = cluster["es_user"]
+    return [
+        (cluster["es_data_dir"], user, "750"),
+        (cluster["es_log_dir"], user, "750"),
+        (cluster["es_conf_dir"], "root", "2750"),
+        (f"{cluster['es_conf_dir']}/jvm.options.d", "root", "2750"),
     ]
 
 
@@ -120,7 +114,7 @@ def install_plugins(topology: Topology) -> list:
             url=_uploaded(f"plugin {name}", entry.get("local")) or entry.get("url"),
             sha512=entry.get("sha512"),
         ))
-    for name in sorted(set(host.get_fact(EsdrPlugins, install_dir=target)) - set(wanted)):
+    for name in sorted(set(fact(host.name, EsdrPlugins, install_dir=target)) - set(wanted)):
         ops.append(plugins.plugin(
             name=f"Plugin {name} removed", plugin_name=name, install_dir=target, tool=tool,
             env=env, present=False,

@@ -4,23 +4,59 @@ from __future__ import annotations
 
 from io import StringIO
 
-from pyinfra import host, inventory
+from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.systemd import SystemdStatus
+from pyinfra.facts.files import File, Link
+from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from pyinfra.operations import files, systemd
 
-from esdr.facts.elasticsearch import EsClusterFormedMarker, EsdrMarker
+from esdr.facts.batch import Read, read
+from esdr.facts.elasticsearch import EsClusterFormedMarker, EsdrMarker, MaxMapCount
+from esdr.facts.plugins import EsdrPlugins
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
-from esdr.operations import rolling_restart
-from esdr.render import elasticsearch_yml, install_link
-from esdr.tasks.configure import configure_elasticsearch
-from esdr.tasks.context import run_context
+from esdr.operations import keystore, plugins, rolling_restart
+from esdr.render import elasticsearch_yml, install_dir, install_link, node_files
 from esdr.security import config as security
+from esdr.tasks import install, known
+from esdr.tasks.configure import DISTRIBUTION_CONFIG, configure_elasticsearch, keystore_path
+from esdr.tasks.context import fact, prefetch, run_context
 from esdr.tasks.install import install_elasticsearch
-from esdr.tasks.post_deploy import snapshot_directories
-from esdr.operations import plugins
-from esdr.tasks.security import opensearch_security_config, secure_node
+from esdr.tasks.post_deploy import snapshot_directories, snapshot_paths
+from esdr.tasks.security import BOOTSTRAP_PASSWORD, opensearch_security_config, secure_node
+
+
+def node_reads(topology: Topology) -> tuple[Read, ...]:
+    """What the deploy reads on every node while it is prepared, and the end states of the
+    operations ``esdr.tasks.known`` may leave out: read on all nodes at once (``prefetch``),
+    one round trip per host, instead of one per fact and operation, host after host."""
+    cluster = topology.cluster
+    service = f"{cluster.engine.service}.service"
+    conf = cluster["es_conf_dir"]
+    directories = [path for path, _, _ in install.directories(topology)]
+    directories += [*snapshot_paths(topology), install_dir(cluster)]
+    rendered = sorted({f.path for n in cluster.nodes
+                       for f in node_files(topology, n, bootstrap=False)})
+    files = [*rendered, install.SYSCTL_FILE]
+    if security.enabled(cluster):
+        paths = security.node_paths(cluster)
+        directories += [security.ESDR_ETC, paths.certs_dir]
+        files += [paths.ca_cert, paths.node_cert, paths.node_key, security.CURL_CONFIG]
+    return (
+        read(EsClusterFormedMarker, data_dir=cluster["es_data_dir"]),
+        read(SystemdStatus, services=(service,)),
+        read(SystemdEnabled, services=(service,)),
+        read(MaxMapCount),
+        read(EsdrPlugins, install_dir=install_dir(cluster)),
+        read(EsdrMarker, path=rolling_restart.restart_marker(topology)),
+        read(EsdrMarker, path=keystore.marker_path(BOOTSTRAP_PASSWORD)),
+        read(Link, path=install_link(cluster)),
+        *(read(File, path=f"{conf}/{name}") for name in DISTRIBUTION_CONFIG),
+        read(File, path=keystore_path(topology)),
+        *known.directory_reads(*directories),
+        *known.file_reads(*files),
+    )
+
 
 def cluster_has_formed(topology: Topology) -> bool:
     """True once any node of this cluster recorded that the cluster formed (read on the hosts,
@@ -29,14 +65,13 @@ def cluster_has_formed(topology: Topology) -> bool:
     if context.formed is None:
         data_dir = topology.cluster["es_data_dir"]
         context.formed = any(
-            inventory.get_host(n.host).get_fact(EsClusterFormedMarker, data_dir=data_dir)
-            for n in topology.cluster.nodes
+            fact(n.host, EsClusterFormedMarker, data_dir=data_dir) for n in topology.cluster.nodes
         )
     return context.formed
 
 
 def _is_running(service: str) -> bool:
-    status = host.get_fact(SystemdStatus, services=[f"{service}.service"])
+    status = fact(host.name, SystemdStatus, services=(f"{service}.service",))
     return bool(status.get(f"{service}.service"))
 
 
@@ -44,6 +79,7 @@ def _is_running(service: str) -> bool:
 def elasticsearch_node(topology: Topology, node: Node):
     cluster = topology.cluster
     service = cluster.engine.service
+    prefetch([n.host for n in cluster.nodes], node_reads(topology))
     bootstrap = not cluster_has_formed(topology)
     was_running = _is_running(service)
 
@@ -53,22 +89,25 @@ def elasticsearch_node(topology: Topology, node: Node):
     config_ops += secure_node(topology, node)
     security_config = opensearch_security_config(topology, node)
     snapshot_directories(topology, node)
-    systemd.service(
-        name=f"Service {service} enabled and running",
-        service=f"{service}.service",
-        running=True,
-        enabled=True,
-    )
-    es.cluster_formed(
-        name="Cluster has formed",
-        address=node.address,
-        data_dir=cluster["es_data_dir"],
-        port=cluster["es_http_port"],
-        timeout=cluster["es_restart_timeout"],
-        service=service,
-        scheme=security.scheme(cluster),
-        curl_config=security.CURL_CONFIG if security.enabled(cluster) else None,
-    )
+    enabled = known.known(SystemdEnabled, services=(f"{service}.service",))
+    if not (was_running and isinstance(enabled, dict) and enabled.get(f"{service}.service")):
+        systemd.service(
+            name=f"Service {service} enabled and running",
+            service=f"{service}.service",
+            running=True,
+            enabled=True,
+        )
+    if not known.shows(EsClusterFormedMarker, data_dir=cluster["es_data_dir"]):
+        es.cluster_formed(
+            name="Cluster has formed",
+            address=node.address,
+            data_dir=cluster["es_data_dir"],
+            port=cluster["es_http_port"],
+            timeout=cluster["es_restart_timeout"],
+            service=service,
+            scheme=security.scheme(cluster),
+            curl_config=security.CURL_CONFIG if security.enabled(cluster) else None,
+        )
     if bootstrap and node.is_master_eligible:
         # The cluster exists now: take the one-time initial master list out of the file. The
         # running node already ignores it, so this change needs no restart.
@@ -99,7 +138,7 @@ def elasticsearch_node(topology: Topology, node: Node):
     # A restart an earlier roll left pending (it stopped first) is still due; a node that was
     # not running starts with its current configuration, so nothing is pending for it.
     marker = rolling_restart.restart_marker(topology)
-    pending = host.get_fact(EsdrMarker, path=marker) is not None
+    pending = fact(host.name, EsdrMarker, path=marker) is not None
     if pending and not was_running:
         files.file(name="No restart pending (the node starts with its current configuration)",
                    path=marker, present=False)

@@ -13,14 +13,13 @@ import sys
 from pyinfra import host, state
 from pyinfra.api import FunctionCommand, operation
 from pyinfra.api.exceptions import OperationValueError
-from pyinfra.operations import files
-
 
 from esdr.errors import EsdrError
 from esdr.es import client
 from esdr.model import Node, Topology
 from esdr.reconcile import registry
 from esdr.reconcile.run import ClusterPlan, apply_plan, clients_for, plan_cluster, plan_lines
+from esdr.tasks import known
 
 
 def _say(message: str) -> None:
@@ -48,15 +47,14 @@ def snapshot_directories(topology: Topology, node: Node) -> None:
     read."""
     if not (node.is_master_eligible or node.holds_data):
         return
+    for path in snapshot_paths(topology):
+        known.directory(f"Snapshot directory {path} usable by {topology.cluster['es_user']}",
+                        path, "root", topology.cluster["es_user"], "770")
+
+
+def snapshot_paths(topology: Topology) -> list[str]:
     paths = {str(p) for p in topology.cluster["es_path_repo"] or []}
-    for path in sorted(paths | set(fs_repository_dirs(topology))):
-        files.directory(
-            name=f"Snapshot directory {path} usable by {topology.cluster['es_user']}",
-            path=path,
-            user="root",
-            group=topology.cluster["es_user"],
-            mode="770",
-        )
+    return sorted(paths | set(fs_repository_dirs(topology)))
 
 
 # The deploy's switch for destructive cluster-level changes: `pyinfra --data allow_destructive=true`

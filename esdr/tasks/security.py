@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from io import StringIO
 
 from pyinfra.api import deploy
+from pyinfra.facts.files import File
 from pyinfra.operations import files
 
 from esdr.model import Node, Topology
@@ -15,6 +16,9 @@ from esdr.operations import keystore, secret_files
 from esdr.render import install_link
 from esdr.security import certs, config, opensearch_users, store
 from esdr.security.refs import Secret, resolve_setting
+from esdr.facts.elasticsearch import EsdrMarker
+from esdr.tasks import known
+from esdr.tasks.configure import keystore_path
 from esdr.tasks.context import run_context
 
 BOOTSTRAP_PASSWORD = "bootstrap.password"
@@ -93,46 +97,16 @@ def secure_node(topology: Topology, node: Node):
         staged=material.staged,
         _run_once=True,
     )
-    files.directory(
-        name="Directory /etc/esdr (root only)",
-        path=config.ESDR_ETC,
-        user="root",
-        group="root",
-        mode="700",
-    )
-    files.directory(
-        name=f"Directory {paths.certs_dir}",
-        path=paths.certs_dir,
-        user="root",
-        group=user,
-        mode="2750",
-    )
+    known.directory("Directory /etc/esdr (root only)", config.ESDR_ETC, "root", "root", "700")
+    known.directory(f"Directory {paths.certs_dir}", paths.certs_dir, "root", user, "2750")
     changed = [
-        files.put(
-            # During a CA rotation, a bundle of the old and the new CA (esdr certs rotate-ca)
-            name="Estate CA certificate",
-            src=StringIO(material.certificates.ca_pem.decode()),
-            dest=paths.ca_cert,
-            user="root",
-            group=user,
-            mode="640",
-        ),
-        files.put(
-            name="Node certificate",
-            src=StringIO(cert.cert_pem.decode()),
-            dest=paths.node_cert,
-            user="root",
-            group=user,
-            mode="640",
-        ),
-        secret_files.secret_file(
-            name="Node private key",
-            dest=paths.node_key,
-            content=Secret(cert.key_pem.decode()),
-            user="root",
-            group=user,
-            mode="640",
-        ),
+        # During a CA rotation, a bundle of the old and the new CA (esdr certs rotate-ca)
+        known.put("Estate CA certificate", material.certificates.ca_pem.decode(), paths.ca_cert,
+                  "root", user, "640"),
+        known.put("Node certificate", cert.cert_pem.decode(), paths.node_cert, "root", user,
+                  "640"),
+        known.secret_file("Node private key", paths.node_key, Secret(cert.key_pem.decode()),
+                          "root", user, "640"),
     ]
     if cluster.engine.name == "elasticsearch":
         # Not a restart reason: Elasticsearch reads bootstrap.password only while the .security
@@ -142,10 +116,10 @@ def secure_node(topology: Topology, node: Node):
         bootstrap_password(topology, material)
     user, _ = config.superuser(cluster)
     # Not a restart reason: only the deploy's own curl calls read it.
-    secret_files.secret_file(
-        name="Credentials for the deploy's API calls",
-        dest=config.CURL_CONFIG,
-        content=Secret(
+    known.secret_file(
+        "Credentials for the deploy's API calls",
+        config.CURL_CONFIG,
+        Secret(
             config.curl_config(
                 material.password.reveal(),
                 paths.ca_cert,
@@ -153,27 +127,35 @@ def secure_node(topology: Topology, node: Node):
                 user=user,
             )
         ),
-        user="root",
-        group="root",
-        mode="600",
+        "root",
+        "root",
+        "600",
     )
     return changed
 
 
 def bootstrap_password(topology: Topology, material: Material):
-    """Elasticsearch: the elastic user's first password, from the keystore."""
+    """Elasticsearch: the elastic user's first password, from the keystore. Left out when
+    read done while preparing (its marker and the keystore); written anew, keystore and all,
+    when the keystore is not there (``configure`` leaves its creation to this run)."""
     cluster = topology.cluster
-    return keystore.keystore_entry(
+    entry = keystore.KeystoreEntry(
+        material.password,
+        config.marker(material.marker_key, f"keystore:{BOOTSTRAP_PASSWORD}",
+                      material.password.reveal()),
+    )
+    has_keystore = known.shows(File, path=keystore_path(topology))
+    if has_keystore and known.known(EsdrMarker, path=keystore.marker_path(
+            BOOTSTRAP_PASSWORD)) == entry.marker:
+        return known.UNCHANGED
+    return keystore.keystore_entries(
         name=f"Keystore {BOOTSTRAP_PASSWORD}",
-        entry=BOOTSTRAP_PASSWORD,
-        value=material.password,
-        marker=config.marker(
-            material.marker_key, f"keystore:{BOOTSTRAP_PASSWORD}", material.password.reveal()
-        ),
+        entries={BOOTSTRAP_PASSWORD: entry},
         install_dir=install_link(cluster),
         conf_dir=cluster["es_conf_dir"],
         group=cluster["es_user"],
         java_home=cluster["es_java_home"],
+        rewrite=not has_keystore,
     )
 
 

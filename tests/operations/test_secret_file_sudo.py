@@ -1,6 +1,6 @@
 """With ``_sudo`` the SSH user cannot write the root-only staging dir, and a fixed path in /tmp
 could be created first by another local user, who would then read the secret from it. Every
-secret upload (``secret_file``, ``keystore_entry``) goes through a fresh ``mktemp -d``
+secret upload (``secret_file``, ``keystore_entries``) goes through a fresh ``mktemp -d``
 directory of the SSH user's, removed afterwards, and the privileged copy takes it from there."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from pyinfra.context import ctx_host, ctx_state
 from pyinfra_testing.util import FakeState, create_host
 
-from esdr.operations.keystore import keystore_entry
+from esdr.operations.keystore import KeystoreEntry, keystore_entries
 from esdr.operations.secret_files import SecretUpload, secret_file, staging_path
 from esdr.security.refs import Secret
 
@@ -67,11 +67,12 @@ def test_secret_file_under_sudo_names_no_predictable_directory() -> None:
     assert "/tmp" not in shown and "PW=x" not in shown
 
 
-def test_keystore_entry_goes_through_the_same_upload() -> None:
+def test_keystore_entries_go_through_the_same_upload() -> None:
     commands = operation_commands(
-        keystore_entry, {"_sudo": True},
-        {"elasticsearch.EsdrMarker": {"path=/etc/esdr/keystore-bootstrap.password.hmac": None}},
-        entry="bootstrap.password", value=Secret("s3cret-Pw"), marker="abc",
+        keystore_entries, {"_sudo": True},
+        {"elasticsearch.EsdrMarkers": {
+            "paths=['/etc/esdr/keystore-bootstrap.password.hmac']": {}}},
+        entries={"bootstrap.password": KeystoreEntry(Secret("s3cret-Pw"), "abc")},
         install_dir="/opt/elasticsearch/current", conf_dir="/etc/elasticsearch",
         group="elasticsearch")
     uploads = [c for c in commands if isinstance(c, SecretUpload)]
