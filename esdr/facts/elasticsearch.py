@@ -64,6 +64,34 @@ class EsdrMarkers(FactBase):
         return found
 
 
+class ServiceAccount(FactBase):
+    """
+    A service's local account as pyinfra's ``server.group`` and ``server.user`` compare it:
+    whether /etc/group lists the group, and the user's home and shell from /etc/passwd and its
+    primary group (``id -gn``); ``user`` is ``None`` when /etc/passwd has no such user.
+
+    .. code:: python
+
+        {"group_listed": True,
+         "user": {"home": "/var/lib/elasticsearch", "shell": "/usr/sbin/nologin",
+                  "group": "elasticsearch"}}
+    """
+
+    def command(self, user: str) -> str:
+        q = shlex.quote(user)
+        return (f"awk -F: -v u={q} '$1 == u {{ found = 1 }} END {{ print (found ? \"group=yes\" "
+                f": \"group=no\") }}' /etc/group; "
+                f"awk -F: -v u={q} '$1 == u {{ print \"passwd=\" $6 \":\" $7; exit }}' "
+                f"/etc/passwd; echo \"primary=$(id -gn {q} 2>/dev/null)\"")
+
+    def process(self, output):
+        values = dict(line.strip().partition("=")[::2] for line in output if "=" in line)
+        home, _, shell = values.get("passwd", "").partition(":")
+        user = {"home": home, "shell": shell, "group": values.get("primary", "")}
+        return {"group_listed": values.get("group") == "yes",
+                "user": user if "passwd" in values else None}
+
+
 class EsClusterFormedMarker(EsdrMarker):
     """
     The cluster UUID the deploy recorded in the data path when the cluster first formed,

@@ -7,7 +7,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import Directory
 from pyinfra.operations import files, server
 
-from esdr.facts.elasticsearch import MaxMapCount
+from esdr.facts.elasticsearch import MaxMapCount, ServiceAccount
 from esdr.facts.plugins import EsdrPlugins
 from esdr.model import Node, Topology
 from esdr.operations import archive
@@ -21,19 +21,30 @@ SYSCTL_FILE = "/etc/sysctl.d/90-esdr-elasticsearch.conf"
 MAX_MAP_COUNT = 262144
 
 
+SHELL = "/usr/sbin/nologin"
+
+
 def service_account(user: str, home: str) -> None:
     """The system user and group a service runs as: no login, its data dir as home (not
-    created here: the caller makes it with its own owner and mode)."""
-    server.group(name=f"Group {user}", group=user, system=True)
-    server.user(
-        name=f"User {user}",
-        user=user,
-        group=user,
-        system=True,
-        shell="/usr/sbin/nologin",
-        home=home,
-        create_home=False,
-    )
+    created here: the caller makes it with its own owner and mode). Left out when what the
+    deploy read while preparing shows them as pyinfra would leave them (``ServiceAccount``)."""
+    account = known.known(ServiceAccount, user=user)
+    account = account if isinstance(account, dict) else {}
+    if not account.get("group_listed"):
+        server.group(name=f"Group {user}", group=user, system=True)
+    home_dir = known.known(Directory, path=home)
+    if not (account.get("user") == {"home": home, "shell": SHELL, "group": user}
+            and isinstance(home_dir, dict) and home_dir.get("user") == user
+            and home_dir.get("group") == user):
+        server.user(
+            name=f"User {user}",
+            user=user,
+            group=user,
+            system=True,
+            shell=SHELL,
+            home=home,
+            create_home=False,
+        )
 
 
 @deploy("Install")

@@ -11,7 +11,12 @@ from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from pyinfra.operations import files, systemd
 
 from esdr.facts.batch import Read, read
-from esdr.facts.elasticsearch import EsClusterFormedMarker, EsdrMarker, MaxMapCount
+from esdr.facts.elasticsearch import (
+    EsClusterFormedMarker,
+    EsdrMarker,
+    MaxMapCount,
+    ServiceAccount,
+)
 from esdr.facts.plugins import EsdrPlugins
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
@@ -47,6 +52,7 @@ def node_reads(topology: Topology) -> tuple[Read, ...]:
         read(SystemdStatus, services=(service,)),
         read(SystemdEnabled, services=(service,)),
         read(MaxMapCount),
+        read(ServiceAccount, user=cluster["es_user"]),
         read(EsdrPlugins, install_dir=install_dir(cluster)),
         read(EsdrMarker, path=rolling_restart.restart_marker(topology)),
         read(EsdrMarker, path=keystore.marker_path(BOOTSTRAP_PASSWORD)),

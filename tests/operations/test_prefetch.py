@@ -108,3 +108,30 @@ def test_a_directory_is_left_out_only_with_its_owner_and_mode(run, monkeypatch) 
         assert not known.shows(Directory, path="/never/read")
         assert known.shows(Directory, path="/etc/elasticsearch")
     assert calls == ["/var/lib/elasticsearch", "/etc/esdr"]
+
+
+def test_the_service_account_is_left_out_only_when_pyinfra_would_leave_it(run, monkeypatch):
+    from esdr.facts.elasticsearch import ServiceAccount
+    from esdr.tasks import install
+
+    calls: list = []
+    monkeypatch.setattr(install.server, "group", lambda **kw: calls.append("group"))
+    monkeypatch.setattr(install.server, "user", lambda **kw: calls.append("user"))
+    home = "/var/lib/elasticsearch"
+    account = {"group_listed": True, "user": {"home": home, "shell": install.SHELL,
+                                              "group": "elasticsearch"}}
+    owned = {"user": "elasticsearch", "group": "elasticsearch", "mode": 750}
+    with ctx_host.use(SimpleNamespace(name="a")):
+        _on_host("a", {read(ServiceAccount, user="elasticsearch"): account,
+                       read(Directory, path=home): owned})
+        install.service_account("elasticsearch", home)
+        assert calls == []
+        install.service_account("elasticsearch", "/srv/other-home")  # home not read: the op
+        assert calls == ["user"]
+        _on_host("a", {read(ServiceAccount, user="elasticsearch"): {"group_listed": False,
+                                                                    "user": None}})
+        install.service_account("elasticsearch", home)
+        assert calls == ["user", "group", "user"]
+    with ctx_host.use(SimpleNamespace(name="b")):  # nothing read: both operations
+        install.service_account("elasticsearch", home)
+    assert calls == ["user", "group", "user", "group", "user"]
