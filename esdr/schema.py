@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -241,6 +241,8 @@ class GatewayCluster(_Shape):
     endpoints: TextOrTexts | None = None
     username: Text | None = None
     password: Plain = None  # a reference; ``password-not-a-reference`` says what is wrong
+    version: Name | None = None  # pinned: the gateway starts while the cluster is down
+    distribution: Literal["elasticsearch", "opensearch"] | None = None
 
 
 class Vip(_Shape):
@@ -287,6 +289,9 @@ class GatewayData(_Open):
     gateway_archive_url: Text | None = None
     gateway_archive_local: Text | None = None
     gateway_archive_sha256: Text | None = None
+    gateway_archive_sha512: Text | None = None
+    gateway_listen_address: Text | None = None
+    gateway_api_listen_address: Text | None = None
     gateway_binary: Name | None = None
     gateway_entry_port: Port = 8000
     gateway_api_port: Port = 2900

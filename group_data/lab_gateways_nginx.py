@@ -15,12 +15,16 @@ gateway_clusters = {
         "endpoints": ["http://10.88.0.14:9200", "http://10.88.0.15:9200"],
         "username": "esdr_gateway",
         "password": {"env": "ESDR_LAB_GATEWAY_PASSWORD"},
+        "version": _lab.ES_VERSION,
+        "distribution": "elasticsearch",
     },
     "backup": {
         "name": "lab-dc2",
         "endpoints": ["http://10.88.0.24:9200", "http://10.88.0.25:9200"],
         "username": "esdr_gateway",
         "password": {"env": "ESDR_LAB_GATEWAY_PASSWORD"},
+        "version": _lab.ES_VERSION,
+        "distribution": "elasticsearch",
     },
 }
 gateway_front_door = {

@@ -21,6 +21,7 @@ es_settings = {
 # INFINI Gateway tier. Primary and backup cluster: until the cross-DC design supplies
 # them, named here. Passwords by reference only: the deploy reads the
 # environment variable on the deploying machine; hosts get it in a 0600 EnvironmentFile.
+# version + distribution pinned: the gateway then starts even while a cluster is down.
 gateway_clusters = {
     "primary": {
         "name": "search-dc1",
@@ -30,6 +31,8 @@ gateway_clusters = {
         ],
         "username": "esdr_gateway",
         "password": {"env": "ESDR_DC1_GATEWAY_PASSWORD"},
+        "version": es_version,
+        "distribution": "elasticsearch",
     },
     "backup": {
         "name": "search-dc2",
@@ -39,6 +42,8 @@ gateway_clusters = {
         ],
         "username": "esdr_gateway",
         "password": {"env": "ESDR_DC2_GATEWAY_PASSWORD"},
+        "version": es_version,
+        "distribution": "elasticsearch",
     },
 }
 gateway_version = "1.29.4"

@@ -68,26 +68,36 @@ def _check_settings(tier: GatewayTier, where: str) -> list[Problem]:
 
 def _check_archive_checksum(tier: GatewayTier, where: str) -> list[Problem]:
     # INFINI publishes no checksum beside its tarballs, so the download cannot check itself:
-    # without the operator's sha256, whatever the URL serves would run as the gateway.
-    url, sha256 = tier["gateway_archive_url"], tier["gateway_archive_sha256"]
-    if url and not sha256:
+    # without the operator's digest, whatever the URL serves would run as the gateway.
+    url = tier["gateway_archive_url"]
+    digests = {"gateway_archive_sha256": 64, "gateway_archive_sha512": 128}
+    given = {key: tier[key] for key in digests if tier[key]}
+    if url and not given:
         return [
             Problem(
                 where,
                 "archive-checksum-missing",
-                f"gateway_archive_url {url} has no gateway_archive_sha256: set the tarball's "
-                "sha256 (sha256sum FILE) so the deploy installs only that file",
+                f"gateway_archive_url {url} has no gateway_archive_sha256 (or "
+                "gateway_archive_sha512): set the tarball's digest (sha256sum FILE) so the "
+                "deploy installs only that file",
             )
         ]
-    if sha256 and not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256)):
-        return [
-            Problem(
-                where,
-                "archive-checksum-invalid",
-                "gateway_archive_sha256 is not a sha256 hex digest (64 characters 0-9, a-f)",
+    out = []
+    if len(given) > 1:
+        out.append(Problem(where, "archive-checksum-ambiguous",
+                           "set gateway_archive_sha256 or gateway_archive_sha512, not both"))
+    for key, value in given.items():
+        length = digests[key]
+        if not (isinstance(value, str) and re.fullmatch(f"[0-9a-fA-F]{{{length}}}", value)):
+            kind = key.rsplit("_", 1)[-1]
+            out.append(
+                Problem(
+                    where,
+                    "archive-checksum-invalid",
+                    f"{key} is not a {kind} hex digest ({length} characters 0-9, a-f)",
+                )
             )
-        ]
-    return []
+    return out
 
 
 def _check_clusters(tier: GatewayTier, where: str) -> list[Problem]:
@@ -128,6 +138,7 @@ def _check_clusters(tier: GatewayTier, where: str) -> list[Problem]:
                 )
             )
         out.extend(_check_plain_http(tier, cluster, here))
+        out.extend(_check_pinned_version(cluster, here))
     out.extend(_check_password_variables(tier, where))
     return out
 
@@ -148,6 +159,26 @@ def _check_plain_http(tier: GatewayTier, cluster: ClusterRef, here: str) -> list
         )
         for endpoint in cluster.endpoints
         if isinstance(endpoint, str) and endpoint.startswith("http://")
+    ]
+
+
+def _check_pinned_version(cluster: ClusterRef, here: str) -> list[Problem]:
+    # Without version and distribution the gateway asks the cluster (GET /) at start and exits
+    # when it gets no answer ("elasticsearch config [...] was not found"): a gateway restarted
+    # while this data centre is down would not come back, just when it is needed.
+    if cluster.version and cluster.distribution:
+        return []
+    if cluster.distribution not in (None, "elasticsearch", "opensearch"):
+        return []  # the typed load already says what distribution may be
+    return [
+        Problem(
+            here,
+            "cluster-version-unpinned",
+            "no version and distribution: the gateway probes GET / at start and exits when "
+            "this cluster does not answer; set version (e.g. '8.19.21') and distribution "
+            "('elasticsearch' or 'opensearch') on the cluster entry",
+            "warning",
+        )
     ]
 
 

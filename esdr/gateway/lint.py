@@ -25,6 +25,37 @@ ENV_REF = re.compile(r"^\$\[\[env\.[A-Za-z_][A-Za-z0-9_]*\]\]$")
 QUEUE_SUFFIX = "-queue"
 READ_HINTS = ("GET", "HEAD")
 
+# What INFINI Gateway 1.0.0_SNAPSHOT (github.com/infinilabs/gateway 8ad4aab, framework bd9f1dad)
+# builds: the names its own refusal lists ("the processor X does not exist. valid processors:
+# ..."). A flow filter it does not know, or an `if` without a condition it knows, makes it exit
+# at start; a pipeline processor it does not know leaves that pipeline not running.
+KNOWN_FILTERS = frozenset("""
+    auto_generate_doc_id basic_auth bulk_request_mutate bulk_request_resort bulk_request_throttle
+    bulk_reshuffle bulk_response_process clone context_filter context_limiter context_parse
+    context_regex_replace context_switch date_range_precision_tuning drop dump echo
+    elasticsearch elasticsearch_health_check elasticsearch_lookup flow get_cache hash_mod http
+    javascript kafka ldap_auth logging queue ratio record redirect redis_pubsub
+    request_api_key_filter request_api_key_limiter request_body_json_del request_body_json_set
+    request_body_regex_replace request_client_ip_filter request_client_ip_limiter
+    request_header_filter request_host_filter request_host_limiter request_method_filter
+    request_path_filter request_path_limiter request_reshuffle request_user_filter
+    request_user_limiter response_body_regex_replace response_header_filter
+    response_header_format response_status_filter retry_limiter rewrite_to_bulk sample
+    set_basic_auth set_cache set_context set_hostname set_request_cookie set_request_header
+    set_request_query_args set_response set_response_header sleep stats switch tag translog
+    wildcard_domain
+""".split())
+KNOWN_PROCESSORS = frozenset("""
+    bulk_indexing consumer dag dump_hash echo es_scroll fast_bulk_indexing fast_flow_runner
+    flow_replay flow_runner http index_backup index_diff indexing_merge json_indexing
+    merge_to_bulk queue_consumer replay replication_correlation smtp
+""".split())
+# The condition keys of framework/core/conditions/conditions.go (bd9f1dad)
+KNOWN_CONDITIONS = frozenset("""
+    and cluster_available consumer_has_lag contains equals exists in length network not or
+    prefix queue_has_lag range regexp suffix
+""".split())
+
 
 @dataclass
 class _Facts:
@@ -118,7 +149,16 @@ def _gather(doc: dict[str, Any], where: str) -> _Facts:
         for block in _if_blocks(filters):
             for cluster in _as_list(block.get("cluster_available")):
                 facts.cluster_refs.append((here, str(cluster)))
+        _check_filter_names(filters, here, facts)
+        for block in _if_blocks(filters):
+            _check_condition({k: v for k, v in block.items() if k not in ("then", "else")},
+                             f"{here} if", facts)
         for fname, conf in _walk_filters(filters):
+            if isinstance(conf, dict) and "when" in conf:
+                _check_condition(conf["when"], f"{here} {fname} when", facts)
+            if fname == "flow" and isinstance(conf, dict):
+                for target in _as_list(conf.get("flow")) + _as_list(conf.get("flows")):
+                    facts.flow_refs.append((here, str(target)))
             if fname == "elasticsearch" and isinstance(conf, dict):
                 facts.cluster_refs.append((here, str(conf.get("elasticsearch"))))
             if fname == "queue" and isinstance(conf, dict):
@@ -137,11 +177,68 @@ def _gather(doc: dict[str, Any], where: str) -> _Facts:
     return facts
 
 
+def _check_filter_names(filters: Any, here: str, facts: _Facts) -> None:
+    """Every filter of a list (through if/then/else) is a mapping naming a filter INFINI has."""
+    for item in _seq(filters):
+        if not isinstance(item, dict):
+            facts.problems.append(Problem(
+                here, "filter-not-a-mapping",
+                f"filter {item!r} is not a mapping (`- name: {{...}}`): the gateway exits at "
+                "start"))
+            continue
+        if "if" in item:
+            block = item["if"] if isinstance(item["if"], dict) else {}
+            _check_filter_names(item.get("then", block.get("then")), here, facts)
+            _check_filter_names(item.get("else", block.get("else")), here, facts)
+            continue
+        for name in item:
+            if name not in KNOWN_FILTERS:
+                facts.problems.append(Problem(
+                    here, "filter-unknown",
+                    f"filter {name!r} does not exist in INFINI Gateway (the gateway exits at "
+                    "start); check its spelling against https://docs.infinilabs.com/gateway/"))
+
+
+def _check_condition(condition: Any, here: str, facts: _Facts) -> None:
+    """A `when`/`if` condition: a non-empty mapping of known condition keys, nested or/and/not."""
+    if not isinstance(condition, dict) or not condition:
+        facts.problems.append(Problem(
+            here, "condition-invalid",
+            "missing or invalid condition: give one of " + ", ".join(sorted(KNOWN_CONDITIONS))))
+        return
+    for key, value in condition.items():
+        if key not in KNOWN_CONDITIONS:
+            facts.problems.append(Problem(
+                here, "condition-invalid",
+                f"condition {key!r} does not exist in INFINI Gateway (known: "
+                f"{', '.join(sorted(KNOWN_CONDITIONS))})"))
+        elif key in ("or", "and"):
+            for sub in _seq(value) or [None]:
+                _check_condition(sub, here, facts)
+        elif key == "not":
+            _check_condition(value, here, facts)
+
+
+def _check_processor_name(kind: str, here: str, facts: _Facts) -> None:
+    if kind not in KNOWN_PROCESSORS:
+        facts.problems.append(Problem(
+            here, "processor-unknown",
+            f"processor {kind!r} does not exist in INFINI Gateway: the pipeline would not run "
+            f"(known: {', '.join(sorted(KNOWN_PROCESSORS))})"))
+
+
 def _gather_pipeline(pipeline: dict[str, Any], where: str, facts: _Facts) -> None:
     name = str(pipeline.get("name"))
     here = f"{where} pipeline {name}"
     for proc in _named(pipeline.get("processor")):
         for kind, conf in proc.items():
+            _check_processor_name(str(kind), here, facts)
+            if isinstance(conf, dict):
+                for inner in _named(conf.get("processor")):
+                    for inner_kind in inner:
+                        _check_processor_name(str(inner_kind), here, facts)
+                if "when" in conf:
+                    _check_condition(conf["when"], f"{here} {kind} when", facts)
             if not isinstance(conf, dict):
                 continue
             gated = [str(c) for c in _as_list(_map(conf.get("when")).get("cluster_available"))]

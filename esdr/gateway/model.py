@@ -32,11 +32,14 @@ TIER_DEFAULTS: dict[str, Any] = {
     "gateway_version": None,
     "gateway_archive_url": None,  # INFINI publishes tarballs; mirror one internally
     "gateway_archive_local": None,  # or a file on the deploying machine
-    "gateway_archive_sha256": None,  # required with gateway_archive_url (INFINI publishes none)
+    "gateway_archive_sha256": None,  # one of these two is required with gateway_archive_url:
+    "gateway_archive_sha512": None,  # INFINI publishes no checksum beside its tarballs
     # http:// endpoints with credentials send the password in clear: only a lab may say True
     "gateway_allow_plain_http": False,
     "gateway_binary": "gateway-linux-amd64",  # the executable's name inside the archive
     "gateway_entry_port": 8000,
+    "gateway_listen_address": "0.0.0.0",  # the entry's address (the VIP moves between hosts)
+    "gateway_api_listen_address": "0.0.0.0",  # the API: /health, queue depth and lag
     "gateway_api_port": 2900,
     "gateway_user": "infini-gateway",
     "gateway_install_root": "/opt/infini-gateway",
@@ -76,6 +79,10 @@ class ClusterRef:
     username: str | None
     password: SecretRef | None
     password_error: str | None = None  # why the configured password is not a usable reference
+    # Pinned, the gateway skips its GET / probe at start, which exits the process when the
+    # cluster is unreachable (so a gateway restarted during an outage would not come back).
+    version: str | None = None
+    distribution: str | None = None  # "elasticsearch" or "opensearch"
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,10 @@ def clusters_for(settings: Mapping[str, Any]) -> tuple[tuple[ClusterRef, ...], t
                 username=entry.get("username"),
                 password=ref if isinstance(ref, SecretRef) else None,
                 password_error=ref if isinstance(ref, str) else None,
+                version=None if entry.get("version") is None else str(entry["version"]),
+                distribution=(
+                    None if entry.get("distribution") is None else str(entry["distribution"])
+                ),
             )
         )
     for key in sorted(set(raw) - {"primary", "backup"}):

@@ -145,6 +145,10 @@ def _render(name: str, rendered_for: GatewayHost | None, **context: Any) -> str:
     return render_template(name, where=where, jinja_env=_environment(), **context)
 
 
+# The tag a replay flow adds when its cluster took the request; the consumer commits only then.
+REPLAYED_TAG = "esdr_replayed"
+
+
 def queue_name(cluster_name: str) -> str:
     """The disk queue holding writes still owed to ``cluster_name`` (named for its target)."""
     return f"{cluster_name}-queue"
@@ -195,6 +199,7 @@ def gateway_yml(tier: GatewayTier, host: GatewayHost) -> str:
         queue_of={c.name: queue_name(c.name) for c in clusters},
         password_of={c.name: EnvLookup(runtime_ref(c.name)) for c in clusters},
         read_rules=tier["gateway_read_rules"] or DEFAULT_READ_RULES,
+        replayed_tag=REPLAYED_TAG,
         floating_ip=_floating_ip(tier, host),
     )
 

@@ -14,12 +14,16 @@ CLUSTERS: dict[str, Any] = {
         "endpoints": ["https://10.0.1.10:9200"],
         "username": "gw",
         "password": {"env": "DC1_PW"},
+        "version": "8.19.21",
+        "distribution": "elasticsearch",
     },
     "backup": {
         "name": "dc2",
         "endpoints": ["https://10.0.2.10:9200"],
         "username": "gw",
         "password": {"file": "/etc/esdr/dc2.pw"},
+        "version": "8.19.21",
+        "distribution": "elasticsearch",
     },
 }
 KEEPALIVED: dict[str, Any] = {

@@ -84,6 +84,30 @@ def test_a_checksum_that_is_no_sha256_is_refused() -> None:
     assert "archive-checksum-invalid" in problems
 
 
+def test_a_sha512_checksum_serves_as_well_and_is_checked() -> None:
+    url = "http://10.88.0.1:8099/gateway-1.0.0_SNAPSHOT-linux-amd64.tar.gz"
+    good = _problems(tier(gateway_archive_url=url, gateway_version="1.0.0_SNAPSHOT",
+                          gateway_archive_sha512="a" * 128))
+    assert not {"archive-checksum-missing", "archive-checksum-invalid"} & set(good)
+    short = _problems(tier(gateway_archive_url=url, gateway_version="1.0.0_SNAPSHOT",
+                           gateway_archive_sha512="a" * 64))
+    assert "sha512 hex digest" in short["archive-checksum-invalid"]
+    both = _problems(tier(gateway_archive_url=url, gateway_version="1.0.0_SNAPSHOT",
+                          gateway_archive_sha512="a" * 128, gateway_archive_sha256=SHA256))
+    assert "archive-checksum-ambiguous" in both
+
+
+def test_a_cluster_without_a_pinned_version_is_warned_about() -> None:
+    """The gateway exits at start when an unpinned cluster does not answer its GET / probe."""
+    unpin = {"version": None, "distribution": None}
+    problems = _problems(tier(gateway_clusters=_clusters(unpin, unpin)))
+    assert problems["cluster-version-unpinned"].startswith("warning:")
+    half = _problems(tier(gateway_clusters=_clusters(None, unpin)))
+    assert "gateway cluster backup" in half["cluster-version-unpinned"]
+    pinned = _clusters()
+    assert "cluster-version-unpinned" not in _problems(tier(gateway_clusters=pinned))
+
+
 def test_the_checked_in_inventories_pass_the_new_rules() -> None:
     from pathlib import Path
 

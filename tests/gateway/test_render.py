@@ -20,34 +20,77 @@ def _doc(model, name="gw1"):
     return yaml.safe_load(gateway_yml(model, model.host(name)))
 
 
-def test_write_flow_primary_then_queue_for_backup_else_reverse() -> None:
+def _flow(doc, name):
+    return next(f for f in doc["flow"] if f["name"] == name)["filter"]
+
+
+def test_write_flow_primary_then_queue_for_backup_only_on_success_else_reverse() -> None:
     doc = _doc(tier())
-    write = next(f for f in doc["flow"] if f["name"] == "write-flow")["filter"][0]
+    ids, write = _flow(doc, "write-flow")
+    # bulk items get their id before either cluster sees the request
+    assert ids == {"bulk_request_mutate": {"fix_null_id": True}}
     assert write["if"] == {"cluster_available": ["dc1"]}
+    success = {"in": {"_ctx.response.status": [200, 201]}}
     assert write["then"] == [
         {"elasticsearch": {"elasticsearch": "dc1"}},
-        {"queue": {"queue_name": "dc2-queue"}},
+        {"queue": {"queue_name": "dc2-queue", "when": success}},
     ]
     assert write["else"] == [
         {"elasticsearch": {"elasticsearch": "dc2"}},
-        {"queue": {"queue_name": "dc1-queue"}},
+        {"queue": {"queue_name": "dc1-queue", "when": success}},
     ]
+
+
+def test_an_id_less_document_is_named_by_the_gateway_before_the_write_flow() -> None:
+    doc = _doc(tier())
+    assert _flow(doc, "new-doc-flow") == [
+        {"auto_generate_doc_id": {}},
+        {"flow": {"flows": ["write-flow"]}},
+    ]
+    last = doc["router"][0]["rules"][-1]
+    assert last == {"method": ["POST"], "pattern": ["/{index}/_doc"], "flow": ["new-doc-flow"]}
 
 
 def test_router_default_is_writes_and_the_seeds_read_rules() -> None:
     router = _doc(tier())["router"][0]
     assert router["default_flow"] == "write-flow"
-    assert [r["method"] for r in router["rules"]] == [r["method"] for r in DEFAULT_READ_RULES]
-    assert all(r["flow"] == ["read-flow"] for r in router["rules"])
+    reads = router["rules"][:-1]
+    assert [r["method"] for r in reads] == [r["method"] for r in DEFAULT_READ_RULES]
+    assert all(r["flow"] == ["read-flow"] for r in reads)
 
 
-def test_replay_pipelines_are_gated_on_their_target() -> None:
-    pipelines = {p["name"]: p for p in _doc(tier())["pipeline"]}
+def test_replay_pipelines_are_gated_on_their_target_and_commit_on_success() -> None:
+    doc = _doc(tier())
+    pipelines = {p["name"]: p for p in doc["pipeline"]}
     for cluster in ("dc1", "dc2"):
         consumer = pipelines[f"replay-{cluster}"]["processor"][0]["consumer"]
         assert consumer["queue_selector"]["keys"] == [f"{cluster}-queue"]
         assert consumer["when"] == {"cluster_available": [cluster]}
-        assert consumer["processor"][0]["flow_replay"]["flow"] == f"replay-to-{cluster}"
+        replay = consumer["processor"][0]["flow_replay"]
+        assert replay == {"flow": f"replay-to-{cluster}", "commit_on_tag": "esdr_replayed"}
+        target, tag = _flow(doc, f"replay-to-{cluster}")
+        assert target == {"elasticsearch": {"elasticsearch": cluster}}
+        assert tag["tag"]["add"] == ["esdr_replayed"]
+        assert tag["tag"]["when"] == {"in": {"_ctx.response.status": [200, 201, 404, 409]}}
+
+
+def test_pinned_cluster_versions_are_rendered_so_the_gateway_skips_its_probe() -> None:
+    def with_version(version, distribution):
+        return {role: {**c, "version": version, "distribution": distribution}
+                for role, c in tier().settings["gateway_clusters"].items()}
+
+    doc = _doc(tier(gateway_clusters=with_version("2.19.4", "opensearch")))
+    assert [(c["version"], c["distribution"]) for c in doc["elasticsearch"]] == [
+        ("2.19.4", "opensearch"), ("2.19.4", "opensearch")]
+    assert all(c["discovery"] == {"enabled": False} for c in doc["elasticsearch"])
+    unpinned = _doc(tier(gateway_clusters=with_version(None, None)))["elasticsearch"]
+    assert all("version" not in c for c in unpinned)
+
+
+def test_listen_addresses_are_the_tier_settings() -> None:
+    doc = _doc(tier(gateway_listen_address="127.0.0.1", gateway_api_listen_address="10.0.0.11"))
+    assert doc["entry"][0]["network"]["binding"] == "127.0.0.1:8000"
+    assert doc["api"]["network"]["binding"] == "10.0.0.11:2900"
 
 
 def test_passwords_are_env_references_never_the_secret(monkeypatch) -> None:
