@@ -4,9 +4,10 @@
 Where each comes from (the catalogue below):
 - Elasticsearch and OpenSearch (integ-test zips) and OpenSearch's security plugin: Maven
   Central, with `mvn dependency:copy`;
-- OpenSearch's cross-cluster-replication plugin, which is on no registry: the prebuilt zip in
-  `<repo>/../shared/vendor/opensearch-replication/dist/` (read-only, never copied into the
-  repo), checked against the .sha512 shipped beside it before it is served.
+- OpenSearch's cross-cluster-replication plugin and the INFINI Gateway, which are on no
+  registry: the prebuilt archives in `<repo>/../shared/vendor/opensearch-replication/dist/` and
+  `<repo>/../shared/vendor/infini-gateway/dist/` (read-only, never copied into the repo),
+  checked against the .sha512 shipped beside each before it is served.
 
 Only what the inventories being brought up reference is fetched: a URL under the mirror in a
 host's `es_archive_url`, `es_plugins[].url` or `gateway_archive_url` names a catalogue file
@@ -51,6 +52,8 @@ CATALOGUE: dict[str, Artifact] = {
                  maven=constants.OS_SECURITY_MAVEN_COORDINATE),
         Artifact(constants.OS_REPLICATION_PLUGIN, "OpenSearch replication plugin",
                  vendored=constants.OS_REPLICATION_VENDORED),
+        Artifact(constants.GATEWAY_ARCHIVE, "INFINI Gateway archive",
+                 vendored=constants.GATEWAY_VENDORED),
     )
 }
 DEFAULT = (constants.ES_ARCHIVE,)  # what a lab whose inventories name no mirror file gets
@@ -122,6 +125,16 @@ def parse_sha512(text: str) -> str | None:
     if len(digest) != 128 or any(c not in "0123456789abcdef" for c in digest):
         return None
     return digest
+
+
+def vendored_sha512(filename: str) -> str | None:
+    """The digest shipped beside a vendored catalogue file, None when it is not there (the
+    lab's group data pins the gateway archive with it)."""
+    artifact = CATALOGUE.get(filename)
+    if artifact is None or artifact.vendored is None:
+        return None
+    shipped = vendor_dir() / f"{artifact.vendored}.sha512"
+    return parse_sha512(shipped.read_text()) if shipped.is_file() else None
 
 
 def vendor_dir() -> Path:
@@ -214,7 +227,7 @@ def _ensure_vendored(artifact: Artifact, target: Path, say: Callable[[str], None
             f"{artifact.what}: {source} (and its .sha512) not found; the lab serves it from the "
             "shared vendor directory beside the repository",
             hint="check out `shared/` next to the repository, or set ESDR_VENDOR_DIR to its "
-            "vendor/ directory (build it with shared/vendor/opensearch-replication/build.sh)",
+            f"vendor/ directory (build it with the build.sh beside {artifact.vendored})",
         )
     expected = parse_sha512(shipped.read_text())
     if expected is None:
@@ -226,7 +239,7 @@ def _ensure_vendored(artifact: Artifact, target: Path, say: Callable[[str], None
         raise EsdrError(
             f"{artifact.what}: {source} does not match its shipped checksum {shipped} "
             f"(sha512 {actual[:16]}... != {expected[:16]}...): not serving it",
-            hint="rebuild it with shared/vendor/opensearch-replication/build.sh",
+            hint=f"rebuild it with the build.sh beside {artifact.vendored}",
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".copy-{target.name}")

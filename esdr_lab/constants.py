@@ -34,6 +34,10 @@ OS_SECURITY_MAVEN_COORDINATE = f"org.opensearch.plugin:opensearch-security:{OS_P
 # Not on any registry: built from upstream sources into shared/vendor (beside the repository)
 OS_REPLICATION_PLUGIN = f"opensearch-cross-cluster-replication-{OS_PLUGIN_VERSION}.zip"
 OS_REPLICATION_VENDORED = f"opensearch-replication/dist/{OS_REPLICATION_PLUGIN}"
+# INFINI Gateway: on no registry either; built from source into shared/vendor/infini-gateway
+GATEWAY_VERSION = "1.0.0_SNAPSHOT"
+GATEWAY_ARCHIVE = f"gateway-{GATEWAY_VERSION}-linux-amd64.tar.gz"
+GATEWAY_VENDORED = f"infini-gateway/dist/{GATEWAY_ARCHIVE}"
 
 # pyinfra host data every lab host needs to be reached over SSH
 SSH_DATA = {

@@ -1,17 +1,26 @@
 """``esdr gateway lint FILE``: check a gateway.yml on its own (``esdr validate`` lints every
-rendered one)."""
+rendered one). ``esdr gateway status INVENTORY``: each gateway's queue depth and replay lag."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import click
 
-from esdr.cli.guard import BAD_INPUT, OK, guarded
+from esdr.cli.args import INVENTORY
+from esdr.cli.guard import BAD_INPUT, DRIFT, FAILURE, OK, guarded
 from esdr.cli.prints import Printer
 from esdr.errors import BadInput
 from esdr.gateway.lint import lint_text
+from esdr.gateway.model import GatewayHost, GatewayTier
+from esdr.gateway.queues import QueueState, parse_queue_stats, summary_lines
 from esdr.problems import errors
+from esdr.project import load_project
+
+API_TIMEOUT = 3.0  # seconds per gateway: a gateway that does not answer by then is reported
 
 
 @click.group()
@@ -44,3 +53,44 @@ def lint(printer: Printer, file: str, references: bool) -> int:
         return BAD_INPUT
     printer.say(f"{file}: ok")
     return OK
+
+
+def _queues(tier: GatewayTier, gateway: GatewayHost) -> tuple[list[QueueState] | None, str | None]:
+    url = f"http://{gateway.address}:{tier['gateway_api_port']}/queue/stats"
+    # straight to the gateway, never through an HTTP proxy of the environment
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=API_TIMEOUT) as response:
+            return parse_queue_stats(json.loads(response.read())), None
+    except (urllib.error.URLError, OSError) as exc:
+        return None, f"{url}: {getattr(exc, 'reason', exc)}"
+    except ValueError:
+        return None, f"{url}: not JSON"
+
+
+@gateway.command()
+@INVENTORY
+@guarded
+def status(printer: Printer, inventory: str) -> int:
+    """Each gateway's queues from its API: messages and how far replay lags behind.
+
+    Exit 0 when every queue is caught up, 3 when some replay lags (writes one cluster does not
+    have yet), 1 when a gateway does not answer, 2 when the inventory has no gateway.
+    """
+    tier = load_project(inventory).tier
+    if tier is None or not tier.gateways:
+        raise BadInput(f"{inventory}: no host in group `gateways`",
+                       hint="esdr gateway status reads the gateways of an inventory that has them")
+    code = OK
+    report: dict[str, list[dict]] = {}
+    for gw in tier.gateways:
+        states, error = _queues(tier, gw)
+        for line in summary_lines(gw.name, states, error):
+            printer.say(line, err=states is None)
+        if states is None:
+            code = FAILURE
+        elif code == OK and not all(s.caught_up for s in states):
+            code = DRIFT
+        report[gw.name] = [vars(s) | {"caught_up": s.caught_up} for s in states or []]
+    printer.record(gateways=report)
+    return code

@@ -57,6 +57,7 @@ def _install(model: GatewayTier):
         url=url,
         install_dir=install_dir,
         sha256=model["gateway_archive_sha256"],
+        sha512=model["gateway_archive_sha512"],
         published_sha512=False,  # INFINI publishes no .sha512 beside its tarballs
         top_dir=False,
         binary=model["gateway_binary"],
@@ -115,6 +116,7 @@ def infini_gateway(model: GatewayTier, gateway: GatewayHost):
         restarted=True,
         _if=lambda: any(op.did_change() for op in changed),
     )
+    gw.queue_summary(name=f"Gateway queues of {host.name}", api_port=model["gateway_api_port"])
 
 
 def gateway_tier_host(model: GatewayTier | None) -> None:

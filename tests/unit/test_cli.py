@@ -31,7 +31,7 @@ def test_every_built_in_command_is_listed_and_loads_when_named() -> None:
     assert all(isinstance(c, click.Command) and c.name == n for n, c in commands.items())
     assert set(commands["certs"].commands) == {"status", "renew", "rotate-ca"}
     assert set(commands["secrets"].commands) == {"rotate-elastic"}
-    assert set(commands["gateway"].commands) == {"lint"}
+    assert set(commands["gateway"].commands) == {"lint", "status"}
 
 
 def test_importing_the_command_loads_no_subcommand_nor_its_clients() -> None:
