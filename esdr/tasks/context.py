@@ -23,7 +23,7 @@ from pyinfra.api import FactBase
 from pyinfra.context import ctx_host, ctx_state
 
 from esdr.facts.batch import Batch, Read, read
-from esdr.project import Project, project_from_inventory
+from esdr.project import Project, load_project, project_from_inventory
 
 if TYPE_CHECKING:
     from esdr.tasks.security import Material
@@ -34,13 +34,15 @@ class RunContext:
     project: Project | None = None
     topology_checked: bool = False
     tier_checked: bool = False
-    formed: bool | None = None
-    material: Material | None = None
+    # by cluster name: one run may hold several clusters' hosts (the benchmark's host-level run)
+    formed: dict[str, bool] = field(default_factory=dict)
+    material: dict[str, Material] = field(default_factory=dict)
     # node name -> the OperationMeta of that node's ``restart_needed`` (changed = restart it)
     restart_needed: dict[str, Any] = field(default_factory=dict)
     # (host name, fact read) -> value, read by ``prefetch`` while the deploy is prepared
     facts: dict[tuple[str, Read], Any] = field(default_factory=dict)
     reading: dict[tuple[str, tuple[Read, ...]], Any] = field(default_factory=dict)  # greenlets
+    projects: dict[str, Project] = field(default_factory=dict)  # ``project_of``, by file
 
 
 _RUNS: WeakKeyDictionary = WeakKeyDictionary()
@@ -94,3 +96,13 @@ def fact(host_name: str, cls: type[FactBase], **kwargs: Any) -> Any:
     if key not in known:
         known[key] = inventory.get_host(host_name).get_fact(cls, **kwargs)
     return known[key]
+
+
+def project_of(inventory_file: str) -> Project:
+    """The project of another inventory file than the one pyinfra runs, loaded once per run:
+    a run over several data centres' hosts (``benchmarks/host_level.py``) models each host
+    with its own data centre's inventory."""
+    projects = run_context().projects
+    if inventory_file not in projects:
+        projects[inventory_file] = load_project(inventory_file)
+    return projects[inventory_file]

@@ -67,18 +67,32 @@ def node_reads(topology: Topology) -> tuple[Read, ...]:
 def cluster_has_formed(topology: Topology) -> bool:
     """True once any node of this cluster recorded that the cluster formed (read on the hosts,
     once per run: every host's deploy renders the same bootstrap decision)."""
-    context = run_context()
-    if context.formed is None:
+    formed = run_context().formed
+    name = topology.cluster.name
+    if name not in formed:
         data_dir = topology.cluster["es_data_dir"]
-        context.formed = any(
+        formed[name] = any(
             fact(n.host, EsClusterFormedMarker, data_dir=data_dir) for n in topology.cluster.nodes
         )
-    return context.formed
+    return formed[name]
 
 
 def _is_running(service: str) -> bool:
     status = fact(host.name, SystemdStatus, services=(f"{service}.service",))
     return bool(status.get(f"{service}.service"))
+
+
+def host_level(topology: Topology, node: Node, *, bootstrap: bool) -> tuple[list, list]:
+    """What the node's host holds before its service runs: install, files, TLS, keystore,
+    snapshot directories. Returns the operations whose change means a restart, and the
+    OpenSearch security files (whose change means a reload)."""
+    installed = install_elasticsearch(topology, node)
+    config_ops = configure_elasticsearch(topology, node, bootstrap=bootstrap) + installed
+    # TLS files and the keystore's bootstrap.password: a new certificate restarts like a config
+    config_ops += secure_node(topology, node)
+    security_config = opensearch_security_config(topology, node)
+    snapshot_directories(topology, node)
+    return config_ops, security_config
 
 
 @deploy("Node")
@@ -89,12 +103,7 @@ def elasticsearch_node(topology: Topology, node: Node):
     bootstrap = not cluster_has_formed(topology)
     was_running = _is_running(service)
 
-    installed = install_elasticsearch(topology, node)
-    config_ops = configure_elasticsearch(topology, node, bootstrap=bootstrap) + installed
-    # TLS files and the keystore's bootstrap.password: a new certificate restarts like a config
-    config_ops += secure_node(topology, node)
-    security_config = opensearch_security_config(topology, node)
-    snapshot_directories(topology, node)
+    config_ops, security_config = host_level(topology, node, bootstrap=bootstrap)
     enabled = known.known(SystemdEnabled, services=(f"{service}.service",))
     if not (was_running and isinstance(enabled, dict) and enabled.get(f"{service}.service")):
         systemd.service(

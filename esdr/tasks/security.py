@@ -45,14 +45,15 @@ def prepared(topology: Topology) -> Material:
     the controller's secrets directory is written only by ``secrets_stored``, when the deploy
     executes.
     """
-    context = run_context()
-    if context.material is None:
-        context.material = _material(topology)
-        for cert in context.material.certificates.nodes.values():
+    made = run_context().material
+    name = topology.cluster.name
+    if name not in made:
+        made[name] = _material(topology)
+        for cert in made[name].certificates.nodes.values():
             if cert.issued:
                 # stderr: stdout is pyinfra's --json document
                 print(f"[esdr] certificate for {cert.node} issued: {cert.issued}", file=sys.stderr)
-    return context.material
+    return made[name]
 
 
 def _material(topology: Topology) -> Material:

@@ -135,3 +135,25 @@ def test_the_service_account_is_left_out_only_when_pyinfra_would_leave_it(run, m
     with ctx_host.use(SimpleNamespace(name="b")):  # nothing read: both operations
         install.service_account("elasticsearch", home)
     assert calls == ["user", "group", "user", "group", "user"]
+
+
+class _Cluster(dict):
+    def __init__(self, name: str, hosts: list[str]):
+        super().__init__(es_data_dir="/var/lib/elasticsearch")
+        self.name, self.nodes = name, [SimpleNamespace(host=h) for h in hosts]
+
+
+def test_whether_a_cluster_formed_is_known_per_cluster(run) -> None:
+    """One run may hold two data centres' hosts (the benchmark's host-level run)."""
+    from esdr.facts.elasticsearch import EsClusterFormedMarker
+    from esdr.tasks.node import cluster_has_formed
+
+    marker = read(EsClusterFormedMarker, data_dir="/var/lib/elasticsearch")
+    _on_host("a", {marker: "uuid-dc1"})
+    _on_host("b", {marker: None})
+    _on_host("c", {marker: None})
+    dc1 = SimpleNamespace(cluster=_Cluster("dc1", ["a", "b"]))
+    dc2 = SimpleNamespace(cluster=_Cluster("dc2", ["c"]))
+    assert cluster_has_formed(dc1) is True
+    assert cluster_has_formed(dc2) is False
+    assert [len(h.reads) for h in run.hosts.values()] == [0, 0, 0]  # all from the prefetch
