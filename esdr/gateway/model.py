@@ -39,7 +39,7 @@ TIER_DEFAULTS: dict[str, Any] = {
     "gateway_binary": "gateway-linux-amd64",  # the executable's name inside the archive
     "gateway_entry_port": 8000,
     "gateway_listen_address": "0.0.0.0",  # the entry's address (the VIP moves between hosts)
-    "gateway_api_listen_address": "0.0.0.0",  # the API: /health, queue depth and lag
+    "gateway_api_listen_address": "0.0.0.0",  # the API: keepalived's check, queue depth and lag
     "gateway_api_port": 2900,
     "gateway_user": "infini-gateway",
     "gateway_install_root": "/opt/infini-gateway",

@@ -218,13 +218,20 @@ def gateway_unit(tier: GatewayTier, host: GatewayHost | None = None) -> str:
     )
 
 
+# The API path keepalived's check asks: the gateway process answering, whatever its clusters do.
+# Not /health: it answers 500 until the gateway has once read the primary cluster's health
+# (framework modules/api/api.go dereferences that cluster's metadata), so gateways started while
+# the primary is down would all give the VIP up together (seen with the vendored binary).
+CHECK_PATH = "/_version"
+
+
 def check_command(tier: GatewayTier) -> list[str]:
-    """The vrrp_script probe (its words): the local gateway's API health, or its entry port."""
+    """The vrrp_script probe (its words): the local gateway's API, or its entry port."""
     fd = tier.front_door
     if fd is not None and fd.settings.get("check") == "entry":
         url = f"http://127.0.0.1:{tier['gateway_entry_port']}/"
     else:
-        url = f"http://127.0.0.1:{tier['gateway_api_port']}/health"
+        url = f"http://127.0.0.1:{tier['gateway_api_port']}{CHECK_PATH}"
     return ["/usr/bin/curl", "-fsS", "-m", "2", "-o", "/dev/null", url]
 
 

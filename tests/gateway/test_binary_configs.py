@@ -8,7 +8,8 @@ not exist. Then:
 - every file the binary refuses fails ``esdr gateway lint`` (the corpus holds one per way of
   refusing that was found: unknown flow, router, filter, condition, processor, a bare word);
 - every gateway.yml esdr renders (prod, both lab inventories, the test tier) passes lint, runs,
-  and answers ``/health`` with 200 (what keepalived's check asks).
+  and its API answers keepalived's check (``/_version``) with 200, and ``/health`` too while
+  its clusters answer.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 import yaml
 
 from esdr.gateway.lint import lint_text
-from esdr.gateway.render import gateway_yml
+from esdr.gateway.render import CHECK_PATH, gateway_yml
 from esdr.problems import errors
 from esdr.project import load_project
 from tests.gateway.binary import Gateway, answer, loopback
@@ -59,8 +60,10 @@ def _run_all(binary: Path, docs: dict[str, dict], workroot: Path, cluster_url: s
                 up = gateway.came_up()
                 output = gateway.output(20000)
                 refused = not up or any(line in output for line in REFUSAL_LINES)
+                check = answer(f"{gateway.api}{CHECK_PATH}")[0] if up else None
                 health = answer(f"{gateway.api}/health")[0] if up else None
-                results[name] = (not refused, f"/health {health}\n{output[-3000:]}")
+                results[name] = (not refused,
+                                 f"check {check} /health {health}\n{output[-3000:]}")
         finally:
             for _, gateway in running:
                 gateway.stop(signal.SIGKILL)  # shutdown is not under test here
@@ -99,4 +102,4 @@ def test_every_rendered_config_passes_lint_and_runs(gateway_binary, cluster, tmp
                        tmp_path, cluster.url)
     for name, (accepted, output) in results.items():
         assert accepted, f"{name}: the binary refused esdr's own config:\n{output}"
-        assert output.startswith("/health 200"), f"{name}: {output}"
+        assert output.startswith("check 200 /health 200"), f"{name}: {output}"

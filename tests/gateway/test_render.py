@@ -141,7 +141,7 @@ def test_keepalived_preempt_master_and_unicast_peers() -> None:
     assert "state BACKUP" in gw2 and "priority 100" in gw2
     assert "unicast_src_ip 10.0.0.11" in gw1 and "        10.0.0.12\n" in gw1
     assert "nopreempt" not in gw1
-    assert "track_script" in gw1 and "http://127.0.0.1:2900/health" in gw1
+    assert "track_script" in gw1 and "http://127.0.0.1:2900/_version" in gw1
     assert "10.0.0.100/24 dev eth0" in gw1
 
 
