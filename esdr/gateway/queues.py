@@ -4,9 +4,9 @@ The answer (framework bd9f1dad, modules/queue/api.go) names each disk queue by i
 ``metadata.name`` (esdr names queues ``<cluster>-queue``: the writes still owed to that
 cluster), ``messages`` (or ``depth`` while no consumer exists: the messages written to it),
 ``offset`` (where the next write goes: ``"segment,position"``) and, per consumer, the offset it
-committed (``"segment,position,version"``). The lag is the bytes between the two; a consumer
-commits only after its cluster took the messages (``commit_on_tag``), so a lag that stays up is
-writes the other cluster does not have yet.
+committed (``"segment,position,version"``). The lag is the bytes between the two (``lag``); a
+consumer commits only after its cluster took the messages (``commit_on_tag``), so a lag that
+stays up is writes the other cluster does not have yet.
 """
 
 from __future__ import annotations
@@ -14,30 +14,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# disk_queue.max_bytes_per_file's default (framework modules/queue/disk_queue/module.go): a
-# lag across segment files counts each whole file between the two offsets as this many bytes.
-SEGMENT_BYTES = 100 * 1024 * 1024
-
-
 @dataclass(frozen=True)
 class QueueState:
     name: str
     messages: int | None  # written to the queue (the gateway's own count)
     consumer: str | None  # the replay consumer's group, None before the replay first ran
-    lag_bytes: int | None  # None: no consumer yet, so nothing of it was replayed
+    lag_bytes: int | None  # None: no consumer yet, or not readable from the offsets
+    exact: bool = True  # False: lag_bytes is only a lower bound (see lag)
 
     @property
     def caught_up(self) -> bool:
-        return self.lag_bytes == 0 or (self.consumer is None and not self.messages)
+        if self.consumer is None:
+            return not self.messages
+        return self.exact and self.lag_bytes == 0
 
     def line(self) -> str:
         count = "?" if self.messages is None else str(self.messages)
         if self.consumer is None:
             lag = "no replay yet" if self.messages else "empty"
-        elif self.lag_bytes == 0:
+        elif self.exact and self.lag_bytes == 0:
             lag = f"{self.consumer} caught up"
-        else:
+        elif self.exact:
             lag = f"{self.consumer} behind by {self.lag_bytes} bytes"
+        elif self.lag_bytes:
+            lag = f"{self.consumer} behind by at least {self.lag_bytes} bytes"
+        else:
+            lag = (f"{self.consumer} lag unknown until the next write (the gateway began a new "
+                   "queue file when it started)")
         return f"queue {self.name}: {count} messages, {lag}"
 
 
@@ -49,12 +52,22 @@ def _offset(text: Any) -> tuple[int, int] | None:
         return None
 
 
-def lag_bytes(latest: Any, committed: Any) -> int | None:
-    """Bytes from the committed offset to the latest write (None when either is unreadable)."""
+def lag(latest: Any, committed: Any) -> tuple[int | None, bool]:
+    """(bytes from the committed offset to the latest write, exact?).
+
+    Within one segment file the difference is exact. A consumer still in an earlier file (the
+    gateway begins a new file at every start, framework modules/queue/disk_queue/diskqueue.go)
+    has at least the latest file's bytes to read, and an unknown rest of its own file: the API
+    gives no file sizes, so that is a lower bound, 0 when the new file is still empty.
+    """
     end, start = _offset(latest), _offset(committed)
     if end is None or start is None:
-        return None
-    return max(0, (end[0] - start[0]) * SEGMENT_BYTES + end[1] - start[1])
+        return None, False
+    if end[0] == start[0]:
+        return max(0, end[1] - start[1]), True
+    if end[0] < start[0]:
+        return None, False
+    return end[1], False
 
 
 def _int(value: Any) -> int | None:
@@ -75,11 +88,11 @@ def parse_queue_stats(answer: Any) -> list[QueueState]:
             if not consumers:
                 out.append(QueueState(name, messages, None, None))
                 continue
-            lags = [(lag_bytes(stats.get("offset"), c.get("offset")), str(c.get("group")))
-                    for c in consumers]
-            known = [item for item in lags if item[0] is not None]
-            lag, group = max(known) if known else (None, lags[0][1])
-            out.append(QueueState(name, messages, group, lag))
+            states = [QueueState(name, messages, str(c.get("group")),
+                                 *lag(stats.get("offset"), c.get("offset")))
+                      for c in consumers]
+            # the slowest consumer counts: one not caught up, the furthest behind
+            out.append(max(states, key=lambda s: (not s.caught_up, s.lag_bytes or 0)))
     return sorted(out, key=lambda q: q.name)
 
 

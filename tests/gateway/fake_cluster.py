@@ -83,6 +83,21 @@ class FakeCluster:
             "tagline": "The OpenSearch Project: https://opensearch.org/",
         }
 
+    def nodes(self) -> dict[str, Any]:
+        """``GET /_nodes``: one node, whose HTTP address is this stand-in (the gateway builds
+        its list of upstream hosts from it)."""
+        address = f"127.0.0.1:{self.port}"
+        return {
+            "_nodes": {"total": 1, "successful": 1, "failed": 0},
+            "cluster_name": self.name,
+            "nodes": {f"node-{self.name}": {
+                "name": f"{self.name}-node", "version": self.version, "ip": "127.0.0.1",
+                "host": "127.0.0.1", "transport_address": "127.0.0.1:9300",
+                "roles": ["cluster_manager", "data", "ingest"],
+                "http": {"bound_address": [address], "publish_address": address},
+            }},
+        }
+
     def put(self, index: str, doc_id: str, source: Any, create: bool) -> tuple[int, dict]:
         with self.lock:
             docs = self.docs.setdefault(index, {})
@@ -181,8 +196,7 @@ def _handler(cluster: FakeCluster) -> type[BaseHTTPRequestHandler]:
                 return 200, {"cluster_name": cluster.name, "status": "green",
                              "number_of_nodes": 1, "number_of_data_nodes": 1}
             if parts and parts[0] == "_nodes":
-                return 200, {"_nodes": {"total": 1, "successful": 1, "failed": 0},
-                             "cluster_name": cluster.name, "nodes": {}}
+                return 200, cluster.nodes()
             if parts and parts[0] in ("_cluster", "_cat", "_alias", "_aliases"):
                 return 200, {}
             if method in ("PUT", "POST", "DELETE"):

@@ -128,8 +128,20 @@ def test_backup_down_writes_still_acknowledged_and_queued_then_replayed(gateway,
                      lambda: (q := _queue(gateway, "dc2-queue")) and (q.lag_bytes or 0) > 0 and q)
     assert lagging.messages == 13 and not lagging.caught_up
     assert "behind by" in lagging.line()
+    # the queue is on disk: a gateway stopped (SIGTERM) and started again still owes the writes
+    assert gateway.stop() == 0
+    seen = len(gateway.output(10**9))
+    gateway.start()
+    assert gateway.came_up(), gateway.output()
+    _until("the primary available to the restarted gateway",
+           lambda: "elasticsearch [dc1] is available" in gateway.output(10**9)[seen:])
+    assert not owed & backup.ids(INDEX)
+    assert _queue(gateway, "dc2-queue").messages == 13
     backup.start()  # same port, same documents as before it went down
     _until("the backup getting every queued write", lambda: owed <= backup.ids(INDEX))
+    # the restarted gateway writes a new queue file; the lag reads exact again once the
+    # consumer is in it, i.e. after the next write
+    assert _write(gateway, "PUT", f"/{INDEX}/_doc/after-restart", {"n": 0})[0] == 201
     _until("the backup queue caught up", lambda: _queue(gateway, "dc2-queue").caught_up)
     assert backup.ids(INDEX) == primary.ids(INDEX)
 
@@ -180,6 +192,6 @@ def test_esdr_gateway_status_reads_depth_and_lag_from_the_api(gateway, tmp_path)
     queues = {q["name"]: q for q in answer_["gateways"]["gw1"]}
     assert set(queues) == {"dc1-queue", "dc2-queue"}
     assert all(q["caught_up"] and q["lag_bytes"] == 0 for q in queues.values())
-    assert queues["dc2-queue"]["messages"] == 13
-    assert "gateway gw1: queue dc2-queue: 13 messages, esdr-replay-dc2 caught up" in (
+    assert queues["dc2-queue"]["messages"] == 14
+    assert "gateway gw1: queue dc2-queue: 14 messages, esdr-replay-dc2 caught up" in (
         answer_["messages"])

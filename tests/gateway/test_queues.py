@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from esdr.cli.main import cli
-from esdr.gateway.queues import SEGMENT_BYTES, lag_bytes, parse_queue_stats, summary_lines
+from esdr.gateway.queues import lag, parse_queue_stats, summary_lines
 
 
 def _answer(**queues) -> dict:
@@ -16,10 +16,20 @@ def _answer(**queues) -> dict:
 
 
 def test_lag_is_the_bytes_from_the_committed_offset_to_the_latest_write() -> None:
-    assert lag_bytes("0,2097", "0,877,0") == 1220
-    assert lag_bytes("0,877", "0,877,0") == 0
-    assert lag_bytes("2,10", "1,90,0") == SEGMENT_BYTES - 80
-    assert lag_bytes("0,10", "garbage") is None
+    assert lag("0,2097", "0,877,0") == (1220, True)
+    assert lag("0,877", "0,877,0") == (0, True)
+    assert lag("0,10", "garbage") == (None, False)
+
+
+def test_a_consumer_in_an_earlier_file_has_only_a_lower_bound() -> None:
+    """The gateway begins a new queue file at every start; file sizes are not in the API."""
+    assert lag("2,10", "1,90,0") == (10, False)
+    assert lag("1,0", "0,3579,0") == (0, False)
+    states = parse_queue_stats(_answer(q={
+        "metadata": {"name": "dc2-queue"}, "messages": 13, "offset": "1,0",
+        "consumers": [{"group": "esdr-replay-dc2", "offset": "0,3579,0"}]}))
+    assert [s.caught_up for s in states] == [False]
+    assert "lag unknown until the next write" in states[0].line()
 
 
 def test_the_slowest_consumer_counts_and_a_queue_without_one_is_not_caught_up() -> None:
@@ -31,7 +41,7 @@ def test_the_slowest_consumer_counts_and_a_queue_without_one_is_not_caught_up() 
     ))
     assert [(s.name, s.messages, s.consumer, s.lag_bytes, s.caught_up) for s in states] == [
         ("dc1-queue", 3, None, None, False),
-        ("dc2-queue", 8, "esdr-replay-dc2", 1220, False),
+        ("dc2-queue", 8, "esdr-replay-dc2", 1220, False),  # the slower of the two
     ]
     assert summary_lines("gw1", states) == [
         "gateway gw1: queue dc1-queue: 3 messages, no replay yet",
