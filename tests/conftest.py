@@ -10,3 +10,13 @@ same ``ssl``.
 from gevent import monkey
 
 monkey.patch_all()
+
+# One DC1 lab for the lab modules that can share it (tests/lab_fixtures.py): its fixture and
+# the hooks that keep those modules together and take the lab down after the last of them.
+from tests.lab_fixtures import (  # noqa: E402,F401
+    dc1_deployed,
+    pytest_collection_modifyitems,
+    pytest_runtest_makereport,
+    pytest_runtest_teardown,
+    pytest_sessionfinish,
+)

@@ -4,6 +4,9 @@ the hosts or on the controller.
 Run under the lab lock (one lab session at a time on this machine):
     flock -w 3000 /run/esdr-lab-session.lock python -m pytest -m lab tests/dry_lab
 
+The lab is the session's shared DC1 (``dc1_deployed``, tests/lab_fixtures.py); the real run at
+the end converges it again.
+
 To give the dry run something to report, one node's certificate is moved out of the controller's
 secrets directory (the deploy would reissue it) and one host's elasticsearch.yml gets a line the
 deploy would take out; both are put back afterwards.
@@ -75,15 +78,8 @@ def _dry_run() -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / INVENTORY)], fresh=True)
-    first = run_deploy(INVENTORY)
-    assert first.returncode == 0, first.stderr[-4000:]
-    yield api
-    api.down()
+def lab(dc1_deployed):
+    return dc1_deployed.api
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """DC1 of the lab, for real: lab hosts, the real deploy, real Elasticsearch 8.19 nodes.
 
-The tests run in file order on one lab brought up for this module: formation, zones and
-awareness, idempotency, the loss of a whole data zone, then a health-gated rolling restart.
+The tests run in file order on the session's shared DC1 (``dc1_deployed``,
+tests/lab_fixtures.py): formation, zones and awareness, idempotency, the loss of a whole data
+zone, then a health-gated rolling restart, rolled back by the repository's project at the end.
 """
 
 from __future__ import annotations
@@ -61,16 +62,8 @@ def wait_for(what: str, check, timeout: float = 240, interval: float = 2.0):
 
 
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / INVENTORY)], fresh=True)  # a cold lab: the first deploy bootstraps
-    first = run_deploy(INVENTORY)
-    print(first.stderr[-3000:])
-    assert first.returncode == 0, first.stderr[-4000:]
-    yield {"api": api, "first_deploy": first}
-    api.down()
+def lab(dc1_deployed):
+    return {"api": dc1_deployed.api, "first_deploy": dc1_deployed.first_deploy}
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +216,9 @@ def test_setting_change_restarts_one_node_at_a_time_and_never_goes_red(lab, es, 
     for name in ADDRESS_OF:
         yml = lab["api"].ssh(name, "grep -c '^node.processors: 1$' /etc/elasticsearch/elasticsearch.yml")
         assert yml.stdout.strip() == "1"
+    # the repository's project takes the setting out again: the shared lab is left as it deploys
+    back = run_deploy(INVENTORY)
+    assert back.returncode == 0, back.stderr[-4000:]
+    for name in ADDRESS_OF:
+        yml = lab["api"].ssh(name, "grep -c '^node.processors' /etc/elasticsearch/elasticsearch.yml")
+        assert yml.stdout.strip() == "0"

@@ -1,6 +1,6 @@
 """A rolling restart that fails on the live lab leaves nothing held, and the fixed rerun converges.
 
-The lab's DC1 is deployed; then every node gets a setting Elasticsearch refuses at start-up
+The lab's DC1 is deployed (the session's shared one, tests/lab_fixtures.py); then every node gets a setting Elasticsearch refuses at start-up
 (an unknown setting). The roll takes down the first data node, which cannot start: the deploy
 must stop with one clear line naming the node and the reason, and give replica allocation back
 (``cluster.routing.allocation.enable`` held at ``primaries`` keeps the cluster from re-creating
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.deploy_runner import REPO, run_deploy
+from tests.integration.deploy_runner import run_deploy
 from tests.integration.test_dc1_cluster import (
     ADDRESS_OF,
     INVENTORY,
@@ -31,15 +31,8 @@ PENDING = "/var/lib/elasticsearch/esdr-restart-pending"
 
 
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / INVENTORY)], fresh=True)
-    first = run_deploy(INVENTORY)
-    assert first.returncode == 0, first.stderr[-4000:]
-    yield api
-    api.down()
+def lab(dc1_deployed):
+    return dc1_deployed.api
 
 
 def _allocation(es) -> list:

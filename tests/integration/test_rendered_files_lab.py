@@ -1,6 +1,7 @@
 """The node files the deploy wrote to DC1's lab hosts, read by the programs that use them.
 
-After a deploy (run twice: the second changes nothing), on every node: ``systemd-analyze
+On the session's shared DC1 (deployed once, tests/lab_fixtures.py; a further run here changes
+nothing), on every node: ``systemd-analyze
 verify`` accepts the unit without a word, systemd's own parse of it (``systemctl show -p
 Environment``) holds exactly the environment esdr rendered, and the files on the host are
 byte for byte what ``esdr.render.node_files`` renders. The JVM options are checked by the JVM
@@ -33,21 +34,12 @@ def _ssh(host: str, command: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def deployed():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / INVENTORY)], fresh=True)
-    try:
-        first = run_deploy(INVENTORY)
-        assert first.returncode == 0, first.stderr[-4000:]
-        second = run_deploy(INVENTORY)
-        assert second.returncode == 0, second.stderr[-4000:]
-        changed = {h: ops for h, ops in second.changed_operations().items() if ops}
-        assert changed == {}, f"second run changed: {changed}"
-        yield load_project(REPO / INVENTORY).topology
-    finally:
-        api.down()
+def deployed(dc1_deployed):
+    second = run_deploy(INVENTORY)  # the lab's first deploy was the shared fixture's
+    assert second.returncode == 0, second.stderr[-4000:]
+    changed = {h: ops for h, ops in second.changed_operations().items() if ops}
+    assert changed == {}, f"second run changed: {changed}"
+    return load_project(REPO / INVENTORY).topology
 
 
 @pytest.mark.parametrize("host", HOSTS)

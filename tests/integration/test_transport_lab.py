@@ -1,7 +1,7 @@
 """The controller's cluster-API clients go over SSH, for real: DC1 of the lab with 9200 closed
 to the controller.
 
-After the first deploy, every node's network namespace refuses to answer TCP 9200 to the
+On the session's shared DC1 (deployed once, tests/lab_fixtures.py), every node's network namespace refuses to answer TCP 9200 to the
 controller's bridge address (a policy-routing rule: the node's replies from port 9200 to
 10.88.0.1 are prohibited, so the controller's SYN never gets its SYN-ACK; this machine has
 neither nft nor iptables, and its kernel lacks tc's gact action, while `ip rule` ipproto/sport
@@ -79,23 +79,15 @@ def direct_project(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / INVENTORY)], fresh=True)
+def lab(dc1_deployed):
+    timings = {"first deploy of the lab": dc1_deployed.first_deploy.seconds}
+    plan, timings["plan over ssh, 9200 open"] = esdr_plan(INVENTORY)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
     try:
-        first = run_deploy(INVENTORY)
-        print(first.stderr[-3000:])
-        assert first.returncode == 0, first.stderr[-4000:]
-        timings = {"first deploy": first.seconds}
-        plan, timings["plan over ssh, 9200 open"] = esdr_plan(INVENTORY)
-        assert plan.returncode == 0, plan.stdout + plan.stderr
         close_9200_to_controller()
-        yield {"api": api, "timings": timings}
+        yield {"api": dc1_deployed.api, "timings": timings}
     finally:
-        open_9200_to_controller()
-        api.down()
+        open_9200_to_controller()  # the shared lab is left reachable as it was
 
 
 def test_9200_is_closed_to_the_controller_and_ssh_is_not(lab):
