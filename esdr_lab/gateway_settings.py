@@ -1,0 +1,60 @@
+"""Group data the lab's gateway tiers share; `group_data/lab_gateways*.py` star-import it.
+
+The three tiers (keepalived with a stand-in, Nginx with a stand-in, keepalived with the real
+binary) sit between the same two lab clusters: each file then says only its front door and how
+it gets the binary.
+"""
+
+from __future__ import annotations
+
+from esdr_lab import constants as _lab
+
+__all__ = [
+    "ssh_user",
+    "ssh_key",
+    "ssh_strict_host_key_checking",
+    "ssh_known_hosts_file",
+    "gateway_allow_plain_http",
+    "gateway_clusters",
+]
+
+ssh_user = _lab.SSH_DATA["ssh_user"]
+ssh_key = _lab.SSH_DATA["ssh_key"]
+ssh_strict_host_key_checking = _lab.SSH_DATA["ssh_strict_host_key_checking"]
+ssh_known_hosts_file = _lab.SSH_DATA["ssh_known_hosts_file"]
+
+# The lab's clusters answer plain HTTP on a private bridge (10.88.0.0/24): credentials over
+# http:// are allowed for the lab alone. Versions and distributions are pinned so the gateway
+# skips its GET / probe and starts while a cluster is down.
+gateway_allow_plain_http = True
+
+
+def _cluster(name: str, addresses: tuple[str, ...]) -> dict:
+    return {
+        "name": name,
+        "endpoints": [f"http://{address}:9200" for address in addresses],
+        "username": "esdr_gateway",
+        "password": {"env": "ESDR_LAB_GATEWAY_PASSWORD"},
+        "version": _lab.ES_VERSION,
+        "distribution": "elasticsearch",
+    }
+
+
+gateway_clusters = {
+    "primary": _cluster("lab-dc1", ("10.88.0.14", "10.88.0.15")),
+    "backup": _cluster("lab-dc2", ("10.88.0.24", "10.88.0.25")),
+}
+
+KEEPALIVED_FRONT_DOOR = {
+    "kind": "keepalived",
+    "interface": "eth0",
+    "nopreempt": False,
+    "unicast": True,
+    "vips": [
+        {
+            "address": "10.88.0.100/24",
+            "virtual_router_id": 88,
+            "priorities": {"gw1": 150, "gw2": 100},
+        }
+    ],
+}
