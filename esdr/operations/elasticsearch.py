@@ -50,6 +50,7 @@ def cluster_formed(
     service: str = "elasticsearch",
     scheme: str = "http",
     curl_config: str | None = None,
+    started_now: bool = False,
 ):
     """
     Wait until this node is part of a formed cluster, then record the cluster UUID on the host.
@@ -61,21 +62,31 @@ def cluster_formed(
     + service: the systemd unit, checked so a node that failed to start is reported at once
     + scheme: ``https`` when security is on
     + curl_config: the root-only curl ``-K`` file with the CA and credentials (security on)
+    + started_now: this run started the node (it was stopped when the deploy read it): wait
+      until it has joined again even though the cluster formed long ago
 
     The record is what later deploys read to leave ``cluster.initial_master_nodes`` out for
     good: bootstrapping happens once per cluster, decided from the hosts, not from a flag.
+    A node this run started is waited on as well, so that the deploy does not end, and its
+    summary does not count nodes, while that node is still starting.
     """
-    if host.get_fact(EsClusterFormedMarker, data_dir=data_dir):
+    formed_before = host.get_fact(EsClusterFormedMarker, data_dir=data_dir)
+    if formed_before and not started_now:
         host.noop("cluster formed before; bootstrap settings are retired")
         return
     marker = f"{data_dir}/{FORMED_MARKER}"
     endpoint = {"address": address, "port": port, "scheme": scheme, "curl_config": curl_config}
     uuid = host.get_fact(EsClusterUUID, **endpoint)
+    if uuid and formed_before:
+        host.noop("node answers in the formed cluster")
+        return
     if uuid:  # formed and answering (read while preparing too, so --dry shows it)
         yield f"echo {shlex.quote(uuid)} > {shlex.quote(marker)}"
         return
     yield FunctionCommand(
-        _wait_and_record, (address, port, marker, timeout, service, scheme, curl_config), {}
+        _wait_and_record,
+        (address, port, None if formed_before else marker, timeout, service, scheme, curl_config),
+        {},
     )
 
 
@@ -84,7 +95,7 @@ def _wait_and_record(
     host,
     address: str,
     port: int,
-    marker: str,
+    marker: str | None,
     timeout: int,
     service: str,
     scheme: str = "http",
@@ -108,6 +119,8 @@ def _wait_and_record(
         return False
 
     wait_until(f"node {host.name} to join a formed cluster", joined, timeout=timeout)
+    if marker is None:  # rejoined: the cluster's record is on the host already
+        return True
     ok, _ = api.run(f"echo {shlex.quote(committed[-1])} > {shlex.quote(marker)}")
     return ok
 

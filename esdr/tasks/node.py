@@ -112,7 +112,9 @@ def elasticsearch_node(topology: Topology, node: Node):
             running=True,
             enabled=True,
         )
-    if not known.shows(EsClusterFormedMarker, data_dir=cluster["es_data_dir"]):
+    # A running node whose record says the cluster formed has nothing to wait for; one this
+    # run starts is waited on until it has joined (the operation reads its state again).
+    if not (was_running and known.shows(EsClusterFormedMarker, data_dir=cluster["es_data_dir"])):
         es.cluster_formed(
             name="Cluster has formed",
             address=node.address,
@@ -122,6 +124,7 @@ def elasticsearch_node(topology: Topology, node: Node):
             service=service,
             scheme=security.scheme(cluster),
             curl_config=security.CURL_CONFIG if security.enabled(cluster) else None,
+            started_now=not was_running,
         )
     if bootstrap and node.is_master_eligible:
         # The cluster exists now: take the one-time initial master list out of the file. The

@@ -152,6 +152,24 @@ def test_bad_topology_is_refused_before_any_change(lab, tmp_path):
     assert "Starting operation" not in refused.stderr
 
 
+def test_a_node_stopped_by_hand_is_started_and_waited_on_until_it_rejoins(lab, es):
+    """The rerun that starts a stopped node ends only when that node is back in the cluster
+    (its record says the cluster formed long ago, so only this run's start says to wait).
+    The next test's rerun then changes nothing."""
+    stopped = "dc1-data-az2"
+    lab["api"].ssh(stopped, "systemctl stop elasticsearch")
+    wait_for("the stopped node to leave the cluster",
+             lambda: es.cluster.health()["number_of_nodes"] == 4, timeout=60, interval=1)
+    rerun = run_deploy(INVENTORY)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    nodes_at_the_end = es.cluster.health()["number_of_nodes"]  # no wait: the deploy's own
+    changed = rerun.changed_operations()
+    assert any("enabled and running" in op for op in changed[stopped]), changed[stopped]
+    assert any("Cluster has formed" in op for op in changed[stopped]), changed[stopped]
+    assert [h for h, ops in changed.items() if ops] == [stopped], changed
+    assert nodes_at_the_end == 5
+
+
 def test_second_run_changes_nothing(lab):
     second = run_deploy(INVENTORY)
     assert second.returncode == 0, second.stderr[-4000:]
