@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from esdr_lab import constants as _lab
 
+# the SSH lines every lab host shares, named once (esdr_lab/group_settings.py)
+from esdr_lab.group_settings import (  # noqa: F401
+    ssh_key,
+    ssh_known_hosts_file,
+    ssh_strict_host_key_checking,
+    ssh_user,
+)
+
 __all__ = [
     "ssh_user",
     "ssh_key",
@@ -17,11 +25,6 @@ __all__ = [
     "gateway_allow_plain_http",
     "gateway_clusters",
 ]
-
-ssh_user = _lab.SSH_DATA["ssh_user"]
-ssh_key = _lab.SSH_DATA["ssh_key"]
-ssh_strict_host_key_checking = _lab.SSH_DATA["ssh_strict_host_key_checking"]
-ssh_known_hosts_file = _lab.SSH_DATA["ssh_known_hosts_file"]
 
 # The lab's clusters answer plain HTTP on a private bridge (10.88.0.0/24): credentials over
 # http:// are allowed for the lab alone. Versions and distributions are pinned so the gateway
