@@ -360,7 +360,16 @@ def _to_channel(sock: socket.socket, channel: paramiko.Channel) -> None:
     except (OSError, EOFError, paramiko.SSHException):
         pass
     finally:
+        _close(channel)
+
+
+def _close(channel: paramiko.Channel) -> None:
+    """Close a pumped channel; at exit its connection may be closing under it (the atexit
+    ``TUNNELS.close``), and a daemon thread's traceback then is noise on stderr, not news."""
+    try:
         channel.close()
+    except Exception:  # the connection is gone either way
+        pass
 
 
 def _from_channel(sock: socket.socket, channel: paramiko.Channel) -> None:
@@ -370,7 +379,7 @@ def _from_channel(sock: socket.socket, channel: paramiko.Channel) -> None:
     except (OSError, EOFError, paramiko.SSHException):
         pass
     finally:
-        channel.close()
+        _close(channel)
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
