@@ -295,6 +295,7 @@ class GatewayData(_Open):
     gateway_binary: Name | None = None
     gateway_entry_port: Port = 8000
     gateway_api_port: Port = 2900
+    gateway_api_transport: Literal["ssh", "direct"] | None = None
     gateway_user: Name | None = None
     gateway_install_root: AbsPath | None = None
     gateway_conf_dir: AbsPath | None = None

@@ -4,16 +4,16 @@ rendered one). ``esdr gateway status INVENTORY``: each gateway's queue depth and
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import click
+import urllib3
 
 from esdr.cli.args import INVENTORY
 from esdr.cli.guard import BAD_INPUT, DRIFT, FAILURE, OK, guarded
 from esdr.cli.prints import Printer
 from esdr.errors import BadInput
+from esdr.es.tunnel import Forward, route_pool
 from esdr.gateway.lint import lint_text
 from esdr.gateway.model import GatewayHost, GatewayTier
 from esdr.gateway.queues import QueueState, parse_queue_stats, summary_lines
@@ -55,17 +55,59 @@ def lint(printer: Printer, file: str, references: bool) -> int:
     return OK
 
 
-def _queues(tier: GatewayTier, gateway: GatewayHost) -> tuple[list[QueueState] | None, str | None]:
-    url = f"http://{gateway.address}:{tier['gateway_api_port']}/queue/stats"
-    # straight to the gateway, never through an HTTP proxy of the environment
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def _forward(tier: GatewayTier, gateway: GatewayHost) -> Forward:
+    """The way to one gateway's API: by default a forward that the gateway host's own sshd
+    opens to the API on that host (the route every cluster-API client of esdr takes: README,
+    "How the deploy reaches a cluster's API"), so the controller needs SSH to the gateways and
+    nothing else; ``gateway_api_transport: direct``, a TCP connection from here."""
+    port = int(tier["gateway_api_port"])
+    if tier["gateway_api_transport"] == "direct" or gateway.ssh is None:
+        return Forward(None, (gateway.address, port), API_TIMEOUT)
+    listen = str(tier["gateway_api_listen_address"] or "0.0.0.0")
+    # an API bound to every address answers on the host's loopback too
+    target = "127.0.0.1" if listen in ("0.0.0.0", "::", "") else listen
+    return Forward(gateway.ssh, (target, port), API_TIMEOUT)
+
+
+def gateway_queues(tier: GatewayTier, gateway: GatewayHost
+                   ) -> tuple[list[QueueState] | None, str | None]:
+    """One gateway's queues from ``GET /queue/stats``, or (None, why it did not answer)."""
+    port = int(tier["gateway_api_port"])
+    url = f"http://{gateway.address}:{port}/queue/stats"
+    # the pool keeps the gateway's URL; only its socket is the forward (never an HTTP proxy of
+    # the environment: urllib3 reads none)
+    pool = urllib3.HTTPConnectionPool(gateway.address, port, retries=False,
+                                      timeout=urllib3.Timeout(API_TIMEOUT))
+    route_pool(pool, _forward(tier, gateway))
     try:
-        with opener.open(url, timeout=API_TIMEOUT) as response:
-            return parse_queue_stats(json.loads(response.read())), None
-    except (urllib.error.URLError, OSError) as exc:
-        return None, f"{url}: {getattr(exc, 'reason', exc)}"
+        response = pool.request("GET", "/queue/stats")
+    except urllib3.exceptions.HTTPError as exc:
+        return None, f"{url}: {getattr(exc, 'reason', None) or exc}"
+    finally:
+        pool.close()
+    if response.status != 200:
+        return None, f"{url}: HTTP {response.status}"
+    try:
+        return parse_queue_stats(json.loads(response.data)), None
     except ValueError:
         return None, f"{url}: not JSON"
+
+
+def report_queues(printer: Printer, tier: GatewayTier) -> int:
+    """Print every gateway's queues; OK, DRIFT (some replay lags) or FAILURE (no answer)."""
+    code = OK
+    report: dict[str, list[dict]] = {}
+    for gw in tier.gateways:
+        states, error = gateway_queues(tier, gw)
+        for line in summary_lines(gw.name, states, error):
+            printer.say(line, err=states is None)
+        if states is None:
+            code = FAILURE
+        elif code == OK and not all(s.caught_up for s in states):
+            code = DRIFT
+        report[gw.name] = [vars(s) | {"caught_up": s.caught_up} for s in states or []]
+    printer.record(gateways=report)
+    return code
 
 
 @gateway.command()
@@ -81,16 +123,4 @@ def status(printer: Printer, inventory: str) -> int:
     if tier is None or not tier.gateways:
         raise BadInput(f"{inventory}: no host in group `gateways`",
                        hint="esdr gateway status reads the gateways of an inventory that has them")
-    code = OK
-    report: dict[str, list[dict]] = {}
-    for gw in tier.gateways:
-        states, error = _queues(tier, gw)
-        for line in summary_lines(gw.name, states, error):
-            printer.say(line, err=states is None)
-        if states is None:
-            code = FAILURE
-        elif code == OK and not all(s.caught_up for s in states):
-            code = DRIFT
-        report[gw.name] = [vars(s) | {"caught_up": s.caught_up} for s in states or []]
-    printer.record(gateways=report)
-    return code
+    return report_queues(printer, tier)

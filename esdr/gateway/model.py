@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from esdr.gateway.secrets import SecretRef, parse_ref
-from esdr.model import HostSpec
+from esdr.model import HostSpec, SshRoute, ssh_route
 
 GATEWAY_GROUP = "gateways"
 LB_GROUP = "gateway_lb"
@@ -41,6 +41,9 @@ TIER_DEFAULTS: dict[str, Any] = {
     "gateway_listen_address": "0.0.0.0",  # the entry's address (the VIP moves between hosts)
     "gateway_api_listen_address": "0.0.0.0",  # the API: keepalived's check, queue depth and lag
     "gateway_api_port": 2900,
+    # how esdr reads that API: "ssh" (a forward through the gateway host's own sshd, as for the
+    # clusters' APIs: README "How the deploy reaches a cluster's API") or "direct" (TCP from here)
+    "gateway_api_transport": "ssh",
     "gateway_user": "infini-gateway",
     "gateway_install_root": "/opt/infini-gateway",
     "gateway_conf_dir": "/etc/infini-gateway",
@@ -104,6 +107,7 @@ class GatewayHost:
     name: str
     address: str
     groups: tuple[str, ...]
+    ssh: SshRoute | None = None  # how pyinfra reaches the host (its host data)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def is_gateway_spec(spec: HostSpec) -> bool:
 def _host(spec: HostSpec) -> GatewayHost:
     data = spec.data
     address = data.get("gateway_address") or data.get("ssh_hostname") or spec.name
-    return GatewayHost(spec.name, str(address), tuple(spec.groups))
+    return GatewayHost(spec.name, str(address), tuple(spec.groups), ssh_route(spec.name, data))
 
 
 def _settings(specs: list[HostSpec]) -> tuple[dict[str, Any], tuple[str, ...]]:

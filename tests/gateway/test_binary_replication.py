@@ -172,7 +172,8 @@ def test_primary_down_writes_go_to_the_backup_and_queue_for_the_primary(gateway,
 
 
 def test_esdr_gateway_status_reads_depth_and_lag_from_the_api(gateway, tmp_path) -> None:
-    """The command asks each gateway of an inventory (here the one on 127.0.0.1)."""
+    """The command asks each gateway of an inventory (here the one on 127.0.0.1, straight:
+    no sshd runs here to forward through)."""
     from click.testing import CliRunner
 
     from esdr.cli.main import cli
@@ -183,7 +184,8 @@ def test_esdr_gateway_status_reads_depth_and_lag_from_the_api(gateway, tmp_path)
                 for role, c in CLUSTERS.items()}
     inventory.write_text(
         f"gateways = [('gw1', {{'gateway_address': '127.0.0.1', "
-        f"'gateway_api_port': {gateway.api_port}, 'gateway_clusters': {clusters!r}}})]\n")
+        f"'gateway_api_port': {gateway.api_port}, 'gateway_api_transport': 'direct', "
+        f"'gateway_clusters': {clusters!r}}})]\n")
     _until("both queues caught up", lambda: all(
         q.caught_up for q in parse_queue_stats(gateway.queue_stats())))
     result = CliRunner().invoke(cli, ["--json", "gateway", "status", str(inventory)])
