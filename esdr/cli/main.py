@@ -24,6 +24,7 @@ BUILT_IN = {
     "certs": ("certs", "certs"),
     "gateway": ("gateway", "gateway"),
     "secrets": ("secrets", "secrets"),
+    "status": ("status", "status"),
 }
 
 
