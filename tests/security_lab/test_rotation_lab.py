@@ -2,8 +2,9 @@
 writer indexes documents and health is polled the whole time, then ``esdr secrets
 rotate-elastic``; after each, a deploy changes nothing.
 
-One fresh lab for the module, with its own secrets directory (``XDG_DATA_HOME`` of a temporary
-directory), so a rotation this module leaves half-done can never reach another lab test. Every
+The lab is the security modules' own (tests/security_lab/conftest.py), with its own secrets
+directory (``XDG_DATA_HOME`` of a temporary directory), so a rotation this module leaves
+half-done can never reach another lab test; this module runs after the other one. Every
 request goes to lab addresses (10.88.0.0/24) only; every loop is bounded in count and time.
 The numbers are written to ``/tmp/esdr-rotation-lab.json`` and printed.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -176,29 +176,12 @@ def _unchanged_rerun(what: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    saved = os.environ.get("XDG_DATA_HOME")
-    private = tempfile.mkdtemp(prefix="esdr-rotation-lab-")  # 0700
-    os.environ["XDG_DATA_HOME"] = private  # the lab's group data follow it at each load
+def lab(secured_lab):
     try:
-        api.up([str(REPO / INVENTORY)], fresh=True)
-        first = run_deploy(INVENTORY)
-        assert first.returncode == 0, first.stderr[-4000:]
-        yield {"api": api}
+        yield secured_lab
     finally:
-        try:
-            api.down()
-        finally:
-            if saved is None:
-                os.environ.pop("XDG_DATA_HOME", None)
-            else:
-                os.environ["XDG_DATA_HOME"] = saved
-            shutil.rmtree(private, ignore_errors=True)
-            REPORT.write_text(json.dumps(NUMBERS, indent=2))
-            print(json.dumps(NUMBERS, indent=2))
+        REPORT.write_text(json.dumps(NUMBERS, indent=2))
+        print(json.dumps(NUMBERS, indent=2))
 
 
 def test_rotate_ca_keeps_the_cluster_up_and_loses_no_acknowledged_write(lab) -> None:

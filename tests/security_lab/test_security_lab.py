@@ -1,7 +1,8 @@
 """Security for real on the lab's DC1: TLS and authentication refuse what they must, the password
 never leaks while a deploy runs, a certificate reissue rolls the cluster one node at a time.
 
-One fresh lab for the module. Everything talks only to lab addresses (10.88.0.0/24); every loop
+The lab, its private secrets directory and its watched first deploy are shared with the CA
+rotation module (tests/security_lab/conftest.py), which runs after this one. Everything talks only to lab addresses (10.88.0.0/24); every loop
 is bounded. The leak-scan numbers are written to ``/tmp/esdr-leak-scan.json`` and printed.
 """
 
@@ -14,15 +15,13 @@ import ssl
 import stat
 import subprocess
 import sys
-import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.integration.deploy_runner import REPO, SITE, DeployRun, run_deploy
+from tests.integration.deploy_runner import REPO, DeployRun, run_deploy
 from tests.integration.health_watch import watch_health
 from tests.integration.lab_dc1 import ADDRESS_OF as NODES
 
@@ -49,49 +48,6 @@ def _ca_file() -> str:
     from esdr.security.certs import ca_pem_path
 
     return str(ca_pem_path(_topology()))
-
-
-class Sampler:
-    """``ps`` on the controller and on every lab host, every ``interval`` s, until stopped."""
-
-    def __init__(self, api, interval: float = 1.0, limit: int = 900):
-        self.api, self.interval, self.limit = api, interval, limit
-        self.samples: dict[str, list[str]] = {"controller": [], **{n: [] for n in NODES}}
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        for _ in range(self.limit):  # bounded: at most limit rounds
-            if self.done.is_set():
-                return
-            local = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True)
-            self.samples["controller"].append(local.stdout)
-            for name in NODES:
-                remote = self.api.ssh(name, "ps -eo args", timeout=10)
-                if remote.returncode == 0:
-                    self.samples[name].append(remote.stdout)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> Sampler:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.done.set()
-        self.thread.join(timeout=60)
-
-
-def _deploy_verbose() -> DeployRun:
-    """The deploy as a user debugging it would run it: -vv, --diff, --json all at once."""
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "pyinfra", "-y", "-vv", "--diff", "--json", INVENTORY, str(SITE)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    return DeployRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
 def _protected(mode: int) -> bool:
@@ -136,18 +92,8 @@ def _scan_host_roots(needle: bytes) -> dict:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / INVENTORY)], fresh=True)
-    try:
-        with Sampler(api) as sampler:
-            first = _deploy_verbose()
-        assert first.returncode == 0, first.stderr[-4000:]
-        yield {"api": api, "first": first, "sampler": sampler}
-    finally:
-        api.down()
+def lab(secured_lab):
+    return secured_lab
 
 
 def _https(url: str, *, cafile: str | None, auth: str | None = None) -> int:
@@ -168,7 +114,7 @@ def test_password_never_appears_in_ps_output_or_unprotected_files(lab) -> None:
     password = _password()
     needle = password.encode()
     first: DeployRun = lab["first"]
-    sampler: Sampler = lab["sampler"]
+    sampler = lab["sampler"]
     ps_hits = {
         where: sum(password in s for s in samples) for where, samples in sampler.samples.items()
     }
