@@ -104,22 +104,27 @@ def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterP
     es = clients.es
     desired = desired_of(topology)
     name = str(topology.cluster.name)
+    timeout = float(topology.cluster.settings.get("es_remote_connect_timeout") or 1)
+    # A remote that is down costs the remote checks up to es_remote_connect_timeout (the nodes
+    # try it once more): they run while this cluster's own objects are read, so that wait
+    # overlaps the reads instead of following them.
+    remote_infos = in_background(lambda: _remote_infos(clients, desired, name, timeout))
     reg = _r(f"{name}: read {registry.INDEX}", lambda: registry.read(es))
     plan = ClusterPlan(cluster=name, alias=desired.alias, registry_before=reg)
     usable = _features(clients.adapter, desired, reg, plan)
     persistent = _r(f"{name}: GET _cluster/settings", lambda: cluster_settings.observe_persistent(es))
+    repos = _r(f"{name}: GET _snapshot", lambda: snapshot_repository.observe_snapshot_repositories(es))
+    slm = (_r(f"{name}: GET _slm/policy", lambda: slm_policy.observe_slm_policies(es))
+           if "slm" in usable else None)
     _add(plan, (cluster_settings.plan_awareness(desired.awareness, persistent), []))
     _add(plan, cluster_settings.plan_remote_clusters(
         desired.remotes, persistent, registry.managed(reg, "remote_cluster")))
-    connected = _connected(clients, desired, plan,
-                           float(topology.cluster.settings.get("es_remote_connect_timeout") or 1))
-    repos = _r(f"{name}: GET _snapshot", lambda: snapshot_repository.observe_snapshot_repositories(es))
+    connected = _connected(clients, desired, plan, timeout, infos=remote_infos())
     _add(plan, snapshot_repository.plan_snapshot_repositories(
         desired.repositories, repos, registry.managed(reg, "snapshot_repository")))
-    if "slm" in usable:
-        observed = _r(f"{name}: GET _slm/policy", lambda: slm_policy.observe_slm_policies(es))
+    if slm is not None:
         _add(plan, slm_policy.plan_slm_policies(
-            desired.slm, observed, registry.managed(reg, "slm_policy")))
+            desired.slm, slm, registry.managed(reg, "slm_policy")))
     if "ccr" in usable:
         _plan_ccr(clients.adapter, desired, reg, connected, plan)
     _plan_aliases(es, desired, reg, plan)
@@ -179,20 +184,45 @@ def in_parallel(calls: list[Callable[[], T]]) -> list[T]:
     return results
 
 
+def in_background(call: Callable[[], T]) -> Callable[[], T]:
+    """Start ``call`` in its own thread now; the function returned waits for it and returns its
+    result or raises its error."""
+    done: list[Any] = []
+
+    def run() -> None:
+        try:
+            done.append((True, call()))
+        except BaseException as error:  # handed to whoever waits for the result
+            done.append((False, error))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        ok, value = done[0]
+        if not ok:
+            raise value
+        return value
+
+    return result
+
+
 def unreachable_note(alias: str) -> Note:
     return Note("remote_cluster", alias, f"{alias} unreachable: remote checks skipped (not "
                 "connected in GET _remote/info; the settings are in place, it connects when the "
                 "remote is reachable)")
 
 
-def _connected(clients: Clients, desired: Desired, plan: ClusterPlan,
-               timeout: float = 1) -> set[str]:
+def _connected(clients: Clients, desired: Desired, plan: ClusterPlan, timeout: float = 1,
+               infos: list[dict] | None = None) -> set[str]:
     """Remotes the remote-cluster-client nodes are connected to, asked of every such node at
-    once; a remote none of them reaches is reported once and its checks are skipped."""
+    once (``infos``: their answers, when ``_remote_infos`` asked already); a remote none of
+    them reaches is reported once and its checks are skipped."""
     if not desired.remotes:
         return set()
-    infos = in_parallel([lambda v=view: _remote_info(v, desired, plan, timeout)
-                         for view in clients.remote_views])
+    if infos is None:
+        infos = _remote_infos(clients, desired, plan.cluster, timeout)
     merged: dict[str, dict] = {}
     for info in infos:
         for alias in desired.remotes:
@@ -203,8 +233,16 @@ def _connected(clients: Clients, desired: Desired, plan: ClusterPlan,
     return {a for a, i in merged.items() if i.get("connected")}
 
 
-def _remote_info(view: Api, desired: Desired, plan: ClusterPlan, timeout: float = 1) -> dict:
-    info = _r(f"{plan.cluster}: GET _remote/info", lambda: client.get_remote_info(view))
+def _remote_infos(clients: Clients, desired: Desired, cluster: str, timeout: float) -> list[dict]:
+    """``GET _remote/info`` of every remote-cluster-client node, all at once (none: no remotes)."""
+    if not desired.remotes:
+        return []
+    return in_parallel([lambda v=view: _remote_info(v, desired, cluster, timeout)
+                        for view in clients.remote_views])
+
+
+def _remote_info(view: Api, desired: Desired, cluster: str, timeout: float = 1) -> dict:
+    info = _r(f"{cluster}: GET _remote/info", lambda: client.get_remote_info(view))
     down = [a for a in desired.remotes if a in info and not info[a].get("connected")]
     if not down:
         return info
@@ -212,7 +250,7 @@ def _remote_info(view: Api, desired: Desired, plan: ClusterPlan, timeout: float 
     # own: resolving it makes this node try once more (a read, bounded by es_remote_connect_
     # timeout; every down remote at once).
     in_parallel([lambda a=alias: client.resolve_remote(view, a, timeout) for alias in down])
-    return _r(f"{plan.cluster}: GET _remote/info", lambda: client.get_remote_info(view))
+    return _r(f"{cluster}: GET _remote/info", lambda: client.get_remote_info(view))
 
 
 def _plan_ccr(adapter: Replication, desired: Desired, reg: dict, connected: set[str],
