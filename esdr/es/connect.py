@@ -146,11 +146,13 @@ def _tls_context(ca: str) -> ssl.SSLContext:
     """One TLS context per CA file for every node of every client in this process. Without it
     elastic-transport builds one per node (``ssl.create_default_context`` reads the system's
     whole CA store each time: ~35 ms, 7 times per plan on the lab). Verification is the stock
-    node's: the chain must lead to the estate CA (elastic-transport adds certifi's roots when it
-    connects, as its own context held the system's), and urllib3 matches the node's address
-    against the certificate (the context's own check is off, as elastic-transport turns it off
-    for an IP address, and urllib3 then checks; a node named by a DNS name is checked by urllib3
-    the same way)."""
+    node's, except that the chain must lead to the estate CA and nothing else: elastic-transport
+    names certifi's public roots as the pool's ``ca_certs`` when a context is given, and urllib3
+    then loads them into the shared context on every new connection (~30 ms each, several per
+    plan); no node certificate chains to them (the estate CA, or es_ca, issues them), so
+    ``ForwardedNode`` leaves them out. urllib3 matches the node's address against the
+    certificate (the context's own check is off, as elastic-transport turns it off for an IP
+    address, and urllib3 then checks; a node named by a DNS name is checked the same way)."""
     return _tls_context_of(ca, os.stat(ca).st_mtime_ns)
 
 
@@ -171,6 +173,8 @@ class ForwardedNode(Urllib3HttpNode):
         forward = config._extras.get(_FORWARD)
         if forward is not None:
             route_pool(self.pool, forward)
+        if config.ssl_context is not None:  # client_for's: it trusts the estate CA
+            self.pool.ca_certs = None  # no roots loaded into it again on every connection
 
 
 class ForwardedConnection(Urllib3HttpConnection):

@@ -22,7 +22,8 @@ def test_clients_share_one_context_per_ca_file(monkeypatch, estate):  # noqa: F8
     context = node.pool.conn_kw["ssl_context"]
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert node.pool.cert_reqs == "CERT_REQUIRED" and node.pool.assert_hostname is None
-    assert len(context.get_ca_certs()) == 1  # the estate CA (certifi's roots come on connect)
+    # the estate CA only: no pool names public roots to load into it on every connection
+    assert len(context.get_ca_certs()) == 1 and node.pool.ca_certs is None
 
 
 def test_a_rewritten_ca_file_gets_a_new_context(tmp_path, estate):  # noqa: F811
