@@ -7,6 +7,8 @@ it gets the binary.
 
 from __future__ import annotations
 
+from esdr.security.store import default_root as _secrets_root
+from esdr.security.store import generated_secret_file as _generated
 from esdr_lab import constants as _lab
 
 # the SSH lines every lab host shares, named once (esdr_lab/group_settings.py)
@@ -43,10 +45,34 @@ def _cluster(name: str, addresses: tuple[str, ...]) -> dict:
     }
 
 
+# DC1's data nodes (inventories/lab.py) and DC2's (inventories/lab_dc2.py: its master+data pair)
+PRIMARY_DATA_NODES = ("10.88.0.14", "10.88.0.15")
+BACKUP_DATA_NODES = ("10.88.0.21", "10.88.0.22")
+
 gateway_clusters = {
-    "primary": _cluster("lab-dc1", ("10.88.0.14", "10.88.0.15")),
-    "backup": _cluster("lab-dc2", ("10.88.0.24", "10.88.0.25")),
+    "primary": _cluster("lab-dc1", PRIMARY_DATA_NODES),
+    "backup": _cluster("lab-dc2", BACKUP_DATA_NODES),
 }
+
+
+def real_clusters() -> dict:
+    """The two lab clusters as they run when deployed: HTTPS, and the estate's password.
+
+    The lab's Elasticsearch cannot hold a native user of its own for the gateway: it has no
+    ``analysis-common`` module, so the ``.security`` index that stores native users cannot be
+    created (the same reason ``esdr secrets rotate-elastic`` fails there, README "Security").
+    The gateway therefore logs in as ``elastic`` with the password both DCs share, read from
+    the lab estate's secrets directory at each load (it follows XDG_DATA_HOME). Never do this
+    for a real estate: give the gateway a user of its own with write/read on its indices and
+    ``monitor``.
+    """
+    password = {"file": _generated(_secrets_root() / "lab" / "elastic-password")}
+    return {
+        role: {**_cluster(name, addresses), "username": "elastic", "password": password,
+               "endpoints": [f"https://{address}:9200" for address in addresses]}
+        for role, name, addresses in (("primary", "lab-dc1", PRIMARY_DATA_NODES),
+                                      ("backup", "lab-dc2", BACKUP_DATA_NODES))
+    }
 
 KEEPALIVED_FRONT_DOOR = {
     "kind": "keepalived",

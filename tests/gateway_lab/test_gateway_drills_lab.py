@@ -1,0 +1,374 @@
+"""The real INFINI Gateway between the lab's two real clusters, drilled behind the VIP.
+
+One lab: DC1 (inventories/lab.py, primary), DC2 (inventories/lab_dc2.py, backup) and the
+gateways gw1/gw2 (inventories/lab_gateways_real.py: the binary from the lab mirror, checked by
+its sha512, keepalived VIP 10.88.0.100). The tests run in file order on it:
+
+1. the gateway tier deploys twice, the second run changes nothing; the unit runs the pinned
+   binary, answers keepalived's check through the VIP, no password in its config;
+2. backup outage, then gateway failover, in one writing session through the VIP: DC2's hosts are
+   powered off for 60 s (every write acknowledged, the active gateway's queue for DC2 grows);
+   still during that outage the active gateway gw1 is SIGKILLed (its queued writes not yet
+   replayed): the VIP moves to gw2, writes go on (the error window is printed), systemd restarts
+   gw1 and the VIP comes back. DC2 is powered on: both gateways' queues drain (time printed) and
+   both clusters hold the same documents, every acknowledged one among them;
+3. primary outage: DC1's hosts are powered off while writing; once the gateways mark DC1 down
+   (about 30 s, README "Gateway tier") writes go to DC2 and queue for DC1; DC1 powered on, the
+   queue drains and every acknowledged write is in both clusters;
+4. ``esdr status`` and ``esdr gateway status`` on the lab: green, caught up.
+
+Writes carry the application's credentials (the lab's elastic user): the gateway passes them
+through. A write is retried with the same id until acknowledged (a client's duty while a cluster or a
+gateway is being marked down, README "Gateway tier"); an id-less write (every tenth, named by
+the gateway) is sent once. Times are printed (-s), never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import urllib3
+
+from esdr.cli.gateway import gateway_queues
+from esdr.es import client
+from esdr.es.connect import client_for, credentials
+from esdr.gateway.render import CHECK_PATH, SERVICE
+from esdr.project import load_project
+from esdr_lab import constants
+from tests.gateway_lab.drill import who
+from tests.integration.deploy_runner import REPO, run_deploy
+
+pytestmark = pytest.mark.lab
+
+DC1, DC2, GATEWAYS = "inventories/lab.py", "inventories/lab_dc2.py", "inventories/lab_gateways_real.py"
+VIP = "10.88.0.100"
+ENTRY = f"http://{VIP}:8000"
+HOSTS = ("gw1", "gw2")
+BACKUP_OUTAGE = 60.0  # seconds DC2 stays powered off
+REPORT: dict[str, str] = {}
+# The application's own credentials: the gateway passes them through to the cluster, and its
+# queued copy carries them to the other one (its own user is for its health checks; README
+# "Gateway tier"). The lab's clusters share the elastic password.
+AUTH: dict[str, str] = {}
+
+
+def _ssh(host: str, command: str, timeout: float = 60) -> str:
+    from esdr_lab import api
+
+    result = api.ssh(host, command, timeout=timeout)
+    assert result.returncode == 0, f"{host}: {command}: {result.stdout} {result.stderr}"
+    return result.stdout
+
+
+def _wait(what: str, check, limit: float, step: float = 1.0):
+    """Bounded poll: check()'s truthy value and the seconds it took, or fail naming ``what``."""
+    start = time.monotonic()
+    last: object = None
+    for _ in range(int(limit / step) + 2):
+        try:
+            value = check()
+            if value:
+                return value, time.monotonic() - start
+        except Exception as error:  # a cluster or gateway still coming back answers with errors
+            last = error
+        if time.monotonic() - start > limit:
+            break
+        time.sleep(step)
+    pytest.fail(f"timed out after {limit:.0f}s waiting for {what} (last error: {last})")
+
+
+@dataclass
+class Writer:
+    """Writes one document after another through the VIP, each retried until acknowledged."""
+
+    index: str
+    idless_every: int = 10
+    acked: set[str] = field(default_factory=set)
+    phase: str = "before"
+    failures: dict[str, int] = field(default_factory=dict)  # phase -> failed attempts
+    windows: list[tuple[float, float, str]] = field(default_factory=list)  # failing streaks
+    lost_idless: int = 0  # id-less writes that failed (sent once, never retried)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _idless(self, n: int) -> bool:
+        # none while a gateway is killed: one killed after the primary took an id-less write,
+        # before it queued the write, leaves it in the primary alone, and a client cannot
+        # resend it under the same id (README "Gateway tier")
+        return bool(self.idless_every) and n % self.idless_every == 0 and self.phase != "failover"
+
+    def _send(self, n: int) -> str | None:
+        body = json.dumps({"n": n, "phase": self.phase}).encode()
+        if self._idless(n):
+            request = urllib.request.Request(f"{ENTRY}/{self.index}/_doc", data=body,
+                                             method="POST")
+        else:
+            request = urllib.request.Request(f"{ENTRY}/{self.index}/_doc/w{n}", data=body,
+                                             method="PUT")
+        request.add_header("Content-Type", "application/json")
+        for name, value in AUTH.items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status in (200, 201):
+                    return json.loads(response.read())["_id"]
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            pass
+        return None
+
+    def _run(self) -> None:
+        n, streak = 0, None
+        while not self._stop.is_set():
+            n += 1
+            idless = self._idless(n)
+            for _ in range(600):  # bounded: each attempt at most 5 s
+                sent = time.monotonic()
+                doc_id = self._send(n)
+                if doc_id is not None:
+                    self.acked.add(doc_id)
+                    if streak is not None:
+                        self.windows.append((streak[0], sent, streak[1]))
+                        streak = None
+                    break
+                self.failures[self.phase] = self.failures.get(self.phase, 0) + 1
+                streak = streak or (sent, self.phase)
+                if idless:
+                    self.lost_idless += 1
+                    break
+                if self._stop.wait(0.2):
+                    return
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> Writer:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join(timeout=30)
+
+    def window(self, phase: str) -> float:
+        return max((end - start for start, end, p in self.windows if p == phase), default=0.0)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    from esdr_lab import api
+
+    api.require_lab()
+    started = time.monotonic()
+    api.up([str(REPO / DC1), str(REPO / DC2), str(REPO / GATEWAYS)], fresh=True)
+    try:
+        dc1 = run_deploy(DC1)
+        assert dc1.returncode == 0, dc1.stderr[-4000:]
+        # the gateways are deployed while DC2 is: they need neither cluster to start
+        with ThreadPoolExecutor(2) as pool:
+            dc2_run, gw_run = pool.submit(run_deploy, DC2), pool.submit(run_deploy, GATEWAYS)
+            dc2, first = dc2_run.result(), gw_run.result()
+        assert dc2.returncode == 0, dc2.stderr[-4000:]
+        assert first.returncode == 0, first.stderr[-4000:]
+        second = run_deploy(GATEWAYS)
+        assert second.returncode == 0, second.stderr[-4000:]
+        topologies = {name: load_project(REPO / inv).topology
+                      for name, inv in (("dc1", DC1), ("dc2", DC2))}
+        tier = load_project(REPO / GATEWAYS).tier
+        user, password = credentials(topologies["dc1"])
+        AUTH.update(urllib3.make_headers(basic_auth=f"{user}:{password}"))
+        REPORT["setup (up, 3 deploys, rerun)"] = f"{time.monotonic() - started:.0f} s"
+        yield {"api": api, "deploys": (first, second), "topologies": topologies, "tier": tier}
+    finally:
+        print("\n[gateway drills, real binary, DC1 -> DC2]")
+        for what, value in REPORT.items():
+            print(f"  {what}: {value}")
+        api.down()
+
+
+def _es(lab, dc: str):
+    return client_for(lab["topologies"][dc], request_timeout=20, max_retries=5)
+
+
+def _ids(lab, dc: str, index: str) -> set[str]:
+    es = _es(lab, dc)
+    client.request(es, "POST", f"/{index}/_refresh")
+    answer = client.request(es, "POST", f"/{index}/_search",
+                            body={"size": 10000, "_source": False, "track_total_hits": True,
+                                  "query": {"match_all": {}}})
+    assert answer["hits"]["total"]["value"] < 10000, "the drill wrote more than one page"
+    return {hit["_id"] for hit in answer["hits"]["hits"]}
+
+
+def _green(lab, dc: str) -> bool:
+    nodes = len(lab["topologies"][dc].cluster.nodes)
+    health = client.get_cluster_health(_es(lab, dc), timeout="5s")
+    return health["status"] == "green" and health["number_of_nodes"] == nodes
+
+
+def _queue(lab, gateway: str, name: str):
+    tier = lab["tier"]
+    states, error = gateway_queues(tier, tier.host(gateway))
+    assert states is not None, error
+    return next((s for s in states if s.name == name), None)
+
+
+def _drained(lab, queue: str) -> bool:
+    for gateway in HOSTS:
+        state = _queue(lab, gateway, queue)
+        if state is not None and not state.caught_up:
+            return False
+    return True
+
+
+def _holder() -> str | None:
+    for host in HOSTS:
+        if f"{VIP}/" in _ssh(host, "ip -4 -o addr show dev eth0"):
+            return host
+    return None
+
+
+def _dc_hosts(lab, dc: str) -> list[str]:
+    return [node.host for node in lab["topologies"][dc].cluster.nodes]
+
+
+def test_deploy_installs_and_starts_the_real_gateway_idempotently(lab) -> None:
+    first, second = lab["deploys"]
+    changed = {h: ops for h, ops in second.changed_operations().items() if ops}
+    assert changed == {}, f"second run changed: {changed}"
+    output = first.stdout + first.stderr + second.stdout + second.stderr
+    assert "binary step skipped" not in output
+    password = Path(lab["tier"].primary.password.value).read_text().strip()
+    assert password and password not in output, "the cluster password leaked into the deploy"
+    for host in HOSTS:
+        assert f"[esdr] gateway {host}:" in first.stdout + first.stderr  # the queue read-out
+        assert _ssh(host, f"systemctl is-active {SERVICE}").strip() == "active"
+        version = _ssh(host, "/opt/infini-gateway/current/gateway -v 2>&1 || true")
+        assert constants.GATEWAY_VERSION in version
+        answered = _ssh(host, f"curl -fsS -m 2 http://127.0.0.1:2900{CHECK_PATH}")
+        assert answered.strip() == constants.GATEWAY_VERSION
+        assert password not in _ssh(host, "cat /etc/infini-gateway/gateway.yml")
+        mode = _ssh(host, "stat -c '%a %U' /etc/infini-gateway/gateway.env").split()
+        assert mode == ["600", "infini-gateway"]
+    _wait("the VIP on gw1", lambda: _holder() == "gw1", 30)
+    assert who(f"http://{VIP}:2900/queue/stats", timeout=2.0) is not None
+
+
+def test_backup_outage_then_gateway_failover(lab) -> None:
+    api, index = lab["api"], "gw-drill-backup"
+    dc2_hosts = _dc_hosts(lab, "dc2")
+    with Writer(index) as writer:
+        _wait("the first acknowledged writes", lambda: len(writer.acked) >= 20, 60, 0.5)
+        writer.phase = "backup outage"
+        api.stop_hosts(dc2_hosts)
+        off = time.monotonic()
+        time.sleep(30)
+        grown = _queue(lab, "gw1", "lab-dc2-queue")
+        assert grown is not None and grown.messages and not grown.caught_up, grown
+        REPORT["backup outage: gw1's queue for DC2 after 30 s"] = grown.line()
+        # still during the outage: gw1 holds writes DC2 does not have yet; SIGKILL it
+        writer.phase = "failover"
+        pid = int(_ssh("gw1", f"systemctl show -p MainPID --value {SERVICE}").strip())
+        killed = time.monotonic()
+        _ssh("gw1", f"kill -KILL {pid}")
+        _, moved = _wait("the VIP on gw2", lambda: _holder() == "gw2", 20, 0.2)
+        _, back = _wait("the VIP back on gw1", lambda: _holder() == "gw1", 60, 0.2)
+        new_pid = int(_ssh("gw1", f"systemctl show -p MainPID --value {SERVICE}").strip())
+        assert new_pid not in (0, pid)
+        time.sleep(3)
+        acked_in_failover = len(writer.acked)
+        writer.phase = "backup outage"  # the rest of it, through the restarted gw1
+        time.sleep(max(0.0, BACKUP_OUTAGE - (time.monotonic() - off)))
+        writer.phase = "after"
+        api.start_hosts(dc2_hosts)
+        on = time.monotonic()
+        REPORT["DC2 powered off"] = f"{on - off:.0f} s"
+        _, booted = _wait("DC2 green", lambda: _green(lab, "dc2"), 240, 2)
+        time.sleep(2)
+    assert writer.failures.get("backup outage", 0) == 0, "a write failed while only DC2 was down"
+    assert len(writer.acked) > acked_in_failover
+    _, drained = _wait("both gateways' queues for DC2 drained",
+                       lambda: _drained(lab, "lab-dc2-queue"), 240, 1)
+    dc1, dc2 = _wait("DC2 to hold what DC1 holds",
+                     lambda: (lambda a, b: (a, b) if a == b else None)(
+                         _ids(lab, "dc1", index), _ids(lab, "dc2", index)), 120, 2)[0]
+    REPORT["backup outage: writes acknowledged"] = str(len(writer.acked))
+    REPORT["backup outage: drain after power-on (DC2 green, then both queues caught up)"] = (
+        f"{booted:.1f} s + {drained:.1f} s = {time.monotonic() - on:.1f} s to identical docs")
+    REPORT["failover: SIGKILL gw1 -> VIP on gw2"] = f"{moved:.1f} s"
+    REPORT["failover: -> VIP back on gw1 (systemd restart, preempt)"] = f"{back:.1f} s"
+    REPORT["failover: longest error window / failed attempts"] = (
+        f"{writer.window('failover'):.2f} s / {writer.failures.get('failover', 0)}")
+    assert dc1 == dc2
+    assert writer.acked <= dc1, f"acknowledged but missing: {sorted(writer.acked - dc1)[:10]}"
+    REPORT["backup drill: docs in DC1 = docs in DC2"] = str(len(dc1))
+    print(f"killed at {killed - off:.0f} s into the outage")
+
+
+def test_primary_outage_writes_go_to_the_backup_and_replay(lab) -> None:
+    api, index = lab["api"], "gw-drill-primary"
+    dc1_hosts = _dc_hosts(lab, "dc1")
+    with Writer(index, idless_every=0) as writer:
+        _wait("the first acknowledged writes", lambda: len(writer.acked) >= 20, 60, 0.5)
+        writer.phase = "primary outage"
+        before = len(writer.acked)
+        api.stop_hosts(dc1_hosts)
+        off = time.monotonic()
+        # the gateway marks DC1 down after ~30 s; from then on writes go to DC2, queued for DC1
+        (queued, _), took = _wait(
+            "writes queued for DC1",
+            lambda: (lambda q: (q, None) if q and q.messages and not q.caught_up else None)(
+                _queue(lab, _holder() or "gw1", "lab-dc1-queue")), 240, 2)
+        during = len(writer.acked)
+        _wait("more acknowledged writes to the backup", lambda: len(writer.acked) > during + 50,
+              60, 0.5)
+        writer.phase = "after"
+        api.start_hosts(dc1_hosts)
+        on = time.monotonic()
+        _, booted = _wait("DC1 green", lambda: _green(lab, "dc1"), 300, 2)
+        time.sleep(2)
+    REPORT["primary outage: first write queued for DC1 after"] = f"{took:.0f} s"
+    REPORT["primary outage: acknowledged from power-off until DC1 was green"] = str(len(writer.acked) - before)
+    REPORT["primary outage: longest error window"] = f"{writer.window('primary outage'):.1f} s"
+    assert writer.acked and len(writer.acked) > before
+    _, drained = _wait("the queues for DC1 drained", lambda: _drained(lab, "lab-dc1-queue"),
+                       240, 1)
+    REPORT["primary outage: drain after power-on"] = (
+        f"DC1 green {booted:.1f} s, queues caught up {drained:.1f} s later")
+    for dc in ("dc1", "dc2"):
+        ids = _wait(f"every acknowledged write in {dc}",
+                    lambda: (lambda i: i if writer.acked <= i else None)(_ids(lab, dc, index)),
+                    120, 2)[0]
+        REPORT[f"primary outage: docs in {dc}"] = str(len(ids))
+    assert off < on and queued.messages
+
+
+def _esdr(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from esdr.cli.main import main; main()", *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ})
+
+
+def test_status_shows_health_and_caught_up_queues(lab) -> None:
+    cluster = _esdr("status", DC1)
+    assert cluster.returncode == 0, cluster.stdout + cluster.stderr
+    assert "cluster esdr-lab-dc1: green" in cluster.stdout
+    # a gateway's lag is exact again once a write went into the queue file it began at its
+    # restart (README "Gateway tier"): one write through the VIP
+    assert Writer("gw-drill-status")._send(1) is not None
+    gateways, _ = _wait("esdr status: every gateway caught up",
+                        lambda: (lambda r: r if r.returncode == 0 else None)(
+                            _esdr("status", GATEWAYS)), 60, 2)
+    for host in HOSTS:
+        assert f"gateway {host}: queue lab-dc2-queue" in gateways.stdout, gateways.stdout
+    print(cluster.stdout + gateways.stdout)
