@@ -1,7 +1,8 @@
 """Two data centres of the lab, for real: DC1 and DC2 deployed, wired, drilled and drifted.
 
 Run under the lab lock:  flock -w 3000 /run/esdr-lab-session.lock python -m pytest tests/crossdc_lab
-The tests run in file order on one lab brought up for this module (and taken down after it).
+The tests run in file order on the package's lab (tests/crossdc_lab/conftest.py), before the
+gateway drills, which share it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from esdr import licence
 from esdr.es import client
 from esdr.es.connect import client_for
 from esdr.reconcile.run import clients_for
-from esdr.project import load_project
 from tests.integration.deploy_runner import REPO, run_deploy
 
 pytestmark = pytest.mark.lab
@@ -51,23 +51,9 @@ def esdr_plan(inventory: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / DC1), str(REPO / DC2)], fresh=True)
-    try:
-        first = run_deploy(DC1)
-        print(first.stderr[-2500:])
-        assert first.returncode == 0, first.stderr[-4000:]
-        second = run_deploy(DC2)
-        print(second.stderr[-2500:])
-        assert second.returncode == 0, second.stderr[-4000:]
-        topologies = {DC1: load_project(REPO / DC1).topology,
-                      DC2: load_project(REPO / DC2).topology}
-        yield {"api": api, "deploys": (first, second), "topologies": topologies}
-    finally:
-        api.down()
+def lab(two_dcs):
+    return {"api": two_dcs["api"], "deploys": (two_dcs["dc1"], two_dcs["dc2"]),
+            "topologies": two_dcs["topologies"]}
 
 
 @pytest.fixture(scope="module")

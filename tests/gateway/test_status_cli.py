@@ -1,6 +1,6 @@
 """``esdr status INVENTORY`` for an inventory with gateways: each gateway's queues and the exit
 code the README's table gives (the cluster half is run on the lab by
-tests/gateway_lab/test_gateway_drills_lab.py). The gateway here is a stand-in API on loopback,
+tests/crossdc_lab/test_gateway_drills_lab.py). The gateway here is a stand-in API on loopback,
 read straight (``gateway_api_transport: direct``: no sshd runs here)."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The real INFINI Gateway between the lab's two real clusters, drilled behind the VIP.
 
-One lab: DC1 (inventories/lab.py, primary), DC2 (inventories/lab_dc2.py, backup) and the
+The package's lab (tests/crossdc_lab/conftest.py, shared with the two-DC checks, which run
+first): DC1 (inventories/lab.py, primary), DC2 (inventories/lab_dc2.py, backup) and the
 gateways gw1/gw2 (inventories/lab_gateways_real.py: the binary from the lab mirror, checked by
 its sha512, keepalived VIP 10.88.0.100). The tests run in file order on it:
 
@@ -33,7 +34,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +44,6 @@ from esdr.cli.gateway import gateway_queues
 from esdr.es import client
 from esdr.es.connect import client_for, credentials
 from esdr.gateway.render import CHECK_PATH, SERVICE
-from esdr.project import load_project
 from esdr_lab import constants
 from tests.gateway_lab.drill import who
 from tests.integration.deploy_runner import REPO, run_deploy
@@ -165,35 +164,23 @@ class Writer:
 
 
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
+def lab(two_dcs):
     started = time.monotonic()
-    api.up([str(REPO / DC1), str(REPO / DC2), str(REPO / GATEWAYS)], fresh=True)
     try:
-        dc1 = run_deploy(DC1)
-        assert dc1.returncode == 0, dc1.stderr[-4000:]
-        # the gateways are deployed while DC2 is: they need neither cluster to start
-        with ThreadPoolExecutor(2) as pool:
-            dc2_run, gw_run = pool.submit(run_deploy, DC2), pool.submit(run_deploy, GATEWAYS)
-            dc2, first = dc2_run.result(), gw_run.result()
-        assert dc2.returncode == 0, dc2.stderr[-4000:]
-        assert first.returncode == 0, first.stderr[-4000:]
         second = run_deploy(GATEWAYS)
         assert second.returncode == 0, second.stderr[-4000:]
-        topologies = {name: load_project(REPO / inv).topology
-                      for name, inv in (("dc1", DC1), ("dc2", DC2))}
-        tier = load_project(REPO / GATEWAYS).tier
+        topologies = {"dc1": two_dcs["topologies"][DC1], "dc2": two_dcs["topologies"][DC2]}
         user, password = credentials(topologies["dc1"])
         AUTH.update(urllib3.make_headers(basic_auth=f"{user}:{password}"))
-        REPORT["setup (up, 3 deploys, rerun)"] = f"{time.monotonic() - started:.0f} s"
-        yield {"api": api, "deploys": (first, second), "topologies": topologies, "tier": tier}
+        REPORT["setup shared with the two-DC checks (up, 3 deploys)"] = (
+            f"{two_dcs['seconds']:.0f} s")
+        REPORT["gateway rerun"] = f"{time.monotonic() - started:.0f} s"
+        yield {"api": two_dcs["api"], "deploys": (two_dcs["gateways"], second),
+               "topologies": topologies, "tier": two_dcs["tier"]}
     finally:
         print("\n[gateway drills, real binary, DC1 -> DC2]")
         for what, value in REPORT.items():
             print(f"  {what}: {value}")
-        api.down()
 
 
 def _es(lab, dc: str):
