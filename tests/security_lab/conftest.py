@@ -1,11 +1,13 @@
-"""One secured DC1 for both security modules: a fresh lab, a private secrets directory, and a
-first deploy watched by ``ps`` sampling.
+"""One secured DC1 for the security modules: a fresh lab, a private secrets directory, and a
+first deploy by a non-root SSH user through sudo, watched by ``ps`` sampling.
 
 Each module needs what the ordinary shared DC1 (tests/lab_fixtures.py) cannot give: the leak
-scan must watch the first deploy itself, and the CA rotation must never reach another lab
-test's secrets (its own ``XDG_DATA_HOME``). Both get that from this one bring-up instead of a
-fresh lab each, about two minutes apiece. The security checks run first; the CA rotation,
-which leaves the estate with a new CA, runs last.
+scan and the sudo checks must watch the first, cold deploy itself, and the CA rotation must
+never reach another lab test's secrets (its own ``XDG_DATA_HOME``). They get that from this one
+bring-up instead of a fresh lab each, about two minutes apiece. The first deploy is the one a
+real estate runs (its own SSH user, passwordless sudo, as group_data/prod.py), so the leak scan
+watches the sudo path, where a secret could pass through argv or /tmp. The CA rotation, which
+leaves the estate with a new CA, runs last.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ from tests.integration.lab_dc1 import ADDRESS_OF as NODES
 
 INVENTORY = "inventories/lab.py"
 LAST = "test_rotation_lab.py"
+USER = "esdrdeploy"
+# The SSH user of a real estate: its own account, the lab's key, sudo without a password.
+MAKE_USER = (
+    f"id -u {USER} >/dev/null 2>&1 || useradd -m -s /bin/sh {USER}; "
+    f"install -d -m 700 -o {USER} -g {USER} /home/{USER}/.ssh && "
+    f"install -m 600 -o {USER} -g {USER} /root/.ssh/authorized_keys "
+    f"/home/{USER}/.ssh/authorized_keys && "
+    f"echo '{USER} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/esdr-deploy && "
+    "chmod 440 /etc/sudoers.d/esdr-deploy && visudo -cqf /etc/sudoers.d/esdr-deploy"
+)
+AS_SUDO_USER = ("--data", f"ssh_user={USER}", "--data", "_sudo=true")
 
 
 class Sampler:
@@ -57,11 +70,12 @@ class Sampler:
         self.thread.join(timeout=60)
 
 
-def _deploy_verbose() -> DeployRun:
-    """The deploy as a user debugging it would run it: -vv, --diff, --json all at once."""
+def sudo_deploy(*flags: str) -> DeployRun:
+    """The deploy by the sudo user; ``flags`` as a user debugging it adds them (-vv, --diff)."""
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pyinfra", "-y", "-vv", "--diff", "--json", INVENTORY, str(SITE)],
+        [sys.executable, "-m", "pyinfra", "-y", *flags, "--json", *AS_SUDO_USER, INVENTORY,
+         str(SITE)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -80,8 +94,11 @@ def secured_lab():
     os.environ["XDG_DATA_HOME"] = private  # the lab's group data follow it at each load
     try:
         api.up([str(REPO / INVENTORY)], fresh=True)
+        for host in NODES:
+            made = api.ssh(host, MAKE_USER)
+            assert made.returncode == 0, f"{host}: {made.stderr}"
         with Sampler(api) as sampler:
-            first = _deploy_verbose()
+            first = sudo_deploy("-vv", "--diff")
         assert first.returncode == 0, first.stderr[-4000:]
         yield {"api": api, "first": first, "sampler": sampler}
     finally:

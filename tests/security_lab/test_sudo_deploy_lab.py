@@ -2,34 +2,22 @@
 group_data/prod.py does: it works, a rerun changes nothing, and no secret is left where another
 local user could read it (secret files' modes, no upload directory left in /tmp).
 
-Run under the lab lock (one lab session at a time on this machine):
-    flock -w 3000 /run/esdr-lab-session.lock python -m pytest -m lab tests/integration/test_sudo_deploy_lab.py
+The first deploy is the security modules' own (tests/security_lab/conftest.py): cold, by that
+user, watched by the leak scan. Run under the lab lock (one lab session at a time):
+    flock -w 3000 /run/esdr-lab-session.lock python -m pytest -m lab tests/security_lab
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.integration.deploy_runner import REPO, SITE, DeployRun
 from tests.integration.lab_dc1 import ADDRESS_OF as HOSTS
+from tests.security_lab.conftest import USER, sudo_deploy
 
 pytestmark = pytest.mark.lab
 
-INVENTORY = "inventories/lab.py"
-USER = "esdrdeploy"
-# The SSH user of a real estate: its own account, the lab's key, sudo without a password.
-MAKE_USER = (
-    f"id -u {USER} >/dev/null 2>&1 || useradd -m -s /bin/sh {USER}; "
-    f"install -d -m 700 -o {USER} -g {USER} /home/{USER}/.ssh && "
-    f"install -m 600 -o {USER} -g {USER} /root/.ssh/authorized_keys "
-    f"/home/{USER}/.ssh/authorized_keys && "
-    f"echo '{USER} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/esdr-deploy && "
-    "chmod 440 /etc/sudoers.d/esdr-deploy && visudo -cqf /etc/sudoers.d/esdr-deploy"
-)
 # Every secret the deploy puts on a node (node key, keystore, the deploy's curl config and
 # keystore markers in /etc/esdr), with mode and owner.
 SECRET_MODES = (
@@ -38,33 +26,9 @@ SECRET_MODES = (
 )
 
 
-def sudo_deploy() -> DeployRun:
-    import time
-
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "pyinfra", "-y", "--json",
-         "--data", f"ssh_user={USER}", "--data", "_sudo=true", INVENTORY, str(SITE)],
-        cwd=REPO, capture_output=True, text=True, timeout=1500,
-    )
-    return DeployRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
-
-
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / INVENTORY)], fresh=True)
-    try:
-        for host in HOSTS:
-            made = api.ssh(host, MAKE_USER)
-            assert made.returncode == 0, f"{host}: {made.stderr}"
-        first = sudo_deploy()
-        print(first.stderr[-3000:])
-        yield {"api": api, "first": first}
-    finally:
-        api.down()
+def lab(secured_lab):
+    return secured_lab
 
 
 def test_a_sudo_deploy_by_a_non_root_user_forms_the_cluster(lab):
