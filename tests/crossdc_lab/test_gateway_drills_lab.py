@@ -45,6 +45,7 @@ from esdr.es import client
 from esdr.es.connect import client_for, credentials
 from esdr.gateway.render import CHECK_PATH, SERVICE
 from esdr_lab import constants
+from tests.gateway_lab.drill import ssh as _ssh
 from tests.gateway_lab.drill import who
 from tests.integration.deploy_runner import REPO, run_deploy
 
@@ -60,14 +61,6 @@ REPORT: dict[str, str] = {}
 # queued copy carries them to the other one (its own user is for its health checks; README
 # "Gateway tier"). The lab's clusters share the elastic password.
 AUTH: dict[str, str] = {}
-
-
-def _ssh(host: str, command: str, timeout: float = 60) -> str:
-    from esdr_lab import api
-
-    result = api.ssh(host, command, timeout=timeout)
-    assert result.returncode == 0, f"{host}: {command}: {result.stdout} {result.stderr}"
-    return result.stdout
 
 
 def _wait(what: str, check, limit: float, step: float = 1.0):

@@ -61,3 +61,12 @@ def burst(
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def ssh(host: str, command: str, timeout: float = 60) -> str:
+    """``command`` on a lab host; its stdout, or the test fails naming host and command."""
+    from esdr_lab import api
+
+    result = api.ssh(host, command, timeout=timeout)
+    assert result.returncode == 0, f"{host}: {command}: {result.stdout} {result.stderr}"
+    return result.stdout

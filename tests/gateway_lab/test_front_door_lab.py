@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.gateway_lab.drill import burst, median, wait_for_answer, who
+from tests.gateway_lab.drill import ssh as _ssh
 
 pytestmark = pytest.mark.lab
 
@@ -44,14 +45,6 @@ SECRET = "lab-only-s3cret-never-logged"
 
 TIMES: dict[str, list[float]] = {}
 KEPT_AFTER_KILL: list[bool] = []  # did SIGKILLed gw1 still have the VIP configured?
-
-
-def _ssh(host: str, command: str, timeout: float = 60) -> str:
-    from esdr_lab import api
-
-    result = api.ssh(host, command, timeout=timeout)
-    assert result.returncode == 0, f"{host}: {command}: {result.stdout} {result.stderr}"
-    return result.stdout
 
 
 def _deploy(inventory: str):
