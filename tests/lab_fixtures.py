@@ -187,3 +187,12 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
 def pytest_sessionfinish() -> None:
     """A session stopped early (-x, Ctrl-C) still leaves no shared lab behind."""
     KEEPER.release()
+
+
+def run_module_last(items: list[pytest.Item], package: str, module: str) -> None:
+    """Within ``package``'s tests, ``module``'s come last, in the place the package has in the
+    run (file order kept otherwise): for a package lab that a module must leave changed."""
+    places = [i for i, item in enumerate(items) if item.path.parent == REPO / package]
+    ordered = sorted((items[i] for i in places), key=lambda item: item.path.name == module)
+    for place, item in zip(places, ordered):
+        items[place] = item

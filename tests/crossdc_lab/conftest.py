@@ -16,6 +16,7 @@ import pytest
 
 from esdr.project import load_project
 from tests.integration.deploy_runner import REPO, run_deploy
+from tests.lab_fixtures import run_module_last
 
 DC1, DC2 = "inventories/lab.py", "inventories/lab_dc2.py"
 GATEWAYS = "inventories/lab_gateways_real.py"
@@ -50,7 +51,4 @@ def two_dcs():
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The gateway drills after the two-DC checks, in the same place in the run."""
-    places = [i for i, item in enumerate(items) if item.path.parent == REPO / "tests/crossdc_lab"]
-    ordered = sorted((items[i] for i in places), key=lambda item: item.path.name == LAST)
-    for place, item in zip(places, ordered):
-        items[place] = item
+    run_module_last(items, "tests/crossdc_lab", LAST)

@@ -24,6 +24,7 @@ import pytest
 
 from tests.integration.deploy_runner import REPO, SITE, DeployRun
 from tests.integration.lab_dc1 import ADDRESS_OF as NODES
+from tests.lab_fixtures import run_module_last
 
 INVENTORY = "inventories/lab.py"
 LAST = "test_rotation_lab.py"
@@ -114,8 +115,4 @@ def secured_lab():
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The rotation module after the other security tests, in the same place in the run."""
-    places = [i for i, item in enumerate(items) if item.path.parent == REPO / "tests/security_lab"]
-    ours = [items[i] for i in places]
-    ordered = sorted(ours, key=lambda item: item.path.name == LAST)  # stable: file order kept
-    for place, item in zip(places, ordered):
-        items[place] = item
+    run_module_last(items, "tests/security_lab", LAST)
