@@ -49,10 +49,13 @@ def _cluster(name: str, addresses: tuple[str, ...]) -> dict:
 PRIMARY_DATA_NODES = ("10.88.0.14", "10.88.0.15")
 BACKUP_DATA_NODES = ("10.88.0.21", "10.88.0.22")
 
-gateway_clusters = {
-    "primary": _cluster("lab-dc1", PRIMARY_DATA_NODES),
-    "backup": _cluster("lab-dc2", BACKUP_DATA_NODES),
-}
+# role in the gateway's config, cluster name, data nodes
+_LAB_CLUSTERS = (
+    ("primary", "lab-dc1", PRIMARY_DATA_NODES),
+    ("backup", "lab-dc2", BACKUP_DATA_NODES),
+)
+
+gateway_clusters = {role: _cluster(name, addresses) for role, name, addresses in _LAB_CLUSTERS}
 
 
 def real_clusters() -> dict:
@@ -70,8 +73,7 @@ def real_clusters() -> dict:
     return {
         role: {**_cluster(name, addresses), "username": "elastic", "password": password,
                "endpoints": [f"https://{address}:9200" for address in addresses]}
-        for role, name, addresses in (("primary", "lab-dc1", PRIMARY_DATA_NODES),
-                                      ("backup", "lab-dc2", BACKUP_DATA_NODES))
+        for role, name, addresses in _LAB_CLUSTERS
     }
 
 KEEPALIVED_FRONT_DOOR = {
