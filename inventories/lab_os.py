@@ -6,9 +6,9 @@
 # group_data/estates/lab_os.yml.
 
 es_master = [
-    ("os1-az1", {"ssh_hostname": "10.88.0.31", "zone": "az1"}),
-    ("os1-az2", {"ssh_hostname": "10.88.0.32", "zone": "az2"}),
-    ("os1-az3", {"ssh_hostname": "10.88.0.33", "zone": "az3"}),
+    ("os1-az1", {"ssh_hostname": "10.88.0.51", "zone": "az1"}),
+    ("os1-az2", {"ssh_hostname": "10.88.0.52", "zone": "az2"}),
+    ("os1-az3", {"ssh_hostname": "10.88.0.53", "zone": "az3"}),
 ]
 
 es_data = es_master[:2]

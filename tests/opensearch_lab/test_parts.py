@@ -109,7 +109,7 @@ def test_parse_sha512_accepts_both_formats():
 
 
 @pytest.mark.parametrize("inventory, prefix, first, name", [
-    ("lab_os.py", "os1", 31, "esdr-lab-os-dc1"),
+    ("lab_os.py", "os1", 51, "esdr-lab-os-dc1"),
     ("lab_os_dc2.py", "os2", 41, "esdr-lab-os-dc2"),
 ])
 def test_os_inventories_have_the_drill_shape(inventory, prefix, first, name):
@@ -146,7 +146,7 @@ def test_os_estate_design():
     estate = parse_estate(topology.cluster["es_estate"])
     assert check_estate(estate) == []
     assert {(k.source, k.target) for k in estate.links} == {("dc1", "dc2"), ("dc2", "dc1")}
-    assert estate.clusters["dc1"].seeds == ("10.88.0.31:9300", "10.88.0.32:9300")
+    assert estate.clusters["dc1"].seeds == ("10.88.0.51:9300", "10.88.0.52:9300")
     assert estate.clusters["dc2"].seeds == ("10.88.0.41:9300", "10.88.0.42:9300")
     (orders,) = estate.followers
     assert (orders.cluster, orders.index, orders.remote, orders.write_alias) == (
