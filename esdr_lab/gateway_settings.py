@@ -58,8 +58,30 @@ _LAB_CLUSTERS = (
 gateway_clusters = {role: _cluster(name, addresses) for role, name, addresses in _LAB_CLUSTERS}
 
 
+# The OpenSearch lab's DC1 (inventories/lab_os.py) and DC2 (inventories/lab_os_dc2.py): each
+# DC's two cluster-manager+data nodes (the az3 manager holds no shards)
+OS_PRIMARY_DATA_NODES = ("10.88.0.51", "10.88.0.52")
+OS_BACKUP_DATA_NODES = ("10.88.0.41", "10.88.0.42")
+_OS_LAB_CLUSTERS = (
+    ("primary", "lab-os-dc1", OS_PRIMARY_DATA_NODES),
+    ("backup", "lab-os-dc2", OS_BACKUP_DATA_NODES),
+)
+
+
+def _https(clusters: tuple, user: str, password_file: str, version: str,
+           distribution: str) -> dict:
+    password = {"file": _generated(_secrets_root() / password_file)}
+    return {
+        role: {**_cluster(name, addresses), "username": user, "password": password,
+               "endpoints": [f"https://{address}:9200" for address in addresses],
+               "version": version, "distribution": distribution}
+        for role, name, addresses in clusters
+    }
+
+
 def real_clusters() -> dict:
-    """The two lab clusters as they run when deployed: HTTPS, and the estate's password.
+    """The two Elasticsearch lab clusters as they run when deployed: HTTPS, and the estate's
+    password.
 
     The lab's Elasticsearch cannot hold a native user of its own for the gateway: it has no
     ``analysis-common`` module, so the ``.security`` index that stores native users cannot be
@@ -69,12 +91,17 @@ def real_clusters() -> dict:
     for a real estate: give the gateway a user of its own with write/read on its indices and
     ``monitor``.
     """
-    password = {"file": _generated(_secrets_root() / "lab" / "elastic-password")}
-    return {
-        role: {**_cluster(name, addresses), "username": "elastic", "password": password,
-               "endpoints": [f"https://{address}:9200" for address in addresses]}
-        for role, name, addresses in _LAB_CLUSTERS
-    }
+    return _https(_LAB_CLUSTERS, "elastic", "lab/elastic-password", _lab.ES_VERSION,
+                  "elasticsearch")
+
+
+def real_os_clusters() -> dict:
+    """The two OpenSearch lab clusters as deployed (security plugin, HTTPS): the gateway logs in
+    as the lab's ``admin``, whose password both DCs share (esdr_lab/group_settings_os.py), for
+    the reason given in :func:`real_clusters`: esdr creates no users yet."""
+    return _https(_OS_LAB_CLUSTERS, "admin", "lab_os/admin-password", _lab.OS_VERSION,
+                  "opensearch")
+
 
 KEEPALIVED_FRONT_DOOR = {
     "kind": "keepalived",

@@ -1,0 +1,38 @@
+"""Group data of the lab's tiers that run the real gateway binary behind keepalived.
+
+`group_data/lab_gateways_real.py` (between the Elasticsearch DCs) and
+`group_data/lab_gateways_os.py` (between the OpenSearch DCs) star-import it, then name their
+clusters. The binary comes from the lab mirror (esdr_lab/artifacts.py serves the archive from
+shared/vendor/infini-gateway/dist, never copied into the repository), pinned by the sha512
+shipped beside it there.
+"""
+
+from __future__ import annotations
+
+from esdr_lab import artifacts as _artifacts
+from esdr_lab import constants as _lab
+from esdr_lab.gateway_settings import *  # noqa: F401,F403
+from esdr_lab.gateway_settings import KEEPALIVED_FRONT_DOOR as _KEEPALIVED
+
+__all__ = [  # gateway_settings' names, then the binary's
+    "ssh_user",
+    "ssh_key",
+    "ssh_strict_host_key_checking",
+    "ssh_known_hosts_file",
+    "gateway_allow_plain_http",
+    "gateway_clusters",
+    "gateway_version",
+    "gateway_archive_url",
+    "gateway_archive_sha512",
+    "gateway_binary",
+    "gateway_front_door",
+]
+
+gateway_version = _lab.GATEWAY_VERSION
+gateway_archive_url = f"{_lab.MIRROR_URL}/{_lab.GATEWAY_ARCHIVE}"
+# None without shared/vendor: `esdr validate` then refuses the URL (archive-checksum-missing)
+gateway_archive_sha512 = _artifacts.vendored_sha512(_lab.GATEWAY_ARCHIVE)
+gateway_binary = "gateway"  # the archive holds the executable alone, under this name
+gateway_front_door = _KEEPALIVED
+# HTTPS to both clusters, as the lab deploys them: each tier's group data names its clusters
+gateway_allow_plain_http = False
