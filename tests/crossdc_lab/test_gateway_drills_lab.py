@@ -26,34 +26,36 @@ the gateway) is sent once. Times are printed (-s), never asserted.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import urllib3
 
-from esdr.cli.gateway import gateway_queues
-from esdr.es import client
-from esdr.es.connect import client_for, credentials
+from esdr.es.connect import credentials
 from esdr.gateway.render import CHECK_PATH, SERVICE
 from esdr_lab import constants
 from tests.gateway_lab.drill import ssh as _ssh
 from tests.gateway_lab.drill import who
+from tests.gateway_lab.writer import (
+    VIP,
+    Writer,
+    all_nodes_green,
+    cluster_client,
+    doc_ids,
+    drained,
+    queue_state,
+    vip_holder,
+    wait,
+)
 from tests.integration.deploy_runner import REPO, run_deploy
 
 pytestmark = pytest.mark.lab
 
 DC1, DC2, GATEWAYS = "inventories/lab.py", "inventories/lab_dc2.py", "inventories/lab_gateways_real.py"
-VIP = "10.88.0.100"
-ENTRY = f"http://{VIP}:8000"
 HOSTS = ("gw1", "gw2")
 BACKUP_OUTAGE = 60.0  # seconds DC2 stays powered off
 REPORT: dict[str, str] = {}
@@ -61,101 +63,6 @@ REPORT: dict[str, str] = {}
 # queued copy carries them to the other one (its own user is for its health checks; README
 # "Gateway tier"). The lab's clusters share the elastic password.
 AUTH: dict[str, str] = {}
-
-
-def _wait(what: str, check, limit: float, step: float = 1.0):
-    """Bounded poll: check()'s truthy value and the seconds it took, or fail naming ``what``."""
-    start = time.monotonic()
-    last: object = None
-    for _ in range(int(limit / step) + 2):
-        try:
-            value = check()
-            if value:
-                return value, time.monotonic() - start
-        except Exception as error:  # a cluster or gateway still coming back answers with errors
-            last = error
-        if time.monotonic() - start > limit:
-            break
-        time.sleep(step)
-    pytest.fail(f"timed out after {limit:.0f}s waiting for {what} (last error: {last})")
-
-
-@dataclass
-class Writer:
-    """Writes one document after another through the VIP, each retried until acknowledged."""
-
-    index: str
-    idless_every: int = 10
-    acked: set[str] = field(default_factory=set)
-    phase: str = "before"
-    failures: dict[str, int] = field(default_factory=dict)  # phase -> failed attempts
-    windows: list[tuple[float, float, str]] = field(default_factory=list)  # failing streaks
-    lost_idless: int = 0  # id-less writes that failed (sent once, never retried)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def _idless(self, n: int) -> bool:
-        # none while a gateway is killed: one killed after the primary took an id-less write,
-        # before it queued the write, leaves it in the primary alone, and a client cannot
-        # resend it under the same id (README "Gateway tier")
-        return bool(self.idless_every) and n % self.idless_every == 0 and self.phase != "failover"
-
-    def _send(self, n: int) -> str | None:
-        body = json.dumps({"n": n, "phase": self.phase}).encode()
-        if self._idless(n):
-            request = urllib.request.Request(f"{ENTRY}/{self.index}/_doc", data=body,
-                                             method="POST")
-        else:
-            request = urllib.request.Request(f"{ENTRY}/{self.index}/_doc/w{n}", data=body,
-                                             method="PUT")
-        request.add_header("Content-Type", "application/json")
-        for name, value in AUTH.items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status in (200, 201):
-                    return json.loads(response.read())["_id"]
-        except (urllib.error.URLError, OSError, ValueError, KeyError):
-            pass
-        return None
-
-    def _run(self) -> None:
-        n, streak = 0, None
-        while not self._stop.is_set():
-            n += 1
-            idless = self._idless(n)
-            for _ in range(600):  # bounded: each attempt at most 5 s
-                # an attempt counts in the phase it was sent in: one sent to the killed gateway
-                # may time out only after the drill has moved on to the next phase
-                sent, phase = time.monotonic(), self.phase
-                doc_id = self._send(n)
-                if doc_id is not None:
-                    self.acked.add(doc_id)
-                    if streak is not None:
-                        self.windows.append((streak[0], sent, streak[1]))
-                        streak = None
-                    break
-                self.failures[phase] = self.failures.get(phase, 0) + 1
-                streak = streak or (sent, phase)
-                if idless:
-                    self.lost_idless += 1
-                    break
-                if self._stop.wait(0.2):
-                    return
-            self._stop.wait(0.02)
-
-    def __enter__(self) -> Writer:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        assert self._thread is not None
-        self._thread.join(timeout=30)
-
-    def window(self, phase: str) -> float:
-        return max((end - start for start, end, p in self.windows if p == phase), default=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -179,45 +86,23 @@ def lab(two_dcs):
 
 
 def _es(lab, dc: str):
-    return client_for(lab["topologies"][dc], request_timeout=20, max_retries=5)
+    return cluster_client(lab["topologies"][dc])
 
 
 def _ids(lab, dc: str, index: str) -> set[str]:
-    es = _es(lab, dc)
-    client.request(es, "POST", f"/{index}/_refresh")
-    answer = client.request(es, "POST", f"/{index}/_search",
-                            body={"size": 10000, "_source": False, "track_total_hits": True,
-                                  "query": {"match_all": {}}})
-    assert answer["hits"]["total"]["value"] < 10000, "the drill wrote more than one page"
-    return {hit["_id"] for hit in answer["hits"]["hits"]}
+    return doc_ids(_es(lab, dc), index)
 
 
 def _green(lab, dc: str) -> bool:
-    nodes = len(lab["topologies"][dc].cluster.nodes)
-    health = client.get_cluster_health(_es(lab, dc), timeout="5s")
-    return health["status"] == "green" and health["number_of_nodes"] == nodes
+    return all_nodes_green(lab["topologies"][dc])
 
 
 def _queue(lab, gateway: str, name: str):
-    tier = lab["tier"]
-    states, error = gateway_queues(tier, tier.host(gateway))
-    assert states is not None, error
-    return next((s for s in states if s.name == name), None)
+    return queue_state(lab["tier"], gateway, name)
 
 
 def _drained(lab, queue: str) -> bool:
-    for gateway in HOSTS:
-        state = _queue(lab, gateway, queue)
-        if state is not None and not state.caught_up:
-            return False
-    return True
-
-
-def _holder() -> str | None:
-    for host in HOSTS:
-        if f"{VIP}/" in _ssh(host, "ip -4 -o addr show dev eth0"):
-            return host
-    return None
+    return drained(lab["tier"], queue)
 
 
 def _dc_hosts(lab, dc: str) -> list[str]:
@@ -242,15 +127,15 @@ def test_deploy_installs_and_starts_the_real_gateway_idempotently(lab) -> None:
         assert password not in _ssh(host, "cat /etc/infini-gateway/gateway.yml")
         mode = _ssh(host, "stat -c '%a %U' /etc/infini-gateway/gateway.env").split()
         assert mode == ["600", "infini-gateway"]
-    _wait("the VIP on gw1", lambda: _holder() == "gw1", 30)
+    wait("the VIP on gw1", lambda: vip_holder() == "gw1", 30)
     assert who(f"http://{VIP}:2900/queue/stats", timeout=2.0) is not None
 
 
 def test_backup_outage_then_gateway_failover(lab) -> None:
     api, index = lab["api"], "gw-drill-backup"
     dc2_hosts = _dc_hosts(lab, "dc2")
-    with Writer(index) as writer:
-        _wait("the first acknowledged writes", lambda: len(writer.acked) >= 20, 60, 0.5)
+    with Writer(index, AUTH) as writer:
+        wait("the first acknowledged writes", lambda: len(writer.acked) >= 20, 60, 0.5)
         writer.phase = "backup outage"
         api.stop_hosts(dc2_hosts)
         off = time.monotonic()
@@ -263,15 +148,15 @@ def test_backup_outage_then_gateway_failover(lab) -> None:
         pid = int(_ssh("gw1", f"systemctl show -p MainPID --value {SERVICE}").strip())
         killed = time.monotonic()
         _ssh("gw1", f"kill -KILL {pid}")
-        _, moved = _wait("the VIP on gw2", lambda: _holder() == "gw2", 20, 0.2)
-        _, back = _wait("the VIP back on gw1", lambda: _holder() == "gw1", 60, 0.2)
+        _, moved = wait("the VIP on gw2", lambda: vip_holder() == "gw2", 20, 0.2)
+        _, back = wait("the VIP back on gw1", lambda: vip_holder() == "gw1", 60, 0.2)
         new_pid = int(_ssh("gw1", f"systemctl show -p MainPID --value {SERVICE}").strip())
         assert new_pid not in (0, pid)
         # The failover lasts until the restarted gw1 serves writes again: until its first health
         # check it counts the primary unavailable and sends writes to the backup, down here
         # (README "Gateway tier"), which takes longer than a second on a loaded machine.
         served = len(writer.acked)
-        _wait("writes acknowledged through the restarted gw1",
+        wait("writes acknowledged through the restarted gw1",
               lambda: len(writer.acked) >= served + 10, 60, 0.2)
         acked_in_failover = len(writer.acked)
         writer.phase = "backup outage"  # the rest of it, through the restarted gw1
@@ -280,13 +165,13 @@ def test_backup_outage_then_gateway_failover(lab) -> None:
         api.start_hosts(dc2_hosts)
         on = time.monotonic()
         REPORT["DC2 powered off"] = f"{on - off:.0f} s"
-        _, booted = _wait("DC2 green", lambda: _green(lab, "dc2"), 240, 2)
+        _, booted = wait("DC2 green", lambda: _green(lab, "dc2"), 240, 2)
         time.sleep(2)
     assert writer.failures.get("backup outage", 0) == 0, "a write failed while only DC2 was down"
     assert len(writer.acked) > acked_in_failover
-    _, drained = _wait("both gateways' queues for DC2 drained",
+    _, drained = wait("both gateways' queues for DC2 drained",
                        lambda: _drained(lab, "lab-dc2-queue"), 240, 1)
-    dc1, dc2 = _wait("DC2 to hold what DC1 holds",
+    dc1, dc2 = wait("DC2 to hold what DC1 holds",
                      lambda: (lambda a, b: (a, b) if a == b else None)(
                          _ids(lab, "dc1", index), _ids(lab, "dc2", index)), 120, 2)[0]
     REPORT["backup outage: writes acknowledged"] = str(len(writer.acked))
@@ -305,35 +190,35 @@ def test_backup_outage_then_gateway_failover(lab) -> None:
 def test_primary_outage_writes_go_to_the_backup_and_replay(lab) -> None:
     api, index = lab["api"], "gw-drill-primary"
     dc1_hosts = _dc_hosts(lab, "dc1")
-    with Writer(index, idless_every=0) as writer:
-        _wait("the first acknowledged writes", lambda: len(writer.acked) >= 20, 60, 0.5)
+    with Writer(index, AUTH, idless_every=0) as writer:
+        wait("the first acknowledged writes", lambda: len(writer.acked) >= 20, 60, 0.5)
         writer.phase = "primary outage"
         before = len(writer.acked)
         api.stop_hosts(dc1_hosts)
         off = time.monotonic()
         # the gateway marks DC1 down after ~30 s; from then on writes go to DC2, queued for DC1
-        (queued, _), took = _wait(
+        (queued, _), took = wait(
             "writes queued for DC1",
             lambda: (lambda q: (q, None) if q and q.messages and not q.caught_up else None)(
-                _queue(lab, _holder() or "gw1", "lab-dc1-queue")), 240, 2)
+                _queue(lab, vip_holder() or "gw1", "lab-dc1-queue")), 240, 2)
         during = len(writer.acked)
-        _wait("more acknowledged writes to the backup", lambda: len(writer.acked) > during + 50,
+        wait("more acknowledged writes to the backup", lambda: len(writer.acked) > during + 50,
               60, 0.5)
         writer.phase = "after"
         api.start_hosts(dc1_hosts)
         on = time.monotonic()
-        _, booted = _wait("DC1 green", lambda: _green(lab, "dc1"), 300, 2)
+        _, booted = wait("DC1 green", lambda: _green(lab, "dc1"), 300, 2)
         time.sleep(2)
     REPORT["primary outage: first write queued for DC1 after"] = f"{took:.0f} s"
     REPORT["primary outage: acknowledged from power-off until DC1 was green"] = str(len(writer.acked) - before)
     REPORT["primary outage: longest error window"] = f"{writer.window('primary outage'):.1f} s"
     assert writer.acked and len(writer.acked) > before
-    _, drained = _wait("the queues for DC1 drained", lambda: _drained(lab, "lab-dc1-queue"),
+    _, drained = wait("the queues for DC1 drained", lambda: _drained(lab, "lab-dc1-queue"),
                        240, 1)
     REPORT["primary outage: drain after power-on"] = (
         f"DC1 green {booted:.1f} s, queues caught up {drained:.1f} s later")
     for dc in ("dc1", "dc2"):
-        ids = _wait(f"every acknowledged write in {dc}",
+        ids = wait(f"every acknowledged write in {dc}",
                     lambda: (lambda i: i if writer.acked <= i else None)(_ids(lab, dc, index)),
                     120, 2)[0]
         REPORT[f"primary outage: docs in {dc}"] = str(len(ids))
@@ -352,8 +237,8 @@ def test_status_shows_health_and_caught_up_queues(lab) -> None:
     assert "cluster esdr-lab-dc1: green" in cluster.stdout
     # a gateway's lag is exact again once a write went into the queue file it began at its
     # restart (README "Gateway tier"): one write through the VIP
-    assert Writer("gw-drill-status")._send(1) is not None
-    gateways, _ = _wait("esdr status: every gateway caught up",
+    assert Writer("gw-drill-status", AUTH).send(1) is not None
+    gateways, _ = wait("esdr status: every gateway caught up",
                         lambda: (lambda r: r if r.returncode == 0 else None)(
                             _esdr("status", GATEWAYS)), 60, 2)
     for host in HOSTS:
