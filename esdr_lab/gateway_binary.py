@@ -11,16 +11,12 @@ from __future__ import annotations
 
 from esdr_lab import artifacts as _artifacts
 from esdr_lab import constants as _lab
+from esdr_lab import gateway_settings as _settings
 from esdr_lab.gateway_settings import *  # noqa: F401,F403
 from esdr_lab.gateway_settings import KEEPALIVED_FRONT_DOOR as _KEEPALIVED
 
-__all__ = [  # gateway_settings' names, then the binary's
-    "ssh_user",
-    "ssh_key",
-    "ssh_strict_host_key_checking",
-    "ssh_known_hosts_file",
-    "gateway_allow_plain_http",
-    "gateway_clusters",
+__all__ = [  # noqa: PLE0604 (gateway_settings' names, then the binary's)
+    *_settings.__all__,
     "gateway_version",
     "gateway_archive_url",
     "gateway_archive_sha512",
