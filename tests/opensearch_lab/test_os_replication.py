@@ -1,14 +1,10 @@
 """Two OpenSearch 2.19.4 data centres with the replication plugin, for real: deployed, followed,
-drifted, drilled. One lab (the six hosts of inventories/lab_os*.py) for the whole module.
+drifted, drilled, on the package's lab (tests/opensearch_lab/conftest.py: the six hosts of
+inventories/lab_os*.py and the gateway tier, whose drills run after these).
 
 Run under the lab lock (one lab session on the machine at a time):
     flock -w 3000 /run/esdr-lab-session.lock python -m pytest -s tests/opensearch_lab
 The tests run in file order. They assert correctness; timings (lag, RTO, RPO) are printed.
-
-Order of the first deploys: the replication plugin's `_start` needs the leader index, so DC1
-is deployed, the application's leader index `orders` is created in DC1, DC2 is deployed
-(followers orders and events-dc1, the auto-follow rule, its own events-dc2), then DC1 again
-(it follows events-dc2, which exists only now, and points orders-write at orders).
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from esdr_lab import replication_drill as drill
 from esdr_lab.replication_drill import DC1_INVENTORY as DC1
 from esdr_lab.replication_drill import DC2_INVENTORY as DC2
 from esdr_lab.replication_drill import ORDERS, ORDERS_WRITE, wait_until
-from tests.integration.deploy_runner import REPO, run_deploy
+from tests.opensearch_lab.conftest import deploy
 
 pytestmark = pytest.mark.lab
 
@@ -29,35 +25,9 @@ BULK_DOCS = 10_000
 AUTO_FOLLOW_WAIT = 240  # the plugin polls the leader for new indices every 30 s or more
 
 
-def _deploy(inventory: str, check: bool = True):
-    result = run_deploy(inventory)
-    print(f"\n--- deploy {inventory}: exit {result.returncode} in {result.seconds:.0f}s")
-    print("\n".join(result.esdr_lines()[-40:]))
-    if check:
-        assert result.returncode == 0, result.stderr[-5000:]
-    return result
-
-
 @pytest.fixture(scope="module")
-def lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / DC1), str(REPO / DC2)], fresh=True)
-    try:
-        first = _deploy(DC1)
-        os_lab = drill.OsLab.load()
-        # the application's leader index (the estate's follower and write alias name it)
-        os_lab.clients["dc1"].indices.create(
-            index=ORDERS, body={"settings": {"number_of_shards": 1, "number_of_replicas": 1}})
-        second = _deploy(DC2, check=False)
-        if second.returncode != 0:
-            # the first test reports it; the rest of the module still runs after a rerun
-            _deploy(DC2)
-        third = _deploy(DC1)
-        yield {"api": api, "deploys": (first, second, third), "os": os_lab}
-    finally:
-        api.down()
+def lab(os_dcs):
+    return os_dcs
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +112,7 @@ def test_bidirectional_alias_reads_both_dcs(os_lab):
 def test_reruns_change_nothing_and_plan_is_empty(lab):
     topologies = {DC1: lab["os"].dc1, DC2: lab["os"].dc2}
     for inventory in (DC1, DC2):
-        rerun = _deploy(inventory)
+        rerun = deploy(inventory)
         changed = rerun.changed_operations()
         assert set(changed) == {n.host for n in topologies[inventory].cluster.nodes}
         assert all(ops == [] for ops in changed.values()), changed
@@ -164,7 +134,7 @@ def test_replication_rule_deleted_by_hand_is_planned_then_restored(os_lab):
     drifted = [line.strip() for line in plan.stdout.splitlines()
                if line.strip().startswith(("+ ", "~ ", "- "))]
     assert drifted and all("auto_follow logs-from-dc1" in line for line in drifted), drifted
-    fixed = _deploy(DC2)
+    fixed = deploy(DC2)
     changed = [op for ops in fixed.changed_operations().values() for op in ops]
     assert changed == ["Cluster-level objects converged"], changed
     after = drill.esdr(["plan", DC2])
@@ -183,10 +153,10 @@ def test_a_follower_stopped_by_hand_is_named_and_restored_once_removed(os_lab):
     assert plan.returncode == 3, plan.stdout + plan.stderr
     named = [line for line in plan.stdout.splitlines() if f"follower_index {index}" in line]
     assert named and "regular index" in named[0], plan.stdout
-    _deploy(DC2)
+    deploy(DC2)
     assert not drill.is_syncing(dc2, index)  # nothing deleted without the operator
     dc2.indices.delete(index=index)
-    _deploy(DC2)
+    deploy(DC2)
     wait_until(f"{index} following again", lambda: drill.is_syncing(dc2, index), timeout=180)
     wait_until(f"{index} in DC2 at DC1's count",
                lambda: drill.count(dc2, index) == drill.count(dc1, index), timeout=180)
@@ -222,7 +192,7 @@ def test_after_failback_a_deploy_converges_the_estate_again(os_lab):
     if not DRILL.get("done"):
         pytest.skip("the drill did not complete (see its failure): DC1 may still be down")
     for inventory in (DC2, DC1):
-        _deploy(inventory)
+        deploy(inventory)
     for inventory in (DC1, DC2):
         plan = drill.esdr(["plan", inventory])
         print(plan.stdout, plan.stderr)
