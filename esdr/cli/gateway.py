@@ -15,7 +15,7 @@ from esdr.cli.prints import Printer
 from esdr.errors import BadInput
 from esdr.es.tunnel import Forward, route_pool
 from esdr.gateway.lint import lint_text
-from esdr.gateway.model import GatewayHost, GatewayTier
+from esdr.gateway.model import GatewayHost, GatewayTier, local_address
 from esdr.gateway.queues import QueueState, parse_queue_stats, summary_lines
 from esdr.problems import errors
 from esdr.project import load_project
@@ -63,10 +63,8 @@ def _forward(tier: GatewayTier, gateway: GatewayHost) -> Forward:
     port = int(tier["gateway_api_port"])
     if tier["gateway_api_transport"] == "direct" or gateway.ssh is None:
         return Forward(None, (gateway.address, port), API_TIMEOUT)
-    listen = str(tier["gateway_api_listen_address"] or "0.0.0.0")
-    # an API bound to every address answers on the host's loopback too
-    target = "127.0.0.1" if listen in ("0.0.0.0", "::", "") else listen
-    return Forward(gateway.ssh, (target, port), API_TIMEOUT)
+    return Forward(gateway.ssh, (local_address(tier["gateway_api_listen_address"]), port),
+                   API_TIMEOUT)
 
 
 def gateway_queues(tier: GatewayTier, gateway: GatewayHost

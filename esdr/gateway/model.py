@@ -56,7 +56,9 @@ KEEPALIVED_DEFAULTS: dict[str, Any] = {
     "nopreempt": False,
     "unicast": True,  # most data-centre networks drop VRRP multicast
     "advert_int": 1,
-    "check": "api",  # what the vrrp_script probes on the local gateway: "api" or "entry"
+    # what the vrrp_script probes on the local gateway: "entry" (its entry answers, render.py
+    # ALIVE_PATH) or "api" (its process answers)
+    "check": "entry",
     "check_interval": 1,
     "check_timeout": 2,
     "check_fall": 2,
@@ -70,6 +72,13 @@ NGINX_DEFAULTS: dict[str, Any] = {
     "upstreams": None,  # None: every host of `gateways`
     "backup": [],  # host names used only when the others are down (excludes hashing)
 }
+
+
+def local_address(listen: Any) -> str:
+    """Where a process on the gateway host reaches a port bound to ``listen``: a port bound to
+    every address answers on loopback too; one bound to a single address, only there."""
+    address = str(listen or "0.0.0.0")
+    return "127.0.0.1" if address in ("0.0.0.0", "::") else address
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from esdr.gateway.model import LB_GROUP, GatewayHost, GatewayTier, Vip
+from esdr.gateway.model import LB_GROUP, GatewayHost, GatewayTier, Vip, local_address
 from esdr.gateway.secrets import env_file_text, resolve, runtime_env_name, runtime_ref
 from esdr.render import (
     SYSTEMD_DIR,
@@ -199,6 +199,7 @@ def gateway_yml(tier: GatewayTier, host: GatewayHost) -> str:
         queue_of={c.name: queue_name(c.name) for c in clusters},
         password_of={c.name: EnvLookup(runtime_ref(c.name)) for c in clusters},
         read_rules=tier["gateway_read_rules"] or DEFAULT_READ_RULES,
+        alive_path=ALIVE_PATH,
         replayed_tag=REPLAYED_TAG,
         floating_ip=_floating_ip(tier, host),
     )
@@ -218,20 +219,27 @@ def gateway_unit(tier: GatewayTier, host: GatewayHost | None = None) -> str:
     )
 
 
-# The API path keepalived's check asks: the gateway process answering, whatever its clusters do.
+# The API path that says the gateway process answers (check "api"), whatever its clusters do.
 # Not /health: it answers 500 until the gateway has once read the primary cluster's health
 # (framework modules/api/api.go dereferences that cluster's metadata), so gateways started while
 # the primary is down would all give the VIP up together (seen with the vendored binary).
 CHECK_PATH = "/_version"
+# The entry path the gateway answers itself (check "entry", the default): the entry listens
+# only once the proxy to every cluster is set up, which waits out the connect timeouts of a
+# cluster that is down (about 20 s in the lab, while the API answered at once), so a gateway
+# restarted during an outage would take the VIP back before it could take a write. An index
+# name cannot start with "_", so no application's path is taken.
+ALIVE_PATH = "/_esdr/alive"
 
 
 def check_command(tier: GatewayTier) -> list[str]:
-    """The vrrp_script probe (its words): the local gateway's API, or its entry port."""
+    """The vrrp_script probe (its words): the local gateway's entry, or its API."""
     fd = tier.front_door
-    if fd is not None and fd.settings.get("check") == "entry":
-        url = f"http://127.0.0.1:{tier['gateway_entry_port']}/"
+    if fd is not None and fd.settings.get("check") == "api":
+        listen, port, path = "gateway_api_listen_address", "gateway_api_port", CHECK_PATH
     else:
-        url = f"http://127.0.0.1:{tier['gateway_api_port']}{CHECK_PATH}"
+        listen, port, path = "gateway_listen_address", "gateway_entry_port", ALIVE_PATH
+    url = f"http://{local_address(tier[listen])}:{tier[port]}{path}"
     return ["/usr/bin/curl", "-fsS", "-m", "2", "-o", "/dev/null", url]
 
 

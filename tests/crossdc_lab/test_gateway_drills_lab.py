@@ -11,7 +11,8 @@ its sha512, keepalived VIP 10.88.0.100). The tests run in file order on it:
    powered off for 60 s (every write acknowledged, the active gateway's queue for DC2 grows);
    still during that outage the active gateway gw1 is SIGKILLed (its queued writes not yet
    replayed): the VIP moves to gw2, writes go on (the error window is printed), systemd restarts
-   gw1 and the VIP comes back. DC2 is powered on: both gateways' queues drain (time printed) and
+   gw1 and the VIP comes back once gw1's entry answers keepalived's check (its entry listens
+   only after its proxy to the powered-off DC2 gave up connecting). DC2 is powered on: both gateways' queues drain (time printed) and
    both clusters hold the same documents, every acknowledged one among them;
 3. primary outage: DC1's hosts are powered off while writing; once the gateways mark DC1 down
    (about 30 s, README "Gateway tier") writes go to DC2 and queue for DC1; DC1 powered on, the
@@ -36,7 +37,7 @@ import pytest
 import urllib3
 
 from esdr.es.connect import credentials
-from esdr.gateway.render import CHECK_PATH, SERVICE
+from esdr.gateway.render import ALIVE_PATH, CHECK_PATH, SERVICE
 from esdr_lab import constants
 from tests.gateway_lab.drill import ssh as _ssh
 from tests.gateway_lab.drill import who
@@ -124,6 +125,8 @@ def test_deploy_installs_and_starts_the_real_gateway_idempotently(lab) -> None:
         assert constants.GATEWAY_VERSION in version
         answered = _ssh(host, f"curl -fsS -m 2 http://127.0.0.1:2900{CHECK_PATH}")
         assert answered.strip() == constants.GATEWAY_VERSION
+        # keepalived's check: the entry, answered by the gateway itself
+        assert _ssh(host, f"curl -fsS -m 2 http://127.0.0.1:8000{ALIVE_PATH}").strip() == "alive"
         assert password not in _ssh(host, "cat /etc/infini-gateway/gateway.yml")
         mode = _ssh(host, "stat -c '%a %U' /etc/infini-gateway/gateway.env").split()
         assert mode == ["600", "infini-gateway"]
@@ -149,7 +152,7 @@ def test_backup_outage_then_gateway_failover(lab) -> None:
         killed = time.monotonic()
         _ssh("gw1", f"kill -KILL {pid}")
         _, moved = wait("the VIP on gw2", lambda: vip_holder() == "gw2", 20, 0.2)
-        _, back = wait("the VIP back on gw1", lambda: vip_holder() == "gw1", 60, 0.2)
+        _, back = wait("the VIP back on gw1", lambda: vip_holder() == "gw1", 90, 0.2)
         new_pid = int(_ssh("gw1", f"systemctl show -p MainPID --value {SERVICE}").strip())
         assert new_pid not in (0, pid)
         # The failover lasts until the restarted gw1 serves writes again: until its first health

@@ -7,9 +7,10 @@ not exist. Then:
 
 - every file the binary refuses fails ``esdr gateway lint`` (the corpus holds one per way of
   refusing that was found: unknown flow, router, filter, condition, processor, a bare word);
-- every gateway.yml esdr renders (prod, both lab inventories, the test tier) passes lint, runs,
-  and its API answers keepalived's check (``/_version``) with 200, and ``/health`` too while
-  its clusters answer.
+- every gateway.yml esdr renders (prod, the lab inventories, the test tier) passes lint, runs,
+  its entry answers keepalived's check (``/_esdr/alive``) with 200 by itself (no request
+  reaches the cluster), its API answers ``/_version`` (the "api" check) with 200, and
+  ``/health`` too while its clusters answer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 import yaml
 
 from esdr.gateway.lint import lint_text
-from esdr.gateway.render import CHECK_PATH, gateway_yml
+from esdr.gateway.render import ALIVE_PATH, CHECK_PATH, gateway_yml
 from esdr.problems import errors
 from esdr.project import load_project
 from tests.gateway.binary import Gateway, answer, loopback
@@ -75,9 +76,11 @@ def _run_all(binary: Path, docs: dict[str, dict], workroot: Path, cluster_url: s
                 output = gateway.output(20000)
                 refused = not up or any(line in output for line in REFUSAL_LINES)
                 check = answer(f"{gateway.api}{CHECK_PATH}")[0] if up else None
+                alive = answer(f"{gateway.entry}{ALIVE_PATH}") if up else (None, "")
                 status = _health(gateway) if up and health else None
                 results[name] = (not refused,
-                                 f"check {check} /health {status}\n{output[-3000:]}")
+                                 f"check {check} alive {alive[0]} {alive[1]!r} /health {status}"
+                                 f"\n{output[-3000:]}")
         finally:
             for _, gateway in running:
                 gateway.stop(signal.SIGKILL)  # shutdown is not under test here
@@ -116,4 +119,4 @@ def test_every_rendered_config_passes_lint_and_runs(gateway_binary, cluster, tmp
                        tmp_path, cluster.url, health=True)
     for name, (accepted, output) in results.items():
         assert accepted, f"{name}: the binary refused esdr's own config:\n{output}"
-        assert output.startswith("check 200 /health 200"), f"{name}: {output}"
+        assert output.startswith("check 200 alive 200 'alive' /health 200"), f"{name}: {output}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from esdr.gateway.render import (
@@ -54,7 +55,7 @@ def test_an_id_less_document_is_named_by_the_gateway_before_the_write_flow() -> 
 def test_router_default_is_writes_and_the_seeds_read_rules() -> None:
     router = _doc(tier())["router"][0]
     assert router["default_flow"] == "write-flow"
-    reads = router["rules"][:-1]
+    reads = router["rules"][1:-1]  # after keepalived's probe, before id-less writes
     assert [r["method"] for r in reads] == [r["method"] for r in DEFAULT_READ_RULES]
     assert all(r["flow"] == ["read-flow"] for r in reads)
 
@@ -141,8 +142,34 @@ def test_keepalived_preempt_master_and_unicast_peers() -> None:
     assert "state BACKUP" in gw2 and "priority 100" in gw2
     assert "unicast_src_ip 10.0.0.11" in gw1 and "        10.0.0.12\n" in gw1
     assert "nopreempt" not in gw1
-    assert "track_script" in gw1 and "http://127.0.0.1:2900/_version" in gw1
+    assert "track_script" in gw1 and "http://127.0.0.1:8000/_esdr/alive" in gw1
     assert "10.0.0.100/24 dev eth0" in gw1
+
+
+def test_keepalived_checks_the_entry_by_default_and_the_api_on_request() -> None:
+    """The entry listens later than the API when a cluster is down at start: checking the API
+    handed the VIP back to a gateway that could not take a write yet."""
+    model = tier()
+    entry = keepalived_conf(model, model.host("gw1"))
+    assert '"/usr/bin/curl -fsS -m 2 -o /dev/null http://127.0.0.1:8000/_esdr/alive"' in entry
+    doc = _doc(model)
+    (rule, *_) = doc["router"][0]["rules"]
+    assert rule == {"method": ["GET"], "pattern": ["/_esdr/alive"], "flow": ["alive-flow"]}
+    (alive,) = [f for f in doc["flow"] if f["name"] == "alive-flow"]
+    assert alive["filter"] == [{"set_response": {
+        "status": 200, "content_type": "text/plain", "body": "alive"}}]
+    api = tier({**model.settings["gateway_front_door"], "check": "api"})
+    assert "http://127.0.0.1:2900/_version" in keepalived_conf(api, api.host("gw1"))
+
+
+@pytest.mark.parametrize(("listen", "url"), [
+    ("10.0.0.11", "http://10.0.0.11:8000/_esdr/alive"),
+    ("::", "http://127.0.0.1:8000/_esdr/alive"),
+])
+def test_keepalived_checks_the_entry_where_it_listens(listen: str, url: str) -> None:
+    """An entry bound to one address does not answer on loopback."""
+    model = tier(gateway_listen_address=listen)
+    assert f'-o /dev/null {url}"' in keepalived_conf(model, model.host("gw1"))
 
 
 def test_keepalived_nopreempt_starts_every_host_as_backup() -> None:

@@ -210,18 +210,18 @@ def test_keepalived_vip_fails_over_on_sigkill(keepalived_tier):
 
 
 def test_keepalived_health_check_moves_the_vip_when_the_gateway_dies(keepalived_tier):
-    """vrrp_script: the gateway's API stops answering -> gw1 gives the VIP up (FAULT)."""
+    """vrrp_script: the gateway's entry stops answering -> gw1 gives the VIP up (FAULT)."""
     from esdr_lab import api
 
     api.require_lab()
     wait_for_answer(VIP_URL, "gw1", limit=30)
     start = time.monotonic()
-    _ssh("gw1", "systemctl stop esdr-standin-2900")
+    _ssh("gw1", "systemctl stop esdr-standin-8000")
     wait_for_answer(VIP_URL, "gw2", limit=20)
-    TIMES.setdefault("gateway API down -> VIP on gw2 (vrrp_script)", []).append(
+    TIMES.setdefault("gateway entry down -> VIP on gw2 (vrrp_script)", []).append(
         time.monotonic() - start
     )
-    _standin("gw1", 2900)
+    _standin("gw1", 8000)
     wait_for_answer(VIP_URL, "gw1", limit=30)
 
 

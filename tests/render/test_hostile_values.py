@@ -385,7 +385,7 @@ def test_gateway_yml_reads_back_hostile_values_exactly(value: str) -> None:
     assert [c["endpoints"] for c in doc["elasticsearch"]] == [[f"https://{value}:9200"]] * 2
     if value:  # no user name, no basic_auth
         assert {c["basic_auth"]["username"] for c in doc["elasticsearch"]} == {value}
-    rule = doc["router"][0]["rules"][0]
+    rule = doc["router"][0]["rules"][1]  # the first of the read rules, after keepalived's probe
     assert (rule["method"], rule["pattern"]) == ([value], [f"/{value}"])
     assert sorted(doc) == sorted(_yaml(gateway_yml(tier(), tier().host("gw1"))))
 
@@ -539,7 +539,7 @@ def test_keepalived_conf_parses_to_its_blocks(tmp_path: Path) -> None:
         ("vrrp_instance", ["esdr_vip_51"]),
     ]
     script = _find(conf, "script")[0][1]
-    assert script == ["/usr/bin/curl -fsS -m 2 -o /dev/null http://127.0.0.1:2900/_version"]
+    assert script == ["/usr/bin/curl -fsS -m 2 -o /dev/null http://127.0.0.1:8000/_esdr/alive"]
     assert not [k for k, _, _ in _find(conf, "global_defs")[0][2] if k.startswith("notify")]
 
 
@@ -559,9 +559,11 @@ def test_keepalived_numbers_are_numbers(settings: dict, key: str) -> None:
     _refused(excinfo, "gw1", key)
 
 
-def test_keepalived_check_port_cannot_add_words_to_the_script() -> None:
+@pytest.mark.parametrize("check, key", [("entry", "gateway_entry_port"), ("api", "gateway_api_port")])
+def test_keepalived_check_port_cannot_add_words_to_the_script(check: str, key: str) -> None:
+    model = _gateway_tier(check=check)
     model = dataclasses.replace(
-        tier(), settings={**tier().settings, "gateway_api_port": '2900/health" ; rm -rf /'}
+        model, settings={**model.settings, key: '2900/health" ; rm -rf /'}
     )
     with pytest.raises(BadInput) as excinfo:
         keepalived_conf(model, model.host("gw1"))
