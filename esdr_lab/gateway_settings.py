@@ -34,14 +34,17 @@ __all__ = [
 gateway_allow_plain_http = True
 
 
-def _cluster(name: str, addresses: tuple[str, ...]) -> dict:
+def _cluster(name: str, addresses: tuple[str, ...], scheme: str = "http",
+             username: str = "esdr_gateway",
+             password: dict | None = None, version: str = _lab.ES_VERSION,
+             distribution: str = "elasticsearch") -> dict:
     return {
         "name": name,
-        "endpoints": [f"http://{address}:9200" for address in addresses],
-        "username": "esdr_gateway",
-        "password": {"env": "ESDR_LAB_GATEWAY_PASSWORD"},
-        "version": _lab.ES_VERSION,
-        "distribution": "elasticsearch",
+        "endpoints": [f"{scheme}://{address}:9200" for address in addresses],
+        "username": username,
+        "password": password or {"env": "ESDR_LAB_GATEWAY_PASSWORD"},
+        "version": version,
+        "distribution": distribution,
     }
 
 
@@ -72,9 +75,7 @@ def _https(clusters: tuple, user: str, password_file: str, version: str,
            distribution: str) -> dict:
     password = {"file": _generated(_secrets_root() / password_file)}
     return {
-        role: {**_cluster(name, addresses), "username": user, "password": password,
-               "endpoints": [f"https://{address}:9200" for address in addresses],
-               "version": version, "distribution": distribution}
+        role: _cluster(name, addresses, "https", user, password, version, distribution)
         for role, name, addresses in clusters
     }
 
