@@ -12,8 +12,9 @@ its sha512, keepalived VIP 10.88.0.100). The tests run in file order on it:
    still during that outage the active gateway gw1 is SIGKILLed (its queued writes not yet
    replayed): the VIP moves to gw2, writes go on (the error window is printed), systemd restarts
    gw1 and the VIP comes back once gw1's entry answers keepalived's check (its entry listens
-   only after its proxy to the powered-off DC2 gave up connecting). DC2 is powered on: both gateways' queues drain (time printed) and
-   both clusters hold the same documents, every acknowledged one among them;
+   only after its proxy to the powered-off DC2 gave up connecting). DC2 is powered on: both
+   gateways' queues drain (time printed) and both clusters hold the same documents, every
+   acknowledged one among them;
 3. primary outage: DC1's hosts are powered off while writing; once the gateways mark DC1 down
    (about 30 s, README "Gateway tier") writes go to DC2 and queue for DC1; DC1 powered on, the
    queue drains and every acknowledged write is in both clusters;
@@ -42,6 +43,7 @@ from esdr_lab import constants
 from tests.gateway_lab.drill import ssh as _ssh
 from tests.gateway_lab.drill import who
 from tests.gateway_lab.writer import (
+    GATEWAY_HOSTS,
     VIP,
     Writer,
     all_nodes_green,
@@ -57,7 +59,6 @@ from tests.integration.deploy_runner import REPO, run_deploy
 pytestmark = pytest.mark.lab
 
 DC1, DC2, GATEWAYS = "inventories/lab.py", "inventories/lab_dc2.py", "inventories/lab_gateways_real.py"
-HOSTS = ("gw1", "gw2")
 BACKUP_OUTAGE = 60.0  # seconds DC2 stays powered off
 REPORT: dict[str, str] = {}
 # The application's own credentials: the gateway passes them through to the cluster, and its
@@ -118,7 +119,7 @@ def test_deploy_installs_and_starts_the_real_gateway_idempotently(lab) -> None:
     assert "binary step skipped" not in output
     password = Path(lab["tier"].primary.password.value).read_text().strip()
     assert password and password not in output, "the cluster password leaked into the deploy"
-    for host in HOSTS:
+    for host in GATEWAY_HOSTS:
         assert f"[esdr] gateway {host}:" in first.stdout + first.stderr  # the queue read-out
         assert _ssh(host, f"systemctl is-active {SERVICE}").strip() == "active"
         version = _ssh(host, "/opt/infini-gateway/current/gateway -v 2>&1 || true")
@@ -244,6 +245,6 @@ def test_status_shows_health_and_caught_up_queues(lab) -> None:
     gateways, _ = wait("esdr status: every gateway caught up",
                         lambda: (lambda r: r if r.returncode == 0 else None)(
                             _esdr("status", GATEWAYS)), 60, 2)
-    for host in HOSTS:
+    for host in GATEWAY_HOSTS:
         assert f"gateway {host}: queue lab-dc2-queue" in gateways.stdout, gateways.stdout
     print(cluster.stdout + gateways.stdout)
