@@ -167,11 +167,19 @@ def nspawn_argv(record: HostRecord) -> list[str]:
     ]
 
 
+def nspawn_env() -> dict[str, str]:
+    """nspawn mounts /proc/sys read-only; "network" leaves /proc/sys/net writable, as on a real
+    machine, so the deploy sets each host's own net.ipv4.* (per network namespace) itself.
+    https://systemd.io/ENVIRONMENT/ ($SYSTEMD_NSPAWN_API_VFS_WRITABLE)"""
+    return {**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"}
+
+
 def boot(record: HostRecord) -> None:
     """Start systemd-nspawn detached in the host's cgroups; records its pid in `record`."""
     make_cgroups(record)
     log = Path(record.dir) / "console.log"
-    record.proc = procs.spawn(nspawn_argv(record), log, preexec=procs.join_cgroups(record.cgroups))
+    record.proc = procs.spawn(nspawn_argv(record), log, preexec=procs.join_cgroups(record.cgroups),
+                              env=nspawn_env())
 
 
 def cgroup_pids(record: HostRecord) -> list[int]:

@@ -37,12 +37,14 @@ def alive(proc: ProcRecord | None) -> bool:
 
 
 def spawn(
-    argv: list[str], log: Path, preexec: Callable[[], None] | None = None
+    argv: list[str], log: Path, preexec: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> ProcRecord:
     """Start argv in its own session (like `setsid`), output to log; return its record."""
     with open(log, "ab") as out:
         child = subprocess.Popen(
             argv,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
