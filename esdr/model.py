@@ -93,6 +93,9 @@ CLUSTER_DEFAULTS: dict[str, Any] = {
     # reaches a cluster's API"): "ssh", a forward through each node; "direct", to 9200 itself.
     "es_api_transport": "ssh",
     "es_remote_connect_timeout": 1,  # seconds to reach another DC (or a node checking one)
+    # How fast a silent node or master is given up: "default" (the engine's) or "fast";
+    # esdr/fault_detection.py
+    "es_fault_detection": "default",
 }
 
 # Where an engine's own packages put things, so an OpenSearch cluster is laid out as users of

@@ -11,10 +11,12 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
 
+from esdr import fault_detection, host_tuning
 from esdr.errors import BadInput
 from esdr.model import Cluster, Node, Topology, flat_settings
 from esdr.security import config as security
@@ -327,6 +329,10 @@ def node_settings(
     # TLS on transport and HTTP, authentication; off only in a lab that says so (validated).
     title = "security" if security.enabled(cluster) else "security OFF (lab only: es_security)"
     sections.append((title, security.yml_settings(cluster)))
+    detection = fault_detection.profile_settings(cluster)
+    if detection:
+        profile = fault_detection.profile_name(cluster)
+        sections.append((f"fault detection (es_fault_detection: {profile})", detection))
     extra = flat_settings(cluster["es_settings"] or {})
     if extra:
         sections.append(("es_settings from the inventory", extra))
@@ -416,3 +422,13 @@ def node_files(topology: Topology, node: Node, *, bootstrap: bool) -> list[Rende
             "root",
         ),
     ]
+
+
+def kernel_files(data: Mapping[str, Any]) -> list[RenderedFile]:
+    """Files of the host itself, whatever runs on it (engine, gateway, front door): the kernel
+    settings ``esdr.host_tuning`` keeps. Never part of ``node_files``: a change here is applied
+    live and restarts nothing."""
+    content = host_tuning.sysctl_conf(data)
+    if content is None:
+        return []
+    return [RenderedFile(host_tuning.SYSCTL_FILE, content, "644", "root", "root")]

@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from esdr.host_tuning import DEFAULT_TCP_RETRIES2, MAX_TCP_RETRIES2, MIN_TCP_RETRIES2
 from esdr.gateway.model import GATEWAY_GROUP, LB_GROUP, TIER_DEFAULTS
 from esdr.model import CLUSTER_DEFAULTS, HOST_KEYS, ROLE_GROUPS, HostSpec
 from esdr.problems import Problem
@@ -166,6 +167,21 @@ Inventory = Annotated[StrictStr, AfterValidator(_relative)]
 Duration = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,9}(ms|s|m|h|d)?$")]
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 Days = Annotated[StrictInt, Field(ge=1, le=100_000)]
+
+
+def _tcp_retries2(value: int | None) -> int | None:
+    if value is not None and not MIN_TCP_RETRIES2 <= value <= MAX_TCP_RETRIES2:
+        raise PydanticCustomError(
+            "tcp_retries2_range",
+            f"is {value}: use {MIN_TCP_RETRIES2}-{MAX_TCP_RETRIES2} (Elastic recommends "
+            f"{DEFAULT_TCP_RETRIES2}; fewer drops healthy connections on a short network blip, "
+            "the kernel's 15 holds a dead peer's connections for about 15 minutes), or None to "
+            "leave the host's value alone",
+        )
+    return value
+
+
+TcpRetries2 = Annotated[StrictInt | None, AfterValidator(_tcp_retries2)]
 Plain = Annotated[Any, AfterValidator(_plain)]
 Scalar = Annotated[Any, AfterValidator(_scalar)]
 Settings = Annotated[dict[Text, Any], AfterValidator(_plain)]
@@ -234,6 +250,8 @@ class NodeData(_Open):
     es_cert_days: Days = 730
     es_ca_days: Days = 3650
     es_cert_renew_days: Annotated[StrictInt, Field(ge=0, le=100_000)] = 30
+    es_fault_detection: Text = "default"  # `fault-detection-profile-unknown` names the profiles
+    tcp_retries2: TcpRetries2 = DEFAULT_TCP_RETRIES2
 
 
 class GatewayCluster(_Shape):
@@ -302,6 +320,7 @@ class GatewayData(_Open):
     gateway_data_dir: AbsPath | None = None
     gateway_log_dir: AbsPath | None = None
     gateway_read_rules: list[ReadRule] | None = None
+    tcp_retries2: TcpRetries2 = DEFAULT_TCP_RETRIES2
 
 
 class EstateCluster(_Shape):

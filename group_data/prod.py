@@ -13,6 +13,9 @@ es_archive_sha512 = None  # set to the published digest before the first product
 es_data_zones = ["az1", "az2"]
 es_index_replicas = 1
 es_path_repo = ["/mnt/es-snapshots"]
+# A zone lost without a word is given up in seconds (docs/silent-failures.md); every host
+# also runs net.ipv4.tcp_retries2 = 5 (tcp_retries2, Elastic's value, the default).
+es_fault_detection = "fast"
 es_settings = {
     "action.destructive_requires_name": True,
     "bootstrap.memory_lock": False,

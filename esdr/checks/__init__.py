@@ -1,8 +1,8 @@
 """Every check esdr runs before anything is touched, one domain per module, all pure.
 
 ``topology`` (the cluster's own rules), ``engine`` (what differs by engine), ``security``,
-``estate`` (the cross-DC design) and ``gateway`` (the gateway tier) depend only on the models and
-``esdr.problems``; this module runs them together. The CLI and the deploy print one line per
+``estate`` (the cross-DC design), ``fault_detection`` (how fast a silent node is noticed) and
+``gateway`` (the gateway tier) depend only on the models and ``esdr.problems``; this module runs them together. The CLI and the deploy print one line per
 problem and stop when any is an error.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from esdr.checks.engine import check_engine
 from esdr.checks.estate import check_topology_estate
+from esdr.checks.fault_detection import check_fault_detection
 from esdr.checks.gateway import validate_tier
 from esdr.checks.security import check_security
 from esdr.checks.topology import check_hosts_unique, check_topology
@@ -25,7 +26,7 @@ def validate(topology: Topology) -> list[Problem]:
     cluster = topology.cluster
     where = f"cluster {cluster.name or '?'} ({topology.source or topology.datacentre})"
     problems: list[Problem] = []
-    for check in (check_topology, check_engine, check_security):
+    for check in (check_topology, check_engine, check_security, check_fault_detection):
         problems.extend(check(cluster, where))
     problems.extend(check_topology_estate(topology))
     return problems

@@ -16,7 +16,7 @@ from esdr.model import Topology
 from esdr.paths import confined
 from esdr.problems import errors
 from esdr.project import estate_problems, load_project, load_valid_project
-from esdr.render import RenderedFile, node_files
+from esdr.render import RenderedFile, kernel_files, node_files
 
 
 
@@ -73,12 +73,14 @@ def render(printer: Printer, inventory: str, out_dir: str, formed: bool) -> int:
     node_out = [
         (node.host, rendered)
         for node in nodes
-        for rendered in node_files(project.topology, node, bootstrap=not formed)
+        for rendered in [*node_files(project.topology, node, bootstrap=not formed),
+                         *_kernel_files(project, node.host)]
     ]
     tier_hosts = list(dict.fromkeys(project.tier.gateways + project.tier.balancers)
                       if project.tier else [])
     tier_out = [(host.name, rendered) for host in tier_hosts
-                for rendered in host_files(project.tier, host)]
+                for rendered in [*host_files(project.tier, host),
+                                 *_kernel_files(project, host.name)]]
     # Every file is rendered and placed before the first is written: a value or name that
     # cannot be rendered leaves OUT as it was.
     targets = [(_target(Path(out_dir), host, r), r) for host, r in node_out + tier_out]
@@ -92,6 +94,11 @@ def render(printer: Printer, inventory: str, out_dir: str, formed: bool) -> int:
         printer.say(f"wrote {tier_files} files for {len(tier_hosts)} gateway/nginx hosts")
     printer.record(files=written + tier_files)
     return OK
+
+
+def _kernel_files(project, host_name: str) -> list[RenderedFile]:
+    """The host's own files (kernel settings), which every kind of host carries."""
+    return kernel_files(project.inventory.get_host(host_name).data.dict())
 
 
 def _target(out_dir: Path, host: str, rendered: RenderedFile) -> Path:

@@ -19,6 +19,7 @@ from esdr.operations import gateway as gw
 from esdr.operations import secret_files
 from esdr.security.refs import Secret
 from esdr.tasks.install import service_account
+from esdr.tasks.kernel import kernel_settings
 
 def this_host(model: GatewayTier | None) -> GatewayHost | None:
     return model.host(host.name) if model is not None else None
@@ -126,6 +127,7 @@ def gateway_tier_host(model: GatewayTier | None) -> None:
     gateway = this_host(model)
     if model is None or gateway is None:
         return
+    kernel_settings()
     if gateway in model.gateways:
         infini_gateway(model, gateway)
     front_door(model, gateway)

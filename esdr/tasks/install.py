@@ -16,6 +16,7 @@ from esdr.operations import plugins
 from esdr.render import install_dir, install_link
 from esdr.tasks import known
 from esdr.tasks.context import fact
+from esdr.tasks.kernel import kernel_settings
 
 SYSCTL_FILE = "/etc/sysctl.d/90-esdr-elasticsearch.conf"
 MAX_MAP_COUNT = 262144
@@ -63,6 +64,7 @@ def install_elasticsearch(topology: Topology, node: Node):
     # read while preparing; nothing the deploy does lowers it
     if max_map_count["value"] < MAX_MAP_COUNT:
         es.max_map_count(name="vm.max_map_count >= 262144", minimum=MAX_MAP_COUNT)
+    kernel_settings()
 
     url = _uploaded("the archive", cluster["es_archive_local"]) or cluster["es_archive_url"]
     if not known.shows(Directory, path=install_dir(cluster)):

@@ -27,6 +27,7 @@ from esdr.tasks import install, known
 from esdr.tasks.configure import DISTRIBUTION_CONFIG, configure_elasticsearch, keystore_path
 from esdr.tasks.context import fact, prefetch, run_context
 from esdr.tasks.install import install_elasticsearch
+from esdr.tasks.kernel import kernel_reads
 from esdr.tasks.post_deploy import snapshot_directories, snapshot_paths
 from esdr.tasks.security import BOOTSTRAP_PASSWORD, opensearch_security_config, secure_node
 
@@ -61,6 +62,7 @@ def node_reads(topology: Topology) -> tuple[Read, ...]:
         read(File, path=keystore_path(topology)),
         *known.directory_reads(*directories),
         *known.file_reads(*files),
+        *kernel_reads(),
     )
 
 

@@ -28,6 +28,7 @@ EXPECTED = Path(__file__).resolve().parent / "prod"
 CONFIG = "etc/elasticsearch/elasticsearch.yml"
 HEAP = "etc/elasticsearch/jvm.options.d/esdr-heap.options"
 UNIT = "etc/systemd/system/elasticsearch.service"
+SYSCTL = "etc/sysctl.d/90-esdr-net.conf"  # every host's kernel settings (esdr.host_tuning)
 HOSTS = {
     "es-dc1-master-a.example.internal": ("az1", ["master"]),
     "es-dc1-master-b.example.internal": ("az2", ["master"]),
@@ -114,22 +115,35 @@ def test_cli_render_matches_the_expected_tree(tmp_path: Path, monkeypatch) -> No
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"wrote 21 files for 7 nodes under {tmp_path / 'out'}\n"
-        "wrote 6 files for 2 gateway/nginx hosts\n"
+        f"wrote 28 files for 7 nodes under {tmp_path / 'out'}\n"
+        "wrote 8 files for 2 gateway/nginx hosts\n"
     )
     _assert_same_tree(_tree(tmp_path / "out"), _tree(EXPECTED))
 
 
 def _es_tree() -> dict[str, bytes]:
-    """The expected tree without the gateway hosts' files (tested in tests/gateway)."""
-    return {k: v for k, v in _tree(EXPECTED).items() if k.split("/", 1)[0] in HOSTS}
+    """The expected tree's node files, without the gateway hosts' files (tested in
+    tests/gateway) and every host's kernel settings (tested below)."""
+    return {k: v for k, v in _tree(EXPECTED).items()
+            if k.split("/", 1)[0] in HOSTS and not k.endswith(SYSCTL)}
 
 
-def test_expected_tree_is_one_folder_per_host_with_three_files() -> None:
+def test_expected_tree_is_one_folder_per_host_with_three_files_and_the_kernel_settings() -> None:
     tree = _es_tree()
     assert sorted(tree) == sorted(f"{h}/{f}" for h in HOSTS for f in (CONFIG, HEAP, UNIT))
     gateway_hosts = {k.split("/", 1)[0] for k in _tree(EXPECTED)} - set(HOSTS)
     assert gateway_hosts == {"gw-dc1-a.example.internal", "gw-dc1-b.example.internal"}
+    for host in (*HOSTS, *gateway_hosts):
+        lines = _tree(EXPECTED)[f"{host}/{SYSCTL}"].decode().splitlines()
+        assert [line for line in lines if not line.startswith("#")] == [
+            "net.ipv4.tcp_retries2 = 5"]
+
+
+def test_every_node_detects_a_silent_peer_with_the_fast_profile(configs) -> None:
+    for config in configs.values():
+        assert config["cluster.fault_detection.leader_check.timeout"] == "1s"
+        assert config["cluster.fault_detection.follower_check.retry_count"] == 2
+        assert config["cluster.publish.timeout"] == "1500ms"
 
 
 def test_library_render_matches_the_expected_tree(bootstrap) -> None:

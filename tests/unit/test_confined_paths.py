@@ -26,9 +26,16 @@ def _files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
+class _Inventory:
+    """pyinfra's inventory as ``esdr render`` reads it: each host's data (none set here)."""
+
+    def get_host(self, name: str) -> SimpleNamespace:
+        return SimpleNamespace(name=name, data=SimpleNamespace(dict=dict))
+
+
 def _loads(monkeypatch: pytest.MonkeyPatch, topo: Topology) -> None:
     """``esdr render`` gets ``topo`` as if loaded and validated."""
-    project = SimpleNamespace(topology=topo, tier=None)
+    project = SimpleNamespace(topology=topo, tier=None, inventory=_Inventory())
     monkeypatch.setattr(cli_inventory, "load_valid_project", lambda _: (project, []))
 
 
