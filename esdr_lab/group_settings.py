@@ -6,6 +6,8 @@ only says what differs (cluster name, estate) and the machine-level settings liv
 
 from __future__ import annotations
 
+import os as _os
+
 from esdr_lab import constants as _lab
 from esdr.security.store import default_root as _secrets_root
 from esdr.security.store import generated_secret_file as _generated
@@ -23,6 +25,7 @@ __all__ = [
     "es_service_environment",
     "es_path_repo",
     "es_elastic_password",
+    "es_fault_detection",
 ]
 
 ssh_user = _lab.SSH_DATA["ssh_user"]
@@ -44,6 +47,9 @@ es_service_environment = {"LD_PRELOAD": _lab.NOFILE_SHIM}
 # The shared snapshot mount (an NFS export in a real DC); path.repo is static: a change
 # restarts the nodes.
 es_path_repo = ["/mnt/esdr-snapshots"]
+# A zone lost without a word costs seconds, not a minute and a half (esdr/fault_detection.py).
+# ESDR_LAB_FAULT_DETECTION: benchmarks/silent_zone_loss.py measures the engine's defaults too.
+es_fault_detection = _os.environ.get("ESDR_LAB_FAULT_DETECTION", "fast")
 # TLS and authentication on, as in production. The elastic password is a random one generated
 # on first use into the lab estate's secrets directory (0600, never in git); both DCs, the
 # tests and `esdr` clients read the same file. Never do this for real estates: reference your

@@ -378,10 +378,7 @@ class Writer(threading.Thread):
             doc_id = f"{self.prefix}-{seq:07d}"
             seq += 1
             try:
-                # require_alias: a write while the alias is missing must fail, not quietly
-                # create an index named like the alias (seen: "orders-write" auto-created)
-                self.clients[dc].index(index=self.alias, id=doc_id, body={"seq": seq, "dc": dc},
-                                       params={"request_timeout": 3, "require_alias": "true"})
+                self.write(self.clients[dc], doc_id, {"seq": seq, "dc": dc})
                 with self._lock:
                     self.acks.append(Ack(doc_id, dc, time.monotonic()))
             except Exception as error:  # refused (read-only, no write index) or unreachable
@@ -389,6 +386,13 @@ class Writer(threading.Thread):
                     self.failures[dc] = self.failures.get(dc, 0) + 1
                     self.last_error = f"{type(error).__name__}: {str(error)[:200]}"
             self._halt.wait(self.interval)
+
+    def write(self, client: Any, doc_id: str, document: dict[str, Any]) -> None:
+        """One write, raising unless acknowledged (opensearch-py's call)."""
+        # require_alias: a write while the alias is missing must fail, not quietly create an
+        # index named like the alias (seen: "orders-write" auto-created)
+        client.index(index=self.alias, id=doc_id, body=document,
+                     params={"request_timeout": 3, "require_alias": "true"})
 
     def stop(self) -> None:
         self._halt.set()

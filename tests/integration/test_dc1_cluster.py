@@ -178,43 +178,27 @@ def test_second_run_changes_nothing(lab):
     assert all(ops == [] for ops in changed.values()), changed
 
 
-def test_losing_a_whole_data_zone_keeps_reads_and_writes(lab, es):
-    api = lab["api"]
-    es.index(index="zones", id="before", document={"n": 1}, refresh=True)
-    az1 = [n for n, z in ZONE_OF.items() if z == "az1"]
-    survivors = client_for("dc1-master-az2", "dc1-data-az2", TIEBREAKER)
-    try:
-        for name in az1:
-            api.stop_host(name)
-        master = wait_for(
-            "a master among the survivors",
-            lambda: survivors.cat.master(format="json")[0]["node"],
-        )
-        assert master == "dc1-master-az2"  # the voting-only tie-breaker is never elected
-        health = wait_for(
-            "the survivors to see 3 nodes",
-            lambda: (h := survivors.cluster.health()) and h["number_of_nodes"] == 3 and h,
-        )
-        # forced awareness keeps replicas unassigned instead of piling them into az2
-        assert health["status"] == "yellow"
-        survivors.index(index="zones", id="during", document={"n": 2}, refresh=True)
-        assert survivors.get(index="zones", id="before")["_source"] == {"n": 1}
-        assert survivors.count(index="zones")["count"] == 2
-    finally:
-        for name in az1:
-            api.start_host(name)
-    wait_for(
-        "green with all 5 nodes",
-        lambda: es.cluster.health(wait_for_status="green", wait_for_nodes="5", timeout="30s")[
-            "status"
-        ]
-        == "green",
-        timeout=400,
-    )
-    copies = _copies_by_zone(es, "zones")
+def test_losing_the_masters_zone_silently_keeps_writes_and_loses_none(lab, es):
+    """The zone holding the elected master loses its network in one moment (no RST, no FIN),
+    then its power, under a writer of 20 writes/s to a data node of the other zone
+    (esdr_lab/zone_loss.py). Writes resume, the other zone's master is elected (never the
+    voting-only tie-breaker), forced awareness keeps the lost copies unassigned (yellow), and
+    once the zone is back every acknowledged write is there. Prints what it measured; its
+    medians are benchmarks/silent_zone_loss.py's."""
+    from esdr.project import load_project
+    from esdr_lab import zone_loss
+
+    topology = load_project(REPO / INVENTORY).topology
+    result = zone_loss.run(topology, lab["api"], say=print)
+    print(f"[drill] silent zone loss: {result.line()}")
+    assert result.acknowledged > 100
+    assert result.lost == []
+    assert result.master_after not in (result.master_before, TIEBREAKER)
+    assert ZONE_OF[result.master_after] != result.zone
+    # forced awareness keeps the lost zone's copies unassigned instead of piling them up
+    assert result.status_during == "yellow"
+    copies = _copies_by_zone(es, zone_loss.INDEX)
     assert all(z == Counter({"az1": 1, "az2": 1}) for z in copies.values())
-
-
 
 
 def test_setting_change_restarts_one_node_at_a_time_and_never_goes_red(lab, es, tmp_path):
