@@ -32,12 +32,33 @@ class Desired:
     licence: str = "basic"
     needs: frozenset[str] = field(default_factory=frozenset)  # features: "ccr", "slm"
     leads: bool = False  # another cluster of the estate replicates from this one
+    replication: dict[str, Any] = field(default_factory=dict)  # follower's persistent settings
 
 
 def awareness_settings(topology: Topology) -> dict[str, Any]:
     """The awareness settings the model owns, as persistent cluster settings (zones joined)."""
     return {key: ",".join(value) if isinstance(value, tuple) else value
             for key, value in topology.cluster.awareness.items()}
+
+
+# OpenSearch's replication plugin fetches a follower shard's changes every poll_interval (50 ms
+# by default). Its leader serves only operations its last translog fsync persisted; a fetch
+# that comes before the next write's fsync fails with "global checkpoint not synced" and the
+# follower retries it only after a hard-coded 10 s back-off (plugin source:
+# TransportGetChangesAction.kt, ShardReplicationTask.kt, util/Extensions.kt). At a steady load
+# the default poll falls into that race about every 10 s: staleness is a 0-10 s sawtooth. A
+# poll of 500 ms lets writes land between two fetches. Range: the plugin's 1 ms to 1 s.
+POLL_INTERVAL = "plugins.replication.follower.poll_interval"
+DEFAULT_POLL_INTERVAL = "500ms"
+
+
+def replication_settings(topology: Topology, follows: bool) -> dict[str, Any]:
+    """The follower-side persistent settings of OpenSearch's replication plugin."""
+    cluster = topology.cluster
+    if cluster.engine.name != "opensearch" or not follows:
+        return {}
+    return {POLL_INTERVAL: cluster.settings.get("es_replication_poll_interval")
+            or DEFAULT_POLL_INTERVAL}
 
 
 def _remote_settings(link) -> dict[str, Any]:
@@ -133,4 +154,5 @@ def desired_for(estate: Estate, topology: Topology) -> Desired:
         licence=estate.licence,
         needs=needs,
         leads=_leads(estate, alias),
+        replication=replication_settings(topology, bool(followers or auto)),
     )

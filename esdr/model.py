@@ -96,6 +96,8 @@ CLUSTER_DEFAULTS: dict[str, Any] = {
     # How fast a silent node or master is given up: "default" (the engine's) or "fast";
     # esdr/fault_detection.py
     "es_fault_detection": "default",
+    # OpenSearch followers: plugins.replication.follower.poll_interval (esdr/desired.py)
+    "es_replication_poll_interval": None,
 }
 
 # Where an engine's own packages put things, so an OpenSearch cluster is laid out as users of

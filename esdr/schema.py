@@ -251,6 +251,7 @@ class NodeData(_Open):
     es_ca_days: Days = 3650
     es_cert_renew_days: Annotated[StrictInt, Field(ge=0, le=100_000)] = 30
     es_fault_detection: Text = "default"  # `fault-detection-profile-unknown` names the profiles
+    es_replication_poll_interval: Text | None = None  # `replication-poll-interval-invalid`
     tcp_retries2: TcpRetries2 = DEFAULT_TCP_RETRIES2
 
 

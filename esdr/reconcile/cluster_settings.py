@@ -1,4 +1,5 @@
-"""Persistent cluster settings the model owns: awareness and remote clusters.
+"""Persistent cluster settings the model owns: awareness, the replication plugin's follower
+settings (OpenSearch) and remote clusters.
 
 Drift is limited to owned keys: the awareness keys of the model, and ``cluster.remote.<alias>.*``
 for aliases the estate names (or esdr created). A key is removed by sending ``null``.
@@ -21,12 +22,19 @@ def observe_persistent(es: Api) -> dict[str, Any]:
     return client.get_cluster_settings(es).get("persistent", {})
 
 
-def plan_awareness(desired: dict[str, Any], persistent: dict[str, Any]) -> list[Change]:
+def plan_owned(name: str, desired: dict[str, Any], persistent: dict[str, Any]) -> list[Change]:
+    """One group of persistent settings the model owns (``awareness``, ``replication``)."""
+    if not desired:
+        return []
     before = {k: persistent.get(k) for k in desired}
     if norm(before) == norm(desired):
-        return [Change("cluster_settings", "awareness", "unchanged", before, desired)]
+        return [Change("cluster_settings", name, "unchanged", before, desired)]
     action = "created" if all(v is None for v in before.values()) else "changed"
-    return [Change("cluster_settings", "awareness", action, before, desired)]
+    return [Change("cluster_settings", name, action, before, desired)]
+
+
+def plan_awareness(desired: dict[str, Any], persistent: dict[str, Any]) -> list[Change]:
+    return plan_owned("awareness", desired, persistent)
 
 
 def remote_aliases(persistent: dict[str, Any]) -> set[str]:

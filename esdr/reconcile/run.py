@@ -117,6 +117,7 @@ def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterP
     slm = (_r(f"{name}: GET _slm/policy", lambda: slm_policy.observe_slm_policies(es))
            if "slm" in usable else None)
     _add(plan, (cluster_settings.plan_awareness(desired.awareness, persistent), []))
+    _add(plan, (cluster_settings.plan_owned("replication", desired.replication, persistent), []))
     _add(plan, cluster_settings.plan_remote_clusters(
         desired.remotes, persistent, registry.managed(reg, "remote_cluster")))
     connected = _connected(clients, desired, plan, timeout, infos=remote_infos())
