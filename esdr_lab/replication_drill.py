@@ -483,7 +483,10 @@ def dc_loss(
     wait_until(f"{ORDERS} following in DC2", lambda: is_syncing(dc2, ORDERS), timeout=120)
     # short timeouts: the writer must notice a dead DC in seconds, not minutes
     writers = {"dc1": lab.client("dc1", request_timeout=3), "dc2": lab.client("dc2", request_timeout=3)}
-    writer = Writer(writers, "dc1", rate=rate)
+    # ids of this run only: a later run in the same lab that wrote the same ids would overwrite
+    # the first run's documents, and an id missing in DC2 would be found there all the same
+    # (the RPO would read 0)
+    writer = Writer(writers, "dc1", rate=rate, prefix=f"w{time.time_ns() // 1_000_000}")
     writer.start()
     try:
         wait_until("writes acknowledged by DC1", lambda: len(writer.acked("dc1")) >= 10, timeout=60)
@@ -563,7 +566,10 @@ def failback(
                timeout=300)
     before = count(dc1, ORDERS)
     for n in range(back_writes):
-        dc1.index(index=ORDERS_WRITE, id=f"back-{n:04d}", body={"seq": n, "dc": "dc1"})
+        # ids of this run's writer: a second run in the same lab must add documents, not
+        # overwrite the first run's (the count it waits for would never come)
+        dc1.index(index=ORDERS_WRITE, id=f"back-{writer.prefix}-{n:04d}",
+                  body={"seq": n, "dc": "dc1"})
     result.writes_back_on_dc1 = back_writes
     refresh(dc1, ORDERS)
     wait_until(f"DC2 {ORDERS} at {before + back_writes} documents",
