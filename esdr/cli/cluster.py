@@ -108,7 +108,8 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
     estate, alias = _estate_alias(topology)
     adapter = replication.adapter_for(topology)
     followers = desired.desired_for(estate, topology).followers
-    recorded = set(registry.read(adapter.es).get("promoted", {}))
+    reg = registry.read(adapter.es)
+    recorded = set(reg.get("promoted", {}))
     chosen = promote_runbook.choose(followers, list(indices), all_, recorded)
     if not chosen:
         printer.say("nothing to promote: every chosen follower was promoted already")
@@ -135,7 +136,12 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
             detached[remote] = promote_runbook.detach_link(adapter.es, remote)
             printer.say(f"detached the link {alias}->{remote} (unreachable) so making the "
                         f"followers writable does not wait on it; `esdr failback` restores it")
-    promote_runbook.promote(adapter, alias, chosen, dry=dry, say=printer.say, detached=detached)
+    # the data at risk is measured only from a leader that answered; esdr's in-sync records
+    # bound it when the leader did not (esdr.runbooks.at_risk)
+    risks = promote_runbook.promote(adapter, alias, chosen, dry=dry, say=printer.say,
+                                    detached=detached, leaders={p.remote: p for p in probes},
+                                    in_sync=reg.get(registry.IN_SYNC) or {})
+    printer.record(data_at_risk={r.index: r.record() for r in risks})
     return OK
 
 

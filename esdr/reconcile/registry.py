@@ -72,3 +72,21 @@ def record_destructive(es: Api, changes: list[Change], by: str) -> None:
     if any(c.destructive for c in changes):
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         write(es, with_destructive(read(es), changes, by, at))
+
+
+# When esdr last saw each follower in sync with its leader (index -> {"at": ISO time before the
+# read that showed it, "follower_checkpoint": summed over the shards}): writes its leader
+# acknowledged before "at" are in the follower. `esdr promote` bounds the data at risk with it
+# when the leader cannot be asked (esdr.runbooks.at_risk).
+IN_SYNC = "in_sync"
+
+
+def with_in_sync(registry: dict[str, Any], seen: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The registry with ``seen`` (index -> record) as the followers' latest in-sync records."""
+    if not seen:
+        return registry
+    return {**registry, IN_SYNC: {**registry.get(IN_SYNC, {}), **seen}}
+
+
+def last_in_sync(registry: dict[str, Any], index: str) -> dict[str, Any] | None:
+    return (registry.get(IN_SYNC) or {}).get(index)

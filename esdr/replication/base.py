@@ -13,6 +13,7 @@ shape (``remote_cluster``, ``leader_index_patterns``, ``leader_index_exclusion_p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from esdr.es import client
@@ -24,18 +25,63 @@ FOLLOWER_FIELDS = ("remote_cluster", "leader_index", "status")
 
 @dataclass(frozen=True)
 class Lag:
-    """How far a follower is behind its leader: the data at risk when it is promoted now."""
+    """How far a follower is behind its leader, as the engine reports it.
+
+    ``operations`` is the leader's checkpoint minus the follower's, summed over the shards; how
+    far it can be trusted depends on where the leader's checkpoint came from: ``live`` when the
+    read asked the leader itself just now (OpenSearch ``_status`` while replication runs),
+    otherwise it is the follower's memory of the leader's checkpoint as of its last successful
+    read (Elasticsearch ``_ccr/stats``, OpenSearch ``follower_stats``), which stops moving when
+    the leader is lost and then says nothing about what the leader acknowledged since. What a
+    promotion reports as the data at risk is decided from this and the leader's answer
+    (``esdr.runbooks.at_risk``), never from ``operations`` alone.
+    """
 
     index: str
     operations: int | None  # leader checkpoint - follower checkpoint, summed over shards
-    last_read_ms: int | None  # the longest time since a shard last read from the leader
-    note: str | None = None  # why the lag is unknown, when it is
+    last_read_ms: int | None = None  # CCR: the longest time since a shard SENT a read request
+    note: str | None = None  # why the leader's checkpoint is unknown or stale, when it is
+    live: bool = False  # the leader's checkpoint was asked of the leader by this very read
+    follower_checkpoint: int | None = None  # the follower's checkpoint, summed over shards
+    read_failures: int = 0  # CCR: read exceptions being retried (+1 for a fatal one)
+
+    @property
+    def current(self) -> bool:
+        """The leader's checkpoint is as of now: asked live, or (CCR) from a follower whose
+        reads to the leader are succeeding (a failed read is retried, with the stats frozen)."""
+        return self.live or (self.last_read_ms is not None and self.read_failures == 0)
 
     def line(self) -> str:
+        """The engine's reading, as read (``esdr.runbooks.at_risk`` says what it means)."""
         if self.operations is None:
             return f"{self.index}: lag unknown ({self.note or 'no follow stats'})"
-        age = f", last read {self.last_read_ms / 1000:.1f}s ago" if self.last_read_ms else ""
-        return f"{self.index}: {self.operations} operation(s) behind the leader{age}"
+        age = (f", last read {self.last_read_ms / 1000:.1f}s ago"
+               if self.last_read_ms is not None else "")
+        stale = ("" if self.current else
+                 f" as of the follower's last read ({self.note or 'time not reported'})")
+        return f"{self.index}: {self.operations} operation(s) behind the leader{age}{stale}"
+
+
+# Elasticsearch's leader checkpoint comes from the follower's last successful read, and the
+# next read goes out as soon as that answer is handled; time_since_last_read_millis counts from
+# that next send. One second covers the gap between the leader writing its answer and the send.
+READ_MARGIN = timedelta(seconds=1)
+
+
+def seen_in_sync(lag: Lag, before: datetime) -> datetime | None:
+    """The latest time the follower is known to have held everything its leader had
+    acknowledged, from a ``lag`` read started at ``before``; None when it does not show the
+    follower in sync. Live (OpenSearch ``_status``): ``before`` itself, to be trusted only when
+    the leader answered for every shard (a shard it did not answer for shows the follower's own
+    checkpoint as the leader's: TransportReplicationStatusAction.kt). From the follower's
+    stats (Elasticsearch): the last read's answer, which came before its next read was sent
+    ``last_read_ms`` ago, minus ``READ_MARGIN``; only while no read is failing (a failed read
+    is retried, and the retry resets the time)."""
+    if lag.operations != 0 or not lag.current:
+        return None
+    if lag.live:
+        return before
+    return before - timedelta(milliseconds=lag.last_read_ms or 0) - READ_MARGIN
 
 
 @dataclass(frozen=True)

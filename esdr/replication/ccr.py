@@ -21,14 +21,30 @@ OWNED = ("remote_cluster", "leader_index_patterns", "leader_index_exclusion_patt
 
 
 def lag_from_stats(index: str, stats: dict[str, Any] | None) -> Lag:
-    """``GET /<index>/_ccr/stats`` -> the lag: leader_global_checkpoint - follower_global_checkpoint."""
+    """``GET /<index>/_ccr/stats`` -> the lag: leader_global_checkpoint - follower_global_checkpoint.
+
+    All of it is the follower's own view (https://www.elastic.co/guide/en/elasticsearch/reference/
+    current/ccr-get-follow-stats.html): ``leader_global_checkpoint`` is "the current global
+    checkpoint on the leader known to the follower task", kept from the last successful read;
+    ``time_since_last_read_millis`` is the time since a read request was SENT (a caught-up
+    follower's long poll lets it grow to read_poll_timeout; a failed read retried resets it:
+    ShardFollowNodeTask.sendShardChangesRequest sets lastFetchTime before each try), so it is
+    not when the follower last caught up; ``read_exceptions`` lists the reads failing now and
+    ``fatal_exception`` one that stopped the task."""
     shards = [s for i in (stats or {}).get("indices", []) if i.get("index") == index
               for s in i.get("shards", [])]
     if not shards:
         return Lag(index, None, None)
     ops = sum(max(0, s["leader_global_checkpoint"] - s["follower_global_checkpoint"]) for s in shards)
-    last = max((s.get("time_since_last_read_millis", 0) for s in shards), default=None)
-    return Lag(index, ops, last)
+    reads = [s["time_since_last_read_millis"] for s in shards
+             if isinstance(s.get("time_since_last_read_millis"), int)
+             and s["time_since_last_read_millis"] >= 0]  # -1: never sent one
+    failures = sum(len(s.get("read_exceptions") or []) + (1 if s.get("fatal_exception") else 0)
+                   for s in shards)
+    return Lag(index, ops, max(reads) if len(reads) == len(shards) else None,
+               note=f"{failures} read(s) from the leader failing" if failures else None,
+               follower_checkpoint=sum(s["follower_global_checkpoint"] for s in shards),
+               read_failures=failures)
 
 
 def auto_follows_from(patterns: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

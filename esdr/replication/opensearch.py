@@ -27,6 +27,7 @@ reads through the superuser's client on remote-cluster-client nodes (``reader``)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from esdr.es import client
@@ -64,17 +65,27 @@ def follower_from_status(status: dict[str, Any] | None, exists: bool | None) -> 
 
 def lag_from(index: str, status: dict[str, Any] | None,
              follower_stats: dict[str, Any] | None = None) -> Lag:
-    """The lag from ``_status.syncing_details`` (the leader's checkpoint asked live), else from
-    ``follower_stats.index_stats[<index>]`` (local: the leader's checkpoint as of the follower's
-    last read, so it answers while the leader is down but may be behind); both sum the
-    checkpoints over the shards."""
+    """The lag from ``_status.syncing_details``, else from ``follower_stats.index_stats.<index>``;
+    both sum the checkpoints over the shards (plugin source, tag 2.19.6.0:
+    action/status/TransportReplicationStatusAction.kt, task/shard/FollowerClusterStats.kt).
+
+    ``_status`` answers ``syncing_details`` only while replication runs, and then asks the
+    leader's primaries for their global checkpoint on the spot (``leader_checkpoint``, live;
+    ``follower_checkpoint`` is the follower's last synced global checkpoint); with the leader
+    unreachable the whole call fails (500 "failed to fetch replication status").
+    ``follower_stats`` is local: ``leader_checkpoint`` is the one the last successful changes
+    fetch returned, and a shard task that (re)starts sets it to the follower's own checkpoint
+    (task/shard/ShardReplicationTask.kt), so it reads "0 behind" without ever having heard from
+    the leader. Neither API reports a time of the last read or of being in sync."""
     entry = (status or {}).get("syncing_details")
+    live = bool(entry)
     if not entry:
         entry = ((follower_stats or {}).get("index_stats") or {}).get(index)
     if not entry or "leader_checkpoint" not in entry:
         return Lag(index, None, None)
-    return Lag(index, max(0, int(entry["leader_checkpoint"]) - int(entry["follower_checkpoint"])),
-               None)
+    follower = int(entry["follower_checkpoint"])
+    return Lag(index, max(0, int(entry["leader_checkpoint"]) - follower), None, live=live,
+               follower_checkpoint=follower)
 
 
 def rule_remotes(state: dict[str, Any] | None) -> dict[str, str]:
@@ -162,20 +173,29 @@ class OpenSearchReplication(Replication):
 
     def lag(self, index: str) -> Lag:
         try:
-            found = lag_from(index, self.status(index))
+            status = self.status(index)
         except client.API_ERRORS as error:
-            # The leader does not answer. follower_stats only knows the leader's checkpoint as
-            # of the follower's last read: seen on 2.19.4, it said 0 behind while 30000
-            # operations written on the leader just before it was lost never arrived. So the
-            # lag is unknown, and the stale number is shown as such.
-            stale = lag_from(index, None, self.follower_stats()).operations
-            return Lag(index, None, None, note=(
-                f"the leader's checkpoint cannot be read ({client.status_of(error) or 'no answer'}"
-                f"); at the follower's last read it was {stale} operation(s) behind, and "
-                "everything written on the leader since then is at risk too"))
+            # The leader does not answer the plugin: only follower_stats is left, whose leader
+            # checkpoint is the last one read (seen on 2.19.4: "0 behind" while 30000 operations
+            # written on the leader just before it was lost never arrived).
+            return replace(self._seen(index), note=(
+                f"the follower cannot read the leader's checkpoint now "
+                f"({client.status_of(error) or 'no answer'})"))
+        found = lag_from(index, status)
         if found.operations is not None:
             return found
-        return lag_from(index, None, self.follower_stats())
+        state = status.get("status") or "no status"
+        return replace(self._seen(index), note=(
+            f"replication is {state}: no live leader checkpoint"))
+
+    def _seen(self, index: str) -> Lag:
+        """The follower's own memory of the lag (``follower_stats``), not live; never raises:
+        a promotion must not stop for want of a statistic."""
+        try:
+            stats = self.follower_stats()
+        except client.API_ERRORS:
+            stats = None
+        return lag_from(index, None, stats)
 
     def auto_follows(self) -> dict[str, dict[str, Any]]:
         stats = client.request(self.reader, "GET", path(*BASE, "autofollow_stats"))

@@ -3,13 +3,14 @@
 The steps come from the engine's adapter (``esdr.replication``): Elasticsearch pause_follow,
 close, unfollow, open; OpenSearch ``_stop``. Neither can be undone: after it, writes on the
 promoted index exist on this side only. The runbook refuses while the leader's DC is reachable
-and healthy (that is a switchover, not a disaster) unless forced, and reports the last known lag
-as the data at risk.
+and healthy (that is a switchover, not a disaster) unless forced, and reports the data at risk
+(``esdr.runbooks.at_risk``): the lag measured now when the leader answered, else the window of
+acknowledged writes that may be missing, never a count it cannot know.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -26,9 +27,11 @@ from esdr.reconcile import registry
 from esdr.replication import Replication, as_adapter
 from esdr.replication.base import Lag
 from esdr.replication.ccr import CcrReplication, lag_from_stats
+from esdr.runbooks.at_risk import AtRisk, assess
 from esdr.runbooks.steps import Step, run_steps
 
-__all__ = ["Lag", "Leader", "choose", "lag_from_stats", "probe", "promote", "promote_steps",
+__all__ = ["AtRisk", "Lag", "Leader", "choose", "lag_from_stats", "probe", "promote",
+           "promote_steps",
            "refuse_if_remote_healthy", "refuse_unless_lost", "remote_is_healthy"]
 
 
@@ -89,6 +92,22 @@ class Leader:
     unreachable: bool = False  # no answer: connection refused or timed out
     refusal: EsdrError | None = None  # cannot tell: promote stops unless --force
     state: str = ""  # as printed: green, red, unreachable, refused credentials, ...
+    answered: bool = False  # its API answered (health, or an error of its own)
+
+    @property
+    def whole(self) -> bool:
+        """It answered with every primary assigned (green or yellow), so each shard's checkpoint
+        can be asked of it: only then is a lag measured now (``esdr.runbooks.at_risk``)."""
+        return self.answered and remote_is_healthy(self.health)
+
+    @property
+    def why(self) -> str:
+        """Why its checkpoints cannot all be asked, as printed after "leader <remote>"."""
+        if self.unreachable:
+            return "unreachable"
+        if self.answered and self.health is not None:
+            return f"{self.state}: a primary is unassigned, its checkpoint cannot be asked"
+        return self.state or "not asked"
 
 
 def probe(remote: str, es: Api | None) -> Leader:
@@ -117,12 +136,14 @@ def probe(remote: str, es: Api | None) -> Leader:
     except client.API_ERRORS as error:
         if client.status_of(error) not in AUTH_STATUSES:
             # it answered, with an error of its own (e.g. 503, no elected master): not healthy
-            return Leader(remote, state=f"answers with an error: {client.describe(error)}")
+            return Leader(remote, state=f"answers with an error: {client.describe(error)}",
+                          answered=True)
         return _cannot_tell(
             remote, "refused esdr's credentials",
             f"is up but refused esdr's credentials: {client.describe(error)}",
             f"check {remote}'s password reference (es_elastic_password / es_admin_password)")
-    return Leader(remote, health=health, state=str(health.get("status", "unknown")))
+    return Leader(remote, health=health, state=str(health.get("status", "unknown")),
+                  answered=True)
 
 
 def _cannot_tell(remote: str, state: str, what: str, check: str,
@@ -169,13 +190,27 @@ def promote(
     dry: bool,
     say: Callable[[str], None],
     detached: dict[str, dict[str, Any]] | None = None,
-) -> list[Lag]:
-    """Read the lag, run (or show) the steps, record the promotion. Returns the lags.
+    leaders: Mapping[str, Leader] | None = None,
+    in_sync: Mapping[str, dict[str, Any]] | None = None,
+) -> list[AtRisk]:
+    """Read the lag, run (or show) the steps, record the promotion. Returns the data at risk.
     ``target``: the cluster's adapter (``esdr.replication.adapter_for``) or a bare client.
     ``detached``: remote alias -> the link settings removed before promoting (recorded, so
-    failback restores them)."""
+    failback restores them). ``leaders``: remote alias -> its answer to ``probe``; a leader not
+    in it was not asked, and its lag is never reported as measured. ``in_sync``: esdr's in-sync
+    records (``registry.IN_SYNC``), read from the registry when not given."""
     adapter = as_adapter(target)
-    lags = [adapter.lag(f.index) for f in followers]
+    leaders = leaders or {}
+    if in_sync is None:
+        in_sync = registry.read(adapter.es).get(registry.IN_SYNC) or {}
+    risks = []
+    for f in followers:
+        read_at = datetime.now(timezone.utc)
+        leader = leaders.get(f.remote)
+        risks.append(assess(adapter.lag(f.index), f.remote,
+                            answered=leader is not None and leader.whole,
+                            why=leader.why if leader is not None else "not asked",
+                            read_at=read_at, record=in_sync.get(f.index)))
     steps = promote_steps(cluster, followers, adapter)
     if dry:
         say(f"dry run: {len(steps)} step(s) on {cluster}, nothing changed:")
@@ -183,22 +218,22 @@ def promote(
             say(f"  {step.line()}")
     else:
         run_steps(steps, {cluster: adapter}, say)
-        _record(adapter.es, followers, lags, detached or {})
-    say("summary (last known lag = data at risk):")
-    for lag in lags:
-        say(f"  {'would promote' if dry else 'promoted'} {lag.line()}")
-    return lags
+        _record(adapter.es, followers, risks, detached or {})
+    say("summary (data at risk: writes the leader acknowledged that may be missing here):")
+    for risk in risks:
+        say(f"  {'would promote' if dry else 'promoted'} {risk.line}")
+    return risks
 
 
-def _record(es: Api, followers: list[Follower], lags: list[Lag],
+def _record(es: Api, followers: list[Follower], risks: list[AtRisk],
             detached: dict[str, dict[str, Any]]) -> None:
-    """So the next deploy holds these indices instead of trying to follow again."""
+    """So the next deploy holds these indices instead of trying to follow again; with the
+    follower's checkpoint at promotion and the data at risk as reported."""
     reg = registry.read(es)
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    for f, lag in zip(followers, lags):
+    for f, risk in zip(followers, risks):
         reg.setdefault("promoted", {})[f.index] = {
             "remote": f.remote, "leader_index": f.leader_index, "write_alias": f.write_alias,
-            "at": at, "lag_operations": lag.operations,
-            "detached_link": detached.get(f.remote, {}),
+            "at": at, **risk.record(), "detached_link": detached.get(f.remote, {}),
         }
     registry.write(es, reg)

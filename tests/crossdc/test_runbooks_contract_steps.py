@@ -23,12 +23,19 @@ def test_contract_promote_step_order():
     ]
 
 
+GREEN = promote.Leader("dc1", health={"status": "green"}, state="green", answered=True)
+# a leader forced to promote through: it answered, so the lag is measured now
+
+
 def test_contract_promote_dry_run_reads_lag_and_changes_nothing():
-    es, wire = fake_client([("GET", "/follower_index/_ccr/stats", None, 200, FOLLOW_STATS)])
+    es, wire = fake_client([
+        ("GET", "/esdr-managed/_doc/registry", None, 404, not_found()),  # in-sync records
+        ("GET", "/follower_index/_ccr/stats", None, 200, FOLLOW_STATS),
+    ])
     said: list[str] = []
-    lags = promote.promote(es, "dc2", [F], dry=True, say=said.append)
-    wire.done()  # only the stats read went out
-    assert lags[0].operations == 256
+    risks = promote.promote(es, "dc2", [F], dry=True, say=said.append, leaders={"dc1": GREEN})
+    wire.done()  # only the reads went out
+    assert risks[0].operations == 256 and risks[0].measured
     assert said == [
         "dry run: 5 step(s) on dc2, nothing changed:",
         "  [dc2] pause_follow follower_index",
@@ -36,8 +43,9 @@ def test_contract_promote_dry_run_reads_lag_and_changes_nothing():
         "  [dc2] unfollow follower_index",
         "  [dc2] open follower_index",
         "  [dc2] switch_alias follower_index (alias=orders write=True)",
-        "summary (last known lag = data at risk):",
-        "  would promote follower_index: 256 operation(s) behind the leader, last read 0.0s ago",
+        "summary (data at risk: writes the leader acknowledged that may be missing here):",
+        "  would promote follower_index: 256 operation(s) behind dc1, measured now (dc1's "
+        "checkpoint as the follower last read it; its last read request went out 0.0 s ago)",
     ]
 
 
@@ -56,10 +64,14 @@ def test_contract_promote_runs_the_documented_calls_in_order_and_records_it():
         ("PUT", "/esdr-managed", ANY, 200, ACK),
         ("PUT", "/esdr-managed/_doc/registry", ANY, 201, {"result": "created"}),
     ])
-    promote.promote(es, "dc2", [F], dry=False, say=lambda _: None)
+    promote.promote(es, "dc2", [F], dry=False, say=lambda _: None, leaders={"dc1": GREEN},
+                    in_sync={})
     wire.done()
     record = wire.seen[-1][2]["promoted"]["follower_index"]
     assert record["remote"] == "dc1" and record["lag_operations"] == 256
+    assert record["lag_measured"] is True and record["at_risk_since"] is None
+    assert record["follower_checkpoint"] == 768  # follower_global_checkpoint at promotion
+    assert record["data_at_risk"].startswith("follower_index: 256 operation(s) behind dc1")
 
 
 @pytest.mark.parametrize("status,force,refused", [

@@ -142,17 +142,31 @@ def test_contract_lag_is_leader_minus_follower_checkpoint_from_status():
     lag = as_adapter(api).lag("follower-01")
     wire.done()
     assert lag.operations == 6 and lag.line() == "follower-01: 6 operation(s) behind the leader"
+    assert lag.live and lag.current and lag.follower_checkpoint == 19
 
 
-def test_contract_lag_with_the_leader_down_is_unknown_and_says_the_stale_number():
+def test_contract_lag_with_the_leader_down_is_not_current_and_keeps_the_follower_checkpoint():
     api, wire = fake_os_client([
         ("GET", f"{R}/follower-01/_status", None, 500, FAILED_STATUS),
         ("GET", f"{R}/follower_stats", None, 200, FOLLOWER_STATS),
     ])
     lag = as_adapter(api).lag("follower-01")
     wire.done()
-    assert lag.operations is None
-    assert "cannot be read (500)" in lag.line() and "it was 3 operation(s) behind" in lag.line()
+    # follower_stats' leader checkpoint is the last one the follower read: not a lag of now
+    assert not lag.live and not lag.current
+    assert lag.follower_checkpoint == 1
+    assert "cannot read the leader's checkpoint now (500)" in lag.note
+    assert "as of the follower's last read" in lag.line()
+
+
+def test_contract_lag_with_the_leader_down_and_no_follower_stats_still_answers():
+    api, wire = fake_os_client([
+        ("GET", f"{R}/follower-01/_status", None, 500, FAILED_STATUS),
+        ("GET", f"{R}/follower_stats", None, 500, FAILED_STATUS),
+    ])
+    lag = as_adapter(api).lag("follower-01")  # a statistic never stops a promotion
+    wire.done()
+    assert lag.operations is None and not lag.current and "(500)" in lag.note
 
 
 def test_contract_lag_of_a_paused_follower_falls_back_to_follower_stats():
@@ -161,8 +175,9 @@ def test_contract_lag_of_a_paused_follower_falls_back_to_follower_stats():
                                                        "syncing_details": None}),
         ("GET", f"{R}/follower_stats", None, 200, FOLLOWER_STATS),
     ])
-    assert as_adapter(api).lag("follower-01").operations == 3
+    lag = as_adapter(api).lag("follower-01")
     wire.done()
+    assert lag.operations == 3 and not lag.current and "replication is PAUSED" in lag.note
 
 
 RULE = {"remote_cluster": "my-connection-alias", "leader_index_patterns": ["movies*"],

@@ -65,6 +65,11 @@ REGISTRY_NEW = [
 ]
 
 
+# a planned switchover (--force): the leader answered with every primary
+YELLOW = promote.Leader("dc1", health={"status": "yellow"}, state="yellow", answered=True)
+GONE = promote.Leader("dc1", unreachable=True, state="unreachable (connection refused)")
+
+
 def test_contract_opensearch_promote_reads_lag_stops_then_switches_the_alias():
     behind = {**SYNCING, "syncing_details": {"leader_checkpoint": 20499,
                                              "follower_checkpoint": 499, "seq_no": 0}}
@@ -77,26 +82,31 @@ def test_contract_opensearch_promote_reads_lag_stops_then_switches_the_alias():
         *REGISTRY_NEW,
     ])
     said: list[str] = []
-    lags = promote.promote(api, "dc2", [F], dry=False, say=said.append)
+    risks = promote.promote(api, "dc2", [F], dry=False, say=said.append, leaders={"dc1": YELLOW},
+                            in_sync={})
     wire.done()
-    assert lags[0].operations == 20000
-    assert said[-1] == "  promoted orders: 20000 operation(s) behind the leader"
+    assert risks[0].operations == 20000
+    assert said[-1] == "  promoted orders: 20000 operation(s) behind dc1, measured now"
     record = wire.seen[-1][2]["promoted"]["orders"]
-    assert record == {**record, "remote": "dc1", "leader_index": "orders", "lag_operations": 20000}
+    assert record == {**record, "remote": "dc1", "leader_index": "orders", "lag_operations": 20000,
+                      "lag_measured": True, "follower_checkpoint": 499}
 
 
 def test_contract_opensearch_promote_with_the_leader_down_says_the_lag_is_unknown():
     api, wire = fake_os_client([
+        ("GET", "/esdr-managed/_doc/registry", None, 404, not_found()),
         ("GET", f"{R}/orders/_status", None, 500, FAILED_STATUS),
         ("GET", f"{R}/follower_stats", None, 200, {"index_stats": {}}),
     ])
     said: list[str] = []
-    promote.promote(api, "dc2", [F], dry=True, say=said.append)
+    promote.promote(api, "dc2", [F], dry=True, say=said.append, leaders={"dc1": GONE})
     wire.done()  # a dry run reads only
     assert said[:3] == ["dry run: 2 step(s) on dc2, nothing changed:", "  [dc2] stop orders",
                         "  [dc2] switch_alias orders (alias=orders-w write=True)"]
-    assert said[-1].startswith("  would promote orders: lag unknown (the leader's checkpoint "
-                               "cannot be read (500)")
+    assert said[-1] == (
+        "  would promote orders: lag unknown (leader dc1 unreachable); window unknown: any "
+        "write acknowledged by dc1 may be missing (esdr has no record of the follower in sync; "
+        "the replication stats give no time of the follower's last read)")
 
 
 def _count(index: str, count: int) -> tuple:
