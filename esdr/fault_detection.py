@@ -97,7 +97,7 @@ def profile_name(cluster: Cluster) -> Any:
 def profile_settings(cluster: Cluster) -> list[tuple[str, str | int]]:
     """What the profile renders into the node's config: its values minus those ``es_settings``
     sets itself (one line per key in elasticsearch.yml)."""
-    profile = PROFILES.get(str(profile_name(cluster)), {})
+    profile = _profile(cluster)
     own = {key for key, _ in _user_settings(cluster)}
     return [(key, value) for key, value in profile.items() if key not in own]
 
@@ -106,7 +106,7 @@ def in_force(cluster: Cluster) -> dict[str, Any]:
     """Every fault-detection setting as the nodes will run it: the engine's default, the
     profile's value, or ``es_settings``' value, in that order of precedence."""
     values: dict[str, Any] = {key: bound.default for key, bound in SETTINGS.items()}
-    values.update(PROFILES.get(str(profile_name(cluster)), {}))
+    values.update(_profile(cluster))
     values.update({key: value for key, value in _user_settings(cluster) if key in SETTINGS})
     return values
 
@@ -121,6 +121,11 @@ def detection_seconds(values: Mapping[str, Any], check: str) -> float | None:
     if interval is None or timeout is None or not isinstance(count, int):
         return None
     return count * (interval + timeout) / 1000
+
+
+def _profile(cluster: Cluster) -> dict[str, str | int]:
+    """The chosen profile's values (none for an unknown name: the checks refuse it)."""
+    return PROFILES.get(str(profile_name(cluster)), {})
 
 
 def _user_settings(cluster: Cluster) -> list[tuple[str, Any]]:

@@ -255,20 +255,33 @@ def _recent(seconds: float) -> str:
     return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).isoformat()
 
 
-def test_opensearch_promote_with_the_leader_gone_reads_the_record_and_keeps_what_it_reported():
-    registry_doc = {"_source": {"in_sync": {"orders": {"at": _recent(9.1),
-                                                       "follower_checkpoint": 499}}},
-                    "found": True}
-    api, wire = fake_os_client([
-        ("GET", "/esdr-managed/_doc/registry", None, 200, registry_doc),
-        ("GET", f"{R}/orders/_status", None, 500, FAILED_STATUS),
-        ("GET", f"{R}/follower_stats", None, 200, OS_FOLLOWER_STATS),
+def _registry_in_sync(seconds_ago: float) -> dict:
+    """The registry document with esdr's record of ``orders`` in sync ``seconds_ago``."""
+    return {"_source": {"in_sync": {"orders": {"at": _recent(seconds_ago),
+                                               "follower_checkpoint": 499}}},
+            "found": True}
+
+
+def _stop_move_alias_and_record(registry_doc: dict) -> list:
+    """The wire of an OpenSearch promote of ``orders`` after its lag was read: ``_stop``, the
+    write alias moved, the promotion recorded in the registry."""
+    return [
         ("POST", f"{R}/orders/_stop", {}, 200, ACK),
         ("GET", "/_alias/orders-w", None, 200, {"orders": {"aliases": {"orders-w": {}}}}),
         ("POST", "/_aliases", ANY, 200, ACK),
         ("GET", "/esdr-managed/_doc/registry", None, 200, registry_doc),
         ("HEAD", "/esdr-managed", None, 200, {}),
         ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 200, {"result": "updated"}),
+    ]
+
+
+def test_opensearch_promote_with_the_leader_gone_reads_the_record_and_keeps_what_it_reported():
+    registry_doc = _registry_in_sync(9.1)
+    api, wire = fake_os_client([
+        ("GET", "/esdr-managed/_doc/registry", None, 200, registry_doc),
+        ("GET", f"{R}/orders/_status", None, 500, FAILED_STATUS),
+        ("GET", f"{R}/follower_stats", None, 200, OS_FOLLOWER_STATS),
+        *_stop_move_alias_and_record(registry_doc),
     ])
     said: list[str] = []
     promote.promote(api, "dc2", [F_OS], dry=False, say=said.append, leaders={"dc1": GONE})
@@ -311,9 +324,7 @@ def test_the_command_reads_the_in_sync_record_from_the_registry_it_already_read(
     from urllib3.exceptions import NewConnectionError
 
     gone = failing_leader("opensearch", NewConnectionError(None, "Connection refused"))
-    registry_doc = {"_source": {"in_sync": {"orders": {"at": _recent(9.1),
-                                                       "follower_checkpoint": 499}}},
-                    "found": True}
+    registry_doc = _registry_in_sync(9.1)
     code, out = promote_on_dc2(gone, [
         ("GET", "/esdr-managed/_doc/registry", None, 200, registry_doc),  # once, up front
         ("GET", "/_cluster/settings?flat_settings=true", None, 200,
@@ -322,12 +333,7 @@ def test_the_command_reads_the_in_sync_record_from_the_registry_it_already_read(
          {"persistent": {"cluster.remote.dc1.seeds": None}}, 200, ACK),
         ("GET", f"{R}/orders/_status", None, 200, OS_PAUSED),
         ("GET", f"{R}/follower_stats", None, 200, OS_FOLLOWER_STATS),
-        ("POST", f"{R}/orders/_stop", {}, 200, ACK),
-        ("GET", "/_alias/orders-w", None, 200, {"orders": {"aliases": {"orders-w": {}}}}),
-        ("POST", "/_aliases", ANY, 200, ACK),
-        ("GET", "/esdr-managed/_doc/registry", None, 200, registry_doc),
-        ("HEAD", "/esdr-managed", None, 200, {}),
-        ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 200, {"result": "updated"}),
+        *_stop_move_alias_and_record(registry_doc),
     ])
     assert code == 0
     assert out[-2] == ("summary (data at risk: writes the leader acknowledged that may be "
