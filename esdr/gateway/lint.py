@@ -298,6 +298,7 @@ def lint_text(text: str, source: str = "gateway.yml", references: bool = False) 
             _check_references,
             _check_routing,
             _check_write_gates,
+            _check_timeouts,
             _check_queues,
         ):
             problems.extend(check(doc, facts, source))
@@ -430,14 +431,35 @@ def _check_routing(doc: dict[str, Any], facts: _Facts, source: str) -> list[Prob
     return out
 
 
+def _ordered_targets(filters: Any, nested: bool = False) -> Iterator[tuple[str, bool]]:
+    """(cluster, nested) of every `elasticsearch` filter of a filter list in the order they run;
+    nested: inside an `if` of that list (taken only on some condition)."""
+    for item in _seq(filters):
+        if not isinstance(item, dict):
+            continue
+        if "if" in item:
+            block = item["if"] if isinstance(item["if"], dict) else {}
+            yield from _ordered_targets(item.get("then", block.get("then")), True)
+            yield from _ordered_targets(item.get("else", block.get("else")), True)
+            continue
+        for name, conf in item.items():
+            if name == "elasticsearch" and isinstance(conf, dict):
+                yield str(conf.get("elasticsearch")), nested
+
+
 def _check_write_gates(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
-    """In `if cluster_available: [A]`, the `then` branch must write to A (not to the other)."""
+    """In `if cluster_available: [A]`, the `then` branch must write to A. Another cluster only
+    in an `if` after A was asked (esdr's fall-back when A did not take the connection)."""
     out = []
     for name, flow in facts.flows.items():
         for block in _if_blocks(flow.get("filter")):
             gated = [str(c) for c in _as_list(block.get("cluster_available"))]
-            then_targets = _targets(block.get("then"))
-            wrong = [t for t in then_targets if gated and t not in gated]
+            wrong, asked = [], False
+            for target, nested in _ordered_targets(block.get("then")):
+                if target in gated:
+                    asked = True
+                elif gated and (not nested or not asked):
+                    wrong.append(target)
             if wrong:
                 out.append(
                     Problem(
@@ -448,6 +470,66 @@ def _check_write_gates(doc: dict[str, Any], facts: _Facts, source: str) -> list[
                     )
                 )
     return out
+
+
+# A Go duration as time.ParseDuration reads it ("500ms", "1.5s", "1m30s"; "0" alone).
+_DURATION = re.compile(r"^(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+)$")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(value: Any) -> float | None:
+    """Seconds of a Go duration string, or None when it is not one."""
+    if not isinstance(value, str) or not _DURATION.match(value):
+        return None
+    if value == "0":
+        return 0.0
+    parts = re.findall(r"([0-9]*\.?[0-9]+|[0-9]+\.)(ns|us|µs|ms|s|m|h)", value)
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+
+
+def _check_timeouts(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
+    """Every `elasticsearch` filter's dial_timeout and timeout are durations, and the connect
+    can fail before the request does: else a cluster that takes no connection shows only as a
+    request timeout, which esdr's fall-back to the other cluster does not take (it cannot tell
+    whether the cluster got the request). Each distinct finding once, with its flows."""
+    invalid: dict[tuple[str, str], list[str]] = {}
+    crossed: dict[tuple[str, str], list[str]] = {}
+    for name, flow in facts.flows.items():
+        for fname, conf in _walk_filters(flow.get("filter")):
+            if fname != "elasticsearch" or not isinstance(conf, dict):
+                continue
+            seconds = {}
+            for key in ("dial_timeout", "timeout"):
+                if key in conf:
+                    seconds[key] = duration_seconds(conf[key])
+                    if seconds[key] is None or seconds[key] <= 0:
+                        invalid.setdefault((key, repr(conf[key])), []).append(name)
+            if not seconds:
+                continue
+            # unset: the filter's own defaults (gateway proxy/output/elastic/elasticsearch.go)
+            dial = seconds.get("dial_timeout", _FILTER_DEFAULTS["dial_timeout"])
+            whole = seconds.get("timeout", _FILTER_DEFAULTS["timeout"])
+            if dial and whole and dial >= whole:
+                crossed.setdefault((str(conf.get("dial_timeout", "3s (default)")),
+                                    str(conf.get("timeout", "30s (default)"))), []).append(name)
+    out = []
+    for (key, value), flows in invalid.items():
+        out.append(Problem(
+            source, "timeout-invalid",
+            f"{key} {value} (flows {', '.join(dict.fromkeys(flows))}) is not a positive Go "
+            f"duration such as '1s' or '500ms' (esdr renders it from {_TIMEOUT_KEYS[key]})"))
+    for (dial, whole), flows in crossed.items():
+        out.append(Problem(
+            source, "dial-timeout-not-below-timeout",
+            f"dial_timeout {dial} is not shorter than timeout {whole} (flows "
+            f"{', '.join(dict.fromkeys(flows))}): a cluster that takes no connection would show "
+            "as a request timeout, and writes would fail instead of going to the other cluster; "
+            "set gateway_connect_timeout below gateway_request_timeout"))
+    return out
+
+
+_TIMEOUT_KEYS = {"dial_timeout": "gateway_connect_timeout", "timeout": "gateway_request_timeout"}
+_FILTER_DEFAULTS = {"dial_timeout": 3.0, "timeout": 30.0}
 
 
 def _check_queues(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:

@@ -50,6 +50,14 @@ TIER_DEFAULTS: dict[str, Any] = {
     "gateway_data_dir": "/var/lib/infini-gateway",
     "gateway_log_dir": "/var/log/infini-gateway",
     "gateway_read_rules": None,  # None: esdr's read rules (render.DEFAULT_READ_RULES)
+    # How long the gateway waits on a cluster (every `elasticsearch` filter): to connect
+    # (`dial_timeout`), and for the whole request (`timeout`; the framework's 30s by default).
+    # With gateway_connect_failover, a request the primary did not take the connection for
+    # goes to the backup, queued for the primary, before the framework marks the primary down
+    # (30-60 s after it went silent). docs/gateway-failover.md
+    "gateway_connect_timeout": "1s",
+    "gateway_request_timeout": "10s",
+    "gateway_connect_failover": True,
 }
 KEEPALIVED_DEFAULTS: dict[str, Any] = {
     "interface": "eth0",

@@ -184,6 +184,30 @@ def _floating_ip(tier: GatewayTier, host: GatewayHost) -> dict[str, Any] | None:
     }
 
 
+# How INFINI's `elasticsearch` filter answers (status 500) when it could not even connect to
+# the cluster, so the request never left the gateway (gateway
+# proxy/output/elastic/reverseproxy.go: `{"error":true,"message":"<err>"}`). The connect errors:
+# fasthttp's ErrDialTimeout (framework lib/fasthttp/tcpdialer.go) or, when Go's dialer reports
+# its deadline first (a race in tryDial, seen on loopback), Go's `dial tcp ADDR: i/o timeout`;
+# a refused connection is `dial tcp ADDR: connect: connection refused`. Every Go dial error
+# starts `dial tcp` (tcp4 included). A cluster's own errors are `{"error":{...},"status":N}`,
+# so none of them starts so.
+CONNECT_ERROR_PREFIXES = (
+    '{"error":true,"message":"dialing to the given TCP address timed out"',
+    '{"error":true,"message":"dial tcp',
+)
+
+
+def timeouts(tier: GatewayTier) -> dict[str, Any]:
+    """What every `elasticsearch` filter of the gateway.yml waits, and whether writes and reads
+    the primary did not take the connection for go to the backup."""
+    return {
+        "connect": tier["gateway_connect_timeout"],
+        "request": tier["gateway_request_timeout"],
+        "connect_failover": tier["gateway_connect_failover"] is True,
+    }
+
+
 def gateway_yml(tier: GatewayTier, host: GatewayHost) -> str:
     primary, backup = tier.primary, tier.backup
     assert primary is not None and backup is not None, "validate the tier first"
@@ -202,6 +226,8 @@ def gateway_yml(tier: GatewayTier, host: GatewayHost) -> str:
         alive_path=ALIVE_PATH,
         replayed_tag=REPLAYED_TAG,
         floating_ip=_floating_ip(tier, host),
+        timeouts=timeouts(tier),
+        connect_errors=CONNECT_ERROR_PREFIXES,
     )
 
 

@@ -15,9 +15,10 @@ its sha512, keepalived VIP 10.88.0.100). The tests run in file order on it:
    only after its proxy to the powered-off DC2 gave up connecting). DC2 is powered on: both
    gateways' queues drain (time printed) and both clusters hold the same documents, every
    acknowledged one among them;
-3. primary outage: DC1's hosts are powered off while writing; once the gateways mark DC1 down
-   (about 30 s, README "Gateway tier") writes go to DC2 and queue for DC1; DC1 powered on, the
-   queue drains and every acknowledged write is in both clusters;
+3. primary outage: DC1's hosts lose their network and are powered off while writing; a write
+   DC1 takes no connection for goes to DC2 and is queued for DC1 (within the 1 s connect
+   timeout, long before the gateways mark DC1 down after ~60 s: docs/gateway-failover.md); DC1
+   powered on, the queue drains and every acknowledged write is in both clusters;
 4. ``esdr status`` and ``esdr gateway status`` on the lab: green, caught up.
 
 Writes carry the application's credentials (the lab's elastic user): the gateway passes them
@@ -200,14 +201,16 @@ def test_primary_outage_writes_go_to_the_backup_and_replay(lab) -> None:
         before = len(writer.acked)
         api.stop_hosts(dc1_hosts)
         off = time.monotonic()
-        # the gateway marks DC1 down after ~30 s; from then on writes go to DC2, queued for DC1
+        # a write DC1 takes no connection for goes to DC2, queued for DC1 (the connect fall-back;
+        # the framework marks DC1 down only after ~60 s: docs/gateway-failover.md)
         (queued, _), took = wait(
             "writes queued for DC1",
             lambda: (lambda q: (q, None) if q and q.messages and not q.caught_up else None)(
                 _queue(lab, vip_holder() or "gw1", "lab-dc1-queue")), 240, 2)
         during = len(writer.acked)
+        # ~1 s a write (the connect timeout) until DC1 is marked down, then straight to DC2
         wait("more acknowledged writes to the backup", lambda: len(writer.acked) > during + 50,
-              60, 0.5)
+              150, 0.5)
         writer.phase = "after"
         api.start_hosts(dc1_hosts)
         on = time.monotonic()

@@ -3,7 +3,8 @@
 It answers what INFINI Gateway asks of a cluster (``GET /``, ``/_cluster/health``, node info)
 and keeps documents written with ``PUT|POST /{index}/_doc/{id}``, ``/_create/{id}`` and
 ``/_bulk`` (index/create/delete actions), so a test can compare what reached the primary and the
-backup. No JVM: the tests that use it stay fast and light. Binds 127.0.0.1 only.
+backup. No JVM: the tests that use it stay fast and light. Binds loopback only (127.0.0.1
+unless told another 127.x address).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ class FakeCluster:
     """One cluster: ``start()`` on a port (0: any free one), ``stop()``, ``docs``."""
 
     def __init__(self, name: str, port: int = 0, version: str = "2.19.4",
-                 distribution: str = "opensearch") -> None:
+                 distribution: str = "opensearch", host: str = "127.0.0.1") -> None:
+        assert host.startswith("127."), f"a stand-in cluster binds loopback only, not {host}"
         self.name = name
+        self.host = host  # another loopback address lets a test drop its packets alone
         self.port = port
         self.version = version
         self.distribution = distribution
@@ -40,10 +43,10 @@ class FakeCluster:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> FakeCluster:
-        server = _QuietServer(("127.0.0.1", self.port), _handler(self))
+        server = _QuietServer((self.host, self.port), _handler(self))
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server
@@ -86,13 +89,13 @@ class FakeCluster:
     def nodes(self) -> dict[str, Any]:
         """``GET /_nodes``: one node, whose HTTP address is this stand-in (the gateway builds
         its list of upstream hosts from it)."""
-        address = f"127.0.0.1:{self.port}"
+        address = f"{self.host}:{self.port}"
         return {
             "_nodes": {"total": 1, "successful": 1, "failed": 0},
             "cluster_name": self.name,
             "nodes": {f"node-{self.name}": {
-                "name": f"{self.name}-node", "version": self.version, "ip": "127.0.0.1",
-                "host": "127.0.0.1", "transport_address": "127.0.0.1:9300",
+                "name": f"{self.name}-node", "version": self.version, "ip": self.host,
+                "host": self.host, "transport_address": "127.0.0.1:9300",
                 "roles": ["cluster_manager", "data", "ingest"],
                 "http": {"bound_address": [address], "publish_address": address},
             }},

@@ -119,3 +119,32 @@ def test_the_checked_in_inventories_pass_the_new_rules() -> None:
         rules = set(_problems(model))
         assert not rules & {"password-variable-collision", "credentials-over-plain-http",
                             "archive-checksum-missing", "archive-checksum-invalid"}, name
+
+
+def test_a_connect_timeout_not_below_the_request_timeout_is_refused() -> None:
+    # the connect would outlast the request: a primary that takes no connection would show as
+    # a request timeout, which the fall-back to the backup does not take (docs/gateway-failover.md)
+    problems = _problems(tier(gateway_connect_timeout="10s", gateway_request_timeout="5s"))
+    message = problems["dial-timeout-not-below-timeout"]
+    assert message.startswith("error: rendered gateway.yml of gw1")
+    assert "dial_timeout 10s is not shorter than timeout 5s" in message
+    assert "gateway_connect_timeout" in message and "gateway_request_timeout" in message
+    # unset, the framework's own connect timeout (3s) counts
+    assert "dial-timeout-not-below-timeout" in _problems(
+        tier(gateway_connect_timeout=None, gateway_request_timeout="2s"))
+    assert "dial-timeout-not-below-timeout" not in _problems(
+        tier(gateway_connect_timeout="2s", gateway_request_timeout="2.5s"))
+
+
+def test_a_timeout_that_is_no_duration_is_refused() -> None:
+    for value in ("10", "ten seconds", "0s", 5):
+        problems = _problems(tier(gateway_request_timeout=value))
+        message = problems["timeout-invalid"]
+        assert message.startswith("error: rendered gateway.yml of gw1"), value
+        assert "gateway_request_timeout" in message and "Go duration" in message
+    assert "timeout-invalid" not in _problems(tier(gateway_connect_timeout="1m30s"))
+
+
+def test_the_default_timeouts_pass() -> None:
+    problems = _problems(tier())
+    assert not {"dial-timeout-not-below-timeout", "timeout-invalid"} & set(problems)

@@ -25,21 +25,83 @@ def _flow(doc, name):
     return next(f for f in doc["flow"] if f["name"] == name)["filter"]
 
 
+WAITS = {"dial_timeout": "1s", "timeout": "10s"}  # the defaults (docs/gateway-failover.md)
+SUCCESS = {"in": {"_ctx.response.status": [200, 201]}}
+NEVER_CONNECTED = {"and": [
+    {"equals": {"_ctx.response.status": 500}},
+    {"or": [
+        {"prefix": {"_ctx.response.body":
+                    '{"error":true,"message":"dialing to the given TCP address timed out"'}},
+        {"prefix": {"_ctx.response.body": '{"error":true,"message":"dial tcp'}},
+    ]},
+]}
+
+
+def _to(cluster: str, **waits) -> dict:
+    return {"elasticsearch": {"elasticsearch": cluster, **(waits or WAITS)}}
+
+
 def test_write_flow_primary_then_queue_for_backup_only_on_success_else_reverse() -> None:
     doc = _doc(tier())
     ids, write = _flow(doc, "write-flow")
     # bulk items get their id before either cluster sees the request
     assert ids == {"bulk_request_mutate": {"fix_null_id": True}}
     assert write["if"] == {"cluster_available": ["dc1"]}
-    success = {"in": {"_ctx.response.status": [200, 201]}}
-    assert write["then"] == [
-        {"elasticsearch": {"elasticsearch": "dc1"}},
-        {"queue": {"queue_name": "dc2-queue", "when": success}},
-    ]
+    primary, fall_back = write["then"]
+    assert primary == _to("dc1")
+    # the primary not taking the connection: the request never reached it, so the backup
+    # takes it, queued for the primary; else (it answered) queued for the backup on success
+    assert fall_back == {"if": NEVER_CONNECTED, "then": [
+        _to("dc2"), {"queue": {"queue_name": "dc1-queue", "when": SUCCESS}},
+    ], "else": [
+        {"queue": {"queue_name": "dc2-queue", "when": SUCCESS}},
+    ]}
     assert write["else"] == [
-        {"elasticsearch": {"elasticsearch": "dc2"}},
-        {"queue": {"queue_name": "dc1-queue", "when": success}},
+        _to("dc2"),
+        {"queue": {"queue_name": "dc1-queue", "when": SUCCESS}},
     ]
+
+
+def test_without_the_connect_fall_back_the_write_flow_is_the_plain_primary_backup_one() -> None:
+    doc = _doc(tier(gateway_connect_failover=False))
+    write = _flow(doc, "write-flow")[1]
+    assert write["then"] == [
+        _to("dc1"), {"queue": {"queue_name": "dc2-queue", "when": SUCCESS}},
+    ]
+    read = _flow(doc, "read-flow")[0]
+    assert read["then"] == [_to("dc1")] and read["else"] == [_to("dc2")]
+
+
+def test_reads_fall_back_to_the_backup_when_the_primary_takes_no_connection() -> None:
+    read = _flow(_doc(tier()), "read-flow")[0]
+    assert read["if"] == {"cluster_available": ["dc1"]}
+    assert read["then"] == [_to("dc1"), {"if": NEVER_CONNECTED, "then": [_to("dc2")]}]
+    assert read["else"] == [_to("dc2")]
+
+
+def test_every_elasticsearch_filter_waits_the_tier_timeouts() -> None:
+    doc = _doc(tier(gateway_connect_timeout="500ms", gateway_request_timeout="20s"))
+    filters = []
+
+    def walk(items):
+        for item in items:
+            for name, conf in item.items():
+                if name == "elasticsearch":
+                    filters.append(conf)
+                if name == "if":
+                    walk(item.get("then") or [])
+                    walk(item.get("else") or [])
+
+    for flow in doc["flow"]:
+        walk(flow["filter"])
+    assert len(filters) == 8  # writes and reads 3 each (primary, fall-back, else), replays 2
+    assert all((f["dial_timeout"], f["timeout"]) == ("500ms", "20s") for f in filters)
+
+
+def test_unset_timeouts_leave_the_frameworks_own() -> None:
+    doc = _doc(tier(gateway_connect_timeout=None, gateway_request_timeout=None))
+    target = _flow(doc, "replay-to-dc1")[0]
+    assert target == {"elasticsearch": {"elasticsearch": "dc1"}}
 
 
 def test_an_id_less_document_is_named_by_the_gateway_before_the_write_flow() -> None:
@@ -70,7 +132,7 @@ def test_replay_pipelines_are_gated_on_their_target_and_commit_on_success() -> N
         replay = consumer["processor"][0]["flow_replay"]
         assert replay == {"flow": f"replay-to-{cluster}", "commit_on_tag": "esdr_replayed"}
         target, tag = _flow(doc, f"replay-to-{cluster}")
-        assert target == {"elasticsearch": {"elasticsearch": cluster}}
+        assert target == _to(cluster)
         assert tag["tag"]["add"] == ["esdr_replayed"]
         assert tag["tag"]["when"] == {"in": {"_ctx.response.status": [200, 201, 404, 409]}}
 
