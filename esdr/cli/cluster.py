@@ -14,6 +14,7 @@ from esdr.cli.args import INVENTORY, topology_of
 from esdr.cli.guard import DRIFT, OK, guarded
 from esdr.cli.prints import Printer
 from esdr import desired, replication
+from esdr.crossdc import active_side
 from esdr.crossdc.estate import Estate
 from esdr.errors import BadInput, EsdrError
 from esdr.es import client
@@ -34,19 +35,71 @@ from esdr.runbooks import promote as promote_runbook
 def plan(printer: Printer, inventory: str, verbose: bool) -> int:
     """Show the cluster-level diff of INVENTORY's cluster; changes nothing.
 
-    Exit 0: no drift; 3: drift (the per-object diff is printed); 1/2: cannot tell.
+    Each replicated pair is planned the way its newest recorded active side says (this
+    cluster's registry and, when they answer, the other estate clusters'), never as a change
+    that would undo a failover.
+
+    Exit 0: no drift; 3: drift (the per-object diff is printed), or something blocks the plan
+    that a deploy cannot fix; 1/2: cannot tell.
     """
-    cluster_plan = run.plan_cluster(topology_of(inventory))
+    topology = topology_of(inventory)
+    others, unread = other_records(inventory, topology)
+    cluster_plan = run.plan_cluster(topology, others=others)
     for line in run.plan_lines(cluster_plan, verbose):
         printer.say(line)
+    for alias in unread:
+        printer.say(f"  ! {alias}: its esdr-managed records could not be read: the active sides "
+                    "above are this cluster's own records")
+    blocking = [n for n in cluster_plan.notes if n.blocking]
     printer.record(drift=[f"{c.kind} {c.name}: {c.action}" for c in cluster_plan.drift],
-                   blocking=list(cluster_plan.problems))
-    if cluster_plan.has_drift:
+                   blocking=list(cluster_plan.problems) + [n.line() for n in blocking],
+                   active=[s.summary() for s in cluster_plan.sides])
+    if cluster_plan.drift:
         printer.say(f"{inventory}: drift in {len(cluster_plan.drift)} object(s); `pyinfra -y "
                     f"{inventory} deploys/site.py` converges it", err=True)
         return DRIFT
+    if cluster_plan.has_drift:  # problems or blocking notes only: a deploy would not fix them
+        what = [f"{len(cluster_plan.problems)} error(s)"] if cluster_plan.problems else []
+        what += [f"{len(blocking)} blocking note(s)"] if blocking else []
+        printer.say(f"{inventory}: nothing a deploy converges, but {' and '.join(what)} above "
+                    "need(s) you first", err=True)
+        return DRIFT
     printer.say(f"{inventory}: no drift")
     return OK
+
+
+def other_records(inventory: str, topology: Topology) -> tuple[list[dict], list[str]]:
+    """The ``active`` records of the estate's other clusters that share a replicated pair with
+    this one, read through their own inventories, all at once (a lost DC costs one connect
+    timeout); the aliases that could not be read. A promotion made while this DC was lost is
+    recorded only over there: without it, the returning DC would plan as designed."""
+    estate = topology.estate
+    alias = estate.alias_of(topology.cluster.name) if estate else None
+    if estate is None or alias is None:
+        return [], []
+    partners = sorted({a for f in estate.followers if alias in (f.cluster, f.remote)
+                       for a in (f.cluster, f.remote)} - {alias})
+    reachable: list[tuple[str, Api]] = []
+    unread = []
+    for other in partners:  # inventories load one after the other (pyinfra's loader state)
+        try:
+            es = remote_client(inventory, estate, other)
+        except EsdrError:
+            es = None
+        if es is None:
+            unread.append(other)
+        else:
+            reachable.append((other, es))
+
+    def read(es: Api) -> dict | None:
+        try:
+            return registry.active_records(registry.read(es))
+        except client.API_ERRORS:  # a lost DC is an expected answer
+            return None
+
+    found = run.in_parallel([lambda es=es: read(es) for _, es in reachable])
+    unread += [a for (a, _), records in zip(reachable, found) if records is None]
+    return [r for r in found if r is not None], sorted(unread)
 
 
 def _estate_alias(topology: Topology) -> tuple[Estate, str]:
@@ -107,8 +160,11 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
     topology = topology_of(inventory)
     estate, alias = _estate_alias(topology)
     adapter = replication.adapter_for(topology)
-    followers = desired.desired_for(estate, topology).followers
     reg = registry.read(adapter.es)
+    # the followers here as the recorded active side has it (after a failback in reverse, the
+    # designed leader's index is the follower)
+    directed = active_side.directed(estate, active_side.newest([registry.active_records(reg)]))
+    followers = desired.desired_for(directed, topology).followers
     recorded = set(reg.get("promoted", {}))
     chosen = promote_runbook.choose(followers, list(indices), all_, recorded)
     if not chosen:
@@ -142,7 +198,26 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
                                     detached=detached, leaders={p.remote: p for p in probes},
                                     in_sync=reg.get(registry.IN_SYNC) or {})
     printer.record(data_at_risk={r.index: r.record() for r in risks})
+    if not dry:
+        reachable = {r: c for r, c in zip(remotes, leaders) if r not in unreachable}
+        _record_active(printer, estate, alias, [f.index for f in chosen], alias, "promote",
+                       {alias: adapter, **{r: reachable.get(r) for r in remotes}})
     return OK
+
+
+def _record_active(printer: Printer, estate: Estate, cluster: str, indices: list[str],
+                   leader: str, by: str, clients: dict) -> None:
+    """Record ``leader`` as the active side of each pair of ``indices`` (on ``cluster``) in
+    every registry of ``clients`` (None: a DC known lost; it reads the record from the others
+    when it returns: ``esdr plan``), and say so."""
+    for index in indices:
+        key = active_side.key_for(estate, cluster, index)
+        if key is None:
+            continue
+        missed = registry.record_active(clients, key, leader, by)
+        where = ", ".join(sorted(set(clients) - set(missed)))
+        printer.say(f"active side of {index}: {leader}, recorded in {where or 'no registry'}"
+                    + (f" (not in {', '.join(missed)}: unreachable)" if missed else ""))
 
 
 @click.command()
@@ -156,10 +231,21 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
 )
 @click.option("--index", "indices", multiple=True, help="A promoted index (repeatable).")
 @click.option("--allow-delete", is_flag=True, help="Delete the stale copy that must be replaced.")
-@click.option("--dry", is_flag=True, help="Show the steps, change nothing.")
+@click.option(
+    "--salvage-into",
+    type=click.Choice(["side", "live"]),
+    default="side",
+    help="reverse: keep what the old leader holds and this DC does not, first. side: into "
+    "<index>-salvaged-<time> here; live: create-only into the promoted index (conflicts listed "
+    "and kept in the side index).",
+)
+@click.option("--no-salvage", is_flag=True,
+              help="Keep nothing of the old leader's copy (it is deleted as it is).")
+@click.option("--dry", is_flag=True, help="Show the steps and count what would be salvaged; "
+              "change nothing.")
 @guarded
 def failback(printer: Printer, inventory: str, direction: str, indices: tuple[str, ...],
-             allow_delete: bool, dry: bool) -> int:
+             allow_delete: bool, salvage_into: str, no_salvage: bool, dry: bool) -> int:
     """After the old primary returns, re-establish replication for promoted indices."""
     topology = topology_of(inventory)
     estate, alias = _estate_alias(topology)
@@ -174,7 +260,12 @@ def failback(printer: Printer, inventory: str, direction: str, indices: tuple[st
     for remote in sorted({p.remote for p in promoted}):
         clients[remote] = _returned_primary(inventory, estate, alias, remote, direction)
     failback_runbook.failback(clients, promoted, direction, allow_delete=allow_delete, dry=dry,
-                              say=printer.say)
+                              say=printer.say, salvage=None if no_salvage else salvage_into)
+    if not dry:
+        for p in promoted:
+            _record_active(printer, estate, alias, [p.index],
+                           alias if direction == "reverse" else p.remote, "failback",
+                           {alias: adapter, p.remote: clients[p.remote]})
     return OK
 
 

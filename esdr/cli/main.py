@@ -21,6 +21,7 @@ BUILT_IN = {
     "apply": ("apply", "apply"),
     "promote": ("cluster", "promote"),
     "failback": ("cluster", "failback"),
+    "switchover": ("switchover", "switchover"),
     "certs": ("certs", "certs"),
     "gateway": ("gateway", "gateway"),
     "secrets": ("secrets", "secrets"),

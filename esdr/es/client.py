@@ -13,6 +13,7 @@ same helper.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -366,3 +367,87 @@ def resolve_remote(es: Api, alias: str, timeout: float = 5) -> dict[str, Any] | 
                        params={"timeout": f"{waited}s"}, request_timeout=waited + 10)
     except Exception:  # an unreachable remote is reported by _remote/info, not here
         return None
+
+
+# --- index write block and shard checkpoints (esdr switchover) ---------------------------------
+def add_write_block(es: Api, index: str) -> dict[str, Any]:
+    """``PUT /<index>/_block/write``: the add-index-block API waits for the writes in flight on
+    every shard before it answers, so once acknowledged no new operation reaches the index
+    (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-add-block,
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/index-modules-blocks.html;
+    OpenSearch: https://docs.opensearch.org/latest/api-reference/index-apis/blocks/)."""
+    return request(es, "PUT", path(index, "_block", "write"))
+
+
+def remove_write_block(es: Api, index: str) -> Any:
+    """``PUT /<index>/_settings {"index.blocks.write": null}``: back to the default (writable),
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/index-modules-blocks.html."""
+    return request(es, "PUT", path(index, "_settings"), body={"index.blocks.write": None})
+
+
+def get_index_setting(es: Api, index: str, name: str) -> Any:
+    """One index setting as set on the index (flat name), None when unset or no such index."""
+    found = or_none(lambda: request(es, "GET", path(index, "_settings", name),
+                                    params={"flat_settings": True}))
+    return ((found or {}).get(index) or {}).get("settings", {}).get(name)
+
+
+def get_shard_stats(es: Api, index: str) -> dict[str, Any]:
+    """``GET /<index>/_stats?level=shards``: every shard copy with its ``routing.primary`` and
+    ``seq_no`` (``max_seq_no``, ``local_checkpoint``, ``global_checkpoint``),
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/indices-stats.html."""
+    return request(es, "GET", path(index, "_stats"), params={"level": "shards"})
+
+
+def put_document_now(es: Api, index: str, doc_id: str, document: dict[str, Any]) -> Any:
+    """Like ``put_document`` without waiting for a refresh: a GET by id is real-time, so a
+    record read back by id needs none (runbooks that write it while writes are blocked)."""
+    return request(es, "PUT", path(index, "_doc", doc_id), body=document)
+
+
+# --- reading an index back and writing documents create-only (esdr failback's salvage) -------
+def get_mapping(es: Api, index: str) -> dict[str, Any] | None:
+    """The index's ``mappings`` (``GET /<index>/_mapping``), None when there is no such index."""
+    found = or_none(lambda: request(es, "GET", path(index, "_mapping")))
+    return None if found is None else (found.get(index) or {}).get("mappings") or {}
+
+
+def create_index_with(es: Api, index: str, body: dict[str, Any]) -> Any:
+    """``PUT /<index>`` with settings and mappings (``create_index`` takes settings only)."""
+    return request(es, "PUT", path(index), body=body)
+
+
+def open_scroll(es: Api, index: str, query: dict[str, Any], *, shard: int | None = None,
+                size: int = 1000, keep: str = "2m") -> dict[str, Any]:
+    """First page of a scroll over ``index`` in index order, each hit with ``_seq_no`` and
+    ``_primary_term``; ``shard``: that shard only (``preference=_shards:<n>``,
+    https://opensearch.org/docs/latest/api-reference/search/ and
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/search-shard-routing.html)."""
+    params: dict[str, Any] = {"scroll": keep}
+    if shard is not None:
+        params["preference"] = f"_shards:{shard}"
+    return request(es, "POST", path(index, "_search"), params=params,
+                   body={"size": size, "sort": ["_doc"], "seq_no_primary_term": True,
+                         "query": query})
+
+
+def next_scroll(es: Api, scroll_id: str, keep: str = "2m") -> dict[str, Any]:
+    return request(es, "POST", "/_search/scroll", body={"scroll": keep, "scroll_id": scroll_id})
+
+
+def clear_scroll(es: Api, scroll_id: str) -> Any:
+    return or_none(lambda: request(es, "DELETE", "/_search/scroll",
+                                   body={"scroll_id": [scroll_id]}))
+
+
+def mget(es: Api, index: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``POST /<index>/_mget`` (real-time: no refresh needed); ``docs``: ``{"_id", "routing"?}``."""
+    return request(es, "POST", path(index, "_mget"), body={"docs": docs}).get("docs", [])
+
+
+def bulk(es: Api, lines: list[dict[str, Any]], refresh: bool = False) -> dict[str, Any]:
+    """``POST /_bulk`` with action and source lines (NDJSON, a newline after the last; both
+    clients pass a ready string body through their JSON serializer unchanged)."""
+    text = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+    return request(es, "POST", "/_bulk", params={"refresh": "true"} if refresh else None,
+                   body=text)

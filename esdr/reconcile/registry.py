@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from esdr.changes import Change
+from esdr.crossdc import active_side
 from esdr.es import client
 from esdr.es.client import Api
 
@@ -90,3 +91,54 @@ def with_in_sync(registry: dict[str, Any], seen: dict[str, dict[str, Any]]) -> d
 
 def last_in_sync(registry: dict[str, Any], index: str) -> dict[str, Any] | None:
     return (registry.get(IN_SYNC) or {}).get(index)
+
+
+# Which side of each replicated pair leads (pair key -> record), written by `esdr promote`,
+# `esdr failback` and `esdr switchover` on every cluster they reach; the plan and the deploy
+# converge toward it (esdr.crossdc.active_side has the record's shape and the rules).
+ACTIVE = "active"
+
+
+def active_records(registry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    records = registry.get(ACTIVE)
+    return dict(records) if isinstance(records, dict) else {}
+
+
+def with_active(registry: dict[str, Any], pair_key: str, leader: str, by: str, at: str,
+                generation: int | None = None) -> dict[str, Any]:
+    """The registry with ``leader`` recorded as the active side of ``pair_key`` (``by``: the
+    runbook, ``at``: ISO time). ``generation``: the record's, when the caller counted it over
+    several clusters' registries; otherwise one more than this registry's."""
+    if by not in active_side.BY:
+        raise ValueError(f"active side recorded by {by!r}: one of {', '.join(active_side.BY)}")
+    records = active_records(registry)
+    if generation is None:
+        generation = int((records.get(pair_key) or {}).get("generation") or 0) + 1
+    record = {"leader": leader, "since": at, "by": by, "generation": generation}
+    return {**registry, ACTIVE: {**records, pair_key: record}}
+
+
+def record_active(es_clients_by_alias: dict[str, Any], pair_key: str, leader: str,
+                  by: str) -> list[str]:
+    """Record ``leader`` as the active side of ``pair_key`` in the registry of every cluster
+    given (estate alias -> client or replication adapter; None: known unreachable), with one
+    generation above the highest any of them holds. Returns the aliases it could not write (a
+    lost DC: it learns the record from the others' registries, or on the next runbook)."""
+    es_of = {alias: getattr(c, "es", c) for alias, c in es_clients_by_alias.items()
+             if c is not None}
+    missed = sorted(alias for alias, c in es_clients_by_alias.items() if c is None)
+    read_ok: dict[str, dict[str, Any]] = {}
+    for alias, es in sorted(es_of.items()):
+        try:
+            read_ok[alias] = read(es)
+        except client.API_ERRORS:  # unreachable is an expected answer during a disaster
+            missed.append(alias)
+    generation = 1 + max((int((active_records(r).get(pair_key) or {}).get("generation") or 0)
+                          for r in read_ok.values()), default=0)
+    at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    for alias, reg in sorted(read_ok.items()):
+        try:
+            write(es_of[alias], with_active(reg, pair_key, leader, by, at, generation))
+        except client.API_ERRORS:  # the caller reports which clusters missed the record
+            missed.append(alias)
+    return sorted(missed)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from esdr.desired import Desired, desired_for
+from esdr.crossdc import active_side
 from esdr.crossdc.estate import ClusterRef, Estate
 from esdr.errors import EsdrError
 from esdr.es import client
@@ -44,6 +45,10 @@ class ClusterPlan:
     problems: list[str] = field(default_factory=list)  # features that cannot be used: blocking
     registry_before: dict[str, Any] = field(default_factory=registry.empty)
     registry_after: dict[str, Any] = field(default_factory=registry.empty)
+    # the active side of each replicated pair this cluster takes part in, and the records
+    # (own registry's and any others' given) it was decided from: esdr.crossdc.active_side
+    sides: list[active_side.Side] = field(default_factory=list)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def drift(self) -> list[Change]:
@@ -80,11 +85,15 @@ def clients_for(topology: Topology) -> Clients:
     return Clients(es, views, adapter_for(topology, es=es))
 
 
-def desired_of(topology: Topology) -> Desired:
+def desired_of(topology: Topology, records: dict[str, dict[str, Any]] | None = None) -> Desired:
+    """What the cluster must hold; ``records``: the active side of each pair as recorded
+    (``registry.ACTIVE``), which turns the pairs it names the way they are now."""
     estate = topology.estate
     if estate is None:  # no cross-DC design: only the awareness settings are owned
         local = ClusterRef(topology.datacentre, str(topology.cluster.name))
         estate = Estate(source="-", clusters={local.alias: local})
+    elif records:
+        estate = active_side.directed(estate, records)
     return desired_for(estate, topology)
 
 
@@ -98,19 +107,27 @@ def _r(what: str, call):
                         hint="fix what the cluster says, then rerun") from error
 
 
-def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterPlan:
-    """Read the cluster and diff it against the estate. Changes nothing."""
+def plan_cluster(topology: Topology, clients: Clients | None = None,
+                 others: list[dict[str, dict[str, Any]]] | None = None) -> ClusterPlan:
+    """Read the cluster and diff it against the estate, each replicated pair turned the way
+    its newest record says (``others``: the ``active`` records of other clusters' registries,
+    when the caller could read them; the cluster's own are read here). Changes nothing."""
     clients = clients or clients_for(topology)
     es = clients.es
-    desired = desired_of(topology)
+    designed = desired_of(topology)  # the links, and so the remotes, do not turn with a pair
     name = str(topology.cluster.name)
     timeout = float(topology.cluster.settings.get("es_remote_connect_timeout") or 1)
     # A remote that is down costs the remote checks up to es_remote_connect_timeout (the nodes
     # try it once more): they run while this cluster's own objects are read, so that wait
     # overlaps the reads instead of following them.
-    remote_infos = in_background(lambda: _remote_infos(clients, desired, name, timeout))
+    remote_infos = in_background(lambda: _remote_infos(clients, designed, name, timeout))
     reg = _r(f"{name}: read {registry.INDEX}", lambda: registry.read(es))
-    plan = ClusterPlan(cluster=name, alias=desired.alias, registry_before=reg)
+    # the own registry last: it wins a tie of generations
+    records = active_side.newest([*(others or []), registry.active_records(reg)])
+    desired = desired_of(topology, records)
+    plan = ClusterPlan(cluster=name, alias=desired.alias, registry_before=reg, records=records)
+    if topology.estate is not None:
+        plan.sides = active_side.side_of(topology.estate, records, desired.alias)
     usable = _features(clients.adapter, desired, reg, plan)
     persistent = _r(f"{name}: GET _cluster/settings", lambda: cluster_settings.observe_persistent(es))
     repos = _r(f"{name}: GET _snapshot", lambda: snapshot_repository.observe_snapshot_repositories(es))
@@ -118,6 +135,7 @@ def plan_cluster(topology: Topology, clients: Clients | None = None) -> ClusterP
            if "slm" in usable else None)
     _add(plan, (cluster_settings.plan_awareness(desired.awareness, persistent), []))
     _add(plan, (cluster_settings.plan_owned("replication", desired.replication, persistent), []))
+    desired = _without_detached(desired, reg, persistent, plan)
     _add(plan, cluster_settings.plan_remote_clusters(
         desired.remotes, persistent, registry.managed(reg, "remote_cluster")))
     connected = _connected(clients, desired, plan, timeout, infos=remote_infos())
@@ -254,15 +272,66 @@ def _remote_info(view: Api, desired: Desired, cluster: str, timeout: float = 1) 
     return _r(f"{cluster}: GET _remote/info", lambda: client.get_remote_info(view))
 
 
+def _without_detached(desired: Desired, reg: dict, persistent: dict[str, Any],
+                      plan: ClusterPlan) -> Desired:
+    """``esdr promote`` removes the survivor's link to a lost leader when the engine's
+    promotion waits on it (OpenSearch), and records it under the promotion; ``esdr failback``
+    puts it back. Until then a plan that recreated it would undo part of the failover: the
+    link is held (only while it is absent: a link someone put back is planned as usual)."""
+    present = cluster_settings.remote_aliases(persistent)
+    detached = {p.get("remote") for p in (reg.get("promoted") or {}).values()
+                if isinstance(p, dict) and p.get("detached_link")} - present
+    held = sorted(a for a in detached if a in desired.remotes)
+    if not held:
+        return desired
+    plan.notes += [Note("remote_cluster", a, f"detached by `esdr promote` while {a} was lost: "
+                        "held until `esdr failback` restores it") for a in held]
+    return replace(desired, remotes={a: r for a, r in desired.remotes.items() if a not in held})
+
+
+def _recorded_here(plan: ClusterPlan) -> set[str]:
+    """This cluster's indices in pairs whose active side is recorded: the records, not the
+    older "promoted" hold, decide them."""
+    return {s.designed.index if s.designed.cluster == plan.alias else s.designed.leader_index
+            for s in plan.sides if s.record is not None}
+
+
+def _held(reg: dict, plan: ClusterPlan) -> dict[str, dict[str, Any]]:
+    """Promotions recorded by ``esdr promote`` (``registry["promoted"]``) that no active-side
+    record covers (a registry written by an esdr that kept no such record): held as before,
+    until ``esdr failback``."""
+    recorded = _recorded_here(plan)
+    return {i: p for i, p in (reg.get("promoted") or {}).items() if i not in recorded}
+
+
+def _awaiting_failback(plan: ClusterPlan, index: str, observed: Any) -> Note | None:
+    """A regular index here that its record says should follow the other side, after a
+    promotion: the old leader came back and was not failed back yet. Not drift: only
+    ``esdr failback`` turns it into a follower (it replaces this copy's data)."""
+    if observed != {}:
+        return None
+    for s in plan.sides:
+        if (s.record is not None and s.leader != plan.alias and s.follower_index == index
+                and s.recorded_by == "promote"):
+            return Note(follower_index.KIND, index,
+                        f"{s.leader} leads {s.index} since {s.since or 'an unknown time'} "
+                        f"(promote): run `esdr failback` to follow it")
+    return None
+
+
 def _plan_ccr(adapter: Replication, desired: Desired, reg: dict, connected: set[str],
               plan: ClusterPlan) -> None:
     managed = registry.managed(reg, "follower_index")
-    promoted = set(reg.get("promoted", {}))
+    promoted = set(_held(reg, plan))
     names = set(desired.followers) | managed
     observed = _r(f"{plan.cluster}: read followers",
                   lambda: follower_index.observe_followers(adapter, names))
     for index in sorted(names):
         want = desired.followers.get(index)
+        waiting = _awaiting_failback(plan, index, observed.get(index)) if want else None
+        if waiting is not None:
+            plan.notes.append(waiting)
+            continue
         _add(plan, follower_index.plan_follower(
             index, want, observed.get(index), managed, promoted,
             connected=want is None or want.remote in connected))
@@ -285,7 +354,7 @@ def _plan_aliases(es, desired: Desired, reg: dict, plan: ClusterPlan) -> None:
                 or _r(f"{plan.cluster}: HEAD {i}", lambda i=i: client.index_exists(es, i))}
     plan.changes += alias.plan_indices(desired.indices, existing)
     existing |= set(desired.indices)  # created before the aliases are applied
-    promoted = reg.get("promoted", {})
+    promoted = _held(reg, plan)
     held = {p.get("write_alias") for p in promoted.values() if p.get("write_alias")}
     for name in sorted(names):
         observed = alias.aliases_from(everything, name)
@@ -340,7 +409,7 @@ def apply_plan(
         applied += done
         skipped += passed
         skipped_names = {(n.kind, n.name) for n in skipped}
-        after = plan_cluster(topology, clients)
+        after = plan_cluster(topology, clients, others=[plan.records])
         left = [c for c in after.drift if (c.kind, c.name) not in skipped_names]
         stuck = {(c.kind, c.name) for c in done} & {(c.kind, c.name) for c in left}
         if stuck or not left:
@@ -396,6 +465,7 @@ def _apply_one(clients: Clients, change: Change, cluster: str) -> None:
 def plan_lines(plan: ClusterPlan, verbose: bool = False) -> list[str]:
     """The per-object diff as printed by `esdr plan` and the deploy."""
     lines = [f"cluster {plan.cluster} ({plan.alias}):"]
+    lines += [f"  {s.line()}" for s in plan.sides]
     lines += [f"  error: {p}" for p in plan.problems]
     shown = plan.changes if verbose else plan.drift
     lines += ["  " + line for c in shown for line in c.line().splitlines()]

@@ -6,13 +6,16 @@
 
 Either way one copy is replaced, and documents written on one side only are gone with it, so the
 runbook prints both document counts loudly and refuses to delete anything without
-``--allow-delete``.
+``--allow-delete``. Going ``reverse``, it first salvages what the old leader holds and the
+promoted index does not (``esdr.runbooks.salvage``): into a side index by default, or create-only
+into the promoted index itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from esdr.errors import EsdrError
@@ -21,6 +24,7 @@ from esdr.es.client import Api
 from esdr.reconcile import registry
 from esdr.replication import Replication, as_adapter
 from esdr.replication.ccr import CcrReplication
+from esdr.runbooks import salvage as salvaging
 from esdr.runbooks.steps import Step, run_steps
 
 
@@ -35,11 +39,19 @@ class Promoted:
     write_alias: str | None = None
     # the survivor's link to the remote, removed by `esdr promote` while the remote was gone
     detached_link: dict[str, Any] = field(default_factory=dict)
+    # the follower's checkpoint at promotion: summed over the shards, and per shard (promotions
+    # recorded before esdr kept those have none); where salvage on failback starts reading
+    follower_checkpoint: int | None = None
+    shard_checkpoints: dict[str, int] = field(default_factory=dict)
+    salvage_index: str | None = None  # the side index of a salvage begun by an earlier run
 
     @classmethod
     def from_registry(cls, survivor: str, index: str, entry: dict[str, Any]) -> Promoted:
+        checkpoint = entry.get("follower_checkpoint")
         return cls(index, survivor, entry["remote"], entry["leader_index"], entry.get("write_alias"),
-                   dict(entry.get("detached_link") or {}))
+                   dict(entry.get("detached_link") or {}),
+                   checkpoint if isinstance(checkpoint, int) else None,
+                   dict(entry.get("shard_checkpoints") or {}), entry.get("salvage_index"))
 
 
 def failback_steps(p: Promoted, direction: str,
@@ -85,20 +97,32 @@ def failback(
     allow_delete: bool,
     dry: bool,
     say: Callable[[str], None],
+    salvage: str | None = None,
+    now: Callable[[], datetime] = salvaging.now,
 ) -> list[Step]:
-    """``clients``: estate alias -> adapter (``esdr.replication.adapter_for``) or bare client."""
+    """``clients``: estate alias -> adapter (``esdr.replication.adapter_for``) or bare client.
+    ``salvage``: ``side`` or ``live`` (``esdr.runbooks.salvage``), reverse only; None: none."""
     adapters = {alias: as_adapter(c) for alias, c in clients.items()}
     steps: list[Step] = []
+    counts_of: dict[str, int | None] = {}  # promoted index -> its old leader's count
     for p in promoted:
         counts = {p.survivor: client.count(adapters[p.survivor].es, p.index),
                   p.remote: client.count(adapters[p.remote].es, p.leader_index)}
+        counts_of[p.index] = counts[p.remote]
         say(one_sided_warning(p, direction, counts))
         for step in failback_steps(p, direction, adapters[p.remote]):
             if step.action == "delete" and counts.get(step.cluster) is None:
                 continue  # nothing there to replace
             steps.append(step)
     deletes = [s for s in steps if s.action == "delete"]
+    salvaged = [p for p in promoted if counts_of[p.index] is not None] if salvage else []
+    if salvage and direction != "reverse":
+        say(f"no salvage going {direction}: it keeps the old leader's copy; what was written "
+            "on the promoted index only is replaced")
+        salvaged = []
     if dry:
+        for p in salvaged:
+            _salvage(adapters, p, salvage, dry=True, say=say, now=now)
         say(f"dry run: {len(steps)} step(s), nothing changed:")
         for step in steps:
             say(f"  {step.line()}")
@@ -109,12 +133,34 @@ def failback(
             + " to replace it with a follower; nothing was changed",
             hint="read the warning above, snapshot what you need, then rerun with --allow-delete",
         )
+    for p in salvaged:  # before anything is deleted; a failure stops the failback here
+        _salvage(adapters, p, salvage, dry=False, say=say, now=now)
     _reattach_links(adapters, promoted, say)
     run_steps(steps, adapters, say)
     for p in promoted:
         _forget(adapters[p.survivor].es, p)
-    say("failback done: update the estate (followers) to the direction now in place")
+    say("failback done: the direction now in place is recorded as the active side; `esdr plan` "
+        "and the deploy keep it (the estate stays as it is)")
     return steps
+
+
+def _salvage(adapters: dict[str, Replication], p: Promoted, mode: str, *, dry: bool,
+             say: Callable[[str], None], now: Callable[[], datetime]) -> None:
+    """Salvage the old leader's documents the promoted index lacks. The side index's name is
+    recorded in the promotion record before anything is written, so a rerun writes into the
+    same one (create-only: nothing twice)."""
+    survivor = adapters[p.survivor].es
+    side = p.salvage_index or salvaging.side_index_name(p.index, now())
+    if not dry and not p.salvage_index:
+        reg = registry.read(survivor)
+        entry = reg.get("promoted", {}).get(p.index)
+        if entry is not None:
+            entry["salvage_index"] = side
+            registry.write(survivor, reg)
+    salvaging.salvage(salvaging.Where(p.remote, p.leader_index, adapters[p.remote].es),
+                      salvaging.Where(p.survivor, p.index, survivor),
+                      recorded=p.shard_checkpoints, summed=p.follower_checkpoint, mode=mode,
+                      side_index=side, dry=dry, say=say)
 
 
 def _reattach_links(adapters: dict[str, Replication], promoted: list[Promoted],

@@ -28,6 +28,7 @@ from esdr.replication import Replication, as_adapter
 from esdr.replication.base import Lag
 from esdr.replication.ccr import CcrReplication, lag_from_stats
 from esdr.runbooks.at_risk import AtRisk, assess
+from esdr.runbooks.salvage import checkpoints_from_stats
 from esdr.runbooks.steps import Step, run_steps
 
 __all__ = ["AtRisk", "Lag", "Leader", "choose", "lag_from_stats", "probe", "promote",
@@ -217,23 +218,38 @@ def promote(
         for step in steps:
             say(f"  {step.line()}")
     else:
+        # before the steps: a checkpoint read later could only be higher, and a lower one only
+        # makes the failback's salvage read more (esdr.runbooks.salvage)
+        checkpoints = {f.index: _shard_checkpoints(adapter.es, f.index) for f in followers}
         run_steps(steps, {cluster: adapter}, say)
-        _record(adapter.es, followers, risks, detached or {})
+        _record(adapter.es, followers, risks, detached or {}, checkpoints)
     say("summary (data at risk: writes the leader acknowledged that may be missing here):")
     for risk in risks:
         say(f"  {'would promote' if dry else 'promoted'} {risk.line}")
     return risks
 
 
+def _shard_checkpoints(es: Api, index: str) -> dict[str, int] | None:
+    """The follower's global checkpoint per shard (``esdr.runbooks.salvage``); None when the
+    stats cannot be read: a promotion must not stop for want of a statistic."""
+    try:
+        return checkpoints_from_stats(client.get_shard_stats(es, index), index)
+    except client.API_ERRORS:
+        return None
+
+
 def _record(es: Api, followers: list[Follower], risks: list[AtRisk],
-            detached: dict[str, dict[str, Any]]) -> None:
+            detached: dict[str, dict[str, Any]],
+            checkpoints: Mapping[str, dict[str, int] | None] | None = None) -> None:
     """So the next deploy holds these indices instead of trying to follow again; with the
-    follower's checkpoint at promotion and the data at risk as reported."""
+    follower's checkpoint at promotion (summed, and per shard: ``shard_checkpoints``, which
+    `esdr failback` salvages above) and the data at risk as reported."""
     reg = registry.read(es)
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for f, risk in zip(followers, risks):
         reg.setdefault("promoted", {})[f.index] = {
             "remote": f.remote, "leader_index": f.leader_index, "write_alias": f.write_alias,
             "at": at, **risk.record(), "detached_link": detached.get(f.remote, {}),
+            "shard_checkpoints": (checkpoints or {}).get(f.index),
         }
     registry.write(es, reg)

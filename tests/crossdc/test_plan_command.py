@@ -20,7 +20,7 @@ def planned(monkeypatch):
     result: dict = {}
     monkeypatch.setattr(cluster, "topology_of", lambda inventory: fake_topology())
 
-    def fake_plan(topology):
+    def fake_plan(topology, others=None):
         if isinstance(result["plan"], Exception):
             raise result["plan"]
         return result["plan"]

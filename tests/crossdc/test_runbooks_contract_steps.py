@@ -9,6 +9,7 @@ from esdr.errors import EsdrError
 from esdr.runbooks import failback, promote
 from tests.crossdc.fake_es import ANY, fake_client, not_found
 from tests.crossdc.test_ccr_slm_contract_api import ACK, FOLLOW_STATS
+from tests.replication.fake_os import shard_stats
 
 F = Follower("dc2", "follower_index", "dc1", "leader_index", write_alias="orders")
 
@@ -52,6 +53,7 @@ def test_contract_promote_dry_run_reads_lag_and_changes_nothing():
 def test_contract_promote_runs_the_documented_calls_in_order_and_records_it():
     es, wire = fake_client([
         ("GET", "/follower_index/_ccr/stats", None, 200, FOLLOW_STATS),
+        shard_stats("follower_index", 500, 268),
         ("POST", "/follower_index/_ccr/pause_follow", None, 200, ACK),
         ("POST", "/follower_index/_close", None, 200, ACK),
         ("POST", "/follower_index/_ccr/unfollow", None, 200, ACK),
@@ -71,6 +73,8 @@ def test_contract_promote_runs_the_documented_calls_in_order_and_records_it():
     assert record["remote"] == "dc1" and record["lag_operations"] == 256
     assert record["lag_measured"] is True and record["at_risk_since"] is None
     assert record["follower_checkpoint"] == 768  # follower_global_checkpoint at promotion
+    # and per shard, which `esdr failback` salvages above (esdr.runbooks.salvage)
+    assert record["shard_checkpoints"] == {"0": 500, "1": 268}
     assert record["data_at_risk"].startswith("follower_index: 256 operation(s) behind dc1")
 
 

@@ -182,6 +182,12 @@ def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     drill.failback(os_lab, result, writer, api.start_hosts, say=print)
     counts = result.counts_after_failback
     assert counts["dc1"] == counts["dc2"], counts
+    # salvage: every write DC1 acknowledged is in DC2, in orders or in the side index, id by id
+    salvage = result.salvage
+    print(f"[salvage] {salvage}")
+    assert salvage["lost"] == [], salvage
+    assert salvage["rpo_recovered"] == result.rpo_documents, salvage
+    assert salvage["in_live"] + salvage["in_side_only"] == result.acked_dc1, salvage
     assert result.writes_back_on_dc1 > 0
     DRILL["done"] = True
 
@@ -193,7 +199,12 @@ def test_after_failback_a_deploy_converges_the_estate_again(os_lab):
         pytest.skip("the drill did not complete (see its failure): DC1 may still be down")
     for inventory in (DC2, DC1):
         deploy(inventory)
+    for inventory in (DC1, DC2):  # after promote, failback and switchover: a rerun is a no-op
+        changed = deploy(inventory).changed_operations()
+        assert all(ops == [] for ops in changed.values()), changed
     for inventory in (DC1, DC2):
         plan = drill.esdr(["plan", inventory])
         print(plan.stdout, plan.stderr)
         assert plan.returncode == 0, plan.stdout + plan.stderr
+        # back on DC1 by `esdr switchover`, recorded as such; the estate was never edited
+        assert f"active side: {ORDERS} → dc1 (recorded by switchover" in plan.stdout, plan.stdout

@@ -177,3 +177,10 @@ def test_wait_until_is_bounded():
     with pytest.raises(drill.DrillError, match="timed out after 0s waiting for never"):
         drill.wait_until("never", lambda: False, timeout=0.2, interval=0.05)
     assert drill.wait_until("now", lambda: 7, timeout=1) == 7
+
+
+def test_salvage_accounting_places_each_acknowledged_id():
+    found = drill.salvage_accounting(["a", "b", "c", "d"], missing_live={"c", "d"},
+                                     side_ids={"c"}, missing_at_promotion=["b", "c", "d"])
+    assert found == {"acked_dc1": 4, "in_live": 2, "in_side_only": 1, "lost": ["d"],
+                     "rpo_recovered": 2}

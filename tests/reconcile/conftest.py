@@ -46,16 +46,17 @@ OS_ESTATE = {
 }
 
 
-def topology(estate: dict, engine: str = "elasticsearch"):
-    """DC2 of the estate: two data nodes in two zones (awareness is owned), both remote-cluster
-    clients, security off (no CA: the fake speaks plain HTTP)."""
+def topology(estate: dict, engine: str = "elasticsearch", dc: str = "dc2", host: str = "n"):
+    """One DC of the estate (DC2 unless ``dc``): two data nodes in two zones (awareness is
+    owned), both remote-cluster clients, security off (no CA: the fake speaks plain HTTP)."""
     version = "2.19.4" if engine == "opensearch" else "8.19.21"
-    hosts = [HostSpec(f"n{i}", ("es_master", "es_data", "es_remote_cluster_client"),
-                      {"zone": f"az{i}", "ssh_hostname": f"10.0.2.{i}", "es_cluster_name": "t-dc2",
-                       "es_version": version, "es_engine": engine, "es_security": False,
-                       "es_lab": True, "es_estate": copy.deepcopy(estate)})
+    number = dc.removeprefix("dc")
+    hosts = [HostSpec(f"{host}{i}", ("es_master", "es_data", "es_remote_cluster_client"),
+                      {"zone": f"az{i}", "ssh_hostname": f"10.0.{number}.{i}",
+                       "es_cluster_name": f"t-{dc}", "es_version": version, "es_engine": engine,
+                       "es_security": False, "es_lab": True, "es_estate": copy.deepcopy(estate)})
              for i in (1, 2)]
-    return topology_from_hosts("dc2", hosts)
+    return topology_from_hosts(dc, hosts)
 
 
 @pytest.fixture(autouse=True)

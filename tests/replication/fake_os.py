@@ -80,3 +80,14 @@ def fake_os_client(expected: list[tuple], topology=None):
 def not_found(kind: str = "index_not_found_exception") -> dict:
     return {"error": {"root_cause": [{"type": kind, "reason": "no such index"}], "type": kind,
                       "reason": "no such index"}, "status": 404}
+
+
+def shard_stats(index: str, *checkpoints: int) -> tuple:
+    """The expected ``GET /<index>/_stats?level=shards`` of a promotion (it records each shard's
+    global checkpoint, primary and replica alike), answering ``checkpoints`` for shards 0..n-1."""
+    shards = {str(n): [{"routing": {"primary": primary},
+                        "seq_no": {"max_seq_no": point, "local_checkpoint": point,
+                                   "global_checkpoint": point}} for primary in (True, False)]
+              for n, point in enumerate(checkpoints)}
+    return ("GET", f"/{index}/_stats?level=shards", None, 200,
+            {"indices": {index: {"shards": shards}}})

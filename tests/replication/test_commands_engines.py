@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib3.exceptions import NewConnectionError
 
-from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found
+from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found, shard_stats
 from tests.replication.test_opensearch_contract_api import SYNCING
 from tests.replication.test_promote_leader_errors import failing_leader
 
@@ -21,6 +21,7 @@ def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(pro
         ("PUT", "/_cluster/settings?flat_settings=true", {"persistent": {
             "cluster.remote.dc1.mode": None, "cluster.remote.dc1.seeds": None}}, 200, ACK),
         ("GET", "/_plugins/_replication/orders/_status", None, 200, SYNCING),
+        shard_stats("orders", 499),
         ("POST", "/_plugins/_replication/orders/_stop", {}, 200, ACK),
         ("GET", "/_alias/orders-w", None, 200, {"orders": {"aliases": {"orders-w": {}}}}),
         ("POST", "/_aliases", ANY, 200, ACK),
@@ -28,8 +29,14 @@ def test_promote_on_opensearch_stops_and_switches_when_the_leader_dc_is_gone(pro
         ("HEAD", "/esdr-managed", None, 404, {}),
         ("PUT", "/esdr-managed", ANY, 200, ACK),
         ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 201, {"result": "created"}),
+        # the active side: dc2 now, recorded where it can be (dc1 is gone)
+        ("GET", "/esdr-managed/_doc/registry", None, 200, {"found": True, "_source": {}}),
+        ("HEAD", "/esdr-managed", None, 200, {}),
+        ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 200, {"result": "updated"}),
     ])
     assert code == 0
+    assert out[-1] == "active side of orders: dc2, recorded in dc2 (not in dc1: unreachable)"
+    out = out[:-1]
     assert out[0].startswith("leader data centre dc1: unreachable")
     assert out[1].startswith("detached the link dc2->dc1 (unreachable)")
     assert "step 1/2: [dc2] stop orders" in out

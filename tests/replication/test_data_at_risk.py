@@ -28,7 +28,7 @@ from esdr.runbooks import promote
 from esdr.runbooks.at_risk import assess
 from tests.crossdc.fake_es import fake_client
 from tests.crossdc.test_ccr_slm_contract_api import FOLLOW_STATS
-from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found
+from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found, shard_stats
 from tests.replication.test_opensearch_contract_api import FAILED_STATUS
 
 READ_AT = datetime(2025, 5, 6, 12, 42, 16, 200000, tzinfo=timezone.utc)
@@ -266,6 +266,7 @@ def _stop_move_alias_and_record(registry_doc: dict) -> list:
     """The wire of an OpenSearch promote of ``orders`` after its lag was read: ``_stop``, the
     write alias moved, the promotion recorded in the registry."""
     return [
+        shard_stats("orders", 499),
         ("POST", f"{R}/orders/_stop", {}, 200, ACK),
         ("GET", "/_alias/orders-w", None, 200, {"orders": {"aliases": {"orders-w": {}}}}),
         ("POST", "/_aliases", ANY, 200, ACK),
@@ -334,8 +335,13 @@ def test_the_command_reads_the_in_sync_record_from_the_registry_it_already_read(
         ("GET", f"{R}/orders/_status", None, 200, OS_PAUSED),
         ("GET", f"{R}/follower_stats", None, 200, OS_FOLLOWER_STATS),
         *_stop_move_alias_and_record(registry_doc),
+        # the active side, recorded on dc2 (dc1 is gone)
+        ("GET", "/esdr-managed/_doc/registry", None, 200, registry_doc),
+        ("HEAD", "/esdr-managed", None, 200, {}),
+        ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 200, {"result": "updated"}),
     ])
     assert code == 0
+    assert out.pop() == "active side of orders: dc2, recorded in dc2 (not in dc1: unreachable)"
     assert out[-2] == ("summary (data at risk: writes the leader acknowledged that may be "
                        "missing here):")
     assert re.fullmatch(r"  promoted orders: lag unknown \(leader dc1 unreachable\); writes "

@@ -15,7 +15,7 @@ from esdr.errors import EsdrError
 from esdr.replication.ccr import CcrReplication
 from esdr.replication.opensearch import OpenSearchReplication
 from esdr.runbooks import failback, promote
-from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found
+from tests.replication.fake_os import ACK, ANY, fake_os_client, not_found, shard_stats
 from tests.replication.test_opensearch_contract_api import FAILED_STATUS, SYNCING, USE_ROLES
 
 F = Follower("dc2", "orders", "dc1", "orders", write_alias="orders-w")
@@ -75,6 +75,7 @@ def test_contract_opensearch_promote_reads_lag_stops_then_switches_the_alias():
                                              "follower_checkpoint": 499, "seq_no": 0}}
     api, wire = fake_os_client([
         ("GET", f"{R}/orders/_status", None, 200, behind),
+        shard_stats("orders", 499),
         ("POST", f"{R}/orders/_stop", {}, 200, ACK),
         ("GET", "/_alias/orders-w", None, 200, {"orders": {"aliases": {"orders-w": {}}}}),
         ("POST", "/_aliases", {"actions": [{"add": {"index": "orders", "alias": "orders-w",
@@ -89,7 +90,8 @@ def test_contract_opensearch_promote_reads_lag_stops_then_switches_the_alias():
     assert said[-1] == "  promoted orders: 20000 operation(s) behind dc1, measured now"
     record = wire.seen[-1][2]["promoted"]["orders"]
     assert record == {**record, "remote": "dc1", "leader_index": "orders", "lag_operations": 20000,
-                      "lag_measured": True, "follower_checkpoint": 499}
+                      "lag_measured": True, "follower_checkpoint": 499,
+                      "shard_checkpoints": {"0": 499}}
 
 
 def test_contract_opensearch_promote_with_the_leader_down_says_the_lag_is_unknown():
