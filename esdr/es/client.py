@@ -299,8 +299,19 @@ def index_exists(es: Api, index: str) -> bool:
     return exists(es, path(index))
 
 
-def create_index(es: Api, index: str, settings: dict[str, Any] | None = None) -> Any:
-    return request(es, "PUT", path(index), body={"settings": settings} if settings else None)
+def create_index(es: Api, index: str, settings: dict[str, Any] | None = None,
+                 mappings: dict[str, Any] | None = None, *, exist_ok: bool = False) -> Any:
+    """``PUT /<index>``; ``exist_ok``: an index that already exists is no error (a create that
+    timed out is retried by the client and then finds its own index; a rerun finds the one an
+    interrupted run made)."""
+    body = {key: value for key, value in (("settings", settings), ("mappings", mappings))
+            if value}
+    try:
+        return request(es, "PUT", path(index), body=body or None)
+    except API_ERRORS as error:
+        if exist_ok and "resource_already_exists_exception" in str(error):
+            return None
+        raise
 
 
 def close_index(es: Api, index: str) -> Any:
@@ -343,9 +354,13 @@ def get_document(es: Api, index: str, doc_id: str) -> dict[str, Any] | None:
     return or_none(lambda: request(es, "GET", path(index, "_doc", doc_id)))
 
 
-def put_document(es: Api, index: str, doc_id: str, document: dict[str, Any]) -> Any:
-    return request(es, "PUT", path(index, "_doc", doc_id), params={"refresh": "wait_for"},
-                   body=document)
+def put_document(es: Api, index: str, doc_id: str, document: dict[str, Any], *,
+                 wait_for_refresh: bool = True) -> Any:
+    """``wait_for_refresh=False``: answer without waiting for a refresh (a GET by id is
+    real-time, so a document read back by id needs none; runbooks that write while writes are
+    blocked)."""
+    return request(es, "PUT", path(index, "_doc", doc_id),
+                   params={"refresh": "wait_for"} if wait_for_refresh else None, body=document)
 
 
 def resolve_remote(es: Api, alias: str, timeout: float = 5) -> dict[str, Any] | None:
@@ -399,22 +414,11 @@ def get_shard_stats(es: Api, index: str) -> dict[str, Any]:
     return request(es, "GET", path(index, "_stats"), params={"level": "shards"})
 
 
-def put_document_now(es: Api, index: str, doc_id: str, document: dict[str, Any]) -> Any:
-    """Like ``put_document`` without waiting for a refresh: a GET by id is real-time, so a
-    record read back by id needs none (runbooks that write it while writes are blocked)."""
-    return request(es, "PUT", path(index, "_doc", doc_id), body=document)
-
-
 # --- reading an index back and writing documents create-only (esdr failback's salvage) -------
 def get_mapping(es: Api, index: str) -> dict[str, Any] | None:
     """The index's ``mappings`` (``GET /<index>/_mapping``), None when there is no such index."""
     found = or_none(lambda: request(es, "GET", path(index, "_mapping")))
     return None if found is None else (found.get(index) or {}).get("mappings") or {}
-
-
-def create_index_with(es: Api, index: str, body: dict[str, Any]) -> Any:
-    """``PUT /<index>`` with settings and mappings (``create_index`` takes settings only)."""
-    return request(es, "PUT", path(index), body=body)
 
 
 def open_scroll(es: Api, index: str, query: dict[str, Any], *, shard: int | None = None,

@@ -33,15 +33,12 @@ def read(es: Api) -> dict[str, Any]:
     return registry
 
 
-def write(es: Api, registry: dict[str, Any]) -> None:
+def write(es: Api, registry: dict[str, Any], *, wait_for_refresh: bool = True) -> None:
+    """``wait_for_refresh=False``: answer before the next refresh (every read of the registry
+    is by id, real-time); for runbooks that write it while writes are blocked."""
     if not client.index_exists(es, INDEX):
-        try:
-            client.create_index(es, INDEX, INDEX_SETTINGS)
-        except client.API_ERRORS as error:
-            # A create that timed out is retried by the client and then finds its own index.
-            if "resource_already_exists_exception" not in str(error):
-                raise
-    client.put_document(es, INDEX, DOC_ID, registry)
+        client.create_index(es, INDEX, INDEX_SETTINGS, exist_ok=True)
+    client.put_document(es, INDEX, DOC_ID, registry, wait_for_refresh=wait_for_refresh)
 
 
 def managed(registry: dict[str, Any], kind: str) -> set[str]:

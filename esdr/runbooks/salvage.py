@@ -265,13 +265,8 @@ def create_only(es: Api, index: str,
 def ensure_side_index(old_es: Api, old_index: str, es: Api, index: str) -> None:
     if client.index_exists(es, index):
         return  # a rerun: the same side index, recorded in the promotion record
-    body = {"settings": {"number_of_shards": 1, "auto_expand_replicas": "0-1"},
-            "mappings": side_mappings(client.get_mapping(old_es, old_index))}
-    try:
-        client.create_index_with(es, index, body)
-    except client.API_ERRORS as error:
-        if "resource_already_exists_exception" not in str(error):
-            raise
+    client.create_index(es, index, {"number_of_shards": 1, "auto_expand_replicas": "0-1"},
+                        side_mappings(client.get_mapping(old_es, old_index)), exist_ok=True)
 
 
 @dataclass(frozen=True)

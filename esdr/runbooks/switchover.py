@@ -416,11 +416,8 @@ class Run:
 def _put_record(es: Api, record: dict[str, Any]) -> None:
     reg = registry.read(es)
     reg[RECORD] = record
-    if client.index_exists(es, registry.INDEX):
-        # while writes are blocked every second counts: a GET by id reads it back real-time
-        client.put_document_now(es, registry.INDEX, registry.DOC_ID, reg)
-    else:
-        registry.write(es, reg)
+    # while writes are blocked every second counts: a GET by id reads it back real-time
+    registry.write(es, reg, wait_for_refresh=False)
 
 
 def in_flight(es: Api) -> dict[str, Any] | None:

@@ -311,9 +311,8 @@ DOC = "/esdr-managed/_doc/registry"
 def _registry_put(existing: bool) -> list[tuple]:
     return [("GET", DOC, None, 404, not_found()),
             ("HEAD", "/esdr-managed", None, 200 if existing else 404, {}),
-            # none yet: registry.write asks again and creates it
-            *([] if existing else [("HEAD", "/esdr-managed", None, 404, {}),
-                                   ("PUT", "/esdr-managed", ANY, 200, ACK)]),
+            # none yet: registry.write creates it
+            *([] if existing else [("PUT", "/esdr-managed", ANY, 200, ACK)]),
             ("PUT", DOC, ANY, 200, {"result": "updated"})]
 
 
