@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import urllib3  # noqa: E402
 from esdr.es.connect import credentials  # noqa: E402
 from esdr.project import load_project  # noqa: E402
 from esdr_lab import api  # noqa: E402
+from esdr_lab.progress import load_average, median_runs  # noqa: E402
 from esdr_lab.replication_drill import deploy  # noqa: E402
 from tests.gateway_lab.writer import (  # noqa: E402
     Writer,
@@ -64,10 +64,6 @@ class Run:
                 f"DC1 green {self.green_after_s:.0f} s after power-on, queues caught up "
                 f"{self.drained_after_s:.0f} s later")
 
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def one_run(number: int, outage: float, auth: dict[str, str], topologies, tier) -> Run:
@@ -103,7 +99,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     os.chdir(REPO)
-    print(f"[bench] load average at the start: {load()}", flush=True)
+    print(f"[bench] load average at the start: {load_average()}", flush=True)
     started = time.monotonic()
     api.up([str(REPO / DC1), str(REPO / DC2), str(REPO / GATEWAYS)], fresh=not args.reuse)
     runs: list[Run] = []
@@ -124,17 +120,13 @@ def main() -> int:
         if not args.keep:
             api.down()
     print(f"\n{'longest gap (s)':<28} {'failed attempts':<20} {'lost':<6} acknowledged during")
-    print(f"{_median([r.window_s for r in runs]):<28} "
-          f"{_median([r.failed for r in runs], '.0f'):<20} "
+    print(f"{median_runs([r.window_s for r in runs]):<28} "
+          f"{median_runs([r.failed for r in runs], '.0f'):<20} "
           f"{sum(r.lost for r in runs):<6} "
-          f"{_median([r.acked_during for r in runs], '.0f')}")
-    print(f"[bench] {time.monotonic() - started:.0f}s; load average at the end: {load()}")
+          f"{median_runs([r.acked_during for r in runs], '.0f')}")
+    print(f"[bench] {time.monotonic() - started:.0f}s; load average at the end: {load_average()}")
     return 0
 
-
-def _median(values: list[float], fmt: str = ".1f") -> str:
-    runs = ", ".join(format(v, fmt) for v in values)
-    return f"{format(statistics.median(values), fmt)} ({runs})"
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,15 +30,12 @@ sys.path.insert(0, str(REPO))
 
 from esdr.project import load_project  # noqa: E402
 from esdr_lab import api  # noqa: E402
+from esdr_lab.progress import load_average, median_runs  # noqa: E402
 from esdr_lab import zone_loss  # noqa: E402
 from esdr_lab.replication_drill import deploy  # noqa: E402
 
 INVENTORY = "inventories/lab.py"
 
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def main() -> int:
@@ -50,7 +46,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     os.chdir(REPO)
-    print(f"[bench] load average at the start: {load()}", flush=True)
+    print(f"[bench] load average at the start: {load_average()}", flush=True)
     started = time.monotonic()
     api.up([INVENTORY], fresh=not args.reuse)
     results: dict[str, list[zone_loss.ZoneLossResult]] = {}
@@ -71,17 +67,13 @@ def main() -> int:
     for profile, runs in results.items():
         gaps = [r.longest_gap_s for r in runs]
         print(f"{profile:<8} "
-              f"{_median(gaps):<30} "
-              f"{_median([r.failed_attempts for r in runs], '.0f'):<16} "
+              f"{median_runs(gaps):<30} "
+              f"{median_runs([r.failed_attempts for r in runs], '.0f'):<16} "
               f"{sum(len(r.lost) for r in runs):<10} "
-              f"{_median([r.green_after_power_on_s for r in runs])}")
-    print(f"[bench] {time.monotonic() - started:.0f}s; load average at the end: {load()}")
+              f"{median_runs([r.green_after_power_on_s for r in runs])}")
+    print(f"[bench] {time.monotonic() - started:.0f}s; load average at the end: {load_average()}")
     return 0
 
-
-def _median(values: list[float], fmt: str = ".1f") -> str:
-    runs = ", ".join(format(v, fmt) for v in values)
-    return f"{format(statistics.median(values), fmt)} ({runs})"
 
 
 if __name__ == "__main__":
