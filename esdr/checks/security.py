@@ -9,7 +9,7 @@ from esdr.model import Cluster, flat_settings
 from esdr.problems import Problem
 from esdr.security import config
 from esdr.security.refs import parse_ref
-from esdr.security.sans import wanted_sans
+from esdr.security.sans import san_problems, wanted_sans
 
 # Cluster-wide settings that hold a secret: they must be references.
 SECRET_KEYS = ("es_elastic_password", "es_admin_password", "es_replication_password")
@@ -142,6 +142,9 @@ def _check_sans(cluster: Cluster, where: str) -> list[Problem]:
                 out.append(
                     Problem(f"host {node.name}", "cert-san-invalid", "es_cert_sans: an empty entry")
                 )
+        for problem in san_problems(node):  # what would stop esdr certs renew half-way
+            out.append(Problem(f"host {node.name}", "cert-san-invalid",
+                               f"certificate name {problem}"))
     named = [n for n in cluster.nodes if not wanted_sans(n).ips]
     if named:
         names = ", ".join(n.name for n in named[:3]) + (" ..." if len(named) > 3 else "")

@@ -57,7 +57,7 @@ def rotate_elastic(printer: Printer, inventory: str, no_deploy: bool) -> int:
     new = _read(pending) if pending.exists() else None
     if new is None:
         new = _random.token_urlsafe(24)
-        store.write_private(pending, (new + "\n").encode())
+        store.write_private(pending, (new + "\n").encode(), own_dir=False)
     if _accepted(topology, new) and not _accepted(topology, old):
         printer.say("the cluster already takes the new password (an earlier run stopped after "
                     "changing it): storing it")
@@ -78,7 +78,7 @@ def rotate_elastic(printer: Printer, inventory: str, no_deploy: bool) -> int:
             raise EsdrError(f"cluster {topology.cluster.name}: the new password was set but is "
                             f"not accepted; it is kept in {pending}", hint="rerun")
         printer.say(f"cluster {topology.cluster.name}: the elastic password is changed")
-    store.write_private(password_file, (new + "\n").encode())
+    store.write_private(password_file, (new + "\n").encode(), own_dir=False)
     store.remove(pending)
     printer.say(f"stored in {password_file} (0600)")
     if no_deploy:
@@ -131,9 +131,15 @@ def _refused(topology: Topology, old: str, new: str, pending: Path, why: str) ->
 
 def _read(path: Path) -> str:
     try:
-        value = path.read_text().rstrip("\n")
+        raw = store.read_private(path, secret=True)  # refused when others may read it
     except OSError as exc:
         raise EsdrError(f"cannot read the secret file {path}: {exc.strerror}") from None
+    if raw is None:
+        raise EsdrError(f"cannot read the secret file {path}: it does not exist")
+    try:
+        value = raw.decode().rstrip("\n")
+    except UnicodeDecodeError:
+        raise EsdrError(f"secret file {path} is not UTF-8 text") from None
     if not value:
         raise EsdrError(f"secret file {path} is empty")
     return value

@@ -81,7 +81,7 @@ def cluster_formed(
         host.noop("node answers in the formed cluster")
         return
     if uuid:  # formed and answering (read while preparing too, so --dry shows it)
-        yield f"echo {shlex.quote(uuid)} > {shlex.quote(marker)}"
+        yield marker_write(marker, uuid)
         return
     yield FunctionCommand(
         _wait_and_record,
@@ -121,8 +121,25 @@ def _wait_and_record(
     wait_until(f"node {host.name} to join a formed cluster", joined, timeout=timeout)
     if marker is None:  # rejoined: the cluster's record is on the host already
         return True
-    ok, _ = api.run(f"echo {shlex.quote(committed[-1])} > {shlex.quote(marker)}")
+    ok, _ = api.run(marker_write(marker, committed[-1]))
     return ok
+
+
+def marker_write(path: str, value: str) -> str:
+    """The shell command that makes ``path`` a new file holding ``value``, never writing
+    through what is there already.
+
+    The markers live in the data directory, which the service user owns: it can plant a
+    symlink under a marker's name, and root's ``echo ... > marker`` would then overwrite the
+    link's target (any file). ``rm -f`` removes a link itself, not its target; dd's
+    ``conv=excl`` opens with O_CREAT | O_EXCL, which fails on any existing entry, a symlink
+    re-planted in between included, and ``oflag=nofollow`` adds O_NOFOLLOW
+    (https://www.gnu.org/software/coreutils/manual/html_node/dd-invocation.html,
+    https://man7.org/linux/man-pages/man2/open.2.html). No noclobber: bash's ``set -C`` still
+    opens an existing non-regular file, a device say, through a link."""
+    quoted = shlex.quote(path)
+    return (f"rm -f {quoted} && printf '%s\\n' {shlex.quote(value)} "
+            f"| dd of={quoted} conv=excl oflag=nofollow status=none")
 
 
 @operation()

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 
 from pyinfra import host, state
-from pyinfra.api import FunctionCommand, QuoteString, StringCommand, operation
+from pyinfra.api import FunctionCommand, operation
 from pyinfra.api.operation import OperationMeta
 
 from esdr.errors import EsdrError
@@ -21,6 +21,7 @@ from esdr.facts.elasticsearch import (
     EsShards,
 )
 from esdr.node_api import HEALTH_ORDER, NodeApi, health_at_least, wait_until
+from esdr.operations.elasticsearch import marker_write
 from esdr.restart_plan import restart_order, sole_copies
 
 
@@ -50,7 +51,7 @@ def restart_needed(node_name: str, marker: str | None = None):
         )
     """
     if marker is not None:
-        yield StringCommand("echo", QuoteString(node_name), ">", QuoteString(marker))
+        yield marker_write(marker, node_name)  # not "echo >": the data dir is the service user's
     yield FunctionCommand(_marked, (node_name,), {})
 
 

@@ -25,7 +25,14 @@ from esdr.errors import BadInput, EsdrError
 from esdr.model import Node, Topology
 from esdr.paths import confined
 from esdr.security import store
-from esdr.security.sans import CertInfo, Sans, renewal_reason, sans_of, wanted_sans
+from esdr.security.sans import (
+    CertInfo,
+    Sans,
+    renewal_reason,
+    san_problems,
+    sans_of,
+    wanted_sans,
+)
 
 CA_KEY_BITS = 3072
 NODE_KEY_BITS = 2048
@@ -239,8 +246,8 @@ def load_estate_ca(
     cert_pem, key_pem = create_ca(
         f"esdr estate CA {store.estate_name(cluster)}", int(cluster["es_ca_days"]), now
     )
-    store.write_or_stage(directory / "ca.key", key_pem, staged)
-    store.write_or_stage(directory / "ca.crt", cert_pem, staged)
+    store.write_or_stage(directory / "ca.key", key_pem, staged, root=directory)
+    store.write_or_stage(directory / "ca.crt", cert_pem, staged, root=directory)
     return load_ca(cert_pem, key_pem, str(directory))
 
 
@@ -363,6 +370,19 @@ def _kept(info: CertInfo | None, ca: Ca | None) -> str:
     return "ok"
 
 
+def refuse_bad_sans(topology: Topology) -> None:
+    """Every node's SANs checked before anything is issued or written: a name cryptography
+    refuses (a non-ASCII one) would otherwise stop the run after the CA and some certificates."""
+    problems = [f"{node.name}: {problem}" for node in topology.cluster.nodes
+                for problem in san_problems(node)]
+    if problems:
+        raise BadInput(
+            f"cluster {topology.cluster.name}: no certificate can name " + "; ".join(problems),
+            hint="fix es_cert_sans (or the node's name or address) in the inventory; nothing "
+            "was issued or written (esdr validate shows the same)",
+        )
+
+
 def ensure_certificates(
     topology: Topology,
     *,
@@ -376,7 +396,16 @@ def ensure_certificates(
     ``only`` limits forced reissue to these node names. Idempotent: a second call with the same
     model returns the same bytes. With ``staged``, nothing is written: what would be is kept
     there (the deploy writes it when it executes, so ``--dry`` leaves the directory alone).
+    Without it, everything is issued first and written at the end, under the secrets
+    directory's lock: a second run waits, then signs with the CA the first one created.
     """
+    refuse_bad_sans(topology)
+    if staged is None:
+        with store.locked(store.secrets_dir(topology.cluster), "issuing certificates"):
+            local = store.Staged()
+            result = ensure_certificates(topology, now=now, force=force, only=only, staged=local)
+            store.write_staged(local)
+        return result
     cluster = topology.cluster
     now = now or _now()
     ca = load_estate_ca(topology, create=True, now=now, staged=staged)
@@ -403,8 +432,8 @@ def ensure_certificates(
                 ca, node.name, wanted, int(cluster["es_cert_days"]), now,
                 dn_suffix=subject.split(",", 1)[1] if "," in subject else "",
             )
-            store.write_or_stage(key_path, key_pem, staged)
-            store.write_or_stage(cert_path, cert_pem, staged)
+            store.write_or_stage(key_path, key_pem, staged, root=directory)
+            store.write_or_stage(cert_path, cert_pem, staged, root=directory)
             info = cert_info(cert_pem)
         assert cert_pem and key_pem and info
         out[node.name] = NodeCert(node.name, cert_pem, key_pem, info, reason)
@@ -420,6 +449,12 @@ def ensure_admin_certificate(
     one per estate, beside the CA, reissued on the same rules as node certificates."""
     from esdr.security.config import ADMIN_DN
 
+    if staged is None:
+        with store.locked(store.secrets_dir(topology.cluster), "issuing the admin certificate"):
+            local = store.Staged()
+            result = ensure_admin_certificate(topology, now=now, staged=local)
+            store.write_staged(local)
+        return result
     cluster = topology.cluster
     now = now or _now()
     ca = load_estate_ca(topology, create=True, now=now, staged=staged)
@@ -440,8 +475,8 @@ def ensure_admin_certificate(
             ca, common_name.removeprefix("CN="), sans_of([]), int(cluster["es_cert_days"]), now,
             dn_suffix=suffix,
         )
-        store.write_or_stage(key_path, key_pem, staged)
-        store.write_or_stage(cert_path, cert_pem, staged)
+        store.write_or_stage(key_path, key_pem, staged, root=directory)
+        store.write_or_stage(cert_path, cert_pem, staged, root=directory)
     assert cert_pem and key_pem
     return cert_pem, key_pem, reason
 

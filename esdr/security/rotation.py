@@ -77,18 +77,24 @@ def start(topology: Topology, now: dt.datetime | None = None) -> Rotation:
     """Create the new CA and record phase ``trust`` (nothing on the nodes changes yet)."""
     directory = rotatable_dir(topology)
     now = now or dt.datetime.now(dt.timezone.utc)
-    old = store.read_private(directory / "ca.crt")
-    assert old is not None
-    # A subject of its own: two CAs with one name in one trust store make chain building
-    # depend on which one a TLS library tries first.
-    name = f"esdr estate CA {store.estate_name(topology.cluster)} {now:%Y%m%dT%H%M%SZ}"
-    cert_pem, key_pem = certs.create_ca(name, int(topology.cluster["es_ca_days"]), now)
-    store.write_private(directory / certs.NEXT_CA[1], key_pem)
-    store.write_private(directory / certs.NEXT_CA[0], cert_pem)
-    # Controller clients trust both for the whole rotation: nodes move between them.
-    store.write_private(directory / certs.CA_BUNDLE, old + cert_pem)
-    rotation = Rotation(directory, certs.PHASES[0], now.isoformat(timespec="seconds"))
-    rotation.save()  # last: until here, no deploy sees a rotation
+    with store.locked(directory, "starting a CA rotation"):
+        # Read again under the lock: another rotate-ca may have started one meanwhile, and a
+        # second new CA would replace the one its first deploy already made nodes trust.
+        if store.read_rotation(directory) is not None:
+            raise EsdrError(f"{directory}: a CA rotation was started meanwhile by another run",
+                            hint="rerun esdr certs rotate-ca: it continues that rotation")
+        old = store.read_private(directory / "ca.crt")
+        assert old is not None
+        # A subject of its own: two CAs with one name in one trust store make chain building
+        # depend on which one a TLS library tries first.
+        name = f"esdr estate CA {store.estate_name(topology.cluster)} {now:%Y%m%dT%H%M%SZ}"
+        cert_pem, key_pem = certs.create_ca(name, int(topology.cluster["es_ca_days"]), now)
+        store.write_private(directory / certs.NEXT_CA[1], key_pem)
+        store.write_private(directory / certs.NEXT_CA[0], cert_pem)
+        # Controller clients trust both for the whole rotation: nodes move between them.
+        store.write_private(directory / certs.CA_BUNDLE, old + cert_pem)
+        rotation = Rotation(directory, certs.PHASES[0], now.isoformat(timespec="seconds"))
+        rotation.save()  # last: until here, no deploy sees a rotation
     return rotation
 
 
@@ -116,16 +122,17 @@ def finish(directory: Path) -> None:
     """The new CA becomes ``ca.crt``/``ca.key``. Ordered so an interruption anywhere leaves a
     state the next run reads right: while the state file says ``drop``, signing and trust read
     ``ca-next.*``, which stay until the state is gone."""
-    cert_pem = store.read_private(directory / certs.NEXT_CA[0])
-    key_pem = store.read_private(directory / certs.NEXT_CA[1])
-    if not cert_pem or not key_pem:
-        raise EsdrError(f"{directory}: the new CA ({', '.join(certs.NEXT_CA)}) is missing",
-                        hint="restore it from a backup: the nodes trust only it now")
-    store.write_private(directory / "ca.key", key_pem)
-    store.write_private(directory / "ca.crt", cert_pem)
-    store.remove(directory / store.ROTATION_STATE)
-    for name in (*certs.NEXT_CA, certs.CA_BUNDLE):
-        store.remove(directory / name)
+    with store.locked(directory, "finishing the CA rotation"):
+        cert_pem = store.read_private(directory / certs.NEXT_CA[0])
+        key_pem = store.read_private(directory / certs.NEXT_CA[1])
+        if not cert_pem or not key_pem:
+            raise EsdrError(f"{directory}: the new CA ({', '.join(certs.NEXT_CA)}) is missing",
+                            hint="restore it from a backup: the nodes trust only it now")
+        store.write_private(directory / "ca.key", key_pem)
+        store.write_private(directory / "ca.crt", cert_pem)
+        store.remove(directory / store.ROTATION_STATE)
+        for name in (*certs.NEXT_CA, certs.CA_BUNDLE):
+            store.remove(directory / name)
 
 
 PLAN = {

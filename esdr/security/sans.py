@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -44,6 +45,44 @@ def sans_of(names: Iterable[str]) -> Sans:
         dns=frozenset(n.lower() for n in names if not is_ip(n)),
         ips=frozenset(_normal_ip(n) for n in names if is_ip(n)),
     )
+
+
+# A certificate's dNSName is an IA5String (ASCII): internationalized names go in as IDNA
+# A-labels (RFC 5280 section 7.2, https://www.rfc-editor.org/rfc/rfc5280#section-7.2), and
+# cryptography refuses anything else only when it builds the certificate, half-way through.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def san_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a DNS or IP SAN of a certificate, or ``None`` when it can."""
+    text = str(name).strip()
+    if not text:
+        return "an empty entry"
+    if is_ip(text):
+        return None
+    if not text.isascii():
+        try:
+            alabel = text.encode("idna").decode("ascii")
+        except UnicodeError:
+            return (f"{text!r} is not ASCII and has no IDNA form: a certificate names a host "
+                    "by its A-label (xn--...)")
+        return (f"{text!r} is not ASCII: a certificate names a host by its IDNA A-label; "
+                f"write {alabel!r} (from Python's IDNA 2003 codec: check it with an IDNA 2008 "
+                "tool such as idn2, as a few characters like 'ß' encode differently)")
+    if _SPACE_OR_CONTROL.search(text):
+        return f"{text!r} holds a space or a control character: not a host name nor an IP"
+    return None
+
+
+def san_problems(node: Node) -> list[str]:
+    """What in the node's wanted SANs (``wanted_sans``) no certificate can carry."""
+    names = [node.name, node.host, node.address, *node.cert_sans]
+    seen: list[str] = []
+    for name in names:
+        problem = san_problem(str(name)) if str(name).strip() else None  # empties: dropped
+        if problem and problem not in seen:
+            seen.append(problem)
+    return seen
 
 
 def wanted_sans(node: Node) -> Sans:

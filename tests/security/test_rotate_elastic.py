@@ -79,6 +79,7 @@ def test_a_rerun_after_the_api_change_stores_the_pending_password(project, monke
     inventory, password_file, deploys = project
     pending = password_file.with_name(f".{password_file.name}.next")
     pending.write_text("the-pending-new-one\n")
+    pending.chmod(0o600)  # as esdr writes it
     cluster = FakeCluster("the-pending-new-one")  # the first run stopped after the API call
     monkeypatch.setattr(command, "_client", cluster.client)
     result = CliRunner().invoke(cli, ["secrets", "rotate-elastic", str(inventory)])
@@ -124,3 +125,15 @@ def test_a_refused_change_keeps_the_old_password_and_stores_nothing(project, mon
 class _Meta:
     def __init__(self, status: int):
         self.status = status
+
+
+def test_a_password_file_others_may_read_is_refused_before_any_change(project,
+                                                                      monkeypatch) -> None:
+    inventory, password_file, deploys = project
+    password_file.chmod(0o644)
+    cluster = FakeCluster(OLD)
+    monkeypatch.setattr(command, "_client", cluster.client)
+    result = CliRunner().invoke(cli, ["secrets", "rotate-elastic", str(inventory)])
+    assert result.exit_code != 0 and "readable by others" in result.output, result.output
+    assert cluster.changes == 0 and password_file.read_text() == OLD + "\n"
+    assert OLD not in result.output and deploys == []
