@@ -8,6 +8,7 @@ validation, rendering and the deploy all read.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -234,6 +235,24 @@ def flat_settings(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
         for key in sorted(value, key=str)
         for pair in flat_settings(value[key], f"{prefix}.{key}" if prefix else str(key))
     ]
+
+
+def yml_value_problem(value: Any) -> str | None:
+    """Why one value (or list item) of elasticsearch.yml cannot be written as it is: the
+    schema refuses it in es_settings, the renderer in whatever else it writes."""
+    if isinstance(value, str):
+        if "${" in value:
+            return ("holds '${', which the engine replaces with an environment variable when it "
+                    "starts: remove it")
+        return None
+    if isinstance(value, bool) or isinstance(value, int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "is not a finite number: give a number"
+    if value is None:
+        return "is None, which would be written as the word None: remove the key or give a value"
+    return (f"is a {type(value).__name__}: give a string, number, boolean or a list of them "
+            "(nest a mapping for dotted keys)")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import jinja2
 
 from esdr import fault_detection, host_tuning
 from esdr.errors import BadInput
-from esdr.model import Cluster, Node, Topology, flat_settings
+from esdr.model import Cluster, Node, Topology, flat_settings, yml_value_problem
 from esdr.security import config as security
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -212,6 +212,11 @@ def systemd_value(value: Any, directive: str, what: str) -> str:
         # the executable's path is taken as written; only its arguments expand "$"
         return " ".join(_unit_quoted(w, exec_line=i > 0) for i, w in enumerate(words))
     text = _no_unsafe_chars(str(value), what, fmt)
+    if text.endswith("\\"):
+        # systemd.syntax(7): a line ending in a backslash continues on the next line, so the
+        # next directive would become part of this value (or the unit is refused)
+        raise UnsafeValue(what, "ends with a backslash, which systemd reads as a line "
+                                "continuation: remove it")
     if syntax == "user":
         if not _UNIT_USER.match(text):
             raise UnsafeValue(what, f"{show(text)} is not a user or group name")
@@ -334,9 +339,36 @@ def node_settings(
         profile = fault_detection.profile_name(cluster)
         sections.append((f"fault detection (es_fault_detection: {profile})", detection))
     extra = flat_settings(cluster["es_settings"] or {})
+    if DESTRUCTIVE_REQUIRES_NAME not in {key for key, _ in extra}:
+        # A delete or close must name its indices: no wildcard, no _all (Elasticsearch 8's
+        # default, not OpenSearch's): https://www.elastic.co/guide/en/elasticsearch/reference/current/index-management-settings.html#action-destructive-requires-name
+        sections.append(("deletes name their indices", [(DESTRUCTIVE_REQUIRES_NAME, True)]))
     if extra:
         sections.append(("es_settings from the inventory", extra))
     return sections
+
+
+DESTRUCTIVE_REQUIRES_NAME = "action.destructive_requires_name"
+
+
+def _check_yml(sections: list[tuple[str, list[tuple[str, Any]]]], where: str, file: str) -> None:
+    """What elasticsearch.yml cannot carry as written, whatever built the model: a key written
+    twice (the engine refuses the file), None, NaN or infinity (written as words), and ``${``,
+    which the engine replaces with an environment variable of its own when it starts
+    (https://www.elastic.co/guide/en/elasticsearch/reference/current/settings.html,
+    "Environment variable substitution")."""
+    seen: set[str] = set()
+    for _, settings in sections:
+        for key, value in settings:
+            if key in seen:
+                raise BadInput(f"{where}: {file}: {show(key)} is written twice",
+                               hint=f"set {show(key)} once in es_settings")
+            seen.add(key)
+            for one in value if isinstance(value, (list, tuple)) else [value]:
+                problem = yml_value_problem(one)
+                if problem:
+                    raise BadInput(f"{where}: {file}: {show(key)} {problem}",
+                                   hint="change it in the inventory")
 
 
 def _awareness_settings(cluster: Cluster) -> list[tuple[str, Any]]:
@@ -371,6 +403,8 @@ def _where(node: Node) -> str:
 
 
 def elasticsearch_yml(topology: Topology, node: Node, *, bootstrap: bool) -> str:
+    sections = node_settings(topology, node, bootstrap=bootstrap)
+    _check_yml(sections, _where(node), topology.cluster.engine.config_file)
     return render_template(
         "elasticsearch.yml.j2",
         where=_where(node),
@@ -378,7 +412,7 @@ def elasticsearch_yml(topology: Topology, node: Node, *, bootstrap: bool) -> str
         cluster=topology.cluster,
         node=node,
         datacentre=topology.datacentre,
-        sections=node_settings(topology, node, bootstrap=bootstrap),
+        sections=sections,
     )
 
 

@@ -27,12 +27,26 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from esdr.crossdc.estate import (
+    INDEX_NAME_RULE,
+    address_problem,
+    cron_problem,
+    index_name_problem,
+)
 from esdr.host_tuning import DEFAULT_TCP_RETRIES2, MAX_TCP_RETRIES2, MIN_TCP_RETRIES2
 from esdr.gateway.model import GATEWAY_GROUP, LB_GROUP, TIER_DEFAULTS
-from esdr.model import CLUSTER_DEFAULTS, HOST_KEYS, ROLE_GROUPS, HostSpec
+from esdr.model import (
+    CLUSTER_DEFAULTS,
+    HOST_KEYS,
+    ROLE_GROUPS,
+    HostSpec,
+    flat_settings,
+    yml_value_problem,
+)
 from esdr.problems import Problem
 
 # Groups esdr gives a meaning to; any other group with these prefixes is a typo whose hosts
@@ -41,8 +55,10 @@ GATEWAY_GROUPS = frozenset({GATEWAY_GROUP, LB_GROUP})
 _OWNED_GROUP_PREFIXES = ("es_", "gateway")
 
 # C0 and C1 control characters and DEL: a newline in a value starts a new line in every file
-# format esdr writes (elasticsearch.yml, systemd units, jvm.options, keepalived, nginx).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# format esdr writes (elasticsearch.yml, systemd units, jvm.options, keepalived, nginx). The
+# Unicode line and paragraph separators too: YAML 1.1 reads them (and U+0085, a C1 character)
+# as line breaks (https://yaml.org/spec/1.1/#id868524), so elasticsearch.yml would.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Host, node, cluster and user names become file and directory names (`esdr render`, the
 # certificate store) and node names: ASCII letters, digits, '.', '-', '_', as a DNS name
 # (RFC 1123: at most 253 characters), starting with a letter or digit so '.' and '..' cannot be
@@ -139,6 +155,121 @@ def _walk(value: Any, path: str) -> None:
         )
 
 
+def _node_settings(value: Any) -> Any:
+    """es_settings: what elasticsearch.yml (opensearch.yml) reads back as the user wrote it.
+
+    Keys are dotted names without blanks (``"http.port "`` would be a second key beside the
+    ``http.port`` esdr writes), each set once (``{"indices.q": 1, "indices": {"q": 2}}`` writes
+    ``indices.q`` twice, and the engine refuses a duplicate key); values are strings, numbers,
+    booleans or lists of them, never None, NaN or infinity (which would be written as the words
+    None and nan), nor ``${...}``: the engine replaces that with an environment variable of its
+    own when it starts ("Environment variable substitution",
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/settings.html).
+    """
+    _plain(value)
+    _settings_keys(value, "")
+    keys = [key for key, _ in flat_settings(value)]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise PydanticCustomError(
+            "duplicate_key",
+            "sets {key} twice (once as a dotted key, once nested): keep one",
+            {"key": _ascii(_cut(twice[0]))},
+        )
+    for key, item in flat_settings(value):
+        for one in item if isinstance(item, (list, tuple)) else [item]:
+            problem = yml_value_problem(one)
+            if problem:
+                raise PydanticCustomError(
+                    "placeholder" if "${" in str(one) else "bad_value",
+                    "{key} {problem}", {"key": _ascii(_cut(key)), "problem": problem},
+                )
+    return value
+
+
+def _settings_keys(value: Any, path: str) -> None:
+    if not isinstance(value, Mapping):
+        return
+    for key, item in value.items():
+        full = f"{path}.{key}" if path else str(key)
+        if any(part == "" or part != "".join(part.split()) for part in str(key).split(".")):
+            raise PydanticCustomError(
+                "bad_settings_key",
+                "key {key} has a blank or an empty part: write it as dotted words, e.g. "
+                "http.port",
+                {"key": _ascii(repr(_cut(full)))},
+            )
+        _settings_keys(item, full)
+
+
+def _index_name(value: str, *, pattern: bool = False, alias: bool = False) -> str:
+    _text(value)
+    problem = index_name_problem(value, pattern=pattern)
+    if problem:
+        what = "an index pattern" if pattern else "an alias" if alias else "an index name"
+        raise PydanticCustomError(
+            "bad_index_name",
+            "{value} is not {what}: it {problem}; the engines take names {rule} (Elastic's "
+            "create index API: https://www.elastic.co/guide/en/elasticsearch/reference/current/"
+            "indices-create-index.html#indices-create-api-path-params)",
+            {"value": _ascii(repr(_cut(value))), "what": what, "problem": problem,
+             "rule": INDEX_NAME_RULE + (" ('*' allowed)" if pattern else "")},
+        )
+    return value
+
+
+def _alias_name(value: str) -> str:
+    _name(value)
+    return _index_name(value, alias=True)
+
+
+def _address(value: str) -> str:
+    _text(value)
+    problem = address_problem(value)
+    if problem:
+        raise PydanticCustomError(
+            "bad_address", "{value} {problem} (a transport address: host:port, [IPv6]:port)",
+            {"value": _ascii(repr(_cut(value))), "problem": problem},
+        )
+    return value
+
+
+def _cron(value: str) -> str:
+    _text(value)
+    problem = cron_problem(value)
+    if problem:
+        raise PydanticCustomError(
+            "bad_format", "{value} is not a cron expression: it {problem} "
+            "(https://www.elastic.co/guide/en/elasticsearch/reference/current/"
+            "api-conventions.html#api-cron-expressions)",
+            {"value": _ascii(repr(_cut(value))), "problem": problem},
+        )
+    return value
+
+
+# es_version names the install directory and the archive: x.y.z, maybe a qualifier (-SNAPSHOT)
+_VERSION = re.compile(r"^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(?:-[A-Za-z0-9][A-Za-z0-9.]{0,31})?$")
+_SHA512 = re.compile(r"^[0-9a-fA-F]{128}$")
+
+
+def _version(value: str) -> str:
+    if not _VERSION.match(value):
+        raise PydanticCustomError(
+            "bad_format", "is not a version: write it as the engine's release names it, e.g. "
+            "8.19.21 or 2.19.4",
+        )
+    return value
+
+
+def _sha512(value: str) -> str:
+    if not _SHA512.match(value):
+        raise PydanticCustomError(
+            "bad_format", "is not a sha512 digest: 128 hexadecimal digits, as in the .sha512 "
+            "file published beside the archive",
+        )
+    return value
+
+
 def _scalar(value: Any) -> Any:
     """One value that checks compare and count (a VRRP priority, a router id): not a list or
     a mapping."""
@@ -185,6 +316,18 @@ TcpRetries2 = Annotated[StrictInt | None, AfterValidator(_tcp_retries2)]
 Plain = Annotated[Any, AfterValidator(_plain)]
 Scalar = Annotated[Any, AfterValidator(_scalar)]
 Settings = Annotated[dict[Text, Any], AfterValidator(_plain)]
+NodeSettings = Annotated[dict[Text, Any], AfterValidator(_node_settings)]
+IndexName = Annotated[StrictStr, AfterValidator(_index_name)]
+IndexPattern = Annotated[StrictStr, AfterValidator(lambda v: _index_name(v, pattern=True))]
+AliasName = Annotated[StrictStr, AfterValidator(_alias_name)]
+Address = Annotated[StrictStr, AfterValidator(_address)]
+Addresses = Annotated[list[Address], BeforeValidator(_list_of_one)]
+IndexPatterns = Annotated[list[IndexPattern], BeforeValidator(_list_of_one)]
+Cron = Annotated[StrictStr, AfterValidator(_cron)]
+Version = Annotated[StrictStr, AfterValidator(_version)]
+Sha512 = Annotated[StrictStr, AfterValidator(_sha512)]
+# Elastic's time units (https://www.elastic.co/guide/en/elasticsearch/reference/current/api-conventions.html#time-units)
+TimeValue = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,9}(d|h|m|s|ms|micros|nanos)$")]
 # A Python inventory may write a list as a tuple; a string is never a list of strings.
 Texts = Annotated[list[Text], BeforeValidator(_as_list)]
 Names = Annotated[list[Name], BeforeValidator(_as_list)]
@@ -217,9 +360,9 @@ class NodeData(_Open):
     es_cert_sans: Texts | None = None
     es_cluster_name: Name | None = None
     es_engine: Text | None = None
-    es_version: Name | None = None  # part of the install path on every host
+    es_version: Version | None = None  # part of the install path on every host
     es_archive_url: Text | None = None
-    es_archive_sha512: Text | None = None
+    es_archive_sha512: Sha512 | None = None
     es_archive_local: Text | None = None
     es_java_home: AbsPath | None = None
     es_http_port: Port = 9200
@@ -230,7 +373,7 @@ class NodeData(_Open):
     es_data_zones: Texts | None = None
     es_index_replicas: Plain = 1  # any type: `replicas-invalid` says what is wrong
     es_path_repo: Texts | None = None
-    es_settings: Settings | None = None
+    es_settings: NodeSettings | None = None
     es_install_root: AbsPath | None = None
     es_conf_dir: AbsPath | None = None
     es_data_dir: AbsPath | None = None
@@ -325,18 +468,18 @@ class GatewayData(_Open):
 
 
 class EstateCluster(_Shape):
-    cluster_name: Text | None = None  # required: the estate parser says so (`needs`)
+    cluster_name: Name | None = None  # required: the estate parser says so (`needs`)
     inventory: Inventory | None = None  # loaded (run) by validate, plan, promote, failback
-    seeds: TextOrTexts | None = None
-    proxy_address: Text | None = None
+    seeds: Addresses | None = None
+    proxy_address: Address | None = None
 
 
 class EstateLink(_Shape):
     from_: Name | None = Field(None, alias="from")
     to: Name | None = None
     mode: Text | None = None
-    seeds: TextOrTexts | None = None
-    proxy_address: Text | None = None
+    seeds: Addresses | None = None
+    proxy_address: Address | None = None
     skip_unavailable: StrictBool | None = None
 
 
@@ -347,29 +490,47 @@ class EstateRepository(_Shape):
     readers: Annotated[list[Name], BeforeValidator(_list_of_one)] | None = None
 
 
+class EstateRetention(_Shape):
+    """SLM retention: Elastic refuses a count below 1 and a minimum above the maximum
+    (https://www.elastic.co/guide/en/elasticsearch/reference/current/slm-api-put-policy.html)."""
+
+    expire_after: TimeValue | None = None
+    min_count: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_count: Annotated[StrictInt, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> EstateRetention:
+        if self.min_count and self.max_count and self.min_count > self.max_count:
+            raise PydanticCustomError(
+                "count_order", "min_count {low} is above max_count {high}: lower min_count",
+                {"low": self.min_count, "high": self.max_count},
+            )
+        return self
+
+
 class EstateSlm(_Shape):
     cluster: Name | None = None
-    schedule: Text | None = None
+    schedule: Cron | None = None
     name: Text | None = None
     repository: Name | None = None
     config: Settings | None = None
-    retention: Settings | None = None
+    retention: EstateRetention | None = None
 
 
 class EstateFollower(_Shape):
     cluster: Name | None = None
-    index: Text | None = None
+    index: IndexName | None = None
     remote: Name | None = None
-    leader_index: Text | None = None
-    write_alias: Text | None = None
+    leader_index: IndexName | None = None
+    write_alias: AliasName | None = None
 
 
 class EstateAutoFollow(_Shape):
     cluster: Name | None = None
     remote: Name | None = None
-    leader_index_patterns: TextOrTexts | None = None
-    leader_index_exclusion_patterns: TextOrTexts | None = None
-    follow_index_pattern: Text | None = None
+    leader_index_patterns: IndexPatterns | None = None
+    leader_index_exclusion_patterns: IndexPatterns | None = None
+    follow_index_pattern: IndexName | None = None
 
 
 class Estate(_Shape):
@@ -380,7 +541,7 @@ class Estate(_Shape):
     slm: dict[Name, EstateSlm] | None = None
     followers: list[EstateFollower] | None = None
     auto_follow: dict[Name, EstateAutoFollow] | None = None
-    bidirectional: dict[Name, dict[Name, Text]] | None = None
+    bidirectional: dict[AliasName, dict[Name, IndexName]] | None = None
     licence: Text | None = None
     license: Text | None = None
 
@@ -395,6 +556,14 @@ _RULES = {
     "too_long": "input-too-long",
     "string_too_long": "input-too-long",
     "string_pattern_mismatch": "input-bad-format",
+    "bad_format": "input-bad-format",
+    "bad_index_name": "input-bad-index-name",
+    "bad_address": "input-bad-address",
+    "bad_settings_key": "input-bad-settings-key",
+    "duplicate_key": "input-duplicate-key",
+    "bad_value": "input-bad-value",
+    "placeholder": "input-placeholder",
+    "count_order": "input-out-of-range",
 }
 _RANGE = ("greater_than", "less_than", "greater_than_equal", "less_than_equal")
 

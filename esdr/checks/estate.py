@@ -37,7 +37,8 @@ def check_topology_estate(topology: Topology) -> list[Problem]:
 
 def check_estate(estate: Estate) -> list[Problem]:
     problems: list[Problem] = []
-    for check in (_licence, _links, _repositories, _slm, _followers, _auto_follow, _bidirectional):
+    for check in (_licence, _links, _repositories, _slm, _followers, _auto_follow, _bidirectional,
+                  _aliases):
         problems.extend(check(estate))
     return problems
 
@@ -202,6 +203,24 @@ def _bidirectional(estate: Estate) -> list[Problem]:
                     out.append(_p(where, "follow-remote-not-linked",
                                   f"{a} must follow {pair.indices[b]} on {b} but has no link to "
                                   f"it: add `- {{from: {a}, to: {b}}}` under `links`"))
+    return out
+
+
+def _aliases(estate: Estate) -> list[Problem]:
+    """An alias cannot share its name with an index: the engines refuse to create an alias
+    named like an existing index (https://www.elastic.co/guide/en/elasticsearch/reference/current/aliases.html),
+    and the runbooks would act on one meaning the other."""
+    out: list[Problem] = []
+    for number, f in enumerate(estate.followers):
+        if f.write_alias and f.write_alias in (f.index, f.leader_index):
+            out.append(_p(f"estate {estate.source}: followers[{number}]", "alias-is-index",
+                          f"write_alias {f.write_alias!r} is also the name of the index it points "
+                          f"to: name the alias apart, e.g. {f.write_alias}-write"))
+    for pair in estate.bidirectional:
+        if pair.alias in pair.indices.values():
+            out.append(_p(f"estate {estate.source}: bidirectional.{pair.alias}", "alias-is-index",
+                          f"the alias {pair.alias!r} is also one of its indices: name the local "
+                          f"indices apart, e.g. {pair.alias}-dc1, {pair.alias}-dc2"))
     return out
 
 

@@ -19,6 +19,7 @@ from esdr.model import (
     parse_size,
 )
 from esdr.problems import Problem
+from esdr.security import config as security
 
 MAX_HEAP = 31 * 1024**3  # above ~31g the JVM loses compressed object pointers
 
@@ -368,10 +369,15 @@ def _check_owned_settings(cluster: Cluster, where: str) -> list[Problem]:
     if not isinstance(settings, dict):
         return []
     out: list[Problem] = []
+    # The security section esdr writes (TLS, authentication): a key set there and in es_settings
+    # would be written twice, and the engine refuses a config file with a duplicate key.
+    # (OpenSearch's are all under plugins.security., refused by the engine checks.)
+    security_keys = ({key for key, _ in security.yml_settings(cluster)}
+                     if cluster.engine.name != "opensearch" else set())
     for key in sorted(k for k, _ in flat_settings(settings)):
         owner = OWNED_SETTINGS.get(key) or next(
             (v for prefix, v in _OWNED_PREFIXES.items() if key.startswith(prefix)), None
-        )
+        ) or ("es_security and the estate CA (esdr/security)" if key in security_keys else None)
         if owner:
             out.append(
                 Problem(
@@ -396,6 +402,9 @@ def _check_install_source(cluster: Cluster, where: str) -> list[Problem]:
         ]
     if url and not str(url).startswith(("http://", "https://", "file://")):
         return [Problem(where, "archive-url-invalid", f"es_archive_url {url!r} is not a URL")]
+    # Over plain http whoever can alter the archive in transit can alter the .sha512 fetched
+    # beside it the same way: only a digest pinned in the inventory proves the archive. A lab
+    # inventory (es_lab) may rely on its own mirror.
     unpinned = url and str(url).startswith("http://") and not cluster["es_archive_sha512"]
     if unpinned and not cluster["es_lab"]:
         return [
@@ -403,8 +412,8 @@ def _check_install_source(cluster: Cluster, where: str) -> list[Problem]:
                 where,
                 "archive-unpinned",
                 "es_archive_url is plain http and es_archive_sha512 is unset: the .sha512 "
-                "beside it is fetched over the same channel; pin the sha512 in production",
-                "warning",
+                "beside it comes over the same unauthenticated channel; set es_archive_sha512 "
+                "to the published digest (128 hex digits) or use an https:// URL",
             )
         ]
     return []

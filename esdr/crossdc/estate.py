@@ -7,6 +7,8 @@ that copies a project's group data (tests, CI) takes the estate with it.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +115,90 @@ class Estate:
 
     def link(self, source: str, target: str) -> Link | None:
         return next((k for k in self.links if k.source == source and k.target == target), None)
+
+
+# --- values the engines read by their own rules -------------------------------------------------
+# Each returns None when ``text`` is acceptable, else what is wrong with it (one line).
+# ``esdr.schema`` refuses the estate with them before any host is touched; they live here, beside
+# the estate's types, in the lowest layer, so any other layer may use them too.
+
+# Index (and alias) names: lowercase; not "." or ".."; none of \ / * ? " < > | , # : or a space;
+# not starting with -, _ or +; at most 255 bytes. Elasticsearch reference, create index API,
+# path parameters: https://www.elastic.co/guide/en/elasticsearch/reference/current/indices-create-index.html#indices-create-api-path-params
+# (":" separates a remote cluster's alias from an index name since 7.0; OpenSearch keeps the
+# same rules: https://opensearch.org/docs/latest/api-reference/index-apis/create-index/).
+INDEX_NAME_RULE = ("lowercase, at most 255 bytes, not '.' or '..', not starting with '-', '_' "
+                   "or '+', and none of \\ / * ? \" < > | , # : or a space")
+_INDEX_FORBIDDEN = frozenset('\\/*?"<>|,#: ')
+MAX_INDEX_BYTES = 255
+
+
+def index_name_problem(text: str, *, pattern: bool = False) -> str | None:
+    """Why ``text`` cannot be an index or alias name (``pattern``: may hold ``*`` wildcards,
+    never ``,``: a comma would make one pattern a list of them)."""
+    forbidden = _INDEX_FORBIDDEN - {"*"} if pattern else _INDEX_FORBIDDEN
+    bad = sorted({c for c in text if c in forbidden or c.isspace()})
+    if not text:
+        return "is empty"
+    if text in (".", ".."):
+        return f"is {text!r}"
+    if text != text.lower():
+        return "has upper-case letters"
+    if text[0] in "-_+":
+        # "_all" and "_*" are the engines' own names; "-" and "+" exclude and include in patterns
+        return f"starts with {text[0]!r}"
+    if bad:
+        return f"holds {' '.join(repr(c) for c in bad)}"
+    if len(text.encode("utf-8")) > MAX_INDEX_BYTES:
+        return f"is longer than {MAX_INDEX_BYTES} bytes"
+    return None
+
+
+# A transport address as the engines parse a remote cluster's seeds and proxy_address: host:port,
+# an IPv6 address in brackets ("remote hosts need to be configured as [host:port]":
+# https://www.elastic.co/guide/en/elasticsearch/reference/current/remote-clusters-settings.html).
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+def address_problem(text: str) -> str | None:
+    """Why ``text`` is not one ``host:port`` (IPv6 as ``[addr]:port``)."""
+    if "," in text:
+        return "holds a ',': give one host:port per list entry"
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or (text.startswith("[") and not host.endswith("]")):
+        return "is not host:port"
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"has port {port!r}: use 1-65535"
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return "has no IPv6 address between its brackets"
+        return None
+    if ":" in host:
+        return "holds an IPv6 address without brackets: write [address]:port"
+    if not _HOSTNAME.match(host):
+        return f"has host {host!r}, which is neither a DNS name nor an IPv4 address"
+    return None
+
+
+# Elastic's cron (SLM schedules, watcher): seconds minutes hours day-of-month month day-of-week
+# [year], each field digits, names, and * ? , - / L W # only:
+# https://www.elastic.co/guide/en/elasticsearch/reference/current/api-conventions.html#api-cron-expressions
+# A syntactic check: the engine checks ranges when the policy is put.
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#-]+$")
+
+
+def cron_problem(text: str) -> str | None:
+    fields = text.split()
+    if not 6 <= len(fields) <= 7:
+        return (f"has {len(fields)} field(s): Elastic's cron takes 6 or 7, seconds minutes "
+                "hours day-of-month month day-of-week [year], e.g. '0 30 1 * * ?'")
+    bad = [f for f in fields if not _CRON_FIELD.match(f)]
+    if bad:
+        return f"has field {bad[0]!r}: a cron field holds digits, names and * ? , - / L W # only"
+    return None
 
 
 class EstateError(BadInput):

@@ -63,12 +63,38 @@ SWITCH = "allow_destructive"
 
 
 def destructive_switch(given: bool | None = None) -> bool:
-    """``given``, else this run's ``--data allow_destructive=...``; off unless it says true."""
-    value = host.data.get(SWITCH, False) if given is None else given
+    """``given``, else this run's ``--data allow_destructive=...``; off unless it says true.
+
+    Only the command line may say it: pyinfra merges ``--data`` into the same host data as the
+    inventory's group and host data (https://docs.pyinfra.com/en/3.x/inventory-data.html, data
+    hierarchy), so a switch left in group data would arm every later deploy without anyone
+    asking. Raised while pyinfra prepares the run, before any host is changed.
+    """
+    if given is not None:
+        value = given
+    else:
+        _refuse_switch_in_inventory()
+        value = host.data.get(SWITCH, False)
     if not isinstance(value, bool):
         raise OperationValueError(
             f"{SWITCH} must be true or false, not {value!r}: pyinfra --data {SWITCH}=true")
     return value
+
+
+def _refuse_switch_in_inventory() -> None:
+    inventory = getattr(host, "inventory", None)
+    if inventory is None:  # not a pyinfra host: no inventory data to come from
+        return
+    places = [("host data", f"host {host.name}", inventory.get_host_data(host.name))]
+    places += [("group data", f"group {group}", inventory.get_group_data(group))
+               for group in host.groups]
+    places.append(("group data", "group all", inventory.get_data()))
+    for kind, name, data in places:
+        if SWITCH in (data or {}):
+            raise OperationValueError(
+                f"{SWITCH} is set in the {kind} of {name}: it would allow destructive changes "
+                f"on every deploy; remove it there and pass it for one run only: pyinfra "
+                f"--data {SWITCH}=true")
 
 
 @operation(is_idempotent=False)

@@ -58,6 +58,10 @@ AWKWARD = [
 # Values no line-based format can carry: each ends a line (or is a control character).
 BREAKING = ["a\nb", "a\rb", "a\x85b", "a\u2028b", "a\x00b", "a\tb", "a\x1bb"]
 HOSTILE = AWKWARD + BREAKING
+# Values elasticsearch.yml carries but the engine would not keep: it replaces ${...} with an
+# environment variable when it starts
+# (https://www.elastic.co/guide/en/elasticsearch/reference/current/settings.html).
+EXPANDED = [v for v in HOSTILE if "${" in v]
 
 
 def _ids(values: list[str]) -> list[str]:
@@ -111,9 +115,10 @@ def _yaml(text: str) -> Any:
 
 
 def test_hostile_es_settings_keys_and_values_read_back_exactly() -> None:
-    settings = {f"custom.value{i}": v for i, v in enumerate(HOSTILE)}
+    values = [v for v in HOSTILE if v not in EXPANDED]
+    settings = {f"custom.value{i}": v for i, v in enumerate(values)}
     settings |= {f"custom.key.{v}": i for i, v in enumerate(HOSTILE)}
-    settings["custom.list"] = HOSTILE
+    settings["custom.list"] = values
     topo = topology(es_settings=settings)
     plain = _yaml(elasticsearch_yml(topology(), topology().cluster.node("d1"), bootstrap=True))
 
@@ -144,6 +149,11 @@ def test_hostile_names_and_paths_read_back_exactly_or_are_refused(value: str) ->
     topo = _with_settings(topology(), es_cluster_name=value, es_data_dir=f"/data/{value}")
     topo = dataclasses.replace(topo, cluster=dataclasses.replace(topo.cluster, name=value))
     node = _with_node(topo, "d1", name=value)
+    if value in EXPANDED:
+        with pytest.raises(BadInput) as excinfo:
+            elasticsearch_yml(topo, node, bootstrap=True)
+        _refused(excinfo, "d1", "cluster.name")
+        return
     if value in BREAKING:
         with pytest.raises(BadInput) as excinfo:
             elasticsearch_yml(topo, node, bootstrap=True)
@@ -186,8 +196,8 @@ def test_a_line_break_in_the_heap_is_refused(heap: str) -> None:
 
 @pytest.mark.parametrize("value", AWKWARD, ids=_ids(AWKWARD))
 def test_awkward_node_names_leave_the_heap_options_two_lines(value: str) -> None:
-    topo = topology()
-    options = _jvm_options(_file(topo, _with_node(topo, "d1", name=value), ".options"))
+    node = _with_node(topology(), "d1", name=value)
+    options = _jvm_options(render_template("heap.options.j2", where="host d1", node=node))
     assert options == ["-Xms31g", "-Xmx31g"]
 
 
@@ -498,7 +508,15 @@ def _check_with_binary(text: str, tmp_path: Path, kind: str) -> None:
                         f"http {{ include {tmp_path}/site.conf; }}\n")
         command = [binary, "-t", "-q", "-p", str(tmp_path), "-c", str(path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    if kind == "keepalived" and result.returncode != 0:
+        # `keepalived -t` also checks that the interface exists on the machine it runs on:
+        # a gateway's interface need not exist here. Anything else it says is a failure.
+        other = [line for line in output.splitlines() if line.strip() and not (
+            "doesn't exist" in line or "Non-existent interface" in line)]
+        assert other == [], output
+        return
+    assert result.returncode == 0, output
 
 
 def test_a_newline_in_the_keepalived_interface_cannot_add_a_notify_script() -> None:

@@ -4,8 +4,10 @@ characters, path separators, non-ASCII, duplicates, huge values) is either valid
 exit 2 and one line per problem.
 
 Each example mutates one of the four inputs (inventory host data, group data, the estate, the
-gateway settings) and goes through one of the three entry points, in process (click's
-CliRunner). ``EXAMPLES`` per input: 4 x 550 = 2,200 examples (``ESDR_PROP_EXAMPLES`` for more).
+gateway settings), or writes an estate of its own from the parts an estate is made of (index
+names, aliases, transport seeds, cron schedules, retention counts: valid ones and ones the
+engines refuse), and goes through one of the three entry points, in process (click's
+CliRunner). ``EXAMPLES`` per test: 5 x 400 = 2,000 examples (``ESDR_PROP_EXAMPLES`` for more).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from hypothesis import strategies as st
 
 from . import project_factory as factory
 
-EXAMPLES = int(os.environ.get("ESDR_PROP_EXAMPLES", "550"))
+EXAMPLES = int(os.environ.get("ESDR_PROP_EXAMPLES", "400"))
 
 SETTINGS = settings(
     max_examples=EXAMPLES,
@@ -108,9 +110,15 @@ def _connectors_listed_once():
     _root.cache_clear()
 
 
+# Thousands of small projects are written and removed: in memory where the machine has a tmpfs
+# for it, so a busy disk does not set the run's pace (it took most of a run's time on one).
+_MEMORY = "/dev/shm"
+
+
 @cache
 def _root() -> Path:
-    return Path(tempfile.mkdtemp(prefix="esdr-props-"))
+    return Path(tempfile.mkdtemp(prefix="esdr-props-",
+                                 dir=_MEMORY if os.path.isdir(_MEMORY) else None))
 
 
 def _one_line(lines: list[str]) -> bool:
@@ -208,6 +216,90 @@ def test_mutated_gateway_settings_never_crash(data: st.DataObject, entry: str) -
             gateway[key] = data.draw(VALUES, label="value")
     group_data = {k: v for k, v in group_data.items() if not k.startswith("gateway_")} | gateway
     group_data = {k: v for k, v in group_data.items() if k.isidentifier()}
+    _check(factory.write(_root(), hosts, group_data, estate), entry)
+
+
+# The parts of a generated estate: each strategy mixes values the engines take with ones they
+# refuse (index-name rules, host:port, Elastic's cron), so both answers are exercised.
+NAMES = st.one_of(st.sampled_from(["dc1", "dc2", "dc3", "Dc1", "a/b", "x;y", "a|b", "..", ""]),
+                  HOSTILE_TEXT)
+INDICES = st.one_of(
+    st.sampled_from(["orders", "logs-dc1", "orders,*", "_all", "Orders", "-x", "+x", ".", "..",
+                     "a b", "a#b", "dc2:orders", "é" * 128, "x" * 256, "logs-*", "orders-write",
+                     "{{leader_index}}", "{{leader_index}}-copy"]),
+    HOSTILE_TEXT,
+)
+SEEDS = st.one_of(
+    st.sampled_from(["10.20.0.21:9300", "[fe80::1]:9300", "es.example.internal:9300",
+                     "10.20.0.21:9300,10.20.0.22:9300", "10.20.0.21:70000", "fe80::1:9300",
+                     "10.20.0.21", "[::1]", ":9300", "host name:9300", "[zz]:1"]),
+    HOSTILE_TEXT,
+)
+CRONS = st.one_of(
+    st.sampled_from(["0 30 1 * * ?", "0 0/15 * ? * MON-FRI 2026", "* * *", "1d",
+                     "0 30 1 * * ?;", "0 30 1 * * ? 2026 9"]),
+    HOSTILE_TEXT,
+)
+COUNTS = st.one_of(st.integers(-3, 60), st.sampled_from(["5", None, 1.5]))
+PART = st.one_of(SCALARS, VALUES)
+
+
+def _maybe(value: st.SearchStrategy, other: st.SearchStrategy = PART) -> st.SearchStrategy:
+    """Mostly the part's own values, sometimes any value at all."""
+    return st.one_of(value, value, value, other)
+
+
+def _or_list(part: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(part, st.lists(part, max_size=3))
+
+
+@st.composite
+def estates(draw: st.DrawFn) -> dict[str, Any]:
+    """An estate written from scratch, every field drawn from its own parts; cluster dc1 is
+    the inventory's own (cluster t1) unless the draw renames it."""
+    clusters = {"dc1": {"cluster_name": "t1", "seeds": draw(_or_list(_maybe(SEEDS)))}}
+    for alias in draw(st.lists(_maybe(NAMES, HOSTILE_TEXT), max_size=2)):
+        clusters[alias] = {"cluster_name": draw(_maybe(NAMES)),
+                           "seeds": draw(_or_list(_maybe(SEEDS)))}
+        if draw(st.booleans()):
+            clusters[alias]["proxy_address"] = draw(_maybe(SEEDS))
+    aliases = sorted(clusters, key=str)
+    alias = st.one_of(st.sampled_from(aliases), NAMES)
+    estate: dict[str, Any] = {"clusters": clusters,
+                              "links": [{"from": draw(alias), "to": draw(alias)}
+                                        for _ in range(draw(st.integers(0, 2)))]}
+    if draw(st.booleans()):
+        estate["repositories"] = {"dr": {"type": draw(st.sampled_from(["fs", "s3", "url", "x"])),
+                                         "settings": {"location": "/mnt/snapshots/t1"},
+                                         "writer": draw(alias)}}
+        estate["slm"] = {draw(_maybe(NAMES, HOSTILE_TEXT)): {
+            "cluster": draw(alias), "schedule": draw(_maybe(CRONS)), "name": "<n-{now/d}>",
+            "repository": "dr",
+            "retention": draw(st.dictionaries(
+                st.sampled_from(["min_count", "max_count", "expire_after", "bogus"]),
+                st.one_of(COUNTS, st.sampled_from(["30d", "thirty days"])), max_size=3))}}
+    estate["followers"] = [
+        {"cluster": draw(alias), "index": draw(_maybe(INDICES)), "remote": draw(alias),
+         **({"leader_index": draw(_maybe(INDICES))} if draw(st.booleans()) else {}),
+         **({"write_alias": draw(_maybe(INDICES))} if draw(st.booleans()) else {})}
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    if draw(st.booleans()):
+        estate["auto_follow"] = {draw(_maybe(NAMES, HOSTILE_TEXT)): {
+            "cluster": draw(alias), "remote": draw(alias),
+            "leader_index_patterns": draw(_or_list(_maybe(INDICES))),
+            "leader_index_exclusion_patterns": draw(st.lists(_maybe(INDICES), max_size=2)),
+            "follow_index_pattern": draw(_maybe(INDICES))}}
+    if draw(st.booleans()):
+        estate["bidirectional"] = {draw(_maybe(INDICES, HOSTILE_TEXT)): {
+            draw(alias): draw(_maybe(INDICES)) for _ in range(draw(st.integers(0, 3)))}}
+    return estate
+
+
+@SETTINGS
+@given(estate=estates(), entry=ENTRIES)
+def test_generated_estates_are_valid_or_refused_never_a_crash(estate: dict, entry: str) -> None:
+    hosts, group_data, _ = factory.valid()
     _check(factory.write(_root(), hosts, group_data, estate), entry)
 
 

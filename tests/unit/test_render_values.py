@@ -94,6 +94,7 @@ def test_no_es_settings_no_section() -> None:
         "discovery",
         "zone awareness",
         "security",
+        "deletes name their indices",
     ]
 
 

@@ -383,14 +383,6 @@ def test_unbalanced_data_nodes_is_a_warning() -> None:
     assert errors(problems) == []
 
 
-def test_unpinned_http_archive_warns_outside_the_lab_only() -> None:
-    url = "http://mirror.example.internal/es.tar.gz"
-    problems = validate(mutated(cluster_set(es_archive_url=url)))
-    assert [(p.rule, p.severity) for p in problems] == [("archive-unpinned", "warning")]
-    assert validate(mutated(cluster_set(es_archive_url=url, es_lab=True))) == []
-    assert validate(mutated(cluster_set(es_archive_url=url, es_archive_sha512="ab" * 64))) == []
-
-
 def test_local_archive_is_enough() -> None:
     assert validate(mutated(cluster_set(es_archive_url=None, es_archive_local="/tmp/es.tgz"))) == []
 
