@@ -23,6 +23,12 @@ class Change:
     after: Any = None
     destructive: bool = False  # cannot be undone (unfollow, recreate a follower, delete)
 
+    def __post_init__(self) -> None:
+        # Every delete is destructive, whichever reconciler or adapter plans it: esdr cannot
+        # undo one (README, "esdr apply": deleting an object esdr created needs the switch).
+        if self.action == "deleted" and not self.destructive:
+            object.__setattr__(self, "destructive", True)
+
     @property
     def is_drift(self) -> bool:
         return self.action != "unchanged"

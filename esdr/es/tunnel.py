@@ -50,7 +50,8 @@ class ForwardDown(OSError):
 
 class ForwardRefused(ForwardDown):
     """The node's sshd answered but this machine may not use it: authentication failed, its host
-    key is unknown or changed, or the key file cannot be used. The host is up; a runbook that
+    key is unknown or changed, the key file cannot be used, or sshd declined to open the
+    forward (other than for a failed connect to the target). The host is up; a runbook that
     acts only on a lost data centre must not read this as "unreachable"."""
 
 
@@ -299,9 +300,17 @@ class Tunnels:
             return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0),
                                           timeout=min(timeout, max(forward.connect_timeout,
                                                                    CHANNEL_TIMEOUT)))
-        except paramiko.ChannelException as error:  # sshd is there; the HTTP port is not
-            raise ForwardDown(f"ssh {route.hostname}: the node could not connect to "
-                              f"{host}:{port}: {_describe(error)}") from error
+        except paramiko.ChannelException as error:
+            # RFC 4254, section 5.1: only SSH_OPEN_CONNECT_FAILED says sshd tried the target
+            # and its connection failed (OpenSSH sends it with the connect's own error, e.g.
+            # refused); any other reason (1, administratively prohibited: AllowTcpForwarding
+            # or PermitOpen; 4, resource shortage) is sshd declining, and says nothing of the
+            # HTTP port: https://www.rfc-editor.org/rfc/rfc4254#section-5.1
+            if error.code == paramiko.common.OPEN_FAILED_CONNECT_FAILED:
+                raise ForwardDown(f"ssh {route.hostname}: the node could not connect to "
+                                  f"{host}:{port}: {_describe(error)}") from error
+            raise ForwardRefused(f"ssh {route.hostname}: its sshd refused to forward to "
+                                 f"{host}:{port} ({error.code}, {error.text})") from error
         except (OSError, EOFError, AssertionError, paramiko.SSHException) as error:
             # no answer on a connection that looked open (the host went away): forget it, and
             # remember the host as down rather than wait on it again

@@ -34,6 +34,19 @@ from esdr.replication import Replication, adapter_for, as_adapter
 
 ORDER = ("licence", "cluster_settings", "remote_cluster", "snapshot_repository", "slm_policy",
          "follower_index", "auto_follow", "index", "alias")
+# Deletes go last, in the reverse order, as Terraform destroys dependents before what they
+# depend on (https://developer.hashicorp.com/terraform/internals/graph): the followers and
+# auto-follow rules before their remote, an SLM policy before its repository.
+DELETE_ORDER = tuple(reversed(ORDER))
+
+
+def apply_order(changes: list[Change]) -> list[Change]:
+    """The drifting changes as they are applied: creates and changes in ORDER, then deletes in
+    DELETE_ORDER."""
+    drifting = drift(changes)
+    return ([c for kind in ORDER for c in drifting if c.kind == kind and c.action != "deleted"]
+            + [c for kind in DELETE_ORDER for c in drifting
+               if c.kind == kind and c.action == "deleted"])
 
 
 @dataclass
@@ -144,8 +157,8 @@ def plan_cluster(topology: Topology, clients: Clients | None = None,
     if slm is not None:
         _add(plan, slm_policy.plan_slm_policies(
             desired.slm, slm, registry.managed(reg, "slm_policy")))
-    if "ccr" in usable:
-        _plan_ccr(clients.adapter, desired, reg, connected, plan)
+    users = _plan_ccr(clients.adapter, desired, reg, connected, plan) if "ccr" in usable else None
+    _keep_used_remotes(plan, clients.adapter, users)
     _plan_aliases(es, desired, reg, plan)
     plan.registry_after = _registry_after(reg, plan.changes)
     return plan
@@ -320,7 +333,9 @@ def _awaiting_failback(plan: ClusterPlan, index: str, observed: Any) -> Note | N
 
 
 def _plan_ccr(adapter: Replication, desired: Desired, reg: dict, connected: set[str],
-              plan: ClusterPlan) -> None:
+              plan: ClusterPlan) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Plan the followers esdr knows (the estate's and those it created) and every auto-follow
+    rule; returns what was observed of both, for ``_keep_used_remotes``."""
     managed = registry.managed(reg, "follower_index")
     promoted = set(_held(reg, plan))
     names = set(desired.followers) | managed
@@ -339,6 +354,47 @@ def _plan_ccr(adapter: Replication, desired: Desired, reg: dict, connected: set[
                   lambda: auto_follow.observe_auto_follow(adapter))
     _add(plan, auto_follow.plan_auto_follows(
         desired.auto_follow, patterns, registry.managed(reg, "auto_follow")))
+    return observed, patterns
+
+
+def _keep_used_remotes(plan: ClusterPlan, adapter: Replication,
+                       users: tuple[dict[str, Any], dict[str, Any]] | None) -> None:
+    """A remote esdr would delete while a follower or an auto-follow rule here still uses it
+    and this plan does not remove that user (held, foreign, status unknown): the delete is
+    dropped and a blocking note says what keeps it. Deleting it first would leave the follower
+    with no remote to follow or be unfollowed from. ``users``: the followers and rules
+    ``_plan_ccr`` observed; None when replication was not planned (esdr holds no follower or
+    rule), and the rules are then read here."""
+    deletes = [c for c in plan.changes if c.kind == "remote_cluster" and c.action == "deleted"]
+    if not deletes:
+        return
+    if users is None:
+        try:
+            users = ({}, adapter.auto_follows())
+        except client.API_ERRORS as error:
+            for change in deletes:
+                _keep(plan, change, "its auto-follow rules could not be read "
+                      f"({client.describe(error)})")
+            return
+    followers, patterns = users
+    going = {(c.kind, c.name) for c in plan.changes
+             if c.action == "deleted" or (c.action == "changed" and c.kind == "follower_index")}
+    for change in deletes:
+        using = sorted(
+            [f"follower index {index}" for index, seen in followers.items()
+             if seen and seen.get("remote_cluster") == change.name
+             and (follower_index.KIND, index) not in going]
+            + [f"auto-follow rule {name}" for name, rule in patterns.items()
+               if (rule or {}).get("remote_cluster") == change.name
+               and (auto_follow.KIND, name) not in going])
+        if using:
+            _keep(plan, change, f"still used by {', '.join(using)}; remove those first (or "
+                  "bring the link back into the estate)")
+
+
+def _keep(plan: ClusterPlan, change: Change, why: str) -> None:
+    plan.changes.remove(change)
+    plan.notes.append(Note(change.kind, change.name, f"not deleted: {why}", blocking=True))
 
 
 def _plan_aliases(es, desired: Desired, reg: dict, plan: ClusterPlan) -> None:
@@ -394,7 +450,7 @@ def apply_plan(
     topology: Topology, plan: ClusterPlan, *, allow_destructive: bool = False,
     clients: Clients | None = None,
 ) -> tuple[list[Change], list[Note], ClusterPlan]:
-    """Apply in ORDER; returns (applied, skipped notes, the plan observed afterwards).
+    """Apply in ``apply_order``; returns (applied, skipped notes, the plan observed afterwards).
 
     After each pass the cluster is observed again. A change applied in a pass that still shows
     is a write that did not stick: an error. A change that was not planned before (it was
@@ -428,18 +484,17 @@ def apply_plan(
 def _apply_pass(
     clients: Clients, plan: ClusterPlan, allow_destructive: bool
 ) -> tuple[list[Change], list[Note]]:
-    """Every drifting change of the plan in ORDER, destructive ones only when allowed; then the
-    registry of what esdr manages."""
+    """Every drifting change of the plan in ``apply_order``, destructive ones only when allowed;
+    then the registry of what esdr manages."""
     applied: list[Change] = []
     skipped: list[Note] = []
-    for kind in ORDER:
-        for change in [c for c in plan.drift if c.kind == kind]:
-            if change.destructive and not allow_destructive:
-                skipped.append(Note(change.kind, change.name, f"{change.action} is destructive: "
-                                    "skipped; rerun with --allow-destructive to do it"))
-                continue
-            _apply_one(clients, change, plan.cluster)
-            applied.append(change)
+    for change in apply_order(plan.changes):
+        if change.destructive and not allow_destructive:
+            skipped.append(Note(change.kind, change.name, f"{change.action} is destructive: "
+                                "skipped; rerun with --allow-destructive to do it"))
+            continue
+        _apply_one(clients, change, plan.cluster)
+        applied.append(change)
     skipped_names = {(n.kind, n.name) for n in skipped}
     reg_after = _registry_after(plan.registry_before,
                                 [c for c in plan.changes if (c.kind, c.name) not in skipped_names])

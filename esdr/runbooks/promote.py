@@ -2,8 +2,9 @@
 
 The steps come from the engine's adapter (``esdr.replication``): Elasticsearch pause_follow,
 close, unfollow, open; OpenSearch ``_stop``. Neither can be undone: after it, writes on the
-promoted index exist on this side only. The runbook refuses while the leader's DC is reachable
-and healthy (that is a switchover, not a disaster) unless forced, and reports the data at risk
+promoted index exist on this side only. Without --force the runbook goes on only when the
+leader's DC is lost (no TCP connection to it could be made: refused or timed out): a leader that
+answers anything, even an error, a red health or too late, is up. It reports the data at risk
 (``esdr.runbooks.at_risk``): the lag measured now when the leader answered, else the window of
 acknowledged writes that may be missing, never a count it cannot know.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 import elasticsearch
 import opensearchpy
+from urllib3.exceptions import ConnectTimeoutError, HTTPError
 
 from esdr.crossdc.estate import Follower
 from esdr.errors import BadInput, EsdrError
@@ -82,6 +84,11 @@ UNREACHABLE = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout,
                opensearchpy.ConnectionError)
 TLS = (elasticsearch.SSLError, opensearchpy.SSLError)
 AUTH_STATUSES = (401, 403)
+# Of urllib3's errors, only these mean the TCP connection was never made (NewConnectionError,
+# refused, is a ConnectTimeoutError): https://urllib3.readthedocs.io/en/stable/reference/urllib3.exceptions.html.
+# A ReadTimeoutError comes after the node accepted the connection (it is up, only slow), and
+# a protocol error after it answered something: neither is a lost DC.
+NO_CONNECTION = (ConnectTimeoutError,)
 
 
 @dataclass(frozen=True)
@@ -130,31 +137,90 @@ def probe(remote: str, es: Api | None) -> Leader:
         refused = refusal_in(error)
         if refused is not None:  # its sshd answered: the DC is up, this machine may not log in
             return _cannot_tell(
-                remote, "refused esdr's SSH login",
+                remote, "refused esdr's SSH login or forward",
                 f"answered over SSH but refused this machine: {refused}",
-                f"check the SSH user, key and known_hosts for {remote}'s hosts")
+                f"check the SSH user, key, known_hosts and sshd's AllowTcpForwarding for "
+                f"{remote}'s hosts")
+        connected = _connected(error)
+        if connected is not None:  # a node accepted the connection: up, maybe only slow
+            return _cannot_tell(
+                remote, f"accepted the connection but did not answer ({connected})",
+                f"accepted esdr's connection but did not answer in time, so it is up: "
+                f"{connected}", f"ask {remote} again (GET _cluster/health) and see why it is slow")
         return Leader(remote, unreachable=True, state=f"unreachable ({_reason(error)})")
     except client.API_ERRORS as error:
         if client.status_of(error) not in AUTH_STATUSES:
-            # it answered, with an error of its own (e.g. 503, no elected master): not healthy
-            return Leader(remote, state=f"answers with an error: {client.describe(error)}",
-                          answered=True)
+            # it answered, with an error of its own (429 circuit breaker, 503 no elected
+            # master, ...): its nodes are up and may still hold and take writes
+            return _cannot_tell(
+                remote, f"answers with an error: {client.describe(error)}",
+                f"answered{_node_of(error)} with an error of its own, so it is up: "
+                f"{client.describe(error)}",
+                f"check {remote}'s cluster (its nodes may still take writes)",
+                answered=True)
         return _cannot_tell(
             remote, "refused esdr's credentials",
             f"is up but refused esdr's credentials: {client.describe(error)}",
             f"check {remote}'s password reference (es_elastic_password / es_admin_password)")
-    return Leader(remote, health=health, state=str(health.get("status", "unknown")),
-                  answered=True)
+    state = str(health.get("status", "unknown"))
+    if remote_is_healthy(health):
+        return Leader(remote, health=health, state=state, answered=True)
+    # red: a primary is unassigned, yet every index with its primaries keeps taking writes
+    # (https://www.elastic.co/guide/en/elasticsearch/reference/current/cluster-health.html)
+    return _cannot_tell(
+        remote, state,
+        f"answered: its cluster health is {state} "
+        f"({health.get('unassigned_shards', '?')} unassigned shard(s)), so it is up and its "
+        "other indices still take writes",
+        f"see which index is {state} there (GET _cluster/health?level=indices)",
+        health=health, answered=True)
 
 
 def _cannot_tell(remote: str, state: str, what: str, check: str,
-                 kind: type[EsdrError] = EsdrError) -> Leader:
+                 kind: type[EsdrError] = EsdrError, health: dict[str, Any] | None = None,
+                 answered: bool = False) -> Leader:
     """A leader whose answer (or missing inventory) does not say whether its DC is lost: promote
     stops with what happened and what to check, unless --force. ``kind``: BadInput (exit 2)
     when the estate itself is at fault, else EsdrError (exit 1)."""
-    return Leader(remote, state=state, refusal=kind(
+    return Leader(remote, health=health, state=state, answered=answered, refusal=kind(
         f"the leader's data centre {remote} {what}; promote cannot tell whether {remote} is lost",
         hint=f"{check}; if {remote} is really lost, rerun with --force"))
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and everything behind it: causes, and the earlier attempts elastic-transport
+    keeps in ``errors`` (opensearch-py keeps the urllib3 error in ``info``)."""
+    seen: dict[int, BaseException] = {}
+    todo: list[Any] = [error]
+    while todo:
+        current = todo.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen[id(current)] = current
+        earlier = getattr(current, "errors", None)  # paramiko's is a dict: address -> error
+        earlier = earlier.values() if isinstance(earlier, dict) else earlier
+        todo += [current.__cause__, current.__context__, getattr(current, "info", None),
+                 *(earlier if isinstance(earlier, (tuple, list, type({}.values()))) else ()),
+                 *current.args]
+    return list(seen.values())
+
+
+def _connected(error: BaseException) -> str | None:
+    """Why a "connection" error is not "no connection": the urllib3 error of an attempt that
+    got past the TCP connect (a read timeout, a dropped answer), or of an error that names no
+    urllib3 cause at all; None when every attempt failed to connect (refused, timed out)."""
+    found = [c for c in _causes(error) if isinstance(c, HTTPError)]
+    after = [c for c in found if not isinstance(c, NO_CONNECTION)]
+    if after:
+        return str(after[0])
+    return None if found else _reason(error)
+
+
+def _node_of(error: BaseException) -> str:
+    """ " (node host:port)" when the library says which node answered (elastic-transport)."""
+    node = getattr(getattr(error, "meta", None), "node", None)
+    host, port = getattr(node, "host", None), getattr(node, "port", None)
+    return f" (node {host}:{port})" if host else ""
 
 
 def _reason(error: BaseException) -> str:
@@ -163,13 +229,17 @@ def _reason(error: BaseException) -> str:
 
 
 def refuse_unless_lost(leader: Leader, force: bool) -> None:
-    """Stop unless the leader's DC is lost (unreachable, or answering but not healthy), or
-    ``force``."""
-    if force:
+    """Stop unless the leader's DC is lost (no connection could be made to it), or ``force``: a
+    promotion cannot be undone, so any answer at all (an error, a red health, a slow one) is a
+    DC that may still take writes."""
+    if force or leader.unreachable:
         return
     if leader.refusal is not None:
         raise leader.refusal
     refuse_if_remote_healthy(leader.remote, leader.health, force)
+    raise EsdrError(f"the leader's data centre {leader.remote} is {leader.state or 'not asked'}; "
+                    f"promote cannot tell whether {leader.remote} is lost",
+                    hint=f"if {leader.remote} is really lost, rerun with --force")
 
 
 def detach_link(es: Api, remote: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from esdr.cli.main import cli
 from esdr.reconcile import registry, run
 from esdr.tasks import post_deploy
 from tests.reconcile.conftest import ES_ESTATE, topology
-from tests.reconcile.test_plan_apply import converged
+from tests.reconcile.test_plan_apply import converged, kind_of
 
 INVENTORY = "inventories/t_dc2.py"
 RECREATE = ["POST /orders/_ccr/pause_follow", "POST /orders/_close", "POST /orders/_ccr/unfollow",
@@ -132,3 +132,78 @@ def test_the_deploy_with_the_switch_makes_and_records_the_change(leader_moved, c
                in line for line in lines)
     (entry,) = cluster.registry()[registry.DESTRUCTIVE]
     assert entry["by"] == "deploy --data allow_destructive=true"
+
+
+# --- deleting what esdr created: a link, its followers, an auto-follow rule, an SLM policy ------
+def _unlinked():
+    """The estate after DC2's link to DC1 left it, with everything that used the link: the
+    follower ``orders``, the auto-follow rule, the bidirectional pair ``events`` (its follower
+    ``events-dc1`` and alias) and the SLM policy."""
+    smaller = copy.deepcopy(ES_ESTATE)
+    smaller["links"] = [{"from": "dc1", "to": "dc2"}]
+    smaller["followers"], smaller["bidirectional"] = [], {}
+    smaller["auto_follow"], smaller["slm"] = {}, {}
+    return topology(smaller)
+
+
+UNLINKED = ["alias events: deleted", "auto_follow logs-from-dc1: deleted",
+            "follower_index events-dc1: deleted", "follower_index orders: deleted",
+            "remote_cluster dc1: deleted", "slm_policy nightly: deleted"]
+
+
+@pytest.fixture
+def unlinked(wire, monkeypatch):
+    """DC2 converged on the estate, then the estate drops its link to DC1 and what used it."""
+    _, cluster = converged(wire)
+    smaller = _unlinked()
+    monkeypatch.setattr(apply_command, "topology_of", lambda inventory: smaller)
+    return smaller, cluster
+
+
+def test_removing_a_link_and_its_users_deletes_nothing_without_the_switch(unlinked):
+    smaller, cluster = unlinked
+    before = copy.deepcopy((cluster.persistent, cluster.slm, cluster.auto_follow,
+                            cluster.registry()))
+    plan = run.plan_cluster(smaller)
+    assert sorted(f"{c.kind} {c.name}: {c.action}" for c in plan.drift) == UNLINKED
+    assert all(c.destructive for c in plan.drift)
+    code, out = _apply()
+    assert code == 3
+    assert sorted(out["destructive_pending"]) == UNLINKED
+    assert out["applied"] == [] and out["destructive_applied"] == []
+    assert cluster.writes() == []  # no DELETE, no remote nulled, no alias removed, no registry
+    assert (cluster.persistent, cluster.slm, cluster.auto_follow, cluster.registry()) == before
+    assert cluster.remotes() == {"dc1"}
+    assert cluster.indices["orders"].follow["remote_cluster"] == "dc1"
+
+
+def test_removing_a_link_and_its_users_with_the_switch_removes_the_followers_before_it(unlinked):
+    smaller, cluster = unlinked
+    code, out = _apply("--allow-destructive")
+    assert code == 0, out
+    assert sorted(out["destructive_applied"]) == UNLINKED
+    # unfollowing is pause_follow, close, unfollow, open: all the follower's
+    writes = [kind_of(r) if not r.path.endswith(("/_close", "/_open")) else "follower_index"
+              for r in cluster.writes()]
+    assert [k for i, k in enumerate(writes) if i == 0 or writes[i - 1] != k] == [
+        "alias", "auto_follow", "follower_index", "slm_policy", "remote_cluster", "registry"]
+    last_user = max(i for i, k in enumerate(writes) if k in ("follower_index", "auto_follow"))
+    assert last_user < writes.index("remote_cluster")
+    assert cluster.remotes() == set() and not cluster.auto_follow and not cluster.slm
+    assert cluster.indices["orders"].follow is None and cluster.indices["events-dc1"].follow is None
+
+
+def test_a_remote_still_used_by_a_rule_esdr_does_not_remove_is_kept_with_a_note(unlinked):
+    smaller, cluster = unlinked
+    cluster.auto_follow["theirs"] = {"active": True, "remote_cluster": "dc1",
+                                     "leader_index_patterns": ["t-*"],
+                                     "leader_index_exclusion_patterns": [],
+                                     "follow_index_pattern": "{{leader_index}}"}
+    plan = run.plan_cluster(smaller)
+    assert "remote_cluster dc1: deleted" not in [f"{c.kind} {c.name}: {c.action}"
+                                                 for c in plan.drift]
+    (note,) = [n for n in plan.notes if n.kind == "remote_cluster"]
+    assert note.blocking and "not deleted: still used by auto-follow rule theirs" in note.message
+    run.apply_plan(smaller, plan, allow_destructive=True)
+    assert cluster.remotes() == {"dc1"} and "theirs" in cluster.auto_follow
+    assert "dc1" in cluster.registry()["remote_cluster"]  # still esdr's: deleted once unused

@@ -69,14 +69,23 @@ def test_a_refused_connection_is_unreachable(engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("timeout", [
-    ReadTimeoutError(None, "/_cluster/health", "Read timed out. (read timeout=5)"),
-    ConnectTimeoutError(_conn(), "Connection to 10.0.1.4 timed out. (connect timeout=5)"),
-], ids=["read", "connect"])
-def test_a_timed_out_connection_is_unreachable(engine, timeout):
+def test_a_timed_out_connection_is_unreachable(engine):
+    timeout = ConnectTimeoutError(_conn(), "Connection to 10.0.1.4 timed out. (connect timeout=5)")
     leader = promote.probe("dc1", failing_leader(engine, timeout))
     assert leader.unreachable and leader.refusal is None
     promote.refuse_unless_lost(leader, force=False)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_read_timeout_is_not_unreachable_and_stops_promote_without_force(engine):
+    """The node accepted the connection and then took longer than the read timeout: it is up
+    (the loopback version: test_promote_loopback_answers.py)."""
+    timeout = ReadTimeoutError(None, "/_cluster/health", "Read timed out. (read timeout=5)")
+    leader = promote.probe("dc1", failing_leader(engine, timeout))
+    assert not leader.unreachable
+    with pytest.raises(EsdrError, match="did not answer in time, so it is up: .*Read timed out"):
+        promote.refuse_unless_lost(leader, force=False)
+    promote.refuse_unless_lost(leader, force=True)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -122,13 +131,18 @@ def test_every_refusal_says_it_cannot_tell_and_how_to_go_on(leader):
     assert refusal.hint.endswith("if dc1 is really lost, rerun with --force")
 
 
-def test_a_leader_that_answers_with_its_own_error_is_up_but_not_healthy():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_leader_that_answers_with_its_own_error_is_up_and_stops_promote_without_force(engine):
     body = {"error": {"type": "master_not_discovered_exception", "reason": "no master"},
             "status": 503}
-    leader = promote.probe("dc1", answering_leader("elasticsearch", 503, body))
-    assert not leader.unreachable and leader.refusal is None
+    leader = promote.probe("dc1", answering_leader(engine, 503, body))
+    assert not leader.unreachable and leader.answered
     assert "503 master_not_discovered_exception" in leader.state
-    promote.refuse_unless_lost(leader, force=False)
+    with pytest.raises(EsdrError, match="with an error of its own, so it is up: 503 "
+                                        "master_not_discovered_exception") as stopped:
+        promote.refuse_unless_lost(leader, force=False)
+    assert stopped.value.hint.endswith("if dc1 is really lost, rerun with --force")
+    promote.refuse_unless_lost(leader, force=True)
 
 
 # --- the command: exit codes and one line -----------------------------------------------------

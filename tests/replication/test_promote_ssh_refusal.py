@@ -57,3 +57,54 @@ def test_no_answer_over_ssh_is_still_unreachable(monkeypatch, error):
     monkeypatch.setattr(tunnel, "TUNNELS", tunnel.Tunnels(_opener(error)))
     leader = promote.probe("dc1", _leader_client())
     assert leader.unreachable and leader.refusal is None
+
+
+class _Connected:
+    """An SSH connection that is up; its sshd answers each channel open with ``refusal``."""
+
+    def __init__(self, refusal: BaseException):
+        self.refusal = refusal
+
+    def get_transport(self):
+        return self
+
+    def is_active(self):
+        return True
+
+    def set_keepalive(self, interval):
+        pass
+
+    def open_channel(self, kind, destination, origin, timeout):
+        raise self.refusal
+
+    def close(self):
+        pass
+
+
+def test_an_sshd_that_refuses_to_forward_stops_promote(monkeypatch):
+    """AllowTcpForwarding no (or a PermitOpen without the HTTP port): sshd answers the
+    direct-tcpip open with reason 1, administratively prohibited. The host is up."""
+    refusal = paramiko.ChannelException(1, "Administratively prohibited")
+    monkeypatch.setattr(tunnel, "TUNNELS", tunnel.Tunnels(lambda route, timeout:
+                                                          _Connected(refusal)))
+    leader = promote.probe("dc1", _leader_client())
+    assert not leader.unreachable
+    with pytest.raises(Exception) as stopped:
+        promote.refuse_unless_lost(leader, force=False)
+    assert str(stopped.value).startswith("the leader's data centre dc1 answered over SSH but "
+                                         "refused this machine: ssh 10.0.0.1: its sshd refused "
+                                         "to forward to 10.0.0.1:9200 (1, Administratively "
+                                         "prohibited)")
+    assert "AllowTcpForwarding" in stopped.value.hint and "--force" in stopped.value.hint
+    promote.refuse_unless_lost(leader, force=True)
+
+
+def test_an_sshd_whose_connect_to_the_http_port_failed_is_unreachable(monkeypatch):
+    """Reason 2, connect failed: sshd tried the node's HTTP port and it refused (or timed out):
+    no connection to the engine, the one answer that counts as lost."""
+    refusal = paramiko.ChannelException(2, "Connect failed")
+    monkeypatch.setattr(tunnel, "TUNNELS", tunnel.Tunnels(lambda route, timeout:
+                                                          _Connected(refusal)))
+    leader = promote.probe("dc1", _leader_client())
+    assert leader.unreachable and leader.refusal is None
+    promote.refuse_unless_lost(leader, force=False)
