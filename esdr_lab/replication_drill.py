@@ -12,7 +12,9 @@ The drill (`dc_loss` then `failback`):
 3. the writer turns to DC2 (as a gateway would): its writes fail until `esdr promote` on DC2
    has made DC2's `orders` writable and moved `orders-write` to it;
 4. RTO = loss -> first write acknowledged by DC2; RPO = documents acknowledged by DC1 but
-   missing in DC2 (count, and the seconds of writes they span);
+   missing in DC2 (count, and the seconds of writes they span); the window `esdr promote`
+   reported as at risk (from the in-sync record `esdr status` wrote shortly before the loss)
+   must hold every one of them: acknowledged after its start, checked id by id;
 5. DC1 boots again; `esdr failback --direction reverse` on DC2 first salvages what DC1 holds
    and DC2 does not into DC2's side index `orders-salvaged-<time>` (every id DC1 acknowledged is
    then in DC2, live or salvaged: checked id by id), then makes DC1 follow DC2; once the
@@ -33,8 +35,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from esdr.reconcile import registry
 
 REPO = Path(__file__).resolve().parents[1]
 DC1_INVENTORY = "inventories/lab_os.py"
@@ -351,6 +356,7 @@ class Ack:
     id: str
     dc: str
     at: float  # monotonic time of the acknowledgement
+    wall: float = 0.0  # the same moment on the wall clock (time.time()), to compare with esdr's
 
 
 class Writer(threading.Thread):
@@ -384,7 +390,7 @@ class Writer(threading.Thread):
             try:
                 self.write(self.clients[dc], doc_id, {"seq": seq, "dc": dc})
                 with self._lock:
-                    self.acks.append(Ack(doc_id, dc, time.monotonic()))
+                    self.acks.append(Ack(doc_id, dc, time.monotonic(), time.time()))
             except Exception as error:  # refused (read-only, no write index) or unreachable
                 with self._lock:
                     self.failures[dc] = self.failures.get(dc, 0) + 1
@@ -425,6 +431,8 @@ class DrillResult:
     dropped_link: dict[str, Any] = field(default_factory=dict)  # DC2's cluster.remote.dc1.*
     missing_at_promotion: list[str] = field(default_factory=list)  # the RPO's ids
     salvage: dict[str, Any] = field(default_factory=dict)  # salvage_accounting after failback
+    in_sync_seen: str = ""  # `esdr status` on DC2 before the loss: its "last in sync"
+    window: dict[str, Any] = field(default_factory=dict)  # window_accounting after promote
 
     def lines(self) -> list[str]:
         return [
@@ -434,7 +442,7 @@ class DrillResult:
             f"`esdr promote` took {self.promote_s:.1f}s)",
             f"RPO {self.rpo_documents} document(s), {self.rpo_s:.1f}s of writes "
             "(acknowledged by DC1, missing in DC2)",
-        ] + ([
+        ] + ([window_line(self.window, self.rpo_documents)] if self.window else []) + ([
             f"failback: counts {self.counts_after_failback} "
             f"({self.failback_s:.1f}s from DC1 booted to equal counts); "
             f"{self.writes_back_on_dc1} writes back on DC1"
@@ -458,6 +466,37 @@ def rpo_of(dc1_acks: list[Ack], missing: set[str]) -> tuple[int, float]:
     return len(lost), max(0.0, last_acked - first_lost)
 
 
+def window_accounting(since_iso: str | None, cut_wall: float, dc1_acks: list[Ack],
+                      missing: set[str]) -> dict[str, Any]:
+    """Does the window promote reported (writes acknowledged after ``since_iso`` may be
+    missing) hold every acknowledged write that is missing? ``uncovered``: the ids acknowledged
+    at or before its start yet missing (an under-statement); ``since_s``/``earliest_s``:
+    seconds before the cut of the window's start and of the earliest missing write. Pure."""
+    lost = [a for a in dc1_acks if a.id in missing]
+    earliest = min((a.wall for a in lost), default=None)
+    if since_iso is None:
+        return {"since": None, "since_s": None, "uncovered": sorted(a.id for a in lost),
+                "earliest_s": None if earliest is None else cut_wall - earliest}
+    since = datetime.fromisoformat(since_iso).timestamp()
+    return {"since": since_iso, "since_s": cut_wall - since,
+            "uncovered": sorted(a.id for a in lost if a.wall <= since),
+            "earliest_s": None if earliest is None else cut_wall - earliest}
+
+
+def window_line(window: dict[str, Any], missing: int) -> str:
+    if window["since"] is None:
+        head = "reported window: unknown (no time given)"
+    else:
+        head = (f"reported window: writes acknowledged after {window['since']} "
+                f"({window['since_s']:.1f}s before the loss) may be missing")
+    real = ("nothing missing" if window["earliest_s"] is None else
+            f"{missing} missing, the earliest acknowledged {window['earliest_s']:.1f}s before "
+            "the loss")
+    verdict = ("every missing write inside it" if not window["uncovered"] and window["since"]
+               else f"{len(window['uncovered'])} missing write(s) OUTSIDE it")
+    return f"{head}; real: {real}; {verdict}"
+
+
 def salvage_accounting(acked_dc1: list[str], missing_live: set[str], side_ids: set[str],
                        missing_at_promotion: list[str]) -> dict[str, Any]:
     """Where each id DC1 acknowledged is in DC2 after the failback: its live index, else only a
@@ -477,6 +516,7 @@ def dc_loss(
     say: Say = print,
     warmup_s: float = 30,  # longer than the lab's replication lag (~10 s), so RPO shows it
     after_s: float = 5,
+    status_to_loss_s: float = 3,
     rate: float = 20,
     remote_ping: str | None = None,
     cut_link_first: bool = False,
@@ -513,9 +553,11 @@ def dc_loss(
     try:
         wait_until("writes acknowledged by DC1", lambda: len(writer.acked("dc1")) >= 10, timeout=60)
         time.sleep(warmup_s)
+        result.in_sync_seen = seen_in_sync_by_status(say)
+        time.sleep(status_to_loss_s)
         hosts = lab.hosts("dc1")
         say(f"[drill] losing DC1: {', '.join(hosts)} (network first, then power)")
-        t_loss = time.monotonic()
+        t_loss, cut_wall = time.monotonic(), time.time()
         writer.target = "dc2"  # the application (or gateway) turns to the other DC at once
         lose_hosts(hosts)
         say(f"[drill] DC1 down after {time.monotonic() - t_loss:.1f}s; promoting DC2")
@@ -528,6 +570,8 @@ def dc_loss(
         first = wait_until("a write acknowledged by DC2 through the alias",
                            lambda: writer.acked("dc2"), timeout=120, interval=0.2)[0]
         result.rto_s = first.at - t_loss
+        # DC1 is lost: only DC2 can be planned; it names itself active, recorded by promote
+        plan_names_active(DC2_INVENTORY, "dc2", "promote", say)
         time.sleep(after_s)
     finally:
         writer.stop()
@@ -538,8 +582,36 @@ def dc_loss(
     missing = set(missing_ids(dc2, ORDERS, [a.id for a in acked_dc1]))
     result.rpo_documents, result.rpo_s = rpo_of(acked_dc1, missing)
     result.missing_at_promotion = sorted(missing)
+    promoted = (registry.read(dc2).get("promoted") or {}).get(ORDERS) or {}
+    say(f"[drill] promote's report: {promoted.get('data_at_risk')}")
+    result.window = window_accounting(promoted.get("at_risk_since"), cut_wall, acked_dc1, missing)
     say("[drill] " + "\n[drill] ".join(result.lines()))
     return result, writer
+
+
+def plan_names_active(inventory: str, active: str, by: str, say: Say = _quiet) -> None:
+    """`esdr plan` with the estate untouched exits 0 and names the recorded active side."""
+    plan = esdr(["plan", inventory])
+    say(f"[drill] esdr plan {inventory} -> exit {plan.returncode}")
+    named = f"active side: {ORDERS} → {active} (recorded by {by}"
+    if plan.returncode != 0 or named not in plan.stdout:
+        raise DrillError(f"`esdr plan {inventory}` after the {by} exits {plan.returncode} or "
+                         f"does not name {active} as the active side of {ORDERS}:\n"
+                         f"{plan.stdout}{plan.stderr}")
+
+
+def seen_in_sync_by_status(say: Say) -> str:
+    """`esdr status` on DC2, as a timer would run it: it probes the pair and records when it
+    saw DC2's follower in sync (``esdr.replication.in_sync``). Its "last in sync" line."""
+    result = esdr(["status", DC2_INVENTORY], timeout=120)
+    output = (result.stdout + result.stderr).strip()
+    line = next((l for l in output.splitlines() if "last in sync" in l), "")
+    say(f"[drill] esdr status {DC2_INVENTORY} -> exit {result.returncode}: "
+        f"{line or output[-500:]}")
+    if result.returncode not in (0, 3):  # 3: drift (a yellow cluster); 1 or 2: broken
+        raise DrillError(f"`esdr status {DC2_INVENTORY}` exited {result.returncode}: "
+                         f"{output[-2000:]}")
+    return line
 
 
 def failback(
@@ -583,10 +655,7 @@ def failback(
     # The active side is recorded (dc2, by the failback): `esdr plan` names it on both DCs, and
     # the estate stays as it is. A planned switchover puts writes back on DC1 (no writer runs).
     for inventory in (DC1_INVENTORY, DC2_INVENTORY):
-        named = esdr(["plan", inventory])
-        if f"active side: {ORDERS} → dc2" not in named.stdout:
-            raise DrillError(f"`esdr plan {inventory}` after the failback does not name dc2 as "
-                             f"the active side of {ORDERS}:\n{named.stdout}{named.stderr}")
+        plan_names_active(inventory, "dc2", "failback")
     esdr_ok(["switchover", DC1_INVENTORY, "--index", ORDERS], say=say)
     wait_until(f"{ORDERS} in DC2 following DC1 again", lambda: is_syncing(dc2, ORDERS),
                timeout=300)

@@ -153,10 +153,16 @@ def _health(es: Api | None) -> dict | None:
 @click.option("--all", "all_", is_flag=True, help="Promote every follower of this cluster.")
 @click.option("--dry", is_flag=True, help="Show the steps, change nothing.")
 @click.option("--force", is_flag=True, help="Promote even though the remote DC is healthy.")
+@click.option("--break-bidirectional", "break_bidirectional", is_flag=True,
+              help="Also promote a follower of a bi-directional pair named with --index (it "
+              "needs no promotion: its DC's writers go to this DC's own index).")
 @guarded
 def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bool, dry: bool,
-            force: bool) -> int:
-    """On the surviving DC, turn followers into writable indices and switch write aliases."""
+            force: bool, break_bidirectional: bool) -> int:
+    """On the surviving DC, turn followers into writable indices and switch write aliases.
+
+    Followers of bi-directional pairs stay followers (nothing to promote: each DC writes its
+    own index); promote reports what their lost DC may have acknowledged that is not here."""
     topology = topology_of(inventory)
     estate, alias = _estate_alias(topology)
     adapter = replication.adapter_for(topology)
@@ -167,11 +173,13 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
     followers = desired.desired_for(directed, topology).followers
     recorded = set(reg.get("promoted", {}))
     chosen = promote_runbook.choose(followers, list(indices), all_, recorded)
-    if not chosen:
+    chosen, kept = active_side.split_bidirectional(chosen, estate, alias, named=indices,
+                                                   allow=break_bidirectional)
+    if not chosen and not kept:
         printer.say("nothing to promote: every chosen follower was promoted already")
         return OK
     unreachable = []
-    remotes = sorted({f.remote for f in chosen})
+    remotes = sorted({f.remote for f in chosen} | {k.writer for k in kept})
     # inventories load one after the other (pyinfra's loader keeps global state); the leaders
     # are then asked at once, so two lost DCs cost one connect timeout
     leaders = [remote_client(inventory, estate, r) for r in remotes]
@@ -185,7 +193,9 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
             unreachable.append(leader.remote)
     detached = {}
     if adapter.WRITABLE_WAITS_ON_LEADER:
-        for remote in unreachable:
+        # only for followers made writable: a bi-directional follower left following needs
+        # the link to catch up when its DC returns
+        for remote in [r for r in unreachable if any(f.remote == r for f in chosen)]:
             if dry:
                 printer.say(f"would detach the link {alias}->{remote} first (it is unreachable)")
                 continue
@@ -194,10 +204,18 @@ def promote(printer: Printer, inventory: str, indices: tuple[str, ...], all_: bo
                         f"followers writable does not wait on it; `esdr failback` restores it")
     # the data at risk is measured only from a leader that answered; esdr's in-sync records
     # bound it when the leader did not (esdr.runbooks.at_risk)
-    risks = promote_runbook.promote(adapter, alias, chosen, dry=dry, say=printer.say,
-                                    detached=detached, leaders={p.remote: p for p in probes},
-                                    in_sync=reg.get(registry.IN_SYNC) or {})
-    printer.record(data_at_risk={r.index: r.record() for r in risks})
+    bidi = active_side.bidirectional_followers(estate, alias)
+    risks = (promote_runbook.promote(
+        adapter, alias, chosen, dry=dry, say=printer.say, detached=detached,
+        leaders={p.remote: p for p in probes}, in_sync=reg.get(registry.IN_SYNC) or {},
+        bidirectional={f.index: bidi[f.index].alias for f in chosen if f.index in bidi})
+        if chosen else [])
+    kept_risks = promote_runbook.report_kept(adapter, kept, say=printer.say,
+                                             leaders={p.remote: p for p in probes},
+                                             in_sync=reg.get(registry.IN_SYNC) or {})
+    printer.record(data_at_risk={r.index: r.record() for r in risks},
+                   bidirectional_kept={k.index: {**k.summary(), **r.record()}
+                                       for k, r in zip(kept, kept_risks)})
     if not dry:
         reachable = {r: c for r, c in zip(remotes, leaders) if r not in unreachable}
         _record_active(printer, estate, alias, [f.index for f in chosen], alias, "promote",
@@ -251,7 +269,10 @@ def failback(printer: Printer, inventory: str, direction: str, indices: tuple[st
     estate, alias = _estate_alias(topology)
     adapter = replication.adapter_for(topology)
     recorded = registry.read(adapter.es).get("promoted", {})
-    promoted = [failback_runbook.Promoted.from_registry(alias, index, entry)
+    # a follower of a bi-directional pair promoted on request: reverse is refused for it
+    bidi = active_side.bidirectional_followers(estate, alias)
+    promoted = [failback_runbook.Promoted.from_registry(
+                    alias, index, entry, bidi[index].alias if index in bidi else None)
                 for index, entry in sorted(recorded.items()) if not indices or index in indices]
     if not promoted:
         printer.say(f"nothing to fail back: no promotion recorded on {alias}")

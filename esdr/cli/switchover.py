@@ -36,6 +36,27 @@ def write_alias_of(estate: Estate, index: str, leader_index: str, sides: set[str
     return None
 
 
+def refuse_bidirectional(estate: Estate, alias: str, index: str) -> None:
+    """A bi-directional pair has no active side to move: each DC writes its own index and
+    follows the others' (Elastic's recipe, https://www.elastic.co/guide/en/elasticsearch/
+    reference/8.17/ccr-disaster-recovery-bi-directional-tutorial.html). Switching one of its
+    followers over would make a second writer of another DC's own index."""
+    pair = active_side.bidirectional_of(estate, alias, index)
+    if pair is None:
+        return
+    follower = active_side.bidirectional_followers(estate, alias).get(index)
+    writer = follower.writer if follower else alias
+    own = follower.own if follower else index
+    raise BadInput(
+        f"switchover of {index}: {alias}:{index} is "
+        + (f"{writer}'s own write index, followed here," if follower else f"{alias}'s own write "
+           "index") + f" in the bi-directional pair {pair}: both DCs take writes, each into "
+        "its own index, so there is no active side to move",
+        hint=f"to take {writer} out (maintenance), send its writers to "
+             + (f"{alias}'s own {own}" if follower else "the other DC's own index")
+             + f" (the alias {pair} reads them all); its follower catches up when it returns")
+
+
 @click.command()
 @INVENTORY
 @click.option("--index", required=True, help="The follower index here that becomes the leader.")
@@ -62,6 +83,7 @@ def switchover(printer: Printer, inventory: str, index: str, timeout: str,
     if recorded and recorded.get("index") == index and recorded.get("new") == alias:
         pair = runbook.Pair.from_record(recorded)
     else:
+        refuse_bidirectional(estate, alias, index)
         found = here.follower(index)
         if not found or not found.get("remote_cluster"):
             what = "does not exist" if found is None else "is not a follower"

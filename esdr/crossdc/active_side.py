@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from esdr.crossdc.estate import Estate, Follower
+from esdr.errors import BadInput
 
 BY = ("promote", "failback", "switchover")
 
@@ -161,3 +162,134 @@ def sides(estate: Estate, records: Mapping[str, Mapping[str, Any]]) -> list[Side
 def side_of(estate: Estate, records: Mapping[str, Mapping[str, Any]], alias: str) -> list[Side]:
     """The pairs ``alias`` takes part in."""
     return [s for s in sides(estate, records) if alias in (s.designed.remote, s.designed.cluster)]
+
+
+# --- bi-directional pairs ----------------------------------------------------------------------
+# Elastic's bi-directional recipe (https://www.elastic.co/guide/en/elasticsearch/reference/8.17/
+# ccr-disaster-recovery-bi-directional-tutorial.html): each DC writes its own index and follows
+# the other's, and the alias reads them all. No side leads: on the loss of a DC its writers go
+# to the surviving DC's own index, nothing is promoted, and the lost DC's followers catch up
+# when it returns. So a pair of the estate's ``bidirectional`` entries has no active side to
+# record, and a follower in it is never made writable by `esdr promote --all` or switched over.
+
+
+@dataclass(frozen=True)
+class BidiFollower:
+    """A follower of a bi-directional pair: another DC's own write index, copied here."""
+
+    alias: str  # the pair's read alias
+    cluster: str  # where this follower lives
+    index: str
+    writer: str  # the DC that writes it (its leader)
+    own: str | None  # this cluster's own write index in the pair
+
+    def kept_line(self, at_risk: str) -> str:
+        """The line `esdr promote` prints instead of promoting it. ``at_risk``: the data at
+        risk as ``esdr.runbooks.at_risk`` words it for this follower ("lag unknown ...;
+        writes acknowledged by dc1 after ... may be missing ...")."""
+        own = (f"{self.cluster}'s writers write its own {self.own}" if self.own
+               else f"{self.cluster} writes its own index")
+        return (f"{self.index}: not promoted: {self.writer}'s own write index in the "
+                f"bi-directional pair {self.alias}, nothing to promote ({own}; the alias "
+                f"{self.alias} reads both); data at risk in {self.index} only: {at_risk}; "
+                f"those writes stay on {self.writer}'s disks and reach this follower when "
+                f"{self.writer} returns")
+
+    def summary(self) -> dict[str, Any]:
+        return {"bidirectional": self.alias, "index": self.index, "cluster": self.cluster,
+                "writer": self.writer, "own": self.own}
+
+
+def bidirectional_followers(estate: Estate, cluster: str) -> dict[str, BidiFollower]:
+    """index -> what it is, for every follower ``cluster`` holds in a bi-directional pair (the
+    names ``esdr.desired`` turns into followers: every other DC's own index)."""
+    out: dict[str, BidiFollower] = {}
+    for pair in estate.bidirectional:
+        if cluster not in pair.indices:
+            continue
+        for writer, index in pair.indices.items():
+            if writer != cluster:
+                out[index] = BidiFollower(pair.alias, cluster, index, writer,
+                                          pair.indices.get(cluster))
+    return out
+
+
+def bidirectional_of(estate: Estate, cluster: str, index: str) -> str | None:
+    """The bi-directional pair (its alias) ``index`` on ``cluster`` takes part in, as its own
+    write index or as a follower; None when it is in none."""
+    for pair in estate.bidirectional:
+        if cluster in pair.indices and index in pair.indices.values():
+            return pair.alias
+    return None
+
+
+def split_bidirectional(chosen: Iterable[Follower], estate: Estate, cluster: str, *,
+                        named: Iterable[str] = (), allow: bool = False
+                        ) -> tuple[list[Follower], list[BidiFollower]]:
+    """``chosen`` (followers `esdr promote` was asked for) -> (to promote, bi-directional ones
+    kept as followers). ``--all`` keeps every bi-directional follower; naming one (``named``)
+    is refused unless ``allow`` (``--break-bidirectional``): promoting it makes a second
+    writable copy of another DC's own index, which the recipe never needs and which only
+    `esdr failback --direction original` undoes."""
+    bidi = bidirectional_followers(estate, cluster)
+    asked = set(named)
+    refused = sorted(f.index for f in chosen if f.index in bidi and f.index in asked
+                     and not allow)
+    if refused:
+        what = ", ".join(f"{i} ({bidi[i].writer}'s own index in {bidi[i].alias})"
+                         for i in refused)
+        raise BadInput(
+            f"{what}: a follower of a bi-directional pair; there is nothing to promote: "
+            f"writers go to {cluster}'s own index, the alias reads both, and the follower "
+            "catches up when its DC returns",
+            hint="leave it to catch up; to make it writable all the same (a second writable "
+                 "copy; `esdr failback --direction original` undoes it), rerun with "
+                 "--break-bidirectional")
+    promote = [f for f in chosen if f.index not in bidi or (allow and f.index in asked)]
+    kept = [bidi[f.index] for f in chosen if f.index in bidi and f not in promote]
+    return promote, kept
+
+
+def bidirectional_lines(estate: Estate, cluster: str) -> list[str]:
+    """For `esdr plan` and `esdr status`: each bi-directional pair ``cluster`` is in, with no
+    active side (both DCs write)."""
+    out = []
+    for pair in estate.bidirectional:
+        if cluster in pair.indices:
+            writes = ", ".join(f"{c} writes {i}" for c, i in sorted(pair.indices.items()))
+            out.append(f"bi-directional {pair.alias}: {writes}; each follows the others' "
+                       "(no active side: a lost DC's follower catches up when it returns)")
+    return out
+
+
+@dataclass(frozen=True)
+class BidiSide(Side):
+    """One follower of a bi-directional pair, shaped as a ``Side`` so `esdr status` shows its
+    state, lag and last time in sync (and records it: `esdr promote` bounds the window at
+    risk of a bi-directional follower with it too) like any pair's. It leads by design only:
+    nothing is recorded, nothing turns."""
+
+    alias: str = ""  # the pair's read alias
+
+    def line(self) -> str:
+        return (f"bi-directional {self.alias}: {self.index} written by {self.leader} (no "
+                "active side to move)")
+
+    def summary(self) -> dict[str, Any]:
+        return {**super().summary(), "bidirectional": self.alias}
+
+
+def bidirectional_sides(estate: Estate, cluster: str) -> list[BidiSide]:
+    """Every follower of the bi-directional pairs ``cluster`` is in, whichever side holds it:
+    its own index followed elsewhere, and the others' followed here."""
+    out = []
+    for pair in estate.bidirectional:
+        if cluster not in pair.indices:
+            continue
+        for writer, index in sorted(pair.indices.items()):
+            for follower in sorted(pair.indices):
+                if follower != writer and cluster in (writer, follower):
+                    designed = Follower(cluster=follower, index=index, remote=writer,
+                                        leader_index=index)
+                    out.append(BidiSide(pair_key(designed), designed, writer, alias=pair.alias))
+    return out

@@ -62,6 +62,10 @@ class ClusterPlan:
     # (own registry's and any others' given) it was decided from: esdr.crossdc.active_side
     sides: list[active_side.Side] = field(default_factory=list)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # this cluster's followers in bi-directional pairs (no active side: both DCs write)
+    bidirectional: dict[str, active_side.BidiFollower] = field(default_factory=dict)
+    # remotes whose link `esdr promote` detached and the plan holds absent until failback
+    held_links: list[str] = field(default_factory=list)
 
     @property
     def drift(self) -> list[Change]:
@@ -141,6 +145,8 @@ def plan_cluster(topology: Topology, clients: Clients | None = None,
     plan = ClusterPlan(cluster=name, alias=desired.alias, registry_before=reg, records=records)
     if topology.estate is not None:
         plan.sides = active_side.side_of(topology.estate, records, desired.alias)
+        plan.bidirectional = active_side.bidirectional_followers(topology.estate,
+                                                                 desired.alias)
     usable = _features(clients.adapter, desired, reg, plan)
     persistent = _r(f"{name}: GET _cluster/settings", lambda: cluster_settings.observe_persistent(es))
     repos = _r(f"{name}: GET _snapshot", lambda: snapshot_repository.observe_snapshot_repositories(es))
@@ -297,6 +303,7 @@ def _without_detached(desired: Desired, reg: dict, persistent: dict[str, Any],
     held = sorted(a for a in detached if a in desired.remotes)
     if not held:
         return desired
+    plan.held_links = held
     plan.notes += [Note("remote_cluster", a, f"detached by `esdr promote` while {a} was lost: "
                         "held until `esdr failback` restores it") for a in held]
     return replace(desired, remotes={a: r for a, r in desired.remotes.items() if a not in held})
@@ -332,6 +339,36 @@ def _awaiting_failback(plan: ClusterPlan, index: str, observed: Any) -> Note | N
     return None
 
 
+def _catching_up(plan: ClusterPlan, index: str, observed: Any,
+                 connected: set[str]) -> Note | None:
+    """A follower of a bi-directional pair whose DC is lost, and whose status the engine
+    cannot tell (OpenSearch's ``_status`` asks the leader): nothing to do. By Elastic's recipe
+    (https://www.elastic.co/guide/en/elasticsearch/reference/8.17/
+    ccr-disaster-recovery-bi-directional-tutorial.html) its DC's writers go to this DC's own
+    index and it catches up on the DC's return. Not a blocking note: the plan has nothing for
+    the user to fix."""
+    bidi = plan.bidirectional.get(index)
+    if bidi is None or not observed or observed.get("status") != "unknown" \
+            or bidi.writer in connected:
+        return None
+    return Note(follower_index.KIND, index,
+                f"{bidi.writer} unreachable: {bidi.writer}'s own index in the bi-directional "
+                f"pair {bidi.alias}; it catches up when {bidi.writer} returns")
+
+
+def _link_held(plan: ClusterPlan, index: str, want: Any, observed: Any) -> Note | None:
+    """Another follower of a leader whose link `esdr promote` detached (a bi-directional
+    pair's, or one not promoted): with no link the engine cannot tell its state (OpenSearch's
+    ``_status`` then answers as for a regular index) and nothing can be done until the link is
+    back. Not blocking: `esdr failback` restores the link, and the next deploy resumes it."""
+    if observed is None or want.remote not in plan.held_links:
+        return None
+    return Note(follower_index.KIND, index,
+                f"its leader {want.remote} is unlinked (detached by `esdr promote` while "
+                f"{want.remote} was lost): left as it is until `esdr failback` restores the "
+                "link; the next deploy then resumes it")
+
+
 def _plan_ccr(adapter: Replication, desired: Desired, reg: dict, connected: set[str],
               plan: ClusterPlan) -> tuple[dict[str, Any], dict[str, Any]]:
     """Plan the followers esdr knows (the estate's and those it created) and every auto-follow
@@ -344,6 +381,10 @@ def _plan_ccr(adapter: Replication, desired: Desired, reg: dict, connected: set[
     for index in sorted(names):
         want = desired.followers.get(index)
         waiting = _awaiting_failback(plan, index, observed.get(index)) if want else None
+        waiting = waiting or (_catching_up(plan, index, observed.get(index), connected)
+                              if want else None)
+        waiting = waiting or (_link_held(plan, index, want, observed.get(index))
+                              if want else None)
         if waiting is not None:
             plan.notes.append(waiting)
             continue
@@ -521,6 +562,9 @@ def plan_lines(plan: ClusterPlan, verbose: bool = False) -> list[str]:
     """The per-object diff as printed by `esdr plan` and the deploy."""
     lines = [f"cluster {plan.cluster} ({plan.alias}):"]
     lines += [f"  {s.line()}" for s in plan.sides]
+    lines += [f"  {line}" for line in sorted({
+        f"bi-directional {b.alias}: both DCs write, each its own index (no active side)"
+        for b in plan.bidirectional.values()})]
     lines += [f"  error: {p}" for p in plan.problems]
     shown = plan.changes if verbose else plan.drift
     lines += ["  " + line for c in shown for line in c.line().splitlines()]

@@ -59,11 +59,36 @@ def auto_follows_from(patterns: list[dict[str, Any]]) -> dict[str, dict[str, Any
     return out
 
 
+# The key Elasticsearch adds to the error of an unfollow whose follower WAS unfollowed but whose
+# retention leases on the leader could not be removed (its "es." metadata, printed without the
+# prefix: ElasticsearchException.toXContent).
+LEASES_LEFT = "failed_to_remove_retention_leases"
+
+
+def leases_left(error: BaseException) -> str | None:
+    """The retention lease id an unfollow error says it left on the leader; None for any other
+    error (TransportUnfollowAction.onLeaseRemovalFailure)."""
+    answer = getattr(error, "body", None)
+    found = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(found, dict):
+        return None
+    lease = found.get(LEASES_LEFT)
+    if isinstance(lease, list):
+        lease = lease[0] if lease else None
+    return str(lease) if lease else None
+
+
 class CcrReplication(Replication):
     engine = "elasticsearch"
     WRITABLE = ("pause_follow", "close", "unfollow", "open")
     RESUME = ("resume_follow",)
     BEFORE_RECREATE = ("pause_follow", "close", "unfollow")
+    # Unfollow removes the follower's retention leases on the leader once the index is a regular
+    # one, through a remote client that reconnects if disconnected (TransportUnfollowAction,
+    # DisconnectedStrategy.RECONNECT_IF_DISCONNECTED): with the leader's DC black-holed it waits
+    # on the connect timeout of each seed. With the link detached first it fails at once
+    # (no such remote cluster), which ``_unfollow`` accepts once the index is unfollowed.
+    WRITABLE_WAITS_ON_LEADER = True
 
     def follower(self, index: str) -> dict[str, Any] | None:
         """``GET /<index>/_ccr/info``: its entry already carries remote_cluster, leader_index
@@ -99,8 +124,24 @@ class CcrReplication(Replication):
         return {
             "pause_follow": lambda i: client.pause_follow(self.replicator, i),
             "resume_follow": lambda i: client.resume_follow(self.replicator, i),
-            "unfollow": lambda i: client.unfollow(self.replicator, i),
+            "unfollow": self._unfollow,
         }
+
+    def _unfollow(self, index: str) -> Any:
+        """``POST /<index>/_ccr/unfollow``. Elasticsearch unfollows the index first, then removes
+        its retention leases on the leader, and answers an error when that fails (the leader's
+        DC is lost, or its link detached): the index is a regular one all the same. The leases
+        expire on the leader by themselves (index.soft_deletes.retention_lease.period, 12 h)
+        or are removed with the forget-follower API (https://www.elastic.co/guide/en/
+        elasticsearch/reference/current/ccr-post-forget-follower.html), so a promotion goes on
+        once the index is seen unfollowed."""
+        try:
+            return client.unfollow(self.replicator, index)
+        except client.API_ERRORS as error:
+            lease = leases_left(error)
+            if lease is None or client.get_follower_info(self.es, index) != {}:
+                raise
+            return {"acknowledged": True, LEASES_LEFT: lease, "reason": client.describe(error)}
 
     def apply_auto_follow(self, change: Change) -> None:
         if change.action == "deleted":

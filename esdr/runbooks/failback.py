@@ -13,6 +13,7 @@ into the promoted index itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,14 +45,42 @@ class Promoted:
     follower_checkpoint: int | None = None
     shard_checkpoints: dict[str, int] = field(default_factory=dict)
     salvage_index: str | None = None  # the side index of a salvage begun by an earlier run
+    # the read alias of the bi-directional pair the promoted follower belongs to (promoted only
+    # when asked with --break-bidirectional): the index is the remote's own write index
+    bidirectional: str | None = None
 
     @classmethod
-    def from_registry(cls, survivor: str, index: str, entry: dict[str, Any]) -> Promoted:
+    def from_registry(cls, survivor: str, index: str, entry: dict[str, Any],
+                      bidirectional: str | None = None) -> Promoted:
+        """``bidirectional``: the estate's pair of this index, when the caller knows it; else
+        what the promotion recorded."""
         checkpoint = entry.get("follower_checkpoint")
         return cls(index, survivor, entry["remote"], entry["leader_index"], entry.get("write_alias"),
                    dict(entry.get("detached_link") or {}),
                    checkpoint if isinstance(checkpoint, int) else None,
-                   dict(entry.get("shard_checkpoints") or {}), entry.get("salvage_index"))
+                   dict(entry.get("shard_checkpoints") or {}), entry.get("salvage_index"),
+                   bidirectional or entry.get("bidirectional"))
+
+
+def refuse_reverse_of_bidirectional(promoted: list[Promoted], direction: str) -> None:
+    """In a bi-directional pair (Elastic's recipe: https://www.elastic.co/guide/en/
+    elasticsearch/reference/8.17/ccr-disaster-recovery-bi-directional-tutorial.html) the
+    promoted follower is the returning DC's own write index: going ``reverse`` would make that
+    DC's own index a follower, and the DC could no longer take writes. ``original`` restores
+    the recipe: the copy here follows the returning DC's index again."""
+    if direction != "reverse":
+        return
+    bidi = [p for p in promoted if p.bidirectional]
+    if bidi:
+        raise EsdrError(
+            "failback --direction reverse of " + ", ".join(
+                f"{p.index} ({p.remote}'s own write index in the bi-directional pair "
+                f"{p.bidirectional})" for p in bidi)
+            + f" would make {bidi[0].remote}'s own index a follower; nothing was changed",
+            hint=f"rerun with {' '.join(f'--index {p.index}' for p in bidi)} --direction "
+                 "original: this copy follows it again (writes made here since the promotion "
+                 "are replaced: snapshot or reindex them first); fail the other promotions "
+                 "back on their own with --index")
 
 
 def failback_steps(p: Promoted, direction: str,
@@ -102,6 +131,7 @@ def failback(
 ) -> list[Step]:
     """``clients``: estate alias -> adapter (``esdr.replication.adapter_for``) or bare client.
     ``salvage``: ``side`` or ``live`` (``esdr.runbooks.salvage``), reverse only; None: none."""
+    refuse_reverse_of_bidirectional(promoted, direction)
     adapters = {alias: as_adapter(c) for alias, c in clients.items()}
     steps: list[Step] = []
     counts_of: dict[str, int | None] = {}  # promoted index -> its old leader's count
@@ -137,8 +167,11 @@ def failback(
         _salvage(adapters, p, salvage, dry=False, say=say, now=now)
     _reattach_links(adapters, promoted, say)
     run_steps(steps, adapters, say)
+    managed: dict[str, set[str]] = {}
     for p in promoted:
-        _forget(adapters[p.survivor].es, p)
+        managed[p.survivor] = registry.managed(_forget(adapters[p.survivor].es, p),
+                                               "follower_index")
+    _resume_paused(adapters, promoted, managed, say)
     say("failback done: the direction now in place is recorded as the active side; `esdr plan` "
         "and the deploy keep it (the estate stays as it is)")
     return steps
@@ -179,7 +212,49 @@ def _reattach_links(adapters: dict[str, Replication], promoted: list[Promoted],
             say(f"[{survivor}] link restored: {', '.join(sorted(missing))}")
 
 
-def _forget(es: Api, p: Promoted) -> None:
+RESUME_WAIT = 30.0  # seconds a restored link may take to connect before a resume succeeds
+
+
+def _resume_paused(adapters: dict[str, Replication], promoted: list[Promoted],
+                   managed: dict[str, set[str]], say: Callable[[str], None],
+                   wait: float = RESUME_WAIT,
+                   sleep: Callable[[float], None] = time.sleep) -> None:
+    """The survivor's other followers of the returned DC that paused while it was gone (the
+    OpenSearch plugin pauses them when their leader cannot be reached, or once promote
+    detached the link) follow again: the failback leaves no drift behind. Only followers esdr
+    manages (``managed``: survivor -> ``registry.managed`` names); one that will not resume (OpenSearch refuses after 12 h
+    paused) is named and left to `esdr plan` and the deploy."""
+    returned: dict[str, set[str]] = {}
+    for p in promoted:
+        returned.setdefault(p.survivor, set()).add(p.remote)
+    skip = {(p.survivor, p.index) for p in promoted}
+    for survivor, remotes in sorted(returned.items()):
+        adapter = adapters[survivor]
+        for name in sorted(managed.get(survivor, ())):
+            found = adapter.follower(name) if (survivor, name) not in skip else None
+            if not found or found.get("status") != "paused" \
+                    or found.get("remote_cluster") not in remotes:
+                continue
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    for action in adapter.RESUME:
+                        adapter.run(action, name)
+                    say(f"[{survivor}] {name} resumed (paused while "
+                        f"{found['remote_cluster']} was away)")
+                    break
+                except client.API_ERRORS as error:
+                    if time.monotonic() >= deadline:
+                        say(f"[{survivor}] WARNING: {name} is still paused "
+                            f"({client.describe(error)}): `esdr plan` shows it and the next "
+                            "deploy resumes it")
+                        break
+                    sleep(1)
+
+
+def _forget(es: Api, p: Promoted) -> dict[str, Any]:
+    """The promotion dropped from the survivor's registry; returns the registry written."""
     reg = registry.read(es)
     reg.get("promoted", {}).pop(p.index, None)
     registry.write(es, reg)
+    return reg

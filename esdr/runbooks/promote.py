@@ -20,6 +20,7 @@ import elasticsearch
 import opensearchpy
 from urllib3.exceptions import ConnectTimeoutError, HTTPError
 
+from esdr.crossdc.active_side import BidiFollower
 from esdr.crossdc.estate import Follower
 from esdr.errors import BadInput, EsdrError
 from esdr.es import client
@@ -263,25 +264,21 @@ def promote(
     detached: dict[str, dict[str, Any]] | None = None,
     leaders: Mapping[str, Leader] | None = None,
     in_sync: Mapping[str, dict[str, Any]] | None = None,
+    bidirectional: Mapping[str, str] | None = None,
 ) -> list[AtRisk]:
     """Read the lag, run (or show) the steps, record the promotion. Returns the data at risk.
     ``target``: the cluster's adapter (``esdr.replication.adapter_for``) or a bare client.
     ``detached``: remote alias -> the link settings removed before promoting (recorded, so
     failback restores them). ``leaders``: remote alias -> its answer to ``probe``; a leader not
     in it was not asked, and its lag is never reported as measured. ``in_sync``: esdr's in-sync
-    records (``registry.IN_SYNC``), read from the registry when not given."""
+    records (``registry.IN_SYNC``), read from the registry when not given. ``bidirectional``:
+    index -> the bi-directional pair of a follower promoted on request (--break-bidirectional),
+    recorded so `esdr failback` refuses to turn the other DC's own index into a follower."""
     adapter = as_adapter(target)
     leaders = leaders or {}
     if in_sync is None:
         in_sync = registry.read(adapter.es).get(registry.IN_SYNC) or {}
-    risks = []
-    for f in followers:
-        read_at = datetime.now(timezone.utc)
-        leader = leaders.get(f.remote)
-        risks.append(assess(adapter.lag(f.index), f.remote,
-                            answered=leader is not None and leader.whole,
-                            why=leader.why if leader is not None else "not asked",
-                            read_at=read_at, record=in_sync.get(f.index)))
+    risks = at_risk(adapter, followers, leaders, in_sync)
     steps = promote_steps(cluster, followers, adapter)
     if dry:
         say(f"dry run: {len(steps)} step(s) on {cluster}, nothing changed:")
@@ -292,10 +289,44 @@ def promote(
         # makes the failback's salvage read more (esdr.runbooks.salvage)
         checkpoints = {f.index: _shard_checkpoints(adapter.es, f.index) for f in followers}
         run_steps(steps, {cluster: adapter}, say)
-        _record(adapter.es, followers, risks, detached or {}, checkpoints)
+        _record(adapter.es, followers, risks, detached or {}, checkpoints, bidirectional)
     say("summary (data at risk: writes the leader acknowledged that may be missing here):")
     for risk in risks:
         say(f"  {'would promote' if dry else 'promoted'} {risk.line}")
+    return risks
+
+
+def at_risk(adapter: Replication, followers: list[Follower], leaders: Mapping[str, Leader],
+            in_sync: Mapping[str, dict[str, Any]]) -> list[AtRisk]:
+    """Each follower's data at risk (``esdr.runbooks.at_risk``), read now."""
+    risks = []
+    for f in followers:
+        read_at = datetime.now(timezone.utc)
+        leader = leaders.get(f.remote)
+        risks.append(assess(adapter.lag(f.index), f.remote,
+                            answered=leader is not None and leader.whole,
+                            why=leader.why if leader is not None else "not asked",
+                            read_at=read_at, record=in_sync.get(f.index)))
+    return risks
+
+
+def report_kept(target: Replication | Api, kept: list[BidiFollower], *,
+                say: Callable[[str], None], leaders: Mapping[str, Leader] | None = None,
+                in_sync: Mapping[str, dict[str, Any]] | None = None) -> list[AtRisk]:
+    """The followers of bi-directional pairs `esdr promote` leaves following (Elastic's recipe:
+    nothing to promote, the lost DC's own index catches up on its return), each with the
+    writes its DC acknowledged into it that may be missing here, worded as for a promotion."""
+    if not kept:
+        return []
+    adapter = as_adapter(target)
+    if in_sync is None:
+        in_sync = registry.read(adapter.es).get(registry.IN_SYNC) or {}
+    followers = [Follower(k.cluster, k.index, k.writer, k.index) for k in kept]
+    risks = at_risk(adapter, followers, leaders or {}, in_sync)
+    say("bi-directional followers, left following (data at risk: writes their own DC "
+        "acknowledged that may be missing here until it returns):")
+    for k, risk in zip(kept, risks):
+        say(f"  {k.kept_line(risk.line.split(': ', 1)[1])}")
     return risks
 
 
@@ -310,7 +341,8 @@ def _shard_checkpoints(es: Api, index: str) -> dict[str, int] | None:
 
 def _record(es: Api, followers: list[Follower], risks: list[AtRisk],
             detached: dict[str, dict[str, Any]],
-            checkpoints: Mapping[str, dict[str, int] | None] | None = None) -> None:
+            checkpoints: Mapping[str, dict[str, int] | None] | None = None,
+            bidirectional: Mapping[str, str] | None = None) -> None:
     """So the next deploy holds these indices instead of trying to follow again; with the
     follower's checkpoint at promotion (summed, and per shard: ``shard_checkpoints``, which
     `esdr failback` salvages above) and the data at risk as reported."""
@@ -321,5 +353,7 @@ def _record(es: Api, followers: list[Follower], risks: list[AtRisk],
             "remote": f.remote, "leader_index": f.leader_index, "write_alias": f.write_alias,
             "at": at, **risk.record(), "detached_link": detached.get(f.remote, {}),
             "shard_checkpoints": (checkpoints or {}).get(f.index),
+            **({"bidirectional": (bidirectional or {})[f.index]}
+               if f.index in (bidirectional or {}) else {}),
         }
     registry.write(es, reg)

@@ -341,9 +341,13 @@ class Run:
 
     def _wait_in_sync(self, adapter: Replication, step: Step) -> None:
         p = self.pair
-        if adapter.follower(p.index) == {}:
+        found = adapter.follower(p.index)
+        if found == {}:
             self.say(f"  {p.new}:{p.index} is no longer a follower (stopped by the interrupted "
                      "run): nothing to wait for")
+            return
+        if self.record.get("phase") == FORWARD_ONLY and (found or {}).get("status") != "active":
+            self._stopping_already(p)
             return
         deadline = time.monotonic() + self.timeout
         while True:
@@ -362,6 +366,31 @@ class Run:
             f"({sync.line()}); rolled back: writes on {p.old} unblocked, nothing else changed",
             hint=f"check the replication of {p.index} on {p.new} (its status and lag), then "
                  "rerun, or allow longer with --timeout")
+
+    def _stopping_already(self, p: Pair) -> None:
+        """A forward run finds the follower paused (or closed): the interrupted run began the
+        engine's stop. Elasticsearch takes four requests for it (pause_follow, close, unfollow,
+        open: https://www.elastic.co/guide/en/elasticsearch/reference/current/
+        ccr-post-unfollow.html), and a paused follower has no follow stats (404 "No shard
+        follow tasks for follower indices", TransportFollowStatsAction), so waiting for them
+        would time out and roll back a follower already stopped. The phase was recorded only
+        after the follower was found in sync with the leader's write block on; while the block
+        is still there nothing can have reached the leader since, so it is in sync still and
+        the stop goes on."""
+        blocked = client.get_index_setting(self.old.es, p.leader_index, "index.blocks.write")
+        if str(blocked).lower() == "true":
+            self.say(f"  {p.new}:{p.index} was paused by the interrupted run once in sync, and "
+                     f"{p.old}:{p.leader_index} has kept its write block since: nothing to "
+                     "wait for")
+            return
+        raise EsdrError(
+            f"switchover {p.line()}: {p.new}:{p.index} was paused by the interrupted run, and "
+            f"{p.old}:{p.leader_index} no longer has the write block this switchover set, so "
+            f"it may hold writes {p.new}:{p.index} lacks; nothing was changed (a stopped "
+            "follower cannot be rolled back)",
+            hint=f"set the block again (PUT /{p.leader_index}/_block/write on {p.old}), resume "
+                 f"the follower on {p.new} (POST /{p.index}/_ccr/resume_follow; open it first "
+                 "if it is closed), let it catch up, then rerun")
 
     def _skip_writable(self, step: Step) -> bool:
         """A forward run after an interruption: the engine steps already done are skipped

@@ -35,7 +35,7 @@ class Wire:
 
     def perform_request(self, method, target, body=None, headers=None, request_timeout=None):
         parts = urlsplit(target)
-        sent = json.loads(body) if body else None
+        sent = _decode(body) if body else None
         self.seen.append((method, parts.path, sent))
         assert self.expected, f"unexpected request {method} {target} {sent}"
         e_method, e_path, e_body, status, response = self.expected.pop(0)
@@ -58,6 +58,15 @@ class Wire:
 
     def done(self) -> None:
         assert not self.expected, f"requests never made: {self.expected}"
+
+
+def _decode(body: bytes | str) -> Any:
+    """A JSON body, or an NDJSON one (``_bulk``) as the list of its lines."""
+    text = body.decode() if isinstance(body, bytes) else body
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def fake_client(expected: list[tuple], topology=None):

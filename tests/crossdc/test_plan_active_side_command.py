@@ -116,13 +116,23 @@ def test_status_never_prints_an_unmeasured_lag_as_zero():
     assert in_sync == "2026-12-05T17:00:00Z" and code == DRIFT
 
 
-def test_status_of_an_in_sync_follower():
+def test_status_does_not_take_a_live_reading_alone_as_in_sync():
+    """OpenSearch's _status shows a shard the leader did not answer for as in sync: status
+    trusts only the in-sync probe (both clusters' shard stats) or esdr's record."""
     live = Lag("orders", 0, live=True)
     state, lag, in_sync, code = status_cli._follower_view(
         FakeAdapter({"remote_cluster": "dc1", "leader_index": "orders", "status": "active"},
                     live), SIDE, {})
     assert (state, code) == ("active", OK) and "0 operation(s) behind" in lag
-    assert in_sync != "unknown"
+    assert in_sync == "unknown"
+
+
+def test_an_active_opensearch_follower_with_its_reason_is_healthy():
+    """OpenSearch's _status gives a reason even for a syncing follower ("User initiated")."""
+    state, _, _, code = status_cli._follower_view(
+        FakeAdapter({"remote_cluster": "dc1", "leader_index": "orders", "status": "active",
+                     "reason": "User initiated"}, Lag("orders", 2, live=True)), SIDE, {})
+    assert (state, code) == ("active (User initiated)", OK)
 
 
 def test_status_of_a_regular_index_where_a_follower_should_be():

@@ -177,6 +177,11 @@ def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     dc2 = os_lab.clients["dc2"]
     # every write DC2 acknowledged through the alias is in DC2's promoted orders
     assert drill.missing_ids(dc2, ORDERS, [a.id for a in writer.acked("dc2")]) == []
+    # promote's report: a window from the in-sync record `esdr status` wrote before the loss,
+    # holding every acknowledged write DC2 lacks (it may over-state, never under-state)
+    assert "(seen now; recorded)" in result.in_sync_seen, result.in_sync_seen
+    assert result.window["since"] is not None, result.window
+    assert result.window["uncovered"] == [], result.window
     alias = dc2.indices.get_alias(name=ORDERS_WRITE)
     assert alias[ORDERS]["aliases"][ORDERS_WRITE].get("is_write_index") is True, alias
     drill.failback(os_lab, result, writer, api.start_hosts, say=print)

@@ -4,6 +4,7 @@ the vendored plugin check, the two inventories' shape, and the drill's arithmeti
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 
 import pytest
 
@@ -184,3 +185,21 @@ def test_salvage_accounting_places_each_acknowledged_id():
                                      side_ids={"c"}, missing_at_promotion=["b", "c", "d"])
     assert found == {"acked_dc1": 4, "in_live": 2, "in_side_only": 1, "lost": ["d"],
                      "rpo_recovered": 2}
+
+
+def test_the_window_check_finds_a_missing_write_acknowledged_before_the_reported_start():
+    cut = 1_800_000_100.0  # wall clock of the loss
+    acks = [drill.Ack(f"w-{n}", "dc1", float(n), cut - 10 + n) for n in range(10)]  # -10..-1 s
+    since = datetime.fromtimestamp(cut - 5.5, timezone.utc).isoformat()
+    covered = drill.window_accounting(since, cut, acks, {"w-7", "w-9"})
+    assert covered["uncovered"] == [] and covered["since_s"] == pytest.approx(5.5)
+    assert covered["earliest_s"] == pytest.approx(3.0)
+    assert "every missing write inside it" in drill.window_line(covered, 2)
+    # w-4 was acknowledged 6 s before the loss, before the window's start: an under-statement
+    under = drill.window_accounting(since, cut, acks, {"w-4", "w-9"})
+    assert under["uncovered"] == ["w-4"]
+    assert "1 missing write(s) OUTSIDE it" in drill.window_line(under, 2)
+    # no window reported is never "covered"
+    unknown = drill.window_accounting(None, cut, acks, {"w-9"})
+    assert unknown["uncovered"] == ["w-9"] and "unknown" in drill.window_line(unknown, 1)
+    assert drill.window_accounting(since, cut, acks, set())["earliest_s"] is None

@@ -208,6 +208,26 @@ def test_a_link_promote_detached_is_held_until_failback(wire):
                                                       for c in plan.changes}
 
 
+def test_other_followers_of_an_unlinked_leader_do_not_block_the_plan_after_promote(wire):
+    """Seen on the OpenSearch lab: once promote detached DC2's link to the lost DC1, the
+    plugin's ``_status`` of DC2's follower of DC1's own index (a bi-directional pair) answers
+    as for a regular index. Nothing can be done before the link is back: the plan names it,
+    without drift or a blocking note (`esdr plan` exits 0)."""
+    _, _, t2, dc2 = both(wire, OS_ESTATE, "opensearch")
+    assert dc2.indices["events-dc1"].follow is not None  # deployed as a follower of DC1
+    promote(dc2)
+    link = {k: v for k, v in dc2.persistent.items() if k.startswith("cluster.remote.dc1.")}
+    for key in link:
+        del dc2.persistent[key]
+    dc2.registry()["promoted"]["orders"]["detached_link"] = link
+    dc2.indices["events-dc1"].follow = None  # "REPLICATION NOT IN PROGRESS" without the link
+    plan = run.plan_cluster(t2)
+    assert not plan.has_drift, run.plan_lines(plan)
+    (note,) = [n for n in plan.notes if n.name == "events-dc1"]
+    assert not note.blocking and "until `esdr failback` restores the link" in note.message
+    assert plan.drift == []
+
+
 def test_status_names_the_active_side_and_the_followers_state(wire, capsys):
     from esdr.cli import status as status_cli
     from esdr.cli.prints import Printer
