@@ -33,7 +33,7 @@ import urllib3  # noqa: E402
 
 from esdr.cli.gateway import gateway_queues  # noqa: E402
 from esdr.es.connect import credentials  # noqa: E402
-from esdr.gateway.render import CHECK_PATH, SERVICE  # noqa: E402
+from esdr.gateway.render import ALIVE_PATH, SERVICE  # noqa: E402
 from esdr.project import load_project  # noqa: E402
 from esdr.security.certs import ca_pem_path  # noqa: E402
 from esdr_lab import api  # noqa: E402
@@ -41,7 +41,6 @@ from tests.integration.deploy_runner import run_deploy  # noqa: E402
 
 DC1, DC2, GATEWAYS = "inventories/lab.py", "inventories/lab_dc2.py", "inventories/lab_gateways_real.py"
 VIP_ENTRY = "http://10.88.0.100:8000"
-VIP_API = "http://10.88.0.100:2900"
 CATCH_UP_LIMIT = 300.0  # seconds the replay may take before the benchmark says it did not
 
 
@@ -97,12 +96,14 @@ def wait_for_vip(pool: urllib3.PoolManager) -> None:
     """keepalived takes the VIP a few seconds after the gateways answer its check (bounded)."""
     for _ in range(120):
         try:
-            if pool.request("GET", f"{VIP_API}{CHECK_PATH}", timeout=1.0, retries=False).status == 200:
+            # the entry's own health path: the admin API listens on each gateway's loopback only
+            if pool.request("GET", f"{VIP_ENTRY}{ALIVE_PATH}", timeout=1.0,
+                            retries=False).status == 200:
                 return
         except urllib3.exceptions.HTTPError:
             pass
         time.sleep(0.5)
-    sys.exit(f"benchmark: {VIP_API}{CHECK_PATH} did not answer within a minute")
+    sys.exit(f"benchmark: {VIP_ENTRY}{ALIVE_PATH} did not answer within a minute")
 
 
 def main() -> int:

@@ -1,7 +1,9 @@
-"""Refuse a bad gateway tier before any host is touched: every problem at once. Pure.
+"""Refuse a bad gateway tier before any host is touched: every problem at once.
 
 ``validate_tier`` checks the inventory's gateway section (clusters, credentials, front door),
-then renders each gateway's gateway.yml and lints it, so ``esdr validate`` catches both.
+then renders each gateway's gateway.yml and lints it, so ``esdr validate`` catches both. Pure
+but for one read: a cluster password this machine has (its variable set, its file readable) is
+looked at, never shown, for what the gateway could not receive intact.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import ipaddress
 import re
 from collections import Counter, defaultdict
 
+from esdr.errors import BadInput
 from esdr.gateway.lint import lint_text
 from esdr.gateway.model import (
     FRONT_DOOR_KINDS,
@@ -18,9 +21,10 @@ from esdr.gateway.model import (
     FrontDoor,
     GatewayTier,
     Vip,
+    is_loopback,
 )
 from esdr.gateway.render import gateway_yml
-from esdr.gateway.secrets import runtime_env_name
+from esdr.gateway.secrets import PASSWORD_FIX, password_defects, peek, runtime_env_name
 from esdr.problems import Problem, errors
 
 
@@ -63,6 +67,44 @@ def _check_settings(tier: GatewayTier, where: str) -> list[Problem]:
             )
         )
     out.extend(_check_archive_checksum(tier, where))
+    out.extend(_check_api_exposure(tier, where))
+    return out
+
+
+ALLOW_REMOTE_API = "gateway_api_allow_remote_unauthenticated"
+
+
+def _check_api_exposure(tier: GatewayTier, where: str) -> list[Problem]:
+    # The gateway's API has no authentication: GET /config/runtime and GET /environments answer
+    # both clusters' passwords, DELETE /queue/<id> drops the writes owed to a cluster (framework
+    # modules/configs/config/config.go, modules/queue/api.go). esdr needs it on loopback only.
+    address, port = tier["gateway_api_listen_address"], tier["gateway_api_port"]
+    allowed = tier[ALLOW_REMOTE_API]
+    out = []
+    if not isinstance(allowed, bool):
+        out.append(Problem(where, "gateway-setting-invalid",
+                           f"{ALLOW_REMOTE_API} must be True or False"))
+    if not is_loopback(address):
+        reach = f"anyone who reaches {address}:{port} reads both clusters' passwords from " \
+                "GET /config/runtime (the gateway's API has no authentication)"
+        if allowed is not True:
+            out.append(Problem(
+                where, "gateway-api-not-loopback",
+                f"gateway_api_listen_address {address}: {reach}; keep the default 127.0.0.1 "
+                "(keepalived and the deploy ask it on the host, esdr gateway status through "
+                f"the host's sshd), or accept that with {ALLOW_REMOTE_API} = True"))
+        elif not tier.lab:
+            out.append(Problem(where, "gateway-api-exposed",
+                               f"gateway_api_listen_address {address} ({ALLOW_REMOTE_API}): "
+                               f"{reach}", "warning"))
+    if tier["gateway_api_transport"] == "direct" and is_loopback(address):
+        far = [g.name for g in tier.gateways if not is_loopback(g.address)]
+        if far:
+            out.append(Problem(
+                where, "gateway-api-unreachable",
+                f"gateway_api_transport 'direct' connects from here to {', '.join(far)} on port "
+                f"{port}, but the API listens on {address} only: use the default transport "
+                "'ssh' (a forward through each gateway host's sshd to its loopback)"))
     return out
 
 
@@ -140,6 +182,28 @@ def _check_clusters(tier: GatewayTier, where: str) -> list[Problem]:
         out.extend(_check_plain_http(tier, cluster, here))
         out.extend(_check_pinned_version(cluster, here))
     out.extend(_check_password_variables(tier, where))
+    out.extend(_check_password_values(tier))
+    return out
+
+
+def _check_password_values(tier: GatewayTier) -> list[Problem]:
+    # The gateway gets each password through $[[env.NAME]], substituted into gateway.yml's text
+    # (esdr.gateway.secrets, beside _DEFECTS, says how each character is mangled). A password
+    # this machine does not have is left to the deploy, which checks it again (secrets_file).
+    out = []
+    for cluster in tier.clusters:
+        if not cluster.username or cluster.password is None:
+            continue
+        value = peek(cluster.password)
+        defects = password_defects(value) if value is not None else []
+        if defects:
+            out.append(Problem(
+                f"gateway cluster {cluster.role} ({cluster.name or '?'})",
+                "gateway-password-unusable",
+                f"the password in {cluster.password} "
+                f"(gateway_clusters.{cluster.role}.password) contains {', '.join(defects)}, "
+                "which the gateway's $[[env.NAME]] substitution would not pass intact (it "
+                f"would log in with another password, or not start): {PASSWORD_FIX}"))
     return out
 
 
@@ -387,9 +451,16 @@ def _lint_rendered(tier: GatewayTier) -> list[Problem]:
     out: list[Problem] = []
     seen: set[str] = set()
     for host in tier.gateways:
-        for problem in lint_text(
-            gateway_yml(tier, host), f"rendered gateway.yml of {host.name}", True
-        ):
+        try:
+            text = gateway_yml(tier, host)
+        except BadInput as exc:  # a value gateway.yml cannot carry: one problem among the rest
+            same = str(exc).split(": ", 1)[-1]  # without "host NAME": the same on every host
+            if same not in seen:
+                seen.add(same)
+                out.append(Problem(f"rendered gateway.yml of {host.name}",
+                                   "gateway-unrenderable", str(exc)))
+            continue
+        for problem in lint_text(text, f"rendered gateway.yml of {host.name}", True):
             if problem.message not in seen:  # the same defect on every host: say it once
                 seen.add(problem.message)
                 out.append(problem)

@@ -15,7 +15,7 @@ from esdr.cli.prints import Printer
 from esdr.errors import BadInput
 from esdr.es.tunnel import Forward, route_pool
 from esdr.gateway.lint import lint_text
-from esdr.gateway.model import GatewayHost, GatewayTier, local_address
+from esdr.gateway.model import GatewayHost, GatewayTier, is_loopback, local_address
 from esdr.gateway.queues import QueueState, parse_queue_stats, summary_lines
 from esdr.problems import errors
 from esdr.project import load_project
@@ -63,8 +63,10 @@ def _forward(tier: GatewayTier, gateway: GatewayHost) -> Forward:
     port = int(tier["gateway_api_port"])
     if tier["gateway_api_transport"] == "direct" or gateway.ssh is None:
         return Forward(None, (gateway.address, port), API_TIMEOUT)
-    return Forward(gateway.ssh, (local_address(tier["gateway_api_listen_address"]), port),
-                   API_TIMEOUT)
+    # a direct-tcpip channel names the host without the brackets of a binding ("[::1]"):
+    # RFC 4254 section 7.2, https://www.rfc-editor.org/rfc/rfc4254#section-7.2
+    address = local_address(tier["gateway_api_listen_address"]).strip("[]")
+    return Forward(gateway.ssh, (address, port), API_TIMEOUT)
 
 
 def gateway_queues(tier: GatewayTier, gateway: GatewayHost
@@ -72,6 +74,11 @@ def gateway_queues(tier: GatewayTier, gateway: GatewayHost
     """One gateway's queues from ``GET /queue/stats``, or (None, why it did not answer)."""
     port = int(tier["gateway_api_port"])
     url = f"http://{gateway.address}:{port}/queue/stats"
+    listen = tier["gateway_api_listen_address"]
+    if (tier["gateway_api_transport"] == "direct" and is_loopback(listen)
+            and not is_loopback(gateway.address)):  # esdr validate refuses it too
+        return None, (f"{url}: the API listens on {listen} of {gateway.name} only; "
+                      "gateway_api_transport 'direct' cannot reach it: use 'ssh'")
     # the pool keeps the gateway's URL; only its socket is the forward (never an HTTP proxy of
     # the environment: urllib3 reads none)
     pool = urllib3.HTTPConnectionPool(gateway.address, port, retries=False,

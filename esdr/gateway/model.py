@@ -14,6 +14,7 @@ Inventory shape (see ``inventories/prod.py`` and ``group_data/prod.py``):
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,14 @@ TIER_DEFAULTS: dict[str, Any] = {
     "gateway_binary": "gateway-linux-amd64",  # the executable's name inside the archive
     "gateway_entry_port": 8000,
     "gateway_listen_address": "0.0.0.0",  # the entry's address (the VIP moves between hosts)
-    "gateway_api_listen_address": "0.0.0.0",  # the API: keepalived's check, queue depth and lag
+    # The API (keepalived's "api" check, queue depth and lag) has no authentication, and its
+    # GET /config/runtime and GET /environments answer the clusters' passwords (framework
+    # modules/configs/config/config.go), DELETE /queue/<id> drops the writes owed to a cluster
+    # (modules/queue/api.go). esdr reads it only from the gateway host itself (keepalived, the
+    # deploy's queue summary) or through that host's sshd (esdr gateway status): loopback.
+    "gateway_api_listen_address": "127.0.0.1",
+    # Any other address only with this set to True: whoever reaches it reads both passwords.
+    "gateway_api_allow_remote_unauthenticated": False,
     "gateway_api_port": 2900,
     # how esdr reads that API: "ssh" (a forward through the gateway host's own sshd, as for the
     # clusters' APIs: README "How the deploy reaches a cluster's API") or "direct" (TCP from here)
@@ -87,6 +95,25 @@ def local_address(listen: Any) -> str:
     every address answers on loopback too; one bound to a single address, only there."""
     address = str(listen or "0.0.0.0")
     return "127.0.0.1" if address in ("0.0.0.0", "::") else address
+
+
+def url_host(address: str) -> str:
+    """``address`` as the host of a URL: an IPv6 literal in brackets (RFC 3986 section 3.2.2,
+    https://www.rfc-editor.org/rfc/rfc3986#section-3.2.2), as Go's net.JoinHostPort writes it
+    for a binding; without them ``http://fd00::1:8000`` names no port."""
+    return f"[{address}]" if ":" in address and not address.startswith("[") else address
+
+
+def is_loopback(address: Any) -> bool:
+    """A binding that only this host can connect to: a loopback IP literal (127.0.0.0/8, ::1)
+    or ``localhost``. A host name is not looked up: it could name any address."""
+    text = str(address or "")
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -138,6 +165,7 @@ class GatewayTier:
     other_hosts: tuple[GatewayHost, ...] = ()  # every other inventory host (for messages)
     inconsistent_keys: tuple[str, ...] = ()
     cluster_errors: tuple[str, ...] = field(default=())  # shape problems of gateway_clusters
+    lab: bool = False  # every host of the tier says es_lab = True (a lab inventory)
 
     def __getitem__(self, key: str) -> Any:
         return self.settings[key]
@@ -259,6 +287,7 @@ def tier_from_hosts(hosts: Iterable[HostSpec], source: str = "") -> GatewayTier 
         other_hosts=tuple(_host(s) for s in specs if not is_gateway_spec(s)),
         inconsistent_keys=inconsistent,
         cluster_errors=cluster_errors,
+        lab=all(s.data.get("es_lab") is True for s in tier_specs),
     )
 
 

@@ -15,8 +15,23 @@ from typing import Any
 
 import jinja2
 
-from esdr.gateway.model import LB_GROUP, GatewayHost, GatewayTier, Vip, local_address
-from esdr.gateway.secrets import env_file_text, resolve, runtime_env_name, runtime_ref
+from esdr.errors import EsdrError
+from esdr.gateway.model import (
+    LB_GROUP,
+    GatewayHost,
+    GatewayTier,
+    Vip,
+    local_address,
+    url_host,
+)
+from esdr.gateway.secrets import (
+    PASSWORD_FIX,
+    env_file_text,
+    password_defects,
+    resolve,
+    runtime_env_name,
+    runtime_ref,
+)
 from esdr.render import (
     SYSTEMD_DIR,
     RenderedFile,
@@ -76,6 +91,9 @@ def gateway_yaml(value: Any, what: str = "a gateway setting") -> str:
 # (keepalived.conf(5), "Configuration file syntax"). A word here is kept to characters that are
 # none of those, and each kind of value is checked for what it is.
 _KEEPALIVED_WORD = re.compile(r"^[A-Za-z0-9_.:/+,=-]+$")
+# A word of the check script may also hold the brackets of an IPv6 URL: none of the characters
+# above, and `keepalived -t` reads the script as written (tests/gateway/test_render.py).
+_KEEPALIVED_SCRIPT_WORD = re.compile(r"^[A-Za-z0-9_.:/+,=\[\]-]+$")
 # A Linux interface name: at most 15 bytes, no '/', ':' or blank (dev_valid_name in
 # https://github.com/torvalds/linux/blob/master/net/core/dev.c); kept to the usual characters.
 _INTERFACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")
@@ -108,7 +126,7 @@ def keepalived_value(value: Any, kind: str, what: str) -> str:
         return text
     if kind == "script":
         words = [str(w) for w in value]
-        bad = next((w for w in words if not _KEEPALIVED_WORD.match(w)), None)
+        bad = next((w for w in words if not _KEEPALIVED_SCRIPT_WORD.match(w)), None)
         if bad is not None:
             raise UnsafeValue(what, f"{show(bad)} cannot be a word of a keepalived script")
         return '"' + " ".join(words) + '"'
@@ -265,7 +283,7 @@ def check_command(tier: GatewayTier) -> list[str]:
         listen, port, path = "gateway_api_listen_address", "gateway_api_port", CHECK_PATH
     else:
         listen, port, path = "gateway_listen_address", "gateway_entry_port", ALIVE_PATH
-    url = f"http://{local_address(tier[listen])}:{tier[port]}{path}"
+    url = f"http://{url_host(local_address(tier[listen]))}:{tier[port]}{path}"
     return ["/usr/bin/curl", "-fsS", "-m", "2", "-o", "/dev/null", url]
 
 
@@ -361,10 +379,17 @@ def host_files(tier: GatewayTier, host: GatewayHost) -> list[RenderedFile]:
 
 def secrets_file(tier: GatewayTier) -> RenderedFile:
     """The EnvironmentFile with the resolved passwords (deploy time only; 0600, gateway user)."""
-    values = {
-        runtime_env_name(c.name): resolve(c.password, f"gateway cluster {c.name} password")
-        for c in tier.clusters
-        if c.username and c.password is not None
-    }
+    values = {}
+    for c in tier.clusters:
+        if not c.username or c.password is None:
+            continue
+        where = f"gateway cluster {c.name} password {c.password}"
+        value = resolve(c.password, where)
+        defects = password_defects(value)
+        if defects:  # esdr validate says so too; this is the deploy's own guard
+            raise EsdrError(f"{where} contains {', '.join(defects)}: the gateway's "
+                            "$[[env.NAME]] substitution would not pass it intact",
+                            hint=PASSWORD_FIX)
+        values[runtime_env_name(c.name)] = value
     user = tier["gateway_user"]
     return RenderedFile(env_path(tier), env_file_text(values), "600", user, user)

@@ -133,7 +133,11 @@ def test_deploy_installs_and_starts_the_real_gateway_idempotently(lab) -> None:
         mode = _ssh(host, "stat -c '%a %U' /etc/infini-gateway/gateway.env").split()
         assert mode == ["600", "infini-gateway"]
     wait("the VIP on gw1", lambda: vip_holder() == "gw1", 30)
-    assert who(f"http://{VIP}:2900/queue/stats", timeout=2.0) is not None
+    assert who(f"http://{VIP}:8000{ALIVE_PATH}", timeout=2.0) == "alive"
+    # the admin API (cluster passwords, queue deletes) listens on each gateway's loopback
+    # only: from this machine, through the VIP or a gateway's own address, nothing answers
+    for address in (VIP, *(lab["api"].address_of(h) for h in GATEWAY_HOSTS)):
+        assert who(f"http://{address}:2900/queue/stats", timeout=2.0) is None, address
 
 
 def test_backup_outage_then_gateway_failover(lab) -> None:

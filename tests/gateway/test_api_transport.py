@@ -61,7 +61,7 @@ def test_the_api_is_read_through_the_gateway_hosts_sshd_by_default(forwards) -> 
     states, error = cli_gateway.gateway_queues(model, model.gateways[0])
     assert error is None
     assert [(s.name, s.messages, s.lag_bytes) for s in states] == [("dc2-queue", 5, 600)]
-    # the gateway's sshd connects to the API on its own loopback (the API binds 0.0.0.0)
+    # the gateway's sshd connects to the API on its own loopback (where it listens by default)
     assert forwards == [("10.0.0.11", ("127.0.0.1", 2911))]
 
 
@@ -72,9 +72,18 @@ def test_an_api_bound_to_one_address_is_reached_there(forwards) -> None:
 
 
 def test_direct_opts_out_of_the_forward(forwards) -> None:
-    model = tier(gateways=(("gw1", "10.0.0.11"),), gateway_api_transport="direct")
+    model = tier(gateways=(("gw1", "10.0.0.11"),), gateway_api_transport="direct",
+                 gateway_api_listen_address="0.0.0.0",
+                 gateway_api_allow_remote_unauthenticated=True)
     cli_gateway.gateway_queues(model, model.gateways[0])
     assert forwards == [(None, ("10.0.0.11", 2900))]
+
+
+def test_direct_to_a_loopback_api_of_another_host_says_why_without_trying(forwards) -> None:
+    model = tier(gateways=(("gw1", "10.0.0.11"),), gateway_api_transport="direct")
+    states, error = cli_gateway.gateway_queues(model, model.gateways[0])
+    assert states is None and "listens on 127.0.0.1 of gw1 only" in error and "'ssh'" in error
+    assert forwards == []
 
 
 def test_a_lagging_replay_is_drift_and_a_silent_gateway_a_failure(forwards, monkeypatch) -> None:
@@ -88,3 +97,9 @@ def test_a_lagging_replay_is_drift_and_a_silent_gateway_a_failure(forwards, monk
     states, error = cli_gateway.gateway_queues(model, model.gateways[0])
     assert states is None and "connection refused" in error
     assert cli_gateway.report_queues(Printer(), model) == FAILURE
+
+
+def test_an_ipv6_loopback_api_is_forwarded_to_without_brackets(forwards) -> None:
+    model = tier(gateways=(("gw1", "10.0.0.11"),), gateway_api_listen_address="[::1]")
+    cli_gateway.gateway_queues(model, model.gateways[0])
+    assert forwards == [("10.0.0.11", ("::1", 2900))]

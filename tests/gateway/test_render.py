@@ -14,7 +14,7 @@ from esdr.gateway.render import (
     nginx_site,
     secrets_file,
 )
-from tests.gateway.factory import tier
+from tests.gateway.factory import KEEPALIVED, tier
 
 
 def _doc(model, name="gw1"):
@@ -232,6 +232,34 @@ def test_keepalived_checks_the_entry_where_it_listens(listen: str, url: str) -> 
     """An entry bound to one address does not answer on loopback."""
     model = tier(gateway_listen_address=listen)
     assert f'-o /dev/null {url}"' in keepalived_conf(model, model.host("gw1"))
+
+
+@pytest.mark.parametrize(("setting", "listen", "check", "url"), [
+    ("gateway_listen_address", "fd00::11", "entry", "http://[fd00::11]:8000/_esdr/alive"),
+    ("gateway_api_listen_address", "::1", "api", "http://[::1]:2900/_version"),
+])
+def test_keepalived_checks_an_ipv6_address_in_brackets(setting, listen, check, url) -> None:
+    """Without brackets ``http://fd00::11:8000/...`` names no port (RFC 3986 section 3.2.2):
+    curl fails every check and keepalived gives the VIP up on every host."""
+    model = tier({**KEEPALIVED, "check": check}, **{setting: listen})
+    conf = keepalived_conf(model, model.host("gw1"))
+    assert f'-o /dev/null {url}"' in conf
+
+
+def test_keepalived_accepts_the_bracketed_check(tmp_path) -> None:
+    """keepalived's own config test (``keepalived -t``) reads the IPv6 check as written."""
+    import shutil
+    import subprocess
+
+    keepalived = shutil.which("keepalived") or shutil.which("/usr/sbin/keepalived")
+    if keepalived is None:
+        pytest.skip("keepalived is not installed here")
+    model = tier(gateway_listen_address="fd00::11")
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(keepalived_conf(model, model.host("gw1")))
+    result = subprocess.run([keepalived, "-t", "-f", str(conf)], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_keepalived_nopreempt_starts_every_host_as_backup() -> None:
