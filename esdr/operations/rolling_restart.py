@@ -230,10 +230,13 @@ def _restart_one(topology: Topology, node: Node, observers: list[str], service: 
         timeout=timeout,
     )
     # A node is listed by the master once it joins, before its own HTTP port is bound:
-    # clients that reach it directly (with its new certificate) must find it answering.
+    # clients that reach it directly (with its new certificate) must find it answering. The
+    # master may also still list the node that just stopped (it is removed only once the
+    # master notices), so a node that cannot start is looked for here too: named within
+    # seconds, not after the whole timeout.
     wait_until(
         f"{node.name} to answer on its own HTTP port",
-        lambda: target.health() is not None,
+        lambda: target.health() is not None or _stopped(target, node, service),
         timeout=timeout,
     )
     # restarted: the node runs its current configuration, nothing is pending for it any more

@@ -30,7 +30,8 @@ ALLOCATION = "cluster.routing.allocation.enable"
 class FakeNodes:
     """What the cluster holds: its persistent settings and the nodes that are members."""
 
-    def __init__(self, topo, *, stops_on_start=(), never_rejoins=(), no_http=(), raises=None):
+    def __init__(self, topo, *, stops_on_start=(), never_rejoins=(), no_http=(), raises=None,
+                 still_listed=()):
         self.topology = topo
         self.persistent: dict = {}
         self.members = {n.name for n in topo.cluster.nodes}
@@ -38,6 +39,9 @@ class FakeNodes:
         self.never_rejoins = set(never_rejoins)  # the service runs, the node never joins
         self.no_http = set(no_http)  # joins, but its own HTTP port never answers
         self.raises = raises  # (node, exception): its restart command raises
+        # stopped, but the master has not noticed yet: still a member, its HTTP port dead
+        self.still_listed = set(still_listed)
+        self.dead: set[str] = set()
         self.restarted: list[str] = []
         self.allocation_writes: list = []
         self.pending = {n.name for n in topo.cluster.nodes}  # restart_needed wrote their marks
@@ -55,7 +59,7 @@ class FakeApi:
         return self.name in self.nodes.members
 
     def health(self):
-        if not self.up or self.name in self.nodes.no_http:
+        if not self.up or self.name in self.nodes.no_http | self.nodes.dead:
             return None
         return {"status": "green"}
 
@@ -92,7 +96,9 @@ class FakeApi:
                 raise nodes.raises[1]
             nodes.restarted.append(self.name)
             if self.name in nodes.stops_on_start:
-                nodes.members.discard(self.name)
+                nodes.dead.add(self.name)
+                if self.name not in nodes.still_listed:
+                    nodes.members.discard(self.name)
             return True, ""
         if command.startswith("systemctl is-active"):
             return True, "failed\n" if self.name in nodes.stops_on_start else "active\n"
@@ -151,6 +157,20 @@ def test_a_node_that_stops_while_starting_fails_the_roll_and_restores_allocation
     assert "unknown setting [esdr.bogus]" in error  # the node's own reason, from its journal
     assert "journalctl -u elasticsearch" in error
     assert any("allocation" in line and "restored" in line for line in said)
+
+
+def test_a_node_that_stops_while_the_master_still_lists_it_is_named_not_waited_out(
+        monkeypatch, said):
+    """The master removes a stopped node only once it notices: right after the restart the
+    node may still be listed, and the wait for its HTTP port must look at the service too (a
+    fresh-clone CI once waited the whole 120 s there and reported a timeout)."""
+    nodes = FakeNodes(topology(), stops_on_start={"d1"}, still_listed={"d1"})
+    _wire(monkeypatch, nodes)
+    assert _roll(nodes, ["d1", "d2"]) is False
+    error = next(line for line in said if line.startswith("error:"))
+    assert "stopped while starting" in error and "unknown setting [esdr.bogus]" in error
+    assert "timed out" not in error
+    assert ALLOCATION not in nodes.persistent
 
 
 def test_a_node_that_never_rejoins_times_out_and_restores_allocation(monkeypatch, said):
