@@ -622,8 +622,11 @@ def failback(
     *,
     say: Say = print,
     back_writes: int = 20,
+    before_failback: Callable[[], None] | None = None,
 ) -> DrillResult:
-    """Step 5: DC1 returns, follows DC2, counts match, writes go back to DC1 (DC2 follows)."""
+    """Step 5: DC1 returns, follows DC2, counts match, writes go back to DC1 (DC2 follows).
+    ``before_failback``: called once DC1 answers again, before `esdr failback` (the state
+    promote left, with both DCs up)."""
     hosts = lab.hosts("dc1")
     say(f"[drill] DC1 returns: booting {', '.join(hosts)}")
     regain_hosts(hosts)
@@ -638,6 +641,8 @@ def failback(
         wait_until("DC2 connected to dc1 again",
                    lambda: (rest(dc2, "GET", "/_remote/info").get("dc1") or {}).get("connected"),
                    timeout=120)
+    if before_failback is not None:
+        before_failback()
     # salvage is the default (into a side index on DC2): before DC1's copy is deleted, what
     # it holds and DC2 does not is kept
     esdr_ok(["failback", DC2_INVENTORY, "--direction", "reverse", "--index", ORDERS,

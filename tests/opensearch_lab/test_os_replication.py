@@ -184,7 +184,8 @@ def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     assert result.window["uncovered"] == [], result.window
     alias = dc2.indices.get_alias(name=ORDERS_WRITE)
     assert alias[ORDERS]["aliases"][ORDERS_WRITE].get("is_write_index") is True, alias
-    drill.failback(os_lab, result, writer, api.start_hosts, say=print)
+    drill.failback(os_lab, result, writer, api.start_hosts, say=print,
+                   before_failback=_after_promote_both_dcs_plan_clean_and_deploy_nothing)
     counts = result.counts_after_failback
     assert counts["dc1"] == counts["dc2"], counts
     # salvage: every write DC1 acknowledged is in DC2, in orders or in the side index, id by id
@@ -195,6 +196,17 @@ def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     assert salvage["in_live"] + salvage["in_side_only"] == result.acked_dc1, salvage
     assert result.writes_back_on_dc1 > 0
     DRILL["done"] = True
+
+
+def _after_promote_both_dcs_plan_clean_and_deploy_nothing() -> None:
+    """DC1 is back, nothing failed back yet, the estate untouched: `esdr plan` on both DCs
+    exits 0 naming dc2 (recorded by promote; DC1 reads it from DC2's registry and is told to
+    fail back), and a deploy of each changes nothing (DC1's copy is not touched)."""
+    for inventory in (DC1, DC2):
+        drill.plan_names_active(inventory, "dc2", "promote", print)
+    for inventory in (DC1, DC2):
+        changed = deploy(inventory).changed_operations()
+        assert all(ops == [] for ops in changed.values()), changed
 
 
 def test_after_failback_a_deploy_converges_the_estate_again(os_lab):
