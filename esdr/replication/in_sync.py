@@ -54,17 +54,19 @@ class InSync:
                 "shards": dict(sorted(self.leader.items()))}
 
 
-def primary_seq_nos(stats: Mapping[str, Any], index: str, field: str) -> dict[str, int] | str:
+def primary_seq_nos(stats: Mapping[str, Any], index: str, field: str,
+                    who: str | None = None) -> dict[str, int] | str:
     """Shard -> ``seq_no.<field>`` of its primary, from ``GET /<index>/_stats?level=shards``;
-    a string says why not (no primary reported for a shard, no shard at all)."""
+    a string says why not (no primary reported for a shard, no shard at all), naming ``who``
+    answered (default: the index)."""
     shards = (((stats.get("indices") or {}).get(index) or {}).get("shards")) or {}
     out: dict[str, int] = {}
     for shard, copies in shards.items():
         primary = next((c for c in copies if (c.get("routing") or {}).get("primary")), None)
         if primary is None or field not in (primary.get("seq_no") or {}):
-            return f"{index} reports no primary of shard {shard}"
+            return f"{who or index} reports no primary of shard {shard}"
         out[str(shard)] = int(primary["seq_no"][field])
-    return out or f"{index} reports no shard"
+    return out or (f"{who} reports no shard of {index}" if who else f"{index} reports no shard")
 
 
 def behind(leader: Mapping[str, int], follower: Mapping[str, int]) -> int | None:

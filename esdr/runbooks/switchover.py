@@ -41,6 +41,7 @@ from esdr.reconcile import registry
 from esdr.reconcile.run import in_parallel
 from esdr.replication import Replication
 from esdr.replication.base import Lag
+from esdr.replication.in_sync import primary_seq_nos
 from esdr.replication.opensearch import OpenSearchReplication
 from esdr.runbooks.steps import Step, run_step
 
@@ -179,14 +180,7 @@ def leader_checkpoints(stats: Mapping[str, Any], index: str) -> dict[str, int] |
     """Shard -> the primary's global checkpoint, from the leader's own ``_stats?level=shards``
     (asked live: the follower's view of the leader is only as fresh as its last read); a
     string says why not (a primary not reported)."""
-    shards = (((stats.get("indices") or {}).get(index) or {}).get("shards")) or {}
-    out: dict[str, int] = {}
-    for shard, copies in shards.items():
-        primary = next((c for c in copies if (c.get("routing") or {}).get("primary")), None)
-        if primary is None or "seq_no" not in primary:
-            return f"the leader reports no primary of shard {shard}"
-        out[str(shard)] = int(primary["seq_no"]["global_checkpoint"])
-    return out or f"the leader reports no shard of {index}"
+    return primary_seq_nos(stats, index, "global_checkpoint", who="the leader")
 
 
 def follower_checkpoints_ccr(stats: Mapping[str, Any] | None, index: str) -> dict[str, int]:
