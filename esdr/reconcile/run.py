@@ -572,4 +572,27 @@ def plan_lines(plan: ClusterPlan, verbose: bool = False) -> list[str]:
     counts = {a: sum(1 for c in plan.changes if c.action == a)
               for a in ("created", "changed", "deleted", "unchanged")}
     lines.append("  " + ", ".join(f"{n} {a}" for a, n in counts.items()))
+    lines += [f"  {line}" for line in registry_lines(plan.registry_before, plan.registry_after)]
+    return lines
+
+
+def registry_lines(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What the apply records in the registry beyond the objects' own changes: a deploy that
+    writes it says so, instead of reporting nothing changed while its operation changed."""
+    lines = []
+    for kind in registry.KINDS:
+        was, now = registry.managed(before, kind), registry.managed(after, kind)
+        if now - was:
+            lines.append(f"registry {registry.INDEX}: records {kind} "
+                         f"{', '.join(sorted(now - was))} as managed by esdr")
+        if was - now:
+            lines.append(f"registry {registry.INDEX}: no longer records {kind} "
+                         f"{', '.join(sorted(was - now))}")
+        if was == now and before.get(kind) != after.get(kind):
+            lines.append(f"registry {registry.INDEX}: rewrites its {kind} list "
+                         f"({before.get(kind)!r} -> {after.get(kind)!r})")
+    others = sorted(k for k in set(before) | set(after)
+                    if k not in registry.KINDS and before.get(k) != after.get(k))
+    if others:
+        lines.append(f"registry {registry.INDEX}: rewrites {', '.join(others)}")
     return lines

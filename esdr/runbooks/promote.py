@@ -356,4 +356,10 @@ def _record(es: Api, followers: list[Follower], risks: list[AtRisk],
             **({"bidirectional": (bidirectional or {})[f.index]}
                if f.index in (bidirectional or {}) else {}),
         }
+    # the write alias promote moved here is the active side's now, as the estate designs it:
+    # recorded as esdr's (as a deploy would record it), so the first deploy after the promote
+    # writes nothing, not even the registry
+    switched = {f.write_alias for f in followers if f.write_alias}
+    if switched:
+        reg["alias"] = sorted(registry.managed(reg, "alias") | switched)
     registry.write(es, reg)

@@ -70,6 +70,8 @@ def test_contract_promote_runs_the_documented_calls_in_order_and_records_it():
                     in_sync={})
     wire.done()
     record = wire.seen[-1][2]["promoted"]["follower_index"]
+    # the write alias moved here is recorded as esdr's, as the next deploy would record it
+    assert wire.seen[-1][2]["alias"] == ["orders"]
     assert record["remote"] == "dc1" and record["lag_operations"] == 256
     assert record["lag_measured"] is True and record["at_risk_since"] is None
     assert record["follower_checkpoint"] == 768  # follower_global_checkpoint at promotion

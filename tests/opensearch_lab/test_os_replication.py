@@ -205,8 +205,9 @@ def _after_promote_both_dcs_plan_clean_and_deploy_nothing() -> None:
     for inventory in (DC1, DC2):
         drill.plan_names_active(inventory, "dc2", "promote", print)
     for inventory in (DC1, DC2):
-        changed = deploy(inventory).changed_operations()
-        assert all(ops == [] for ops in changed.values()), changed
+        run = deploy(inventory)
+        changed = run.changed_operations()
+        assert all(ops == [] for ops in changed.values()), (changed, run.esdr_lines())
 
 
 def test_after_failback_a_deploy_converges_the_estate_again(os_lab):
@@ -216,8 +217,9 @@ def test_after_failback_a_deploy_converges_the_estate_again(os_lab):
     if not DRILL.get("done"):
         pytest.skip("the drill did not complete (see its failure): DC1 may still be down")
     for inventory in (DC1, DC2):
-        changed = deploy(inventory).changed_operations()
-        assert all(ops == [] for ops in changed.values()), changed
+        run = deploy(inventory)
+        changed = run.changed_operations()
+        assert all(ops == [] for ops in changed.values()), (changed, run.esdr_lines())
     for inventory in (DC1, DC2):
         plan = drill.esdr(["plan", inventory])
         print(plan.stdout, plan.stderr)

@@ -50,7 +50,8 @@ def promote(dc2: FakeCluster, with_record: bool = True) -> None:
     dc2.indices["orders"].follow = None
     dc2.indices["orders"].aliases = {"orders-write": {"is_write_index": True}}
     entries = {"promoted": {"orders": {"remote": "dc1", "leader_index": "orders",
-                                       "write_alias": "orders-write"}}}
+                                       "write_alias": "orders-write"}},
+               "alias": sorted(registry.managed(dc2.registry(), "alias") | {"orders-write"})}
     if with_record:
         entries[registry.ACTIVE] = {PAIR: record("dc2", 1, "promote")}
     set_registry(dc2, **entries)
@@ -95,6 +96,7 @@ def test_promoted_survivor_leads_without_drift_or_hold(wire):
     assert not any("held" in n.message for n in plan.notes)  # the record decides, not the hold
     assert {(c.kind, c.name, c.action) for c in plan.changes} >= {
         ("alias", "orders-write", "unchanged")}
+    assert not plan.needs_write, run.plan_lines(plan)  # not even the registry
     run.apply_plan(t2, plan)
     assert writes_besides_registry(dc2) == []
 
