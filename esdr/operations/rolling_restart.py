@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pyinfra import host, state
 from pyinfra.api import FunctionCommand, operation
@@ -110,76 +112,231 @@ def _api_for(topology: Topology, name: str) -> NodeApi:
 # https://www.elastic.co/guide/en/elasticsearch/reference/current/restart-cluster.html#restart-cluster-rolling
 ALLOCATION = "cluster.routing.allocation.enable"
 HELD = "primaries"
+# esdr's record that the hold is its own, written in the same settings update as the hold and
+# removed in the same update as the give-back, so the two cannot part: a deploy that dies
+# mid-roll leaves both, and the next deploy gives back exactly what the record says. Keys under
+# ``cluster.metadata.`` are free-form cluster settings kept for this (Elasticsearch and
+# OpenSearch alike): https://www.elastic.co/guide/en/elasticsearch/reference/current/misc-cluster-settings.html#user-defined-data
+# Its value is JSON: {"restore": the persistent value before the hold (null: unset, the default
+# all), "node": the node being restarted, "since": UTC time}.
+HOLD_RECORD = "cluster.metadata.esdr_allocation_hold"
+# Transient cluster settings override persistent ones ("transient, then persistent, then
+# elasticsearch.yml, then the default"), and Elastic no longer recommends them: they can clear
+# unexpectedly. https://www.elastic.co/guide/en/elasticsearch/reference/current/settings.html#cluster-setting-types
+# A transient allocation.enable therefore makes the persistent hold a no-op (or, if it is a hold
+# itself, one that may vanish mid-roll). esdr refuses to roll while one is set rather than hold
+# through a transient setting of its own: the operator clears it with one request, and the hold
+# stays durable (persistent), recorded and restorable by the next deploy.
+CLEAR_TRANSIENT = f'PUT _cluster/settings {{"transient": {{"{ALLOCATION}": null}}}}'
+
+
+def _allows_replicas(value: str | None) -> bool:
+    """Whether ``value`` of allocation.enable lets replicas allocate (unset: the default, all)."""
+    return value is None or str(value).strip().lower() == "all"
+
+
+def _shown(value: str | None) -> str:
+    return "all (the default)" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class AllocationState:
+    """What the cluster's settings say about allocation.enable, and whether esdr holds it."""
+
+    persistent: str | None
+    transient: str | None
+    record: dict | None  # esdr's hold record (HOLD_RECORD); None: no hold of esdr's
+
+    @classmethod
+    def of(cls, settings: Mapping) -> AllocationState:
+        persistent = settings.get("persistent") or {}
+        transient = settings.get("transient") or {}
+        record = None
+        if HOLD_RECORD in persistent:
+            try:
+                record = json.loads(persistent[HOLD_RECORD])
+            except (TypeError, ValueError):
+                record = None
+            if not isinstance(record, dict):
+                record = {}  # unreadable, still esdr's: give back the default
+        return cls(persistent.get(ALLOCATION), transient.get(ALLOCATION), record)
+
+    @property
+    def restore(self) -> str | None:
+        """The persistent value esdr's hold gives back (None: unset, the default all)."""
+        value = (self.record or {}).get("restore")
+        return value if isinstance(value, str) else None
+
+    @property
+    def held_by_esdr(self) -> bool:
+        return self.record is not None
+
+    @property
+    def operator_value(self) -> str | None:
+        """A persistent value set outside esdr that already keeps replicas back (primaries,
+        new_primaries, none): esdr keeps it and holds nothing itself."""
+        if self.held_by_esdr or _allows_replicas(self.persistent):
+            return None
+        return self.persistent
+
+
+def _read_state(topology: Topology, names: list[str]) -> tuple[str, AllocationState] | None:
+    """(the node that answered, the allocation state) through the first of ``names`` that does."""
+    for name in names:
+        settings = _api_for(topology, name).read(EsClusterSettings)
+        if isinstance(settings, dict):
+            return name, AllocationState.of(settings)
+    return None
+
+
+def _refuse_transient(now: AllocationState, where: str) -> None:
+    if now.transient is not None:
+        raise EsdrError(
+            f"{ALLOCATION} is set as a transient cluster setting ({now.transient}, read through "
+            f"{where}): transient settings override persistent ones, so the persistent hold of "
+            "replica allocation the rolling restart sets would not hold",
+            hint=f"clear it ({CLEAR_TRANSIENT}; set it persistent instead if it is meant to stay)"
+            " and rerun the deploy: the nodes still to restart stay marked",
+        )
 
 
 class AllocationHold:
-    """Replica allocation held for one node's restart, and given back on every way out."""
+    """Replica allocation held for one node's restart, and given back on every way out.
+
+    It gives back what was there before (an operator's explicit ``all`` stays explicit), holds
+    nothing when an operator's persistent value already keeps replicas back (``primaries``, or
+    the stricter ``new_primaries``/``none``, which a hold of ``primaries`` would loosen: kept as
+    it is), and refuses a transient value (see ``CLEAR_TRANSIENT``)."""
 
     def __init__(self, topology: Topology):
         self.topology = topology
         self.held = False
+        self.restore: str | None = None  # the persistent value the hold gives back
 
-    def hold(self, api: NodeApi) -> None:
+    def hold(self, api: NodeApi, node: str, where: str) -> None:
+        settings = api.read(EsClusterSettings)
+        if not isinstance(settings, dict):
+            raise EsdrError(f"could not read the cluster settings (through {where}) before "
+                            f"restarting {node}",
+                            hint="check the cluster's health and rerun the deploy")
+        now = AllocationState.of(settings)
+        _refuse_transient(now, where)
+        if now.operator_value is not None:
+            return  # the operator's own hold: kept, nothing to set or give back
+        # esdr's record still there (a give-back that did not land): it knows what to give back
+        self.restore = now.restore if now.held_by_esdr else now.persistent
         self.held = True  # before the write: a write that lands without an answer is undone too
-        if not _set_allocation(api, HELD):
+        if not _set_allocation(api, HELD, _record(self.restore, node)):
             raise EsdrError(f"could not set {ALLOCATION}: {HELD} before the restart",
                             hint="check the cluster's health and rerun the deploy")
 
     def release(self, api: NodeApi) -> None:
-        if not _set_allocation(api, None):
-            raise EsdrError(f"could not set {ALLOCATION} back to all after the restart",
-                            hint="check the cluster's health and rerun the deploy")
+        if not self.held:
+            return
+        if not _set_allocation(api, self.restore, None):
+            raise EsdrError(f"could not set {ALLOCATION} back to {_shown(self.restore)} after "
+                            "the restart", hint="check the cluster's health and rerun the deploy")
         self.held = False
 
     def give_back(self) -> None:
-        """After a restart that stopped early: back to the default (all), through any node that
+        """After a restart that stopped early: back to what it was, through any node that
         answers; said either way, as the cluster keeps no replicas while it stays held."""
         if not self.held:
             return
-        node = restore_allocation(self.topology)
+        node = restore_allocation(self.topology, self.restore)
         if node:
-            _say(f"replica allocation restored ({ALLOCATION}: all, through {node}) after the "
-                 "rolling restart stopped")
+            _say(f"replica allocation restored ({ALLOCATION}: {_shown(self.restore)}, through "
+                 f"{node}) after the rolling restart stopped")
             self.held = False
         else:
             _say(f"error: could not restore {ALLOCATION} (no node answered); it is still "
-                 f"{HELD}: the next deploy restores it")
+                 f"{HELD}, recorded as esdr's ({HOLD_RECORD}): the next deploy restores it")
 
 
-def _set_allocation(api: NodeApi, value: str | None) -> bool:
-    status, body = api.request("PUT", "_cluster/settings", {"persistent": {ALLOCATION: value}})
-    return status == 200 and isinstance(body, dict) and bool(body.get("acknowledged"))
+def _record(restore: str | None, node: str) -> str:
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return json.dumps({"restore": restore, "node": node, "since": since}, sort_keys=True)
 
 
-def restore_allocation(topology: Topology) -> str | None:
-    """Set allocation back to the default through the first node that acknowledges it; returns
-    that node's name (None: none did)."""
+def _set_allocation(api: NodeApi, value: str | None, record: str | None) -> bool:
+    """One settings update: allocation.enable and esdr's record of its hold, both or neither."""
+    body = {"persistent": {ALLOCATION: value, HOLD_RECORD: record}}
+    status, answer = api.request("PUT", "_cluster/settings", body)
+    return status == 200 and isinstance(answer, dict) and bool(answer.get("acknowledged"))
+
+
+def _answering_order(topology: Topology) -> list[str]:
     cluster = topology.cluster
-    for node in [*cluster.master_eligible, *(n for n in cluster.nodes if not n.is_master_eligible)]:
-        if _set_allocation(_api_for(topology, node.name), None):
-            return node.name
+    return [n.name for n in
+            [*cluster.master_eligible, *(n for n in cluster.nodes if not n.is_master_eligible)]]
+
+
+def restore_allocation(topology: Topology, value: str | None) -> str | None:
+    """Give allocation back to ``value`` (None: the default) and drop esdr's record, through the
+    first node that acknowledges it; returns that node's name (None: none did)."""
+    for name in _answering_order(topology):
+        if _set_allocation(_api_for(topology, name), value, None):
+            return name
+    return None
+
+
+def _drop_record(topology: Topology) -> str | None:
+    """Drop esdr's record only, leaving allocation.enable as it is; the node that acknowledged."""
+    for name in _answering_order(topology):
+        status, answer = _api_for(topology, name).request(
+            "PUT", "_cluster/settings", {"persistent": {HOLD_RECORD: None}})
+        if status == 200 and isinstance(answer, dict) and answer.get("acknowledged"):
+            return name
     return None
 
 
 def leftover_hold(topology: Topology) -> str | None:
-    """The node that reports allocation still held by an earlier rolling restart that stopped
-    half-way (None: not held, or no master-eligible node answers)."""
-    for node in topology.cluster.master_eligible:
-        settings = _api_for(topology, node.name).read(EsClusterSettings)
-        if settings is not None:
-            held = (settings.get("persistent") or {}).get(ALLOCATION) == HELD
-            return node.name if held else None
-    return None
+    """The node that reports allocation still held by an earlier rolling restart of esdr's that
+    stopped half-way (None: no such hold, or no master-eligible node answers). Only esdr's own
+    hold counts (its record, ``HOLD_RECORD``): an operator's ``primaries`` is theirs to keep."""
+    found = _read_state(topology, [n.name for n in topology.cluster.master_eligible])
+    if found is None:
+        return None
+    name, now = found
+    return name if now.held_by_esdr else None
+
+
+def _allocation_notes(now: AllocationState) -> list[str]:
+    """What the deploy says about allocation.enable values set outside esdr (never changed)."""
+    notes = []
+    if now.operator_value is not None:
+        notes.append(f"{ALLOCATION} is {now.operator_value} (persistent, not set by esdr): kept "
+                     "as it is; while it holds replicas back, a restarted node's replicas stay "
+                     "unassigned and the health may not return")
+    if now.transient is not None:
+        notes.append(f"{ALLOCATION} is {now.transient} as a transient setting: it overrides "
+                     f"the persistent hold, so a rolling restart refuses to run until it is "
+                     f"cleared ({CLEAR_TRANSIENT})")
+    return notes
 
 
 def _restore_leftover(state, host, topology: Topology) -> bool:
-    node = restore_allocation(topology)
+    found = _read_state(topology, [n.name for n in topology.cluster.master_eligible])
+    if found is None or not found[1].held_by_esdr:
+        return True  # gone since it was seen (another deploy restored it)
+    now = found[1]
+    if now.persistent is None or str(now.persistent).strip().lower() != HELD:
+        # changed by someone since esdr's roll stopped: theirs now, only esdr's record goes
+        node = _drop_record(topology)
+        if node is None:
+            _say(f"error: {HOLD_RECORD}, left by a rolling restart that stopped, could not be "
+                 "removed: no node acknowledged it")
+            return False
+        _say(f"{ALLOCATION} is {_shown(now.persistent)}, changed since a rolling restart of "
+             f"esdr's stopped holding it: kept; esdr's record of the hold removed (through {node})")
+        return True
+    node = restore_allocation(topology, now.restore)
     if node is None:
         _say(f"error: {ALLOCATION} is {HELD}, left by a rolling restart that stopped; no node "
              "acknowledged setting it back")
         return False
-    _say(f"{ALLOCATION} was {HELD}, left by a rolling restart that stopped: restored to all "
-         f"(through {node})")
+    _say(f"{ALLOCATION} was {HELD}, left by a rolling restart that stopped: restored to "
+         f"{_shown(now.restore)} (through {node})")
     return True
 
 
@@ -193,10 +350,19 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
     hold = AllocationHold(topology)
     node = None
     try:
+        # Checked before any node goes down; each hold reads the settings again (and stops the
+        # roll if it cannot), so one that changes mid-roll is caught too.
+        found = _read_state(topology, observers)
+        if found is not None:
+            if any(n.holds_data for n in order):  # a roll of nodes without shards holds nothing
+                _refuse_transient(found[1], found[0])
+            for note in _allocation_notes(found[1]):
+                _say(f"note: {note}")
         for node in order:
             _restart_one(topology, node, observers, service, timeout, hold)
     except EsdrError as error:
-        _say(f"error: rolling restart stopped at {node.name if node else '?'}: {error}")
+        where = f"stopped at {node.name}" if node else "not started"
+        _say(f"error: rolling restart {where}: {error}")
         return False
     finally:
         hold.give_back()  # anything else (a dropped SSH connection, a bug) leaves nothing held
@@ -205,7 +371,8 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
 
 def _restart_one(topology: Topology, node: Node, observers: list[str], service: str,
                  timeout: int, hold: AllocationHold) -> None:
-    observer = _api_for(topology, next(o for o in observers if o != node.name))
+    watcher = next(o for o in observers if o != node.name)
+    observer = _api_for(topology, watcher)
     before = (observer.health() or {}).get("status", "red")
     started = time.monotonic()
     if node.holds_data:
@@ -217,7 +384,7 @@ def _restart_one(topology: Topology, node: Node, observers: list[str], service: 
             lambda: not sole_copies(observer.read(EsShards) or [], node.name),
             timeout=timeout,
         )
-        hold.hold(observer)
+        hold.hold(observer, node.name, watcher)
         observer.request("POST", "_flush")
     target = _api_for(topology, node.name)
     ok, _ = target.run(f"systemctl restart {shlex.quote(service)}", timeout=timeout)
@@ -301,9 +468,12 @@ def _show_reads(topology: Topology) -> None:
         if health:
             elected = _elected_master(topology, observers)
             found = f"cluster {health.get('status')}, elected master {elected or 'unknown'}"
-            if leftover_hold(topology):
+            read = _read_state(topology, observers)
+            if read is not None and read[1].held_by_esdr:
                 found += f"; {ALLOCATION} is {HELD}, left by a rolling restart that stopped: " \
-                         "the deploy restores it"
+                         f"the deploy restores it to {_shown(read[1].restore)}"
+            for note in _allocation_notes(read[1]) if read is not None else []:
+                found += f"; {note}"
             break
     _say(f"rolling restart reads: {found}; it restarts the nodes whose config changed")
     host.noop(f"{found}; changed nodes are restarted once their config ops have run")

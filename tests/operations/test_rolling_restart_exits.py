@@ -28,12 +28,14 @@ ALLOCATION = "cluster.routing.allocation.enable"
 
 
 class FakeNodes:
-    """What the cluster holds: its persistent settings and the nodes that are members."""
+    """What the cluster holds: its persistent (and transient) settings and the nodes that are
+    members."""
 
     def __init__(self, topo, *, stops_on_start=(), never_rejoins=(), no_http=(), raises=None,
                  still_listed=()):
         self.topology = topo
         self.persistent: dict = {}
+        self.transient: dict = {}
         self.members = {n.name for n in topo.cluster.nodes}
         self.stops_on_start = set(stops_on_start)  # the service dies while starting
         self.never_rejoins = set(never_rejoins)  # the service runs, the node never joins
@@ -73,7 +75,8 @@ class FakeApi:
             EsShards: [],
             EsElectedMaster: "m1",
             EsNodeNames: sorted(self.nodes.members - self.nodes.never_rejoins),
-            EsClusterSettings: {"persistent": dict(self.nodes.persistent), "transient": {}},
+            EsClusterSettings: {"persistent": dict(self.nodes.persistent),
+                                "transient": dict(self.nodes.transient)},
         }[fact]
 
     def request(self, method: str, path: str, body=None):
@@ -212,12 +215,14 @@ def _operation(monkeypatch, nodes: FakeNodes, needed: dict) -> tuple[list, list[
 def test_allocation_left_held_by_a_stopped_roll_is_restored_by_the_next_deploy(
         monkeypatch, said):
     nodes = FakeNodes(topology())
-    nodes.persistent[ALLOCATION] = "primaries"  # what a roll that died half-way left behind
+    # what a roll that died half-way left behind: the hold and esdr's record of it
+    nodes.persistent[ALLOCATION] = "primaries"
+    nodes.persistent[rolling_restart.HOLD_RECORD] = '{"restore": null, "node": "d1"}'
     _wire(monkeypatch, nodes)
     commands, noops = _operation(monkeypatch, nodes, needed={})
     assert noops == [] and len(commands) == 1  # a change, so the run reports it
     assert commands[0].execute(None, None, {}) is True
-    assert ALLOCATION not in nodes.persistent
+    assert nodes.persistent == {}  # the hold and esdr's record of it, both gone
     assert any("primaries" in line and "restored" in line for line in said)
 
 
