@@ -137,3 +137,155 @@ def test_a_password_file_others_may_read_is_refused_before_any_change(project,
     assert result.exit_code != 0 and "readable by others" in result.output, result.output
     assert cluster.changes == 0 and password_file.read_text() == OLD + "\n"
     assert OLD not in result.output and deploys == []
+
+
+# --- the cluster is asked through the shared client factory (esdr.es.connect.client_for) ------
+HOSTS = ("10.0.0.1", "10.0.0.2", "10.0.0.3")  # _inventory's nodes
+
+
+class Factory:
+    """Stands in for ``client_for``: records how it was asked, and hands out a client whose
+    ``options(basic_auth=...)`` is the fake cluster's client for that password."""
+
+    def __init__(self, cluster: FakeCluster):
+        self.cluster = cluster
+        self.calls: list[tuple] = []
+
+    def __call__(self, topology, nodes=None, **kwargs):
+        self.calls.append((topology.cluster.name, nodes, kwargs))
+        cluster = self.cluster
+
+        class Built:
+            def options(self, *, basic_auth):
+                user, password = basic_auth
+                assert user == "elastic"
+                return cluster.client(topology, password)
+
+        return Built()
+
+
+@pytest.fixture
+def no_direct_connections(monkeypatch):
+    """A connection that does not go through an esdr forward fails at once, and is recorded:
+    the forwarded connection classes (esdr.es.tunnel) have their own ``_new_conn``."""
+    import urllib3.connection
+    from urllib3.exceptions import NewConnectionError
+
+    tried: list[str] = []
+
+    def direct(conn):
+        tried.append(f"{conn.host}:{conn.port}")
+        raise NewConnectionError(conn, "direct connection refused by the test")
+
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", direct)
+    return tried
+
+
+def test_every_api_call_goes_through_the_shared_client_factory(project, monkeypatch,
+                                                               no_direct_connections) -> None:
+    import elasticsearch
+    import opensearchpy
+
+    inventory, password_file, deploys = project
+    cluster = FakeCluster(OLD)
+    factory = Factory(cluster)
+    monkeypatch.setattr(command, "client_for", factory, raising=False)
+    built: list[tuple] = []
+
+    def refuse(kind):
+        def init(self, *args, **kwargs):
+            built.append((kind, args, sorted(kwargs)))
+            raise AssertionError(f"{kind} built outside esdr.es.connect.client_for")
+        return init
+
+    monkeypatch.setattr(elasticsearch.Elasticsearch, "__init__", refuse("Elasticsearch"))
+    monkeypatch.setattr(opensearchpy.OpenSearch, "__init__", refuse("OpenSearch"))
+    result = CliRunner().invoke(cli, ["secrets", "rotate-elastic", str(inventory)])
+    assert built == [] and no_direct_connections == []
+    assert result.exit_code == 0, result.output
+    assert cluster.changes == 1 and cluster.password == password_file.read_text().strip()
+    # every node, with the factory's own timeouts and retries (those of every other command)
+    assert factory.calls and all(c == ("c1", None, {}) for c in factory.calls), factory.calls
+
+
+def test_an_unreachable_cluster_is_one_error_naming_each_node_and_stores_nothing(
+        project, monkeypatch, no_direct_connections) -> None:
+    """Through the real factory and the real forward: each node's SSH connection fails (as a
+    host that is down does), bounded by the factory's connect timeout."""
+    import socket
+
+    from esdr.es import connect, tunnel
+    from esdr.project import load_project, valid_topology
+    from esdr.security import certs
+
+    inventory, password_file, deploys = project
+    topology, _ = valid_topology(load_project(str(inventory)))
+    ca = certs.ca_pem_path(topology)
+    ca.parent.mkdir(parents=True, exist_ok=True)
+    ca.write_bytes(certs.create_ca("rotate-elastic test CA", 10)[0])
+    opened: list[tuple[str, float]] = []
+
+    def down(route, timeout):
+        opened.append((route.hostname, timeout))
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(tunnel, "TUNNELS", tunnel.Tunnels(down))
+    result = CliRunner().invoke(cli, ["secrets", "rotate-elastic", str(inventory)])
+    assert no_direct_connections == []  # nothing bypassed the forward
+    assert sorted(opened) == [(h, connect.CONNECT_TIMEOUT) for h in HOSTS]
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    line = lines[0]
+    assert "cluster c1: no node answered" in line and "nothing was changed or stored" in line
+    assert all(f"ssh {h}:22: timed out" in line for h in HOSTS), line
+    assert "(fix: check that the nodes are up and this machine reaches them over SSH" in line
+    assert password_file.read_text() == OLD + "\n"
+    assert not list(password_file.parent.glob(".*.next")) and deploys == []
+    assert OLD not in result.output
+
+
+def test_a_cluster_lost_during_the_change_keeps_the_new_password_for_the_rerun(
+        project, monkeypatch, no_direct_connections) -> None:
+    """The change reached the cluster but its answer did not come back: one error, the old
+    password stays in the referenced file, the new one in .next; the rerun stores it."""
+    import urllib3
+    from elasticsearch import ConnectionTimeout
+    from urllib3.exceptions import ReadTimeoutError
+
+    inventory, password_file, deploys = project
+    cluster = FakeCluster(OLD)
+    lost = ReadTimeoutError(urllib3.HTTPSConnectionPool("10.0.0.2", 9200),
+                            "/_security/user/elastic/_password", "Read timed out.")
+    cluster_client = cluster.client
+
+    def losing_the_answer(topology, password):
+        built = cluster_client(topology, password)
+        change = built.security.change_password
+
+        def change_then_lose(**kwargs):
+            change(**kwargs)
+            if cluster.changes == 1 and not getattr(cluster, "lost", False):
+                cluster.lost = True
+                raise ConnectionTimeout("Connection timed out during request", errors=(lost,))
+
+        built.security.change_password = change_then_lose
+        return built
+
+    cluster.client = losing_the_answer
+    monkeypatch.setattr(command, "client_for", Factory(cluster), raising=False)
+    first = CliRunner().invoke(cli, ["secrets", "rotate-elastic", str(inventory)])
+    assert first.exit_code == 1, first.output
+    pending = password_file.with_name(f".{password_file.name}.next")
+    new = pending.read_text().strip()
+    assert cluster.password == new != OLD and password_file.read_text() == OLD + "\n"
+    (line,) = first.stderr.strip().splitlines()
+    assert "no node answered" in line and "host='10.0.0.2'" in line, line
+    assert f"the new one is kept in {pending}: a rerun finishes the rotation" in line
+    assert new not in first.output and OLD not in first.output and deploys == []
+
+    rerun = CliRunner().invoke(cli, ["secrets", "rotate-elastic", str(inventory)])
+    assert rerun.exit_code == 0, rerun.output
+    assert "already takes the new password" in rerun.output and cluster.changes == 1
+    assert password_file.read_text() == new + "\n" and not pending.exists()
+    assert new not in rerun.output and deploys == [str(inventory)]
