@@ -226,16 +226,19 @@ class AllocationHold:
         # esdr's record still there (a give-back that did not land): it knows what to give back
         self.restore = now.restore if now.held_by_esdr else now.persistent
         self.held = True  # before the write: a write that lands without an answer is undone too
-        if not _set_allocation(api, HELD, _record(self.restore, node)):
-            raise EsdrError(f"could not set {ALLOCATION}: {HELD} before the restart",
+        ok, answer = _set_allocation(api, HELD, _record(self.restore, node))
+        if not ok:
+            raise EsdrError(f"could not set {ALLOCATION}: {HELD} before the restart of {node} "
+                            f"(through {where}: {answer})",
                             hint="check the cluster's health and rerun the deploy")
 
     def release(self, api: NodeApi) -> None:
         if not self.held:
             return
-        if not _set_allocation(api, self.restore, None):
+        ok, answer = _set_allocation(api, self.restore, None)
+        if not ok:
             raise EsdrError(f"could not set {ALLOCATION} back to {_shown(self.restore)} after "
-                            "the restart", hint="check the cluster's health and rerun the deploy")
+                            f"the restart ({answer})", hint="check the cluster's health and rerun the deploy")
         self.held = False
 
     def give_back(self) -> None:
@@ -258,11 +261,23 @@ def _record(restore: str | None, node: str) -> str:
     return json.dumps({"restore": restore, "node": node, "since": since}, sort_keys=True)
 
 
-def _set_allocation(api: NodeApi, value: str | None, record: str | None) -> bool:
-    """One settings update: allocation.enable and esdr's record of its hold, both or neither."""
+def _set_allocation(api: NodeApi, value: str | None, record: str | None) -> tuple[bool, str]:
+    """One settings update: allocation.enable and esdr's record of its hold, both or neither;
+    (acknowledged, what the node answered: the reason a failed hold is reported with)."""
     body = {"persistent": {ALLOCATION: value, HOLD_RECORD: record}}
     status, answer = api.request("PUT", "_cluster/settings", body)
-    return status == 200 and isinstance(answer, dict) and bool(answer.get("acknowledged"))
+    ok = status == 200 and isinstance(answer, dict) and bool(answer.get("acknowledged"))
+    return ok, _described(status, answer)
+
+
+def _described(status: int, answer: object) -> str:
+    if status == 0:
+        return "no answer: connection, TLS or the 20 s request timeout"
+    error = answer.get("error") if isinstance(answer, dict) else None
+    reason = error.get("reason") if isinstance(error, dict) else error
+    if status == 200:
+        return "answered 200 but not acknowledged (the master did not confirm in time)"
+    return f"answered {status}" + (f": {reason}" if reason else "")
 
 
 def _answering_order(topology: Topology) -> list[str]:
@@ -275,7 +290,7 @@ def restore_allocation(topology: Topology, value: str | None) -> str | None:
     """Give allocation back to ``value`` (None: the default) and drop esdr's record, through the
     first node that acknowledges it; returns that node's name (None: none did)."""
     for name in _answering_order(topology):
-        if _set_allocation(_api_for(topology, name), value, None):
+        if _set_allocation(_api_for(topology, name), value, None)[0]:
             return name
     return None
 

@@ -165,3 +165,23 @@ def test_the_prepared_deploy_reports_allocation_values_set_outside_esdr(monkeypa
     assert "new_primaries as a transient setting" in reads and "refuses" in reads
     assert "restores" not in reads
     assert nodes.allocation_writes == []
+
+
+def test_a_hold_the_cluster_refuses_is_reported_with_its_answer(monkeypatch, said):
+    """The node's answer is in the error (a refused hold used to say only "could not set"),
+    so a failure in a lab run can be told apart: no answer, an error, or no acknowledgement."""
+    nodes = FakeNodes(topology())
+    request = FakeApi.request
+
+    def busy(self, method, path, body=None):
+        if path == "_cluster/settings" and (body or {}).get("persistent", {}).get(
+                ALLOCATION) == "primaries":
+            return 503, {"error": {"reason": "no master"}, "status": 503}
+        return request(self, method, path, body)
+
+    monkeypatch.setattr(FakeApi, "request", busy)
+    _wire(monkeypatch, nodes)
+    assert _roll(nodes, ["d1"]) is False
+    stopped = [line for line in said if "rolling restart stopped at d1" in line]
+    assert stopped and "answered 503: no master" in stopped[0], said
+    assert nodes.restarted == []  # nothing restarted without the hold
