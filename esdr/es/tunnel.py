@@ -24,6 +24,7 @@ always refused.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import socket
 import sys
@@ -37,6 +38,13 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from esdr.model import SshRoute
+
+# esdr names every refused or failed forward in its own error (ForwardDown, with the host and
+# the reason); without a handler of its own, paramiko's "Secsh channel open FAILED" lines would
+# reach stderr a second time through logging's last resort handler
+# (https://docs.python.org/3/library/logging.html#logging.lastResort). An application that
+# configures logging still gets them.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 DOWN_FOR = 30.0  # seconds a node whose SSH failed is not tried again (one command's span)
 HANDSHAKE_TIMEOUT = 15.0  # SSH banner and authentication, once TCP connected

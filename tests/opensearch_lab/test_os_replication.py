@@ -90,6 +90,35 @@ def test_a_write_to_a_follower_is_refused(os_lab):
     assert drill.missing_ids(dc2, ORDERS, ["not-here"]) == ["not-here"]
 
 
+NO_FORWARDING = "/etc/ssh/sshd_config.d/00-esdr-test-no-forwarding.conf"
+RELOAD_SSHD = "systemctl reload ssh.service 2>/dev/null || systemctl reload sshd.service"
+
+
+def test_promote_refuses_when_the_leaders_sshd_refuses_forwarding(lab, os_lab):
+    """DC1 healthy, but every DC1 host's real sshd says ``AllowTcpForwarding no`` (sshd takes
+    the first value it reads, and ``00-`` sorts before the lab's own drop-in): esdr cannot ask
+    DC1, and a refused forward is not a lost DC. `esdr promote` without --force refuses, names
+    the sshd setting, and DC2's orders still follows."""
+    api = lab["api"]
+    hosts = [n.host for n in os_lab.dc1.cluster.nodes]
+    try:
+        for name in hosts:
+            done = api.ssh(name, f"printf 'AllowTcpForwarding no\\n' > {NO_FORWARDING} "
+                                 f"&& {RELOAD_SSHD}")
+            assert done.returncode == 0, (name, done.stdout, done.stderr)
+        result = drill.esdr(["promote", DC2, "--index", ORDERS])
+        output = result.stdout + result.stderr
+        print(f"\n$ esdr promote {DC2} --index {ORDERS} -> exit {result.returncode}\n{output}")
+        assert result.returncode != 0, output
+        assert "AllowTcpForwarding" in output and "--force" in output, output
+        assert "Secsh channel" not in output, output  # said once, by esdr, not by paramiko too
+        assert drill.is_syncing(os_lab.clients["dc2"], ORDERS)  # nothing was promoted
+    finally:
+        for name in hosts:
+            api.ssh(name, f"rm -f {NO_FORWARDING}; {RELOAD_SSHD}")
+    assert drill.esdr(["plan", DC2]).returncode == 0
+
+
 def test_bidirectional_alias_reads_both_dcs(os_lab):
     """Each DC writes its own index by name (the alias has no write index: replication copies
     aliases onto followers, so a write flag would reach the other DC as a second one)."""
