@@ -7,6 +7,8 @@ it gets the binary.
 
 from __future__ import annotations
 
+from esdr.gateway.cluster_user import GATEWAY_USER as _GATEWAY_USER
+from esdr.gateway.cluster_user import PASSWORD_FILE as _GATEWAY_PASSWORD_FILE
 from esdr.security.store import default_root as _secrets_root
 from esdr.security.store import generated_secret_file as _generated
 from esdr_lab import constants as _lab
@@ -81,27 +83,28 @@ def _https(clusters: tuple, user: str, password_file: str, version: str,
 
 
 def real_clusters() -> dict:
-    """The two Elasticsearch lab clusters as they run when deployed: HTTPS, and the estate's
-    password.
+    """The two Elasticsearch lab clusters as they run when deployed: HTTPS, and the gateway's
+    own user.
 
-    The lab's Elasticsearch cannot hold a native user of its own for the gateway: it has no
-    ``analysis-common`` module, so the ``.security`` index that stores native users cannot be
-    created (the same reason ``esdr secrets rotate-elastic`` fails there, README "Security").
-    The gateway therefore logs in as ``elastic`` with the password both DCs share, read from
-    the lab estate's secrets directory at each load (it follows XDG_DATA_HOME). Never do this
-    for a real estate: give the gateway a user of its own with write/read on its indices and
-    ``monitor``.
+    The gateway logs in as ``esdr_gateway``, the file-realm user with the ``monitor`` cluster
+    privilege alone that the Elasticsearch deploy puts on every node (esdr/gateway/
+    cluster_user.py; a file-realm user, as the lab's Elasticsearch cannot store a native one:
+    no ``analysis-common`` module, so no ``.security`` index, README "Security"). Its password
+    is the lab estate's generated ``gateway-password``, shared by both DCs, read from the
+    estate's secrets directory at each load (it follows XDG_DATA_HOME).
     """
-    return _https(_LAB_CLUSTERS, "elastic", "lab/elastic-password", _lab.ES_VERSION,
-                  "elasticsearch")
+    return _https(_LAB_CLUSTERS, _GATEWAY_USER, f"lab/{_GATEWAY_PASSWORD_FILE}",
+                  _lab.ES_VERSION, "elasticsearch")
 
 
 def real_os_clusters() -> dict:
     """The two OpenSearch lab clusters as deployed (security plugin, HTTPS): the gateway logs in
-    as the lab's ``admin``, whose password both DCs share (esdr_lab/group_settings_os.py), for
-    the reason given in :func:`real_clusters`: esdr creates no users yet."""
-    return _https(_OS_LAB_CLUSTERS, "admin", "lab_os/admin-password", _lab.OS_VERSION,
-                  "opensearch")
+    as ``esdr_gateway``, the internal user the OpenSearch deploy puts in the security plugin's
+    configuration (role ``esdr_gateway`` = ``cluster_monitor`` alone, esdr.security.
+    opensearch_users), with the lab_os estate's generated ``gateway-password``, shared by both
+    DCs."""
+    return _https(_OS_LAB_CLUSTERS, _GATEWAY_USER, f"lab_os/{_GATEWAY_PASSWORD_FILE}",
+                  _lab.OS_VERSION, "opensearch")
 
 
 KEEPALIVED_FRONT_DOOR = {

@@ -22,9 +22,17 @@ es_settings = {
 }
 
 # INFINI Gateway tier. Primary and backup cluster: until the cross-DC design supplies
-# them, named here. Passwords by reference only: the deploy reads the
-# environment variable on the deploying machine; hosts get it in a 0600 EnvironmentFile.
+# them, named here. The gateway logs in to both as esdr_gateway, the user the Elasticsearch
+# deploy creates on every node (cluster privilege monitor only, esdr/gateway/cluster_user.py)
+# with the estate's generated password: a reference to <secrets dir>/gateway-password, read on
+# the deploying machine (deploy the clusters first); hosts get it in a 0600 EnvironmentFile.
+# The secrets dir is the prod estate's (move this with es_secrets_dir). Another login: give
+# "username" and "password" ({"env": ...} or {"file": ...}) in an entry instead of the login.
 # version + distribution pinned: the gateway then starts even while a cluster is down.
+from esdr.gateway.cluster_user import login as _gateway_login  # noqa: E402
+from esdr.security.store import default_root as _secrets_root  # noqa: E402
+
+_GATEWAY_LOGIN = _gateway_login(str(_secrets_root() / "prod"))
 gateway_clusters = {
     "primary": {
         "name": "search-dc1",
@@ -32,8 +40,7 @@ gateway_clusters = {
             "https://es-dc1-data-a1.example.internal:9200",
             "https://es-dc1-data-b1.example.internal:9200",
         ],
-        "username": "esdr_gateway",
-        "password": {"env": "ESDR_DC1_GATEWAY_PASSWORD"},
+        **_GATEWAY_LOGIN,
         "version": es_version,
         "distribution": "elasticsearch",
     },
@@ -43,8 +50,7 @@ gateway_clusters = {
             "https://es-dc2-data-a1.example.internal:9200",
             "https://es-dc2-data-b1.example.internal:9200",
         ],
-        "username": "esdr_gateway",
-        "password": {"env": "ESDR_DC2_GATEWAY_PASSWORD"},
+        **_GATEWAY_LOGIN,
         "version": es_version,
         "distribution": "elasticsearch",
     },

@@ -11,6 +11,7 @@ Layout (directories 0700, files 0600; the umask is forced while writing)::
 
     ca.crt ca.key                  the estate CA (absent when es_ca brings your own)
     marker.key                     keys the HMAC markers the deploy leaves on hosts
+    gateway-password               the INFINI Gateway's own user (esdr_gateway), both engines
     nodes/<cluster>/<node>.crt     node certificates (.key beside each)
     ca-rotation.json               while ``esdr certs rotate-ca`` runs: its phase, resumable
     ca-next.crt ca-next.key        the CA being rotated in (becomes ca.crt/ca.key at the end)
@@ -371,6 +372,31 @@ def marker_key(directory: Path, staged: Staged | None = None) -> bytes:
         key = _random.token_bytes(32)
         write_or_stage(path, key, staged, root=directory)
     return key
+
+
+def generated_password(directory: Path, name: str, staged: Staged | None = None) -> str:
+    """A random password esdr keeps in the secrets directory, created once (``name``, 0600).
+
+    Written as ``generated_secret_file`` writes one (URL-safe characters, a newline), so a
+    ``{"file": ...}`` reference to it reads the same password; under ``staged``, a new one is
+    kept back like the marker key. One whose file others may read is refused."""
+    path = directory / name
+
+    def stored() -> bytes | None:  # an empty file (a crash, a hand edit) holds no password
+        data = staged.get(path) if staged is not None else None
+        data = data if data is not None else read_private(path, secret=True)
+        return data if data and data.strip() else None
+
+    existing = stored()
+    if existing is None:
+        with contextlib.ExitStack() as stack:
+            if staged is None:  # read again under the lock: a concurrent run may have made it
+                stack.enter_context(locked(directory, f"creating {name}"))
+                existing = stored()
+            if existing is None:
+                existing = (_random.token_urlsafe(24) + "\n").encode()
+                write_or_stage(path, existing, staged, root=directory)
+    return existing.decode().rstrip("\n")
 
 
 def generated_secret_file(path: str | Path) -> str:

@@ -18,6 +18,7 @@ from esdr.facts.elasticsearch import (
     ServiceAccount,
 )
 from esdr.facts.plugins import EsdrPlugins
+from esdr.gateway import cluster_user
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
 from esdr.operations import keystore, plugins, rolling_restart
@@ -48,6 +49,9 @@ def node_reads(topology: Topology) -> tuple[Read, ...]:
         paths = security.node_paths(cluster)
         directories += [security.ESDR_ETC, paths.certs_dir]
         files += [paths.ca_cert, paths.node_cert, paths.node_key, security.CURL_CONFIG]
+        if cluster.engine.name == "elasticsearch":  # the gateway's user (tasks.security)
+            realm = cluster_user.FileRealmPaths(conf)
+            files += [realm.roles, realm.users, realm.users_roles]
     return (
         read(EsClusterFormedMarker, data_dir=cluster["es_data_dir"]),
         read(SystemdStatus, services=(service,)),

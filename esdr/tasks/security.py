@@ -11,6 +11,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import files
 
+from esdr.gateway import cluster_user
 from esdr.model import Node, Topology
 from esdr.operations import keystore, secret_files
 from esdr.render import install_link
@@ -33,6 +34,7 @@ class Material:
     marker_key: bytes
     admin_cert: tuple[bytes, bytes] | None = None  # OpenSearch: (cert, key) for securityadmin
     replication_password: Secret | None = None  # OpenSearch: the replication user's
+    gateway_password: Secret | None = None  # the gateway's own user's (file realm / internal user)
     # What the secrets directory still lacks (new CA, certificates, marker key): written by
     # ``secrets_stored`` when the deploy executes, never while it is prepared or under --dry.
     staged: store.Staged = field(default_factory=store.Staged)
@@ -72,12 +74,17 @@ def _material(topology: Topology) -> Material:
                 f"es_replication_password of {cluster.name}",
             )
     certificates = certs.ensure_certificates(topology, staged=staged)
+    directory = store.secrets_dir(cluster)
+    # the gateway's own user, on both engines: the estate's password, generated once (both DCs
+    # share the directory, so the password)
+    gateway = Secret(store.generated_password(directory, cluster_user.PASSWORD_FILE, staged))
     return Material(
         certificates,
         resolve_setting(cluster[password_key], f"{password_key} of {cluster.name}"),
-        store.marker_key(store.secrets_dir(cluster), staged),
+        store.marker_key(directory, staged),
         admin_cert,
         replication,
+        gateway,
         staged,
     )
 
@@ -115,6 +122,8 @@ def secure_node(topology: Topology, node: Node):
         # node has no use for a new one (esdr secrets rotate-elastic changes it through the API:
         # https://www.elastic.co/guide/en/elasticsearch/reference/current/built-in-users.html).
         bootstrap_password(topology, material)
+        # Not a restart reason either: the file realm and roles store reload their files.
+        gateway_user(topology, material)
     user, _ = config.superuser(cluster)
     # Not a restart reason: only the deploy's own curl calls read it.
     known.secret_file(
@@ -160,6 +169,27 @@ def bootstrap_password(topology: Topology, material: Material):
     )
 
 
+def gateway_user(topology: Topology, material: Material) -> list:
+    """Elasticsearch: the INFINI Gateway's own user (``esdr_gateway``, cluster privilege
+    ``monitor`` only) in the file realm: ``roles.yml``, ``users`` (a bcrypt hash, salted from
+    the estate key so the same password writes the same file) and ``users_roles`` in the
+    config directory. Elasticsearch watches them and reloads them without a restart."""
+    cluster = topology.cluster
+    assert material.gateway_password is not None
+    paths = cluster_user.FileRealmPaths(str(cluster["es_conf_dir"]))
+    group = cluster["es_user"]
+    hashed = cluster_user.password_hash(material.gateway_password.reveal(),
+                                        material.marker_key)
+    return [
+        known.put("File realm roles (the gateway's role)", cluster_user.roles_yml(), paths.roles,
+                  "root", group, "640"),
+        known.secret_file("File realm users (the gateway's user, a bcrypt hash)", paths.users,
+                          Secret(cluster_user.users_file(hashed)), "root", group, "640"),
+        known.put("File realm user roles", cluster_user.users_roles_file(), paths.users_roles,
+                  "root", group, "640"),
+    ]
+
+
 @deploy("OpenSearch security configuration")
 def opensearch_security_config(topology: Topology, node: Node):
     """The security plugin's users and role mappings, and the admin certificate that loads
@@ -186,6 +216,15 @@ def opensearch_security_config(topology: Topology, node: Node):
         group="root",
         mode="600",
     )
+    return security_plugin_files(topology, material)
+
+
+def security_plugin_files(topology: Topology, material: Material) -> list:
+    """OpenSearch: the users (the admin, the replication user, the gateway's own user) and
+    role mappings esdr owns in ``opensearch-security/``, and the gateway's role in the plugin's
+    ``roles.yml``. Every hash is salted from the estate key, so a rerun writes the same bytes
+    and ``securityadmin`` (``_if`` these changed) does not run."""
+    cluster = topology.cluster
     directory = f"{cluster['es_conf_dir']}/{config.SECURITY_CONFIG_SUBDIR}"
     hashes = {
         name: opensearch_users.password_hash(secret.reveal(), material.marker_key, name)
@@ -193,10 +232,25 @@ def opensearch_security_config(topology: Topology, node: Node):
                              (config.REPLICATION_USER, material.replication_password))
         if secret is not None
     }
+    # The gateway's own user (esdr.gateway.cluster_user): hashed as the others, its role
+    # (cluster_monitor only) kept in the plugin's roles.yml, mapped to it in roles_mapping.yml.
+    assert material.gateway_password is not None
+    gateway_hash = opensearch_users.password_hash(
+        material.gateway_password.reveal(), material.marker_key, cluster_user.GATEWAY_USER)
     users = opensearch_users.internal_users_yml(
-        hashes[config.OPENSEARCH_ADMIN_USER], hashes.get(config.REPLICATION_USER))
-    mapping = opensearch_users.roles_mapping_yml(config.REPLICATION_USER in hashes)
+        hashes[config.OPENSEARCH_ADMIN_USER], hashes.get(config.REPLICATION_USER),
+        (cluster_user.GATEWAY_USER, gateway_hash))
+    mapping = opensearch_users.roles_mapping_yml(
+        config.REPLICATION_USER in hashes, (cluster_user.GATEWAY_ROLE, cluster_user.GATEWAY_USER))
     return [
+        # The rest of roles.yml is the plugin's (opensearch_users says why): one marked block,
+        # a no-op once there, so a rerun loads nothing.
+        files.block(
+            name="Security plugin roles: the gateway's role (esdr_gateway, cluster_monitor)",
+            path=f"{directory}/roles.yml",
+            content=opensearch_users.gateway_role_block(cluster_user.GATEWAY_ROLE),
+            marker=opensearch_users.GATEWAY_ROLE_MARKER,
+        ),
         secret_files.secret_file(
             name="Security plugin users (bcrypt hashes)",
             dest=f"{directory}/internal_users.yml",

@@ -98,6 +98,44 @@ def test_rerun_changes_nothing_and_writes_land_in_both_clusters(lab) -> None:
         f"{len(writer.acked)} writes, queue drained {took:.1f} s after the last")
 
 
+def test_the_gateways_own_login_monitors_and_reads_no_document(lab) -> None:
+    """The gateway logs in as esdr_gateway (role esdr_gateway = cluster_monitor alone, in the
+    block the deploy keeps in the plugin's roles.yml): from gw1, with the password its
+    EnvironmentFile holds, health and the node list answer 200; a search and a settings
+    write answer 403. The password goes to curl through a config on stdin (printf is a shell
+    builtin), so no process's arguments show it."""
+    from esdr.gateway.render import env_path
+    from esdr.gateway.secrets import runtime_env_name
+
+    tier = lab["tier"]
+    for ref in tier.clusters:
+        assert ref.username == "esdr_gateway"
+        variable = runtime_env_name(ref.name)
+
+        def status(method: str, path: str, body: str = "", endpoint: str = ref.endpoints[0],
+                   variable: str = variable) -> str:
+            data = f" -H 'Content-Type: application/json' -d '{body}'" if body else ""
+            command = (
+                f"set -a; . {env_path(tier)}; "
+                f"printf 'user = \"esdr_gateway:%s\"\\n' \"${variable}\" | "
+                f"curl -sk -o /dev/null -w '%{{http_code}}' -K- -X {method}{data} "
+                f"'{endpoint}{path}'"
+            )
+            return ssh("gw1", command).strip()
+
+        answers = {
+            "health": status("GET", "/_cluster/health"),
+            "nodes": status("GET", "/_nodes"),
+            "search": status("GET", "/gw-os-dual-write/_search"),
+            # a real update (a reset to the default), so only authorisation can refuse it
+            "settings write": status("PUT", "/_cluster/settings",
+                                     '{"persistent":{"cluster.routing.allocation.enable":null}}'),
+        }
+        assert answers == {"health": "200", "nodes": "200", "search": "403",
+                           "settings write": "403"}, (ref.name, answers)
+    REPORT["gateway login"] = "esdr_gateway: health 200, nodes 200, search 403, settings 403"
+
+
 def test_backup_outage_every_write_acknowledged_then_both_clusters_identical(lab) -> None:
     api, index = lab["api"], "gw-os-drill-backup"
     dc2_hosts = sorted({node.host for node in lab["topologies"]["dc2"].cluster.nodes})
