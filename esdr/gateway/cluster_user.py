@@ -28,12 +28,12 @@ native user: a file-realm user works there as on any node.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 
 import bcrypt
+
+from esdr.security.keyed_bcrypt import keyed_hash
 
 GATEWAY_USER = "esdr_gateway"  # the name group_data/prod.py's gateway_clusters already uses
 GATEWAY_ROLE = "esdr_gateway"
@@ -49,7 +49,6 @@ PASSWORD_FILE = "gateway-password"
 # writes); the cost is read from the hash, so another one would work as well.
 BCRYPT_PREFIX = "2a"
 BCRYPT_COST = 10
-_BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 HEADER = "# Managed by esdr (the INFINI Gateway's own user): edits are lost at the next deploy."
 
@@ -71,12 +70,6 @@ class FileRealmPaths:
         return f"{self.conf_dir}/users_roles"
 
 
-def bcrypt_hash(password: str, salt: bytes) -> str:
-    """The one call into a bcrypt library: ``password`` hashed with ``salt`` (``$2a$CC$`` and
-    22 characters of salt), as modular crypt text."""
-    return bcrypt.hashpw(password.encode(), salt).decode()
-
-
 def bcrypt_matches(password: str, hashed: str) -> bool:
     try:
         return bcrypt.checkpw(password.encode(), hashed.encode())
@@ -84,20 +77,12 @@ def bcrypt_matches(password: str, hashed: str) -> bool:
         return False
 
 
-def salt_for(marker_key: bytes, user: str) -> bytes:
-    """A bcrypt salt derived from the estate's marker key: the same password gives the same
-    hash on every run and every node (a file that changes on each deploy reloads the realm and
-    says "changed" for nothing), and nobody without the key can predict it. The OpenSearch
-    users file does the same (esdr.security.opensearch_users)."""
-    digest = hmac.new(marker_key, f"es-file-realm-salt\0{user}".encode(), hashlib.sha256).digest()
-    # 22 characters of bcrypt's base64 carry the 128-bit salt; the last one only 4 bits of it
-    text = "".join(_BCRYPT_ALPHABET[b % 64] for b in digest[:21])
-    text += _BCRYPT_ALPHABET[(digest[21] % 4) * 16]
-    return f"${BCRYPT_PREFIX}${BCRYPT_COST:02d}${text}".encode()
-
-
 def password_hash(password: str, marker_key: bytes, user: str = GATEWAY_USER) -> str:
-    return bcrypt_hash(password, salt_for(marker_key, user))
+    """Salted from the estate's marker key (esdr.security.keyed_bcrypt): the same password
+    writes the same ``users`` file on every run and every node, so the realm does not reload
+    and the deploy does not say "changed" for nothing."""
+    return keyed_hash(password, marker_key, f"es-file-realm-salt\0{user}", BCRYPT_PREFIX,
+                      BCRYPT_COST)
 
 
 def roles_yml() -> str:

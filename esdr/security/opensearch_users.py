@@ -9,28 +9,16 @@ File formats: https://opensearch.org/docs/latest/security/configuration/yaml/
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
-import bcrypt
-
 from esdr.security import config
+from esdr.security.keyed_bcrypt import keyed_hash
 
 BCRYPT_ROUNDS = 12  # the plugin's own hash tool's default
-_BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-
-def _salt(marker_key: bytes, user: str) -> bytes:
-    digest = hmac.new(marker_key, f"bcrypt-salt\0{user}".encode(), hashlib.sha256).digest()
-    # 22 characters of bcrypt's base64 carry the 128-bit salt; the last one only 4 bits of it
-    text = "".join(_BCRYPT_ALPHABET[b % 64] for b in digest[:21])
-    text += _BCRYPT_ALPHABET[(digest[21] % 4) * 16]
-    return f"$2b${BCRYPT_ROUNDS:02d}${text}".encode()
 
 
 def password_hash(password: str, marker_key: bytes, user: str) -> str:
-    return bcrypt.hashpw(password.encode(), _salt(marker_key, user)).decode()
+    return keyed_hash(password, marker_key, f"bcrypt-salt\0{user}", "2b", BCRYPT_ROUNDS)
 
 
 def _yaml(meta_type: str, entries: dict[str, dict]) -> str:
