@@ -623,10 +623,12 @@ def failback(
     say: Say = print,
     back_writes: int = 20,
     before_failback: Callable[[], None] | None = None,
+    after_failback: Callable[[], None] | None = None,
 ) -> DrillResult:
     """Step 5: DC1 returns, follows DC2, counts match, writes go back to DC1 (DC2 follows).
     ``before_failback``: called once DC1 answers again, before `esdr failback` (the state
-    promote left, with both DCs up)."""
+    promote left, with both DCs up); ``after_failback``: once the failback is done and both
+    plans named dc2, before the switchover back (the state failback left)."""
     hosts = lab.hosts("dc1")
     say(f"[drill] DC1 returns: booting {', '.join(hosts)}")
     regain_hosts(hosts)
@@ -661,6 +663,8 @@ def failback(
     # the estate stays as it is. A planned switchover puts writes back on DC1 (no writer runs).
     for inventory in (DC1_INVENTORY, DC2_INVENTORY):
         plan_names_active(inventory, "dc2", "failback")
+    if after_failback is not None:
+        after_failback()
     esdr_ok(["switchover", DC1_INVENTORY, "--index", ORDERS], say=say)
     wait_until(f"{ORDERS} in DC2 following DC1 again", lambda: is_syncing(dc2, ORDERS),
                timeout=300)

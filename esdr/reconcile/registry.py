@@ -6,6 +6,7 @@ Only names listed here are ever deleted by esdr. The document also records follo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -47,6 +48,19 @@ def managed(registry: dict[str, Any], kind: str) -> set[str]:
 
 def updated(registry: dict[str, Any], kind: str, keep: set[str]) -> dict[str, Any]:
     return {**registry, kind: sorted(keep)}
+
+
+def with_follower_roles(registry: dict[str, Any], *, following: Iterable[str] = (),
+                        leading: Iterable[str] = ()) -> dict[str, Any]:
+    """The registry after a runbook (promote, failback, switchover) turned indices here into
+    followers (``following``: recorded as esdr's, as the deploy that creates a follower records
+    it) or into regular indices that lead (``leading``: no longer recorded as followers). So the
+    first deploy after the runbook finds the registry as it would have written it, and writes
+    nothing."""
+    held = (managed(registry, "follower_index") | set(following)) - set(leading)
+    if held == managed(registry, "follower_index"):
+        return registry
+    return updated(registry, "follower_index", held)
 
 
 # The destructive changes esdr made on this cluster, newest last: a record that outlives the

@@ -167,10 +167,13 @@ def failback(
         _salvage(adapters, p, salvage, dry=False, say=say, now=now)
     _reattach_links(adapters, promoted, say)
     run_steps(steps, adapters, say)
+    made = _followers_made(steps)
+    for alias in sorted(set(made) - {p.survivor for p in promoted}):
+        _record_followers(adapters[alias].es, made[alias])
     managed: dict[str, set[str]] = {}
     for p in promoted:
-        managed[p.survivor] = registry.managed(_forget(adapters[p.survivor].es, p),
-                                               "follower_index")
+        managed[p.survivor] = registry.managed(
+            _forget(adapters[p.survivor].es, p, made.get(p.survivor, set())), "follower_index")
     _resume_paused(adapters, promoted, managed, say)
     say("failback done: the direction now in place is recorded as the active side; `esdr plan` "
         "and the deploy keep it (the estate stays as it is)")
@@ -252,9 +255,29 @@ def _resume_paused(adapters: dict[str, Replication], promoted: list[Promoted],
                     sleep(1)
 
 
-def _forget(es: Api, p: Promoted) -> dict[str, Any]:
-    """The promotion dropped from the survivor's registry; returns the registry written."""
+def _followers_made(steps: list[Step]) -> dict[str, set[str]]:
+    """estate alias -> the indices the steps made followers there."""
+    made: dict[str, set[str]] = {}
+    for step in steps:
+        if step.action == "follow":
+            made.setdefault(step.cluster, set()).add(step.index)
+    return made
+
+
+def _record_followers(es: Api, names: set[str]) -> None:
+    """The followers failback created on a cluster recorded as esdr's, as the deploy that
+    creates one records it: the first deploy after the failback then writes nothing."""
+    reg = registry.read(es)
+    after = registry.with_follower_roles(reg, following=names)
+    if after is not reg:
+        registry.write(es, after)
+
+
+def _forget(es: Api, p: Promoted, following: set[str]) -> dict[str, Any]:
+    """The promotion dropped from the survivor's registry, with the followers the failback
+    made here (``following``) recorded; returns the registry written."""
     reg = registry.read(es)
     reg.get("promoted", {}).pop(p.index, None)
+    reg = registry.with_follower_roles(reg, following=following)
     registry.write(es, reg)
     return reg

@@ -362,4 +362,5 @@ def _record(es: Api, followers: list[Follower], risks: list[AtRisk],
     switched = {f.write_alias for f in followers if f.write_alias}
     if switched:
         reg["alias"] = sorted(registry.managed(reg, "alias") | switched)
-    registry.write(es, reg)
+    # and the promoted indices lead now: no longer recorded as followers here
+    registry.write(es, registry.with_follower_roles(reg, leading=[f.index for f in followers]))

@@ -281,6 +281,9 @@ class Run:
             reg.pop(RECORD, None)
             if finished:  # neither index is a promotion waiting for a failback any more
                 reg.get("promoted", {}).pop(p.leader_index if alias == p.old else p.index, None)
+                # the old side follows now, the new one leads: recorded as a deploy would
+                reg = registry.with_follower_roles(reg, following=[p.leader_index]) \
+                    if alias == p.old else registry.with_follower_roles(reg, leading=[p.index])
             registry.write(es, reg)
         if finished and self.active_key:
             missed = registry.record_active({p.old: self.old, p.new: self.new},

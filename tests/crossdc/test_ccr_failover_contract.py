@@ -153,6 +153,14 @@ def _old_leader(*, extra: list[tuple]) -> list[tuple]:
         ("GET", "/_alias/orders-w", None, 200, {"orders": {"aliases": {"orders-w": {}}}}),
         ("POST", "/_aliases", {"actions": [{"add": {"index": "orders", "alias": "orders-w",
                                                     "is_write_index": False}}]}, 200, ACK),
+        # the follower it made recorded as esdr's, as a deploy records one it creates
+        ("GET", DOC, None, 200, {"_index": "esdr-managed", "_id": "registry", "found": True,
+                                 "_source": {"follower_index": [], "alias": ["orders-w"]}}),
+        ("HEAD", "/esdr-managed", None, 200, {}),
+        ("PUT", f"{DOC}?refresh=wait_for", {
+            "remote_cluster": [], "snapshot_repository": [], "slm_policy": [],
+            "follower_index": ["orders"], "auto_follow": [], "alias": ["orders-w"],
+            "promoted": {}}, 200, {"result": "updated"}),
     ]
 
 
@@ -261,7 +269,7 @@ def test_contract_ccr_failback_dry_counts_what_salvage_would_keep_and_writes_not
     """CCR cannot run here: against the documented API contract; a dry run only reads."""
     old = [r for r in _old_leader(extra=[]) if r[0] in ("GET", "POST", "DELETE")
            and r[1] not in ("/orders", "/_aliases") and "_ccr" not in r[1]
-           and r[1] != "/_alias/orders-w"]
+           and r[1] not in ("/_alias/orders-w", DOC)]
     dc1, wire1 = fake_client(old, fake_topology("dc1-cluster"))
     dc2, wire2 = fake_client([("POST", "/orders/_count", None, 200, {"count": 2}), _mget()])
     said: list[str] = []

@@ -61,17 +61,19 @@ def test_contract_promote_runs_the_documented_calls_in_order_and_records_it():
         ("GET", "/_alias/orders", None, 200, {"follower_index": {"aliases": {"orders": {}}}}),
         ("POST", "/_aliases", {"actions": [{"add": {"index": "follower_index", "alias": "orders",
                                                     "is_write_index": True}}]}, 200, ACK),
-        ("GET", "/esdr-managed/_doc/registry", None, 404, not_found()),
-        ("HEAD", "/esdr-managed", None, 404, {}),
-        ("PUT", "/esdr-managed", ANY, 200, ACK),
-        ("PUT", "/esdr-managed/_doc/registry", ANY, 201, {"result": "created"}),
+        ("GET", "/esdr-managed/_doc/registry", None, 200,
+         {"_source": {"follower_index": ["follower_index", "logs"]}, "found": True}),
+        ("HEAD", "/esdr-managed", None, 200, {}),
+        ("PUT", "/esdr-managed/_doc/registry", ANY, 200, {"result": "updated"}),
     ])
     promote.promote(es, "dc2", [F], dry=False, say=lambda _: None, leaders={"dc1": GREEN},
                     in_sync={})
     wire.done()
     record = wire.seen[-1][2]["promoted"]["follower_index"]
-    # the write alias moved here is recorded as esdr's, as the next deploy would record it
+    # the write alias moved here is recorded as esdr's, as the next deploy would record it,
+    # and the promoted index (a leader now) no longer as a follower
     assert wire.seen[-1][2]["alias"] == ["orders"]
+    assert wire.seen[-1][2]["follower_index"] == ["logs"]
     assert record["remote"] == "dc1" and record["lag_operations"] == 256
     assert record["lag_measured"] is True and record["at_risk_since"] is None
     assert record["follower_checkpoint"] == 768  # follower_global_checkpoint at promotion
@@ -162,8 +164,16 @@ def test_contract_failback_reverse_runs_follow_on_the_returning_dc():
         ("GET", "/_alias/orders", None, 200, {"leader_index": {"aliases": {"orders": {}}}}),
         ("POST", "/_aliases", {"actions": [{"add": {"index": "leader_index", "alias": "orders",
                                                     "is_write_index": False}}]}, 200, ACK),
+        # the follower it made recorded as esdr's (no registry on dc1 yet: created)
+        ("GET", "/esdr-managed/_doc/registry", None, 404,
+         {"error": {"type": "index_not_found_exception", "reason": "no such index"},
+          "status": 404}),
+        ("HEAD", "/esdr-managed", None, 404, {}),
+        ("PUT", "/esdr-managed", ANY, 200, ACK),
+        ("PUT", "/esdr-managed/_doc/registry", ANY, 200, {"result": "created"}),
     ])
     failback.failback({"dc1": dc1, "dc2": dc2}, [P], "reverse", allow_delete=True, dry=False,
                       say=lambda _: None)
     wire1.done(), wire2.done()
     assert wire2.seen[-1][2]["promoted"] == {}
+    assert wire1.seen[-1][2]["follower_index"] == ["leader_index"]

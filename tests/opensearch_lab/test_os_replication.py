@@ -214,7 +214,8 @@ def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     alias = dc2.indices.get_alias(name=ORDERS_WRITE)
     assert alias[ORDERS]["aliases"][ORDERS_WRITE].get("is_write_index") is True, alias
     drill.failback(os_lab, result, writer, api.start_hosts, say=print,
-                   before_failback=_after_promote_both_dcs_plan_clean_and_deploy_nothing)
+                   before_failback=_after_promote_both_dcs_plan_clean_and_deploy_nothing,
+                   after_failback=_after_failback_a_deploy_of_both_dcs_changes_nothing)
     counts = result.counts_after_failback
     assert counts["dc1"] == counts["dc2"], counts
     # salvage: every write DC1 acknowledged is in DC2, in orders or in the side index, id by id
@@ -233,6 +234,15 @@ def _after_promote_both_dcs_plan_clean_and_deploy_nothing() -> None:
     fail back), and a deploy of each changes nothing (DC1's copy is not touched)."""
     for inventory in (DC1, DC2):
         drill.plan_names_active(inventory, "dc2", "promote", print)
+    for inventory in (DC1, DC2):
+        run = deploy(inventory)
+        changed = run.changed_operations()
+        assert all(ops == [] for ops in changed.values()), (changed, run.esdr_lines())
+
+
+def _after_failback_a_deploy_of_both_dcs_changes_nothing() -> None:
+    """Failed back (DC1's orders follows DC2's, recorded by failback; both plans named dc2
+    already), the estate untouched: a deploy of each DC changes nothing."""
     for inventory in (DC1, DC2):
         run = deploy(inventory)
         changed = run.changed_operations()

@@ -124,6 +124,15 @@ def test_opensearch_failback_never_deletes_without_the_flag():
     wire1.done()  # nothing beyond the count was sent
 
 
+# failback records the follower it made on the returning DC as esdr's, as a deploy would
+RECORDED_AS_FOLLOWER = [
+    ("GET", "/esdr-managed/_doc/registry", None, 200,
+     {"_source": {"follower_index": ["events-dc2"]}, "found": True}),
+    ("HEAD", "/esdr-managed", None, 200, {}),
+    ("PUT", "/esdr-managed/_doc/registry?refresh=wait_for", ANY, 200, {"result": "updated"}),
+]
+
+
 def test_contract_opensearch_failback_reverse_deletes_then_starts_on_the_returning_dc():
     dc2, wire2 = fake_os_client([
         _count("orders", 120),
@@ -137,6 +146,7 @@ def test_contract_opensearch_failback_reverse_deletes_then_starts_on_the_returni
         ("DELETE", "/orders", None, 200, ACK),
         ("PUT", f"{R}/orders/_start",
          {"leader_alias": "dc2", "leader_index": "orders", "use_roles": USE_ROLES}, 200, ACK),
+        *RECORDED_AS_FOLLOWER,
     ])
     said: list[str] = []
     failback.failback({"dc1": dc1, "dc2": dc2}, [P], "reverse", allow_delete=True, dry=False,
@@ -144,6 +154,7 @@ def test_contract_opensearch_failback_reverse_deletes_then_starts_on_the_returni
     wire1.done(), wire2.done()
     assert said[0].startswith("WARNING: orders: dc2 holds 120 document(s), dc1:orders holds 100.")
     assert wire2.seen[-1][2]["promoted"] == {}
+    assert wire1.seen[-1][2]["follower_index"] == ["events-dc2", "orders"]
 
 
 def test_failback_restores_the_link_promote_detached_before_its_steps():
@@ -168,6 +179,7 @@ def test_failback_restores_the_link_promote_detached_before_its_steps():
         ("DELETE", "/orders", None, 200, ACK),
         ("PUT", f"{R}/orders/_start",
          {"leader_alias": "dc2", "leader_index": "orders", "use_roles": USE_ROLES}, 200, ACK),
+        *RECORDED_AS_FOLLOWER,
     ])
     said: list[str] = []
     failback.failback({"dc1": dc1, "dc2": dc2}, [promoted], "reverse", allow_delete=True,

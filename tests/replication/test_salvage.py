@@ -219,7 +219,9 @@ class Memory:
 def _error(status: int, kind: str) -> Exception:
     import opensearchpy
 
-    return opensearchpy.TransportError(status, kind, {"error": {"type": kind, "reason": kind}})
+    # as the client raises them (opensearchpy.exceptions.HTTP_EXCEPTIONS: 404 is NotFoundError)
+    kind_of = opensearchpy.NotFoundError if status == 404 else opensearchpy.TransportError
+    return kind_of(status, kind, {"error": {"type": kind, "reason": kind}})
 
 
 @pytest.fixture
@@ -287,6 +289,8 @@ def test_failback_salvages_into_a_side_index_before_deleting_the_old_leader(lab,
                in line for line in said)
     assert "DELETE /orders" in dc1.log and "orders" not in dc1.indices
     assert dc2.registry["promoted"] == {}  # forgotten once done
+    # the follower it made on DC1 recorded as esdr's: the next deploy of DC1 writes nothing
+    assert dc1.registry["follower_index"] == ["orders"]
 
 
 def test_salvage_runs_before_the_delete(lab, monkeypatch):

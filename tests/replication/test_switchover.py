@@ -151,6 +151,9 @@ def _switched(world: World) -> None:
         assert cluster.registry["active"][KEY]["leader"] == "dc2"
         assert cluster.registry["active"][KEY]["by"] == "switchover"
         assert "orders" not in cluster.registry.get("promoted", {})
+    # dc1's orders follows now, dc2's leads: recorded as a deploy would, so it writes nothing
+    assert "orders" in dc1.registry["follower_index"]
+    assert "orders" not in dc2.registry.get("follower_index", [])
 
 
 def test_opensearch_switchover_blocks_waits_stops_moves_then_follows_back():
@@ -187,6 +190,8 @@ def test_opensearch_switchover_back_forgets_the_promotion():
         assert cluster.registry["active"][KEY]["leader"] == "dc1"
         assert cluster.registry["active"][KEY]["generation"] == 2
         assert not cluster.registry.get("promoted")
+    assert world.clusters["dc2"].registry["follower_index"] == ["orders"]
+    assert world.clusters["dc1"].registry["follower_index"] == []
 
 
 KILL_POINTS = [
