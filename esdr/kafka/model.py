@@ -1,0 +1,266 @@
+"""The typed shape of the Kafka dual-write design: Kafka clusters (KRaft controllers and brokers
+by host, with their zone), topics as code, the search clusters a pipeline writes to, and the
+consumer pipelines. Pure: plain data in, frozen pydantic models or ``Problem``s out.
+
+Strict models as in ``esdr.schema`` (no coercion, unknown keys refused). The defaults are the
+safe ones and each names what it protects against (docs/kafka-dual-write.md):
+
+- replication factor 3 and ``min.insync.replicas`` 2: a message a producer with ``acks=all`` was
+  told is written is on at least two brokers
+  (https://kafka.apache.org/44/configuration/topic-configs/#topicconfigs_min.insync.replicas);
+- ``unclean.leader.election.enable`` false: a replica that missed acknowledged messages is
+  never made leader, which would silently drop them
+  (https://kafka.apache.org/44/configuration/topic-configs/#topicconfigs_unclean.leader.election.enable);
+- TLS on every listener with client certificates required: Kafka's listeners are plaintext and
+  unauthenticated unless configured otherwise
+  (https://kafka.apache.org/44/security/encryption-and-authentication-using-ssl/).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from esdr.problems import Problem
+from esdr.schema import AbsPath, AliasName, EnvName, Name, Port
+
+# Kafka's own rule for topic names: ASCII letters, digits, '.', '_' and '-', at most 249
+# characters, never '.' or '..' (org.apache.kafka.common.internals.Topic.validate;
+# https://kafka.apache.org/44/operations/basic-kafka-operations/#adding-and-removing-topics).
+_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+# A host name as a listener or a bootstrap server: RFC 1123 labels.
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+# Topic config keys are dotted lower-case words (retention.ms); values end up in Kafka's
+# AdminClient and in `esdr plan` lines, never in a properties file.
+_CONFIG_KEY = re.compile(r"^[a-z][a-z0-9]*(?:\.[a-z0-9]+)*$")
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9._,:/+-]{0,256}$")
+MAX_NODE_ID = 2**31 - 1  # node.id is a Java int
+
+
+def _topic_name(value: str) -> str:
+    if not _TOPIC.match(value) or value in (".", ".."):
+        raise PydanticCustomError(
+            "bad_name",
+            "is not a Kafka topic name: 1-249 ASCII letters, digits, '.', '_' or '-', not '.' "
+            "or '..'",
+        )
+    return value
+
+
+def _address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(value):
+        raise PydanticCustomError(
+            "bad_address", "is not a host name or an IP address (it is written into listeners)"
+        )
+    return value
+
+
+def _config_key(value: str) -> str:
+    if not _CONFIG_KEY.match(value):
+        raise PydanticCustomError(
+            "bad_settings_key", "is not a Kafka config name (dotted lower-case words, e.g. "
+            "retention.ms)",
+        )
+    return value
+
+
+def _config_value(value: Any) -> Any:
+    if isinstance(value, str) and not _SAFE_VALUE.match(value):
+        raise PydanticCustomError(
+            "bad_value", "is not a plain config value (letters, digits and . _ , : / + -)"
+        )
+    return value
+
+
+def _https_url(value: str) -> str:
+    if not re.match(r"^https?://[A-Za-z0-9.\-\[\]:]+(?::[0-9]{1,5})?/?$", value):
+        raise PydanticCustomError(
+            "bad_address", "is not an http(s)://host:port URL of a search cluster node"
+        )
+    return value
+
+
+TopicName = Annotated[StrictStr, AfterValidator(_topic_name)]
+Address = Annotated[StrictStr, AfterValidator(_address)]
+ConfigKey = Annotated[StrictStr, AfterValidator(_config_key)]
+ConfigValue = Annotated[StrictStr | StrictInt | StrictBool, AfterValidator(_config_value)]
+NodeUrl = Annotated[StrictStr, AfterValidator(_https_url)]
+Count = Annotated[StrictInt, Field(ge=1, le=100_000)]
+Seconds = Annotated[StrictInt, Field(ge=1, le=86_400)]
+# A top-level event field a Logstash reference %{[name]} can name without escaping
+FieldName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_@.-]{1,128}$")]
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class KafkaNode(_Shape):
+    """One controller or broker process on one host."""
+
+    zone: Name  # broker.rack for a broker; spreads the controllers' votes for a controller
+    node_id: Annotated[StrictInt, Field(ge=0, le=MAX_NODE_ID)]
+    address: Address | None = None  # what the others connect to; default: the host name
+
+
+class KafkaTls(_Shape):
+    enabled: StrictBool = True  # off only with `lab: true`: `kafka-tls-off` says so
+    dir: AbsPath = "/etc/kafka/tls"  # <host>.p12, truststore.p12, passwords.properties
+    client_auth: Literal["required", "requested", "none"] = "required"
+
+
+class Topic(_Shape):
+    partitions: Count
+    replication_factor: Annotated[StrictInt, Field(ge=1, le=32)] | None = None  # None: default
+    config: dict[ConfigKey, ConfigValue] = Field(default_factory=dict)
+
+
+class KafkaCluster(_Shape):
+    controllers: dict[Name, KafkaNode]
+    brokers: dict[Name, KafkaNode]
+    # "dynamic": controller.quorum.bootstrap.servers, KIP-853, what Kafka 4 documents;
+    # "static": controller.quorum.voters, the fixed voter set of older releases
+    # (https://kafka.apache.org/44/operations/kraft/#provisioning-nodes)
+    quorum: Literal["dynamic", "static"] = "dynamic"
+    broker_port: Port = 9092
+    controller_port: Port = 9093
+    default_replication_factor: Annotated[StrictInt, Field(ge=1, le=32)] = 3
+    min_insync_replicas: Annotated[StrictInt, Field(ge=1, le=32)] = 2
+    unclean_leader_election: StrictBool = False
+    tls: KafkaTls = Field(default_factory=KafkaTls)
+    lab: StrictBool = False  # a lab may turn TLS off, run one controller; never production
+    conf_dir: AbsPath = "/etc/kafka"
+    data_dir: AbsPath = "/var/lib/kafka"
+    topics: dict[TopicName, Topic] = Field(default_factory=dict)
+
+    def node(self, host: str) -> KafkaNode:
+        return self.controllers.get(host) or self.brokers[host]
+
+    def roles(self, host: str) -> tuple[str, ...]:
+        return tuple(role for role, nodes in (("broker", self.brokers),
+                                               ("controller", self.controllers))
+                     if host in nodes)
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted(set(self.controllers) | set(self.brokers))
+
+    def address(self, host: str) -> str:
+        return self.node(host).address or host
+
+    def replication_factor(self, topic: str) -> int:
+        rf = self.topics[topic].replication_factor
+        return self.default_replication_factor if rf is None else rf
+
+    def topic_min_insync(self, topic: str) -> int:
+        value = self.topics[topic].config.get("min.insync.replicas")
+        if isinstance(value, bool) or not str(value).isdigit():
+            return self.min_insync_replicas  # unset, or not a number: the broker refuses it
+        return int(value)
+
+
+class SearchCluster(_Shape):
+    """An Elasticsearch or OpenSearch cluster a pipeline writes to (one per data centre)."""
+
+    engine: Literal["elasticsearch", "opensearch"] = "elasticsearch"
+    hosts: Annotated[list[NodeUrl], Field(min_length=1)]
+    ca_file: AbsPath = "/etc/logstash/esdr-tls/ca.crt"
+    user: Name = "esdr_logstash"
+    # Logstash reads ${NAME} from its keystore or environment; the password is never written
+    # into a pipeline file (https://www.elastic.co/docs/reference/logstash/keystore)
+    password_variable: EnvName
+
+
+class Pipeline(_Shape):
+    """One consumer pipeline model, rendered once per search cluster it feeds."""
+
+    kafka_cluster: Name
+    topics: Annotated[list[TopicName], Field(min_length=1)]
+    target: AliasName  # the alias or index the documents go to
+    clusters: Annotated[list[Name], Field(min_length=1)]
+    # "key": _id = the message key, so a replay writes the same documents again (idempotent);
+    # "field": _id from a field of the message; "auto": the engine picks one (a replay
+    # duplicates every document). `kafka-pipeline-id-not-from-key` explains.
+    document_id: Literal["key", "field", "auto"] = "key"
+    document_id_field: FieldName | None = None
+    # "index": last write per key wins (updates apply in partition order); "create": the first
+    # write wins and a later one for the same _id is a 409 the output drops
+    # (https://www.elastic.co/docs/reference/logstash/plugins/plugins-outputs-elasticsearch#_retry_policy)
+    action: Literal["index", "create"] = "index"
+    dead_letter_topic: TopicName | None = None
+    consumer_threads: Annotated[StrictInt, Field(ge=1, le=256)] = 1
+    # a new cluster's group has no committed offset: "earliest" starts from what Kafka still
+    # retains, so a cluster added later is filled; "latest" would skip all of it
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    retry_initial_interval: Seconds = 2  # the output plugins' own defaults
+    retry_max_interval: Seconds = 64
+
+    @model_validator(mode="after")
+    def _field_named(self) -> Pipeline:
+        if self.document_id == "field" and not self.document_id_field:
+            raise PydanticCustomError(
+                "missing", "document_id is 'field' but document_id_field names none"
+            )
+        return self
+
+
+class KafkaEstate(_Shape):
+    kafka_clusters: dict[Name, KafkaCluster] = Field(default_factory=dict)
+    search_clusters: dict[Name, SearchCluster] = Field(default_factory=dict)
+    pipelines: dict[Name, Pipeline] = Field(default_factory=dict)
+
+
+_RULES = {
+    "missing": "input-missing-key",
+    "extra_forbidden": "input-unknown-key",
+    "bad_name": "input-bad-name",
+    "bad_address": "input-bad-address",
+    "bad_settings_key": "input-bad-settings-key",
+    "bad_value": "input-bad-value",
+    "bad_path": "input-bad-path",
+    "control_character": "input-control-character",
+    "bad_index_name": "input-bad-index-name",
+    "string_pattern_mismatch": "input-bad-format",
+    "too_short": "input-out-of-range",
+}
+_RANGE = ("greater_than", "less_than", "greater_than_equal", "less_than_equal")
+
+
+def parse_kafka_estate(raw: Mapping[str, Any], source: str = "kafka estate"
+                       ) -> tuple[KafkaEstate | None, list[Problem]]:
+    """The model, or ``None`` and one problem per wrong key (the value is never shown: it may
+    be a secret)."""
+    try:
+        return KafkaEstate.model_validate(raw), []
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_url=False):
+            key = ".".join(str(part) for part in item["loc"] if part != "[key]") or "the file"
+            kind = item["type"]
+            rule = _RULES.get(kind, "input-out-of-range" if kind in _RANGE else "input-wrong-type")
+            message = str(item["msg"]).removeprefix("Input ").removeprefix("Value error, ")
+            if rule == "input-unknown-key":
+                message = "is not a key esdr knows here (typo?)"
+            problems.append(Problem(source, rule, f"{key}: {message}"))
+        return None, problems

@@ -1,0 +1,370 @@
+"""The rules a Kafka dual-write design must keep, as ``Problem``s naming the host, topic or
+pipeline and the rule. Pure: the model in, problems out; nothing here reads a cluster except
+``observed_topic_problems``, which takes what the reconciler observed as plain data.
+
+What the rules protect, in short (docs/kafka-dual-write.md has the long form):
+
+- the controllers' quorum survives the loss of any one zone (a majority of voters must be alive,
+  https://kafka.apache.org/44/operations/kraft/#controllers);
+- an acknowledged message is on a broker outside any one zone, and writes go on without that
+  zone, given how Kafka spreads replicas over racks
+  (https://kafka.apache.org/44/operations/basic-kafka-operations/#balancing-replicas-across-racks);
+- no replica that missed acknowledged messages becomes leader (unclean election off);
+- every pipeline can replay without duplicates (document id from the message key) and puts what
+  it cannot index somewhere a person will see it (a dead-letter topic).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from esdr.kafka.model import KafkaCluster, KafkaEstate
+from esdr.problems import Problem
+
+# Topic-level configs of Kafka 4.x (https://kafka.apache.org/44/configuration/topic-configs/).
+# A key outside this list is most likely a typo or a broker-level name (log.retention.ms):
+# Kafka refuses it when the topic is created, so esdr says so first.
+KNOWN_TOPIC_CONFIGS = frozenset("""
+    cleanup.policy compression.gzip.level compression.lz4.level compression.type
+    compression.zstd.level delete.retention.ms file.delete.delay.ms flush.messages flush.ms
+    follower.replication.throttled.replicas index.interval.bytes
+    leader.replication.throttled.replicas local.retention.bytes local.retention.ms
+    max.compaction.lag.ms max.message.bytes message.timestamp.after.max.ms
+    message.timestamp.before.max.ms message.timestamp.type min.cleanable.dirty.ratio
+    min.compaction.lag.ms min.insync.replicas preallocate remote.log.copy.disable
+    remote.log.delete.on.disable remote.storage.enable retention.bytes retention.ms
+    segment.bytes segment.index.bytes segment.jitter.ms segment.ms
+    unclean.leader.election.enable
+""".split())
+
+
+def most_replicas_in_one_zone(replication_factor: int, zones: int) -> int:
+    """Replicas of one partition in the zone holding most of them when Kafka spreads them over
+    ``zones`` racks: "a partition will span min(#racks, replication-factor) different racks",
+    as evenly as the counts allow (basic-kafka-operations, rack awareness)."""
+    return math.ceil(replication_factor / zones) if zones else replication_factor
+
+
+def zone_loss_keeps_acknowledged(replication_factor: int, min_insync: int, zones: int) -> bool:
+    """An ``acks=all`` write is on at least ``min_insync`` replicas; if one zone can hold that
+    many, all of them can be in the zone that is lost."""
+    return most_replicas_in_one_zone(replication_factor, zones) < min_insync
+
+
+def zone_loss_keeps_writes(replication_factor: int, min_insync: int, zones: int) -> bool:
+    """Without the zone holding most replicas, enough stay in sync to accept ``acks=all``."""
+    return replication_factor - most_replicas_in_one_zone(replication_factor, zones) >= min_insync
+
+
+def validate_estate(estate: KafkaEstate) -> list[Problem]:
+    out: list[Problem] = []
+    for name, cluster in sorted(estate.kafka_clusters.items()):
+        out += validate_cluster(name, cluster)
+        out += validate_topics(name, cluster)
+    out += validate_pipelines(estate)
+    return out
+
+
+def validate_cluster(name: str, cluster: KafkaCluster) -> list[Problem]:
+    where = f"kafka cluster {name}"
+    out: list[Problem] = []
+    out += _controllers(where, cluster)
+    out += _nodes(cluster)
+    out += _durability(where, cluster)
+    if not cluster.tls.enabled:
+        out.append(Problem(
+            where, "kafka-tls-off",
+            "tls.enabled is false: every listener is plaintext and any host that reaches it can "
+            "read and write every topic; only a lab (lab: true) may do that",
+            "warning" if cluster.lab else "error"))
+    elif cluster.tls.client_auth != "required":
+        out.append(Problem(
+            where, "kafka-client-auth-not-required",
+            f"tls.client_auth is {cluster.tls.client_auth!r}: a client without a certificate "
+            "from the estate CA is let in (ssl.client.auth, https://kafka.apache.org/44/"
+            "configuration/broker-configs/#brokerconfigs_ssl.client.auth)", "warning"))
+    if cluster.broker_port == cluster.controller_port:
+        out.append(Problem(where, "kafka-port-clash",
+                           f"broker_port and controller_port are both {cluster.broker_port}"))
+    return out
+
+
+def _controllers(where: str, cluster: KafkaCluster) -> list[Problem]:
+    out: list[Problem] = []
+    voters = cluster.controllers
+    count = len(voters)
+    severity = "warning" if cluster.lab else "error"
+    if count < 3:
+        out.append(Problem(
+            where, "kafka-too-few-controllers",
+            f"{count} controller(s): a quorum that survives the loss of one needs 3, one per "
+            "zone (https://kafka.apache.org/44/operations/kraft/#controllers)", severity))
+    elif count % 2 == 0:
+        out.append(Problem(
+            where, "kafka-controllers-even",
+            f"{count} controllers: a majority of {count // 2 + 1} is needed, so {count} tolerate "
+            f"no more losses than {count - 1}; use an odd count (3 or 5)", "warning"))
+    zones = Counter(node.zone for node in voters.values())
+    if count >= 3 and len(zones) < 3:
+        out.append(Problem(
+            where, "kafka-controllers-not-in-three-zones",
+            f"controllers in {len(zones)} zone(s) ({', '.join(sorted(zones))}): put one in each "
+            "of three zones, the third may be the hidden tie-breaker zone that holds no data, as "
+            "for the masters", severity))
+    majority = count // 2 + 1
+    for zone, here in sorted(zones.items()):
+        if count >= 2 and count - here < majority:
+            out.append(Problem(
+                f"zone {zone}", "kafka-zone-holds-controller-majority",
+                f"{here} of {count} controllers of {where} are in zone {zone}; losing it loses "
+                f"the quorum ({majority} votes needed): spread controllers one per zone",
+                severity))
+    return out
+
+
+def _nodes(cluster: KafkaCluster) -> list[Problem]:
+    out: list[Problem] = []
+    ids: dict[int, list[str]] = {}
+    for host in cluster.hosts:
+        roles = cluster.roles(host)
+        if len(roles) == 2:
+            if cluster.controllers[host] != cluster.brokers[host]:
+                out.append(Problem(
+                    f"host {host}", "kafka-host-roles-disagree",
+                    "listed as controller and broker with a different zone, node_id or address: "
+                    "one process has one of each, give both entries the same"))
+            elif not cluster.lab:
+                out.append(Problem(
+                    f"host {host}", "kafka-combined-mode",
+                    "controller and broker in one process (combined mode): Kafka does not "
+                    "recommend it for critical deployments, the controllers cannot be rolled or "
+                    "scaled apart from the brokers (https://kafka.apache.org/44/operations/kraft/"
+                    "#process-roles)", "warning"))
+        ids.setdefault(cluster.node(host).node_id, []).append(host)
+    for node_id, hosts in sorted(ids.items()):
+        if len(hosts) > 1:
+            out.append(Problem(
+                f"host {hosts[1]}", "kafka-node-id-duplicate",
+                f"node_id {node_id} is also {hosts[0]}'s: every process needs its own node.id"))
+    addresses: dict[str, str] = {}
+    for host in cluster.hosts:
+        address = cluster.address(host)
+        if address in addresses:
+            out.append(Problem(
+                f"host {host}", "kafka-address-duplicate",
+                f"address {address} is also {addresses[address]}'s"))
+        addresses.setdefault(address, host)
+    return out
+
+
+def _durability(where: str, cluster: KafkaCluster) -> list[Problem]:
+    out: list[Problem] = []
+    rf = cluster.default_replication_factor
+    isr = cluster.min_insync_replicas
+    brokers = len(cluster.brokers)
+    if rf > brokers:
+        out.append(Problem(
+            where, "kafka-replication-above-brokers",
+            f"default_replication_factor {rf} > {brokers} broker(s): Kafka refuses to create a "
+            "topic it cannot place; add brokers or lower the factor",
+            "warning" if cluster.lab else "error"))
+    out += _isr_rules(where, rf, isr, cluster, "default_replication_factor",
+                      "min_insync_replicas")
+    if cluster.unclean_leader_election:
+        out.append(Problem(
+            where, "kafka-unclean-election",
+            "unclean_leader_election is true: after a failure Kafka may make a replica that "
+            "missed acknowledged messages the leader, and those messages are gone for good "
+            "(https://kafka.apache.org/44/configuration/broker-configs/"
+            "#brokerconfigs_unclean.leader.election.enable)"))
+    return out
+
+
+def _isr_rules(where: str, rf: int, isr: int, cluster: KafkaCluster, rf_name: str,
+               isr_name: str) -> list[Problem]:
+    out: list[Problem] = []
+    if isr >= rf:
+        out.append(Problem(
+            where, "kafka-min-insync-not-below-replication",
+            f"{isr_name} {isr} >= {rf_name} {rf}: one broker down and every acks=all write "
+            f"fails (NotEnoughReplicas); use {rf_name} - 1",
+            "warning" if cluster.lab else "error"))
+        return out
+    if isr < 2:
+        out.append(Problem(
+            where, "kafka-min-insync-one",
+            f"{isr_name} {isr}: an acknowledged message may be on one broker only, and lost "
+            "with its disk; use 2", "warning"))
+        return out
+    zones = len({node.zone for node in cluster.brokers.values()})
+    if not zones:
+        return out
+    if not zone_loss_keeps_acknowledged(rf, isr, zones):
+        out.append(Problem(
+            where, "kafka-zone-loss-loses-acknowledged",
+            f"brokers in {zones} zone(s) with {rf_name} {rf}: one zone holds "
+            f"{most_replicas_in_one_zone(rf, zones)} replicas of a partition, as many as "
+            f"{isr_name} {isr}, so an acknowledged message may exist only in that zone: put "
+            f"brokers in {rf} zones (the tie-breaker zone then holds data), or raise "
+            f"{rf_name} and {isr_name} together (4 and 3 over two zones)",
+            "warning" if cluster.lab else "error"))
+    elif not zone_loss_keeps_writes(rf, isr, zones):
+        out.append(Problem(
+            where, "kafka-zone-loss-stops-writes",
+            f"brokers in {zones} zone(s) with {rf_name} {rf} and {isr_name} {isr}: without the "
+            "zone holding most replicas too few stay in sync and acks=all writes are refused "
+            "until it returns (nothing acknowledged is lost); brokers in a third zone keep "
+            "writes going", "warning"))
+    return out
+
+
+def validate_topics(cluster_name: str, cluster: KafkaCluster) -> list[Problem]:
+    out: list[Problem] = []
+    brokers = len(cluster.brokers)
+    by_metric_name: dict[str, str] = {}
+    for name in sorted(cluster.topics):
+        where = f"topic {name} (kafka cluster {cluster_name})"
+        topic = cluster.topics[name]
+        rf = cluster.replication_factor(name)
+        isr = cluster.topic_min_insync(name)
+        if rf > brokers:
+            out.append(Problem(
+                where, "kafka-topic-replication-above-brokers",
+                f"replication factor {rf} > {brokers} broker(s): Kafka refuses to create it",
+                "warning" if cluster.lab else "error"))
+        overridden = topic.replication_factor is not None or "min.insync.replicas" in topic.config
+        if overridden:  # otherwise the cluster's rules above already said it
+            out += _isr_rules(where, rf, isr, cluster, "replication factor", "min.insync.replicas")
+        unclean = topic.config.get("unclean.leader.election.enable")
+        if unclean is True or str(unclean).lower() == "true":
+            out.append(Problem(
+                where, "kafka-topic-unclean-election",
+                "unclean.leader.election.enable is true: acknowledged messages can be lost when "
+                "a lagging replica is made leader; remove it"))
+        for key in sorted(set(topic.config) - KNOWN_TOPIC_CONFIGS):
+            out.append(Problem(
+                where, "kafka-topic-config-unknown",
+                f"config {key} is not a topic config of Kafka 4 (a broker setting, or a typo?): "
+                "https://kafka.apache.org/44/configuration/topic-configs/", "warning"))
+        # Kafka refuses a name that differs from an existing one only by '.' against '_':
+        # both become the same metric name (Topic.hasCollision)
+        metric_name = name.replace(".", "_")
+        if metric_name in by_metric_name:
+            out.append(Problem(
+                where, "kafka-topic-name-collision",
+                f"differs from topic {by_metric_name[metric_name]} only by '.' and '_': Kafka "
+                "refuses the second, their metric names collide"))
+        by_metric_name.setdefault(metric_name, name)
+    return out
+
+
+def observed_topic_problems(cluster_name: str, cluster: KafkaCluster,
+                            observed: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """What the estate asks of topics that already exist and Kafka cannot do: remove
+    partitions ("Kafka does not currently support reducing the number of partitions for a
+    topic", https://kafka.apache.org/44/operations/basic-kafka-operations/#modifying-topics)."""
+    out = []
+    for name, topic in sorted(cluster.topics.items()):
+        seen = observed.get(name)
+        if seen is not None and topic.partitions < int(seen.get("partitions", 0)):
+            out.append(Problem(
+                f"topic {name} (kafka cluster {cluster_name})", "kafka-topic-partitions-shrink",
+                f"partitions {topic.partitions} < the {seen['partitions']} it has: Kafka cannot "
+                "remove partitions; keep the count, or create a new topic and move the "
+                "producers and the pipeline to it"))
+    return out
+
+
+def validate_pipelines(estate: KafkaEstate) -> list[Problem]:
+    out: list[Problem] = []
+    for name, pipeline in sorted(estate.pipelines.items()):
+        where = f"pipeline {name}"
+        cluster = estate.kafka_clusters.get(pipeline.kafka_cluster)
+        if cluster is None:
+            out.append(Problem(
+                where, "kafka-pipeline-cluster-unknown",
+                f"kafka_cluster {pipeline.kafka_cluster} is not in kafka_clusters"))
+        for target in pipeline.clusters:
+            if target not in estate.search_clusters:
+                out.append(Problem(
+                    where, "kafka-pipeline-target-unknown",
+                    f"cluster {target} is not in search_clusters"))
+        for target, count in Counter(pipeline.clusters).items():
+            if count > 1:
+                out.append(Problem(
+                    where, "kafka-pipeline-target-twice",
+                    f"cluster {target} is listed {count} times: one consumer group per cluster"))
+        out += _dead_letter(where, pipeline, cluster)
+        out += _document_id(where, pipeline)
+        if pipeline.auto_offset_reset == "latest":
+            out.append(Problem(
+                where, "kafka-pipeline-starts-at-latest",
+                "auto_offset_reset is 'latest': a cluster whose consumer group is new (added, "
+                "or its offsets expired while it was down) skips every message before it "
+                "started; 'earliest' fills it from what Kafka retains", "warning"))
+        if cluster is not None:
+            known = [t for t in pipeline.topics if t in cluster.topics]
+            for topic in pipeline.topics:
+                if topic not in cluster.topics:
+                    out.append(Problem(
+                        where, "kafka-pipeline-topic-unknown",
+                        f"topic {topic} is not a topic of kafka cluster "
+                        f"{pipeline.kafka_cluster}: declare it (topics are code, automatic "
+                        "creation is off)"))
+            partitions = sum(cluster.topics[t].partitions for t in known)
+            if known and pipeline.consumer_threads > partitions:
+                out.append(Problem(
+                    where, "kafka-pipeline-threads-above-partitions",
+                    f"consumer_threads {pipeline.consumer_threads} > {partitions} partition(s): "
+                    "a consumer gets at most one partition's share, the rest sit idle",
+                    "warning"))
+    for name, target in sorted(estate.search_clusters.items()):
+        plain = [url for url in target.hosts if url.startswith("http://")]
+        if plain:
+            out.append(Problem(
+                f"search cluster {name}", "kafka-target-plain-http",
+                f"{plain[0]} is plain HTTP: the pipeline's password and every document cross "
+                "the network in clear; use https://", "warning"))
+    return out
+
+
+def _dead_letter(where: str, pipeline: Any, cluster: KafkaCluster | None) -> list[Problem]:
+    dead = pipeline.dead_letter_topic
+    if dead is None:
+        return [Problem(
+            where, "kafka-pipeline-no-dead-letter",
+            "no dead_letter_topic: a message the cluster refuses (mapping error, no key, not "
+            "JSON) would be dropped or block the pipeline; name a topic for them")]
+    out = []
+    if dead in pipeline.topics:
+        out.append(Problem(
+            where, "kafka-pipeline-dead-letter-is-source",
+            f"dead_letter_topic {dead} is also a topic it reads: refused messages would come "
+            "back forever"))
+    if cluster is not None and dead not in cluster.topics:
+        out.append(Problem(
+            where, "kafka-pipeline-dead-letter-unknown",
+            f"dead_letter_topic {dead} is not a topic of kafka cluster {pipeline.kafka_cluster}: "
+            "declare it"))
+    return out
+
+
+def _document_id(where: str, pipeline: Any) -> list[Problem]:
+    if pipeline.document_id == "key":
+        return []
+    if pipeline.document_id == "auto":
+        return [Problem(
+            where, "kafka-pipeline-id-not-from-key",
+            "document_id is 'auto': the cluster gives every write a new _id, so a replay (a DC "
+            "catching up, a consumer restarted before its commit) duplicates documents; use "
+            "'key'")]
+    return [Problem(
+        where, "kafka-pipeline-id-not-from-key",
+        f"document_id is the field {pipeline.document_id_field!r}, not the message key: Kafka "
+        "orders messages per key (the key picks the partition), so two messages for one "
+        "document under different keys may be applied out of order; use 'key' unless the "
+        "field always equals the key", "warning")]
+
