@@ -443,8 +443,7 @@ def _stopped(target: NodeApi, node: Node, service: str) -> bool:
     _, state = target.run(f"systemctl is-active {shlex.quote(service)} || true", timeout=30)
     if state.strip() not in ("failed", "inactive"):
         return False
-    _, journal = target.run(
-        f"journalctl -u {shlex.quote(service)} -n 40 --no-pager -o cat || true", timeout=30)
+    _, journal = target.run(_last_run_journal(service), timeout=30)
     reason = _reason(journal)
     raise EsdrError(
         f"{service} on {node.name} stopped while starting ({state.strip()})"
@@ -454,14 +453,36 @@ def _stopped(target: NodeApi, node: Node, service: str) -> bool:
     )
 
 
+def _last_run_journal(service: str) -> str:
+    """The journal of the service's last run only (its invocation id,
+    https://www.freedesktop.org/software/systemd/man/latest/systemd.exec.html#%24INVOCATION_ID):
+    the last lines of the unit's journal also hold the previous run's shutdown, whose
+    exceptions (a ClosedChannelException as its transport closes) are not why it stopped."""
+    unit = shlex.quote(service)
+    return (f"id=$(systemctl show -p InvocationID --value {unit}); "
+            f"if [ -n \"$id\" ]; then journalctl _SYSTEMD_INVOCATION_ID=\"$id\" -n 80 "
+            f"--no-pager -o cat; else journalctl -u {unit} -n 40 --no-pager -o cat; fi || true")
+
+
+# What a node logs on the way down, whatever stopped it: never the reason when another is there.
+_SYMPTOMS = re.compile(r"ClosedChannelException|NodeClosedException|InterruptedException|"
+                       r"AlreadyClosedException|ExecutionException: java\.nio\.channels")
+
+
 def _reason(journal: str) -> str:
-    """The line of the node's log that says why it stopped (its first exception), short."""
+    """The line of the node's log that says why it stopped (its first exception that is not a
+    symptom of stopping), short."""
     lines = [line.strip() for line in journal.splitlines() if line.strip()]
+    found = []
     for line in lines:
         # the JVM's exception line; journald may glue it to the log line before it
-        found = re.search(r"([\w.$]+(?:Exception|Error)): (.+)", line)
-        if found:
-            return f"{found.group(1).rsplit('.', 1)[-1]}: {found.group(2)}"[:300]
+        match = re.search(r"([\w.$]+(?:Exception|Error)): (.+)", line)
+        if match:
+            found.append((bool(_SYMPTOMS.search(line)),
+                          f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"[:300]))
+    causes = [text for symptom, text in found if not symptom] or [text for _, text in found]
+    if causes:
+        return causes[0]
     errors = [line for line in lines if line.startswith("ERROR:")]
     return errors[-1][:300] if errors else ""
 

@@ -108,7 +108,7 @@ class FakeApi:
         if command.startswith("rm -f ") and command.endswith("/esdr-restart-pending"):
             nodes.pending.discard(self.name)
             return True, ""
-        if command.startswith("journalctl"):
+        if "journalctl" in command:  # the last run's journal (its invocation id)
             return True, ("[2026-12-01T23:00:00,000][ERROR][o.e.b.Elasticsearch] fatal exception\n"
                           "java.lang.IllegalArgumentException: unknown setting [esdr.bogus]\n")
         raise AssertionError(f"unexpected command {command}")
@@ -233,3 +233,26 @@ def test_a_deploy_with_allocation_at_all_and_nothing_to_restart_changes_nothing(
     commands, noops = _operation(monkeypatch, nodes, needed={})
     assert commands == [] and noops == ["no node needs a restart"]
     assert nodes.allocation_writes == []
+
+
+def test_the_reason_is_the_cause_not_a_symptom_of_stopping():
+    """The failed-roll lab once named "ExecutionException: java.nio.channels.
+    ClosedChannelException" (a node going down logs it) instead of the setting it refused."""
+    journal = (
+        "[2026-12-06T04:10:01,000][WARN ][o.e.t.TcpTransport] ExecutionException: "
+        "java.nio.channels.ClosedChannelException\n"
+        "[2026-12-06T04:10:05,000][ERROR][o.e.b.Elasticsearch] fatal exception while booting\n"
+        "java.lang.IllegalArgumentException: unknown setting [esdr.bogus] please check that "
+        "any required plugins are installed\n"
+        "ERROR: Elasticsearch did not exit normally - check the logs\n")
+    assert rolling_restart._reason(journal).startswith(
+        "IllegalArgumentException: unknown setting [esdr.bogus]")
+    only = "x ExecutionException: java.nio.channels.ClosedChannelException\n"
+    assert rolling_restart._reason(only) == \
+        "ExecutionException: java.nio.channels.ClosedChannelException"
+
+
+def test_the_journal_read_is_the_last_runs_only():
+    command = rolling_restart._last_run_journal("elasticsearch")
+    assert "systemctl show -p InvocationID --value elasticsearch" in command
+    assert '_SYSTEMD_INVOCATION_ID="$id"' in command
