@@ -396,6 +396,9 @@ def _cluster_settings(specs: list[HostSpec]) -> tuple[dict[str, Any], tuple[str,
     return settings, tuple(inconsistent)
 
 
+ESTATE_KEYS = ("es_estate", "es_secrets_dir")
+
+
 def topology_from_hosts(
     datacentre: str, hosts: Iterable[HostSpec], source: str = ""
 ) -> Topology:
@@ -403,6 +406,13 @@ def topology_from_hosts(
     specs = list(hosts)
     es_specs = [s for s in specs if _is_es_host(s)]
     settings, inconsistent = _cluster_settings(es_specs)
+    if not es_specs:
+        # An inventory of gateways alone: which estate's CA and secrets its TLS material comes
+        # from is its own hosts' to say (the other hosts' group data stays ignored)
+        for key in ESTATE_KEYS:
+            found = next((s.data[key] for s in specs if s.data.get(key)), None)
+            if found is not None:
+                settings[key] = found
     engine_name = str(settings["es_engine"])
     cluster = Cluster(
         name=settings["es_cluster_name"],

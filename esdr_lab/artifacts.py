@@ -4,10 +4,14 @@
 Where each comes from (the catalogue below):
 - Elasticsearch and OpenSearch (integ-test zips) and OpenSearch's security plugin: Maven
   Central, with `mvn dependency:copy`;
-- OpenSearch's cross-cluster-replication plugin and the INFINI Gateway, which are on no
-  registry: the prebuilt archives in `<repo>/../shared/vendor/opensearch-replication/dist/` and
-  `<repo>/../shared/vendor/infini-gateway/dist/` (read-only, never copied into the repo),
-  checked against the .sha512 shipped beside each before it is served.
+- OpenSearch's cross-cluster-replication plugin, which is on no registry: the prebuilt archive
+  in `<repo>/../shared/vendor/opensearch-replication/dist/` (read-only, never copied into the
+  repo), checked against the .sha512 shipped beside it before it is served;
+- the INFINI Gateway, on no registry either: built by `scripts/build-gateway` from the source
+  bundle in `<repo>/../shared/vendor/infini-gateway/` with this repository's
+  `patches/infini-gateway/*.patch` (it verifies the clusters' certificates, which the vendored
+  prebuilt `dist/` binary does not: docs/gateway-cluster-tls.md), into a cache of its own
+  (GATEWAY_BUILD_CACHE), on first use (~2 min), checked against the .sha512 written beside it.
 
 Only what the inventories being brought up reference is fetched: a URL under the mirror in a
 host's `es_archive_url`, `es_plugins[].url` or `gateway_archive_url` names a catalogue file
@@ -19,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -33,6 +39,8 @@ from esdr_lab.system import run
 
 FETCH_TIMEOUT = 600  # ~5 s when Maven's local repository has it; a cold fetch is a few MB/s
 HEARTBEAT = 15  # seconds between "still fetching" lines of a long fetch
+# scripts/build-gateway bounds build.sh (1200 s) and its wait for another run's build (as long)
+GATEWAY_BUILD_TIMEOUT = 2 * 1200 + 120
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class Artifact:
     what: str  # for progress lines
     maven: str | None = None  # group:artifact:version:type for `mvn dependency:copy`
     vendored: str | None = None  # path under the vendor directory (constants.VENDOR_DIR)
+    built: bool = False  # made by scripts/build-gateway (the patched gateway)
 
 
 CATALOGUE: dict[str, Artifact] = {
@@ -52,8 +61,8 @@ CATALOGUE: dict[str, Artifact] = {
                  maven=constants.OS_SECURITY_MAVEN_COORDINATE),
         Artifact(constants.OS_REPLICATION_PLUGIN, "OpenSearch replication plugin",
                  vendored=constants.OS_REPLICATION_VENDORED),
-        Artifact(constants.GATEWAY_ARCHIVE, "INFINI Gateway archive",
-                 vendored=constants.GATEWAY_VENDORED),
+        Artifact(constants.GATEWAY_ARCHIVE, "INFINI Gateway archive (patched build)",
+                 built=True),
     )
 }
 DEFAULT = (constants.ES_ARCHIVE,)  # what a lab whose inventories name no mirror file gets
@@ -137,6 +146,74 @@ def vendored_sha512(filename: str) -> str | None:
     return parse_sha512(shipped.read_text()) if shipped.is_file() else None
 
 
+def gateway_build(say: Callable[[str], None] | None = None, build: bool = True) -> Path | None:
+    """The patched INFINI Gateway archive that ``scripts/build-gateway`` made (its .sha512
+    beside it): the cached one, else built now (~2 min cold, its progress on stderr) when
+    ``build``; None when it is not built and ``build`` is false. An error names what failed."""
+    if not build:
+        return _cached_gateway_build()
+    if not (vendor_dir() / constants.GATEWAY_SOURCE).is_file():
+        raise EsdrError(
+            f"INFINI Gateway: {vendor_dir() / constants.GATEWAY_SOURCE} not found; the lab builds "
+            "the gateway from that source bundle",
+            hint="check out `shared/` next to the repository, or set ESDR_VENDOR_DIR to its "
+            "vendor/ directory",
+        )
+    say = say or (lambda _message: None)
+    say(f"INFINI Gateway: {constants.GATEWAY_BUILD_SCRIPT} (cached builds are reused; a cold "
+        "build takes ~2 min)")
+    try:
+        done = subprocess.run(
+            ["bash", str(constants.GATEWAY_BUILD_SCRIPT)], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, text=True, timeout=GATEWAY_BUILD_TIMEOUT, check=False,
+            env={**os.environ, "ESDR_VENDOR_DIR": str(vendor_dir()),
+                 "ESDR_GATEWAY_BUILD_CACHE": str(constants.GATEWAY_BUILD_CACHE)},
+        )
+    except subprocess.TimeoutExpired:
+        raise EsdrError(f"{constants.GATEWAY_BUILD_SCRIPT} took over {GATEWAY_BUILD_TIMEOUT}s",
+                        hint="run it by hand to see where it stops") from None
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not Path(lines[-1]).is_file():
+        raise EsdrError(f"{constants.GATEWAY_BUILD_SCRIPT} failed (exit {done.returncode})",
+                        hint="its output above says why; run it by hand to retry")
+    return Path(lines[-1])
+
+
+def _cached_gateway_build() -> Path | None:
+    """The newest complete build in the cache whose inputs are today's, without building:
+    the script answers from its cache at once, or would build (then None)."""
+    root = constants.GATEWAY_BUILD_CACHE
+    if not root.is_dir() or not (vendor_dir() / constants.GATEWAY_SOURCE).is_file():
+        return None
+    try:
+        done = subprocess.run(
+            ["bash", str(constants.GATEWAY_BUILD_SCRIPT), "--cached-only"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, timeout=60, check=False,
+            env={**os.environ, "ESDR_VENDOR_DIR": str(vendor_dir()),
+                 "ESDR_GATEWAY_BUILD_CACHE": str(root)},
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    lines = done.stdout.strip().splitlines()
+    return Path(lines[-1]) if done.returncode == 0 and lines and Path(lines[-1]).is_file() else None
+
+
+def gateway_sha512(build: bool = True) -> str | None:
+    """The digest of the patched gateway archive (the lab's group data pins it with it);
+    None when it cannot be had (no source bundle, no Go, a failed build): `esdr validate` then
+    refuses the archive URL (archive-checksum-missing) and the build's error was on stderr."""
+    try:  # quiet when cached; a build shows its progress on stderr
+        path = _cached_gateway_build() or (gateway_build() if build else None)
+    except EsdrError as error:
+        print(f"esdr lab: {error}", file=sys.stderr)
+        return None
+    if path is None:
+        return None
+    checksum = path.with_name(path.name + ".sha512")
+    return parse_sha512(checksum.read_text()) if checksum.is_file() else None
+
+
 def vendor_dir() -> Path:
     """`shared/vendor` beside the repository (``ESDR_VENDOR_DIR`` overrides it)."""
     override = os.environ.get("ESDR_VENDOR_DIR")
@@ -159,7 +236,9 @@ def ensure_artifacts(
         target = path_of(artifact.filename)
         checksum = target.with_name(target.name + ".sha512")
         outcome = "cached"
-        if artifact.vendored is not None:
+        if artifact.built:
+            outcome = _ensure_built(artifact, target, say)
+        elif artifact.vendored is not None:
             outcome = _ensure_vendored(artifact, target, say)
         elif not target.is_file():
             _fetch(artifact, target, say)
@@ -241,6 +320,28 @@ def _ensure_vendored(artifact: Artifact, target: Path, say: Callable[[str], None
             f"(sha512 {actual[:16]}... != {expected[:16]}...): not serving it",
             hint=f"rebuild it with the build.sh beside {artifact.vendored}",
         )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".copy-{target.name}")
+    shutil.copyfile(source, tmp)
+    if sha512_hex(tmp) != expected:  # a copy cut short is never served
+        tmp.unlink(missing_ok=True)
+        raise EsdrError(f"copying {source} to {target} gave a different file")
+    os.replace(tmp, target)
+    say(f"copied {artifact.what} from {source} (sha512 checked)")
+    return "copied"
+
+
+def _ensure_built(artifact: Artifact, target: Path, say: Callable[[str], None]) -> str:
+    """The patched gateway build (scripts/build-gateway, cached between runs) copied into the
+    mirror when missing or different, checked against the .sha512 the script wrote."""
+    source = gateway_build(say)
+    assert source is not None
+    expected = parse_sha512(source.with_name(source.name + ".sha512").read_text())
+    if expected is None or sha512_hex(source) != expected:
+        raise EsdrError(f"{artifact.what}: {source} does not match the .sha512 beside it",
+                        hint=f"delete {source.parent} and run scripts/build-gateway again")
+    if target.is_file() and sha512_hex(target) == expected:
+        return "cached"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".copy-{target.name}")
     shutil.copyfile(source, tmp)

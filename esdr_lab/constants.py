@@ -34,10 +34,16 @@ OS_SECURITY_MAVEN_COORDINATE = f"org.opensearch.plugin:opensearch-security:{OS_P
 # Not on any registry: built from upstream sources into shared/vendor (beside the repository)
 OS_REPLICATION_PLUGIN = f"opensearch-cross-cluster-replication-{OS_PLUGIN_VERSION}.zip"
 OS_REPLICATION_VENDORED = f"opensearch-replication/dist/{OS_REPLICATION_PLUGIN}"
-# INFINI Gateway: on no registry either; built from source into shared/vendor/infini-gateway
+# INFINI Gateway: on no registry either. Built by scripts/build-gateway from the source bundle
+# in shared/vendor/infini-gateway with patches/infini-gateway/*.patch (docs/gateway-cluster-tls.md),
+# into GATEWAY_BUILD_CACHE/<digest of its inputs>/; the prebuilt archive vendored beside the
+# source (GATEWAY_VENDORED) does not verify the clusters' certificates and is not served.
 GATEWAY_VERSION = "1.0.0_SNAPSHOT"
 GATEWAY_ARCHIVE = f"gateway-{GATEWAY_VERSION}-linux-amd64.tar.gz"
 GATEWAY_VENDORED = f"infini-gateway/dist/{GATEWAY_ARCHIVE}"
+GATEWAY_SOURCE = "infini-gateway/infini-gateway-src.tar.gz"  # under the vendor directory
+GATEWAY_BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build-gateway"
+GATEWAY_BUILD_CACHE = CACHE_DIR / "gateway-build"
 
 # pyinfra host data every lab host needs to be reached over SSH
 SSH_DATA = {

@@ -8,3 +8,6 @@ from esdr_lab.gateway_settings import KEEPALIVED_FRONT_DOOR as _KEEPALIVED
 # with inventories/lab_gateways_real.py. No gateway_archive_url: the deploy says it skips the
 # binary.
 gateway_front_door = _KEEPALIVED
+
+# A lab inventory (plain HTTP on the entries is allowed only in one: esdr/checks/gateway.py)
+es_lab = True

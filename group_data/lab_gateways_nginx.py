@@ -10,3 +10,7 @@ gateway_front_door = {
     "fail_timeout": "5s",  # how long a failed gateway is skipped before nginx tries it again
     "hash_by_index": True,
 }
+
+# A lab inventory (plain HTTP on the entries and Nginx is allowed only in one:
+# esdr/checks/gateway.py)
+es_lab = True

@@ -43,7 +43,29 @@ def validate_inventory(topology: Topology, tier: GatewayTier | None) -> list[Pro
     if tier is None:
         return validate(topology)
     cluster_problems = [] if gateway_only(topology, tier) else validate(topology)
-    return cluster_problems + validate_tier(tier)
+    return cluster_problems + validate_tier(tier) + _gateway_estate(topology, tier)
+
+
+def _gateway_estate(topology: Topology, tier: GatewayTier) -> list[Problem]:
+    """A tier on TLS (its entries) or before HTTPS clusters trusts and issues from the estate
+    CA: in an inventory of gateways alone, only ``es_estate`` (or ``es_secrets_dir``) says
+    which estate that is. Without it the CA would be a new one of its own ("default"), which
+    signed none of the clusters' certificates: the gateway would refuse every cluster."""
+    if not gateway_only(topology, tier):
+        return []
+    settings = topology.cluster.settings
+    if settings.get("es_estate") or settings.get("es_secrets_dir"):
+        return []
+    https = any(str(e).lower().startswith("https://") for c in tier.clusters for e in c.endpoints)
+    if not (tier.tls or https):
+        return []
+    hosts = ", ".join(h.name for h in (*tier.gateways, *tier.balancers))
+    return [Problem(
+        f"gateway tier ({hosts})", "gateway-estate-missing",
+        "an inventory of gateways alone names no estate (es_estate): its TLS certificates and "
+        "the CA it verifies its clusters with would come from a CA of its own, not the one "
+        "that signed the clusters' certificates. Set es_estate in its group data to the "
+        "clusters' estate file (load_estate_file(__file__, \"estates/<name>.yml\"))")]
 
 
 def gateway_only(topology: Topology, tier: GatewayTier | None) -> bool:

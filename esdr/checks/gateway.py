@@ -68,7 +68,35 @@ def _check_settings(tier: GatewayTier, where: str) -> list[Problem]:
         )
     out.extend(_check_archive_checksum(tier, where))
     out.extend(_check_api_exposure(tier, where))
+    out.extend(_check_plain_http_allowed(tier, where))
     return out
+
+
+ALLOW_PLAIN = "gateway_allow_plain_http"
+
+
+def _check_plain_http_allowed(tier: GatewayTier, where: str) -> list[Problem]:
+    # Plain HTTP on the entry and Nginx sends every application's basic auth in clear, and an
+    # http:// endpoint the gateway's own (RFC 7617 section 4). A lab inventory (es_lab = True on
+    # every host of the tier) may accept that; production never.
+    allowed = tier[ALLOW_PLAIN]
+    if allowed is False:
+        return []
+    if not isinstance(allowed, bool):
+        return [Problem(where, "gateway-setting-invalid", f"{ALLOW_PLAIN} must be True or False")]
+    fd = tier.front_door
+    plain = "the gateway entries" + (" and Nginx" if fd is not None and fd.kind == "nginx" else "")
+    if tier.lab:
+        return [Problem(where, "gateway-plain-http", f"{ALLOW_PLAIN} = True (lab): {plain} "
+                        "listen without TLS, so the applications' passwords cross the network "
+                        "in clear", "warning")]
+    hosts = [h.name for h in (*tier.gateways, *tier.balancers)]
+    return [Problem(
+        where, "gateway-plain-http-outside-lab",
+        f"{ALLOW_PLAIN} = True is allowed only in a lab inventory (es_lab = True on every host "
+        f"of the gateway tier: {', '.join(hosts)}): {plain} would listen without "
+        "TLS and pass the applications' basic auth in clear. Remove it: the entries and the "
+        "front door then speak TLS with certificates from the estate CA")]
 
 
 ALLOW_REMOTE_API = "gateway_api_allow_remote_unauthenticated"
@@ -210,7 +238,8 @@ def _check_password_values(tier: GatewayTier) -> list[Problem]:
 def _check_plain_http(tier: GatewayTier, cluster: ClusterRef, here: str) -> list[Problem]:
     # Basic auth sends the password base64-encoded with every request: over http:// anyone on
     # the path reads it (https://www.rfc-editor.org/rfc/rfc7617#section-4). Only a lab, whose
-    # group data says so with gateway_allow_plain_http, may do that.
+    # group data says so with gateway_allow_plain_http, may do that (refused elsewhere:
+    # _check_plain_http_allowed).
     if not (cluster.username or cluster.password) or tier["gateway_allow_plain_http"] is True:
         return []
     return [
@@ -218,8 +247,8 @@ def _check_plain_http(tier: GatewayTier, cluster: ClusterRef, here: str) -> list
             here,
             "credentials-over-plain-http",
             f"endpoint {endpoint} would carry the password of {cluster.username or 'the user'} "
-            "in clear text (basic auth over http): use https://, or, in a lab only, set "
-            "gateway_allow_plain_http = True in its group data",
+            "in clear text (basic auth over http): use https://, or, in a lab inventory only "
+            "(es_lab = True), set gateway_allow_plain_http = True in its group data",
         )
         for endpoint in cluster.endpoints
         if isinstance(endpoint, str) and endpoint.startswith("http://")

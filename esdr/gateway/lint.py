@@ -326,6 +326,19 @@ def _check_sections(doc: dict[str, Any], facts: _Facts, source: str) -> list[Pro
                     "entry has no network.binding (e.g. 0.0.0.0:8000): it listens nowhere",
                 )
             )
+        tls = _map(entry.get("tls"))
+        if tls.get("enabled") is True and not (tls.get("cert_file") and tls.get("key_file")):
+            # proxy/entry/entry.go: without both files the gateway makes up a CA and a
+            # certificate of its own under path.data, which no client can verify
+            out.append(
+                Problem(
+                    f"{source} entry {entry.get('name')}",
+                    "entry-tls-self-signed",
+                    "entry tls is enabled without cert_file and key_file: the gateway would "
+                    "serve a self-signed certificate of its own; give both (esdr issues them "
+                    "from the estate CA)",
+                )
+            )
     return out
 
 

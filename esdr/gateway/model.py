@@ -35,7 +35,10 @@ TIER_DEFAULTS: dict[str, Any] = {
     "gateway_archive_local": None,  # or a file on the deploying machine
     "gateway_archive_sha256": None,  # one of these two is required with gateway_archive_url:
     "gateway_archive_sha512": None,  # INFINI publishes no checksum beside its tarballs
-    # http:// endpoints with credentials send the password in clear: only a lab may say True
+    # Plain HTTP anywhere in the tier: the entry and Nginx listen without TLS (the applications'
+    # basic auth in clear) and http:// cluster endpoints may carry credentials. Only a lab
+    # inventory (es_lab = True) may say True; otherwise the entry and Nginx speak TLS with
+    # certificates from the estate CA (docs/gateway-front-door-tls.md).
     "gateway_allow_plain_http": False,
     "gateway_binary": "gateway-linux-amd64",  # the executable's name inside the archive
     "gateway_entry_port": 8000,
@@ -178,11 +181,52 @@ class GatewayTier:
     def backup(self) -> ClusterRef | None:
         return next((c for c in self.clusters if c.role == "backup"), None)
 
+    @property
+    def tls(self) -> bool:
+        """The entry (and Nginx) speak TLS: always, but in a lab that allows plain HTTP."""
+        return self.settings.get("gateway_allow_plain_http") is not True
+
     def host(self, name: str) -> GatewayHost | None:
         for h in self.gateways + self.balancers:
             if h.name == name:
                 return h
         return None
+
+
+# Every gateway certificate names this too: Nginx verifies the entries under it (one
+# ``proxy_ssl_name`` for its whole upstream group, which holds every gateway).
+GATEWAY_TLS_NAME = "esdr-gateway"
+
+
+def _vip_ips(tier: GatewayTier) -> list[str]:
+    fd = tier.front_door
+    if fd is None or fd.kind == "nginx":
+        return []
+    out = []
+    for vip in fd.vips:
+        try:
+            out.append(str(ipaddress.ip_interface(vip.address).ip))
+        except ValueError:
+            continue  # esdr validate says so (vip-invalid)
+    return out
+
+
+def entry_sans(tier: GatewayTier, host: GatewayHost) -> list[str]:
+    """What the entry certificate of ``host`` names: the host's name and address, the floating
+    IP(s) clients reach it at, the address keepalived's check uses on the host, and the name
+    Nginx verifies it under."""
+    local = local_address(tier["gateway_listen_address"])
+    names = [host.name, host.address, *_vip_ips(tier), local, GATEWAY_TLS_NAME]
+    if is_loopback(local):
+        names.append("localhost")
+    return list(dict.fromkeys(str(n).strip("[]") for n in names if n))
+
+
+def front_door_sans(tier: GatewayTier, host: GatewayHost) -> list[str]:
+    """What the Nginx certificate of ``host`` names: its name and address (the names clients
+    use for it; a name of its own in DNS is a later setting of the front door)."""
+    names = [host.name, host.address]
+    return list(dict.fromkeys(str(n).strip("[]") for n in names if n))
 
 
 def is_gateway_spec(spec: HostSpec) -> bool:

@@ -17,6 +17,7 @@ import jinja2
 
 from esdr.errors import EsdrError
 from esdr.gateway.model import (
+    GATEWAY_TLS_NAME,
     LB_GROUP,
     GatewayHost,
     GatewayTier,
@@ -45,6 +46,7 @@ from esdr.render import (
 SERVICE = "infini-gateway"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 NGINX_SITE = "/etc/nginx/conf.d/esdr-gateways.conf"
+NGINX_TLS_DIR = "/etc/nginx/esdr-tls"  # root only: Nginx's master reads its key as root
 
 # Reads go to the read flow, everything else is a write (https://docs.infinilabs.com/gateway/).
 DEFAULT_READ_RULES: tuple[dict[str, Any], ...] = (
@@ -188,6 +190,44 @@ def binary_path(tier: GatewayTier) -> str:
     return f"{install_link(tier)}/{tier['gateway_binary']}"
 
 
+@dataclass(frozen=True)
+class TlsPaths:
+    """Where a host of the tier keeps its TLS files (certificate, key, the estate CA)."""
+
+    cert: str
+    key: str
+    ca: str
+
+
+def entry_tls_paths(tier: GatewayTier) -> TlsPaths:
+    """The gateway's: the key 0600 owned by the gateway user, beside gateway.yml."""
+    conf = tier["gateway_conf_dir"]
+    return TlsPaths(f"{conf}/entry.crt", f"{conf}/entry.key", f"{conf}/ca.crt")
+
+
+def nginx_tls_paths() -> TlsPaths:
+    return TlsPaths(f"{NGINX_TLS_DIR}/front-door.crt", f"{NGINX_TLS_DIR}/front-door.key",
+                    f"{NGINX_TLS_DIR}/ca.crt")
+
+
+def cluster_ca_path(tier: GatewayTier) -> str | None:
+    """The estate CA the gateway verifies its clusters' HTTPS certificates against (the unit's
+    ``SSL_CERT_FILE``), when an endpoint of a cluster is ``https://``; None when none is.
+
+    The vendored gateway never verified them (InsecureSkipVerify in the framework's clients and
+    the `elasticsearch` filter's default); esdr builds it patched so that every connection to a
+    cluster verifies against the file SSL_CERT_FILE names, alone (patches/infini-gateway/,
+    docs/gateway-cluster-tls.md). The file is the same ``ca.crt`` as the entry's.
+    """
+    if any(str(e).lower().startswith("https://") for c in tier.clusters for e in c.endpoints):
+        return entry_tls_paths(tier).ca
+    return None
+
+
+def entry_scheme(tier: GatewayTier) -> str:
+    return "https" if tier.tls else "http"
+
+
 def _floating_ip(tier: GatewayTier, host: GatewayHost) -> dict[str, Any] | None:
     fd = tier.front_door
     if fd is None or fd.kind != "floating_ip" or not fd.vips:
@@ -244,6 +284,7 @@ def gateway_yml(tier: GatewayTier, host: GatewayHost) -> str:
         alive_path=ALIVE_PATH,
         replayed_tag=REPLAYED_TAG,
         floating_ip=_floating_ip(tier, host),
+        entry_tls=entry_tls_paths(tier) if tier.tls else None,
         timeouts=timeouts(tier),
         connect_errors=CONNECT_ERROR_PREFIXES,
     )
@@ -260,6 +301,7 @@ def gateway_unit(tier: GatewayTier, host: GatewayHost | None = None) -> str:
         binary=binary_path(tier),
         config=config_path(tier),
         floating_ip=fd is not None and fd.kind == "floating_ip",
+        cluster_ca=cluster_ca_path(tier),
     )
 
 
@@ -277,14 +319,20 @@ ALIVE_PATH = "/_esdr/alive"
 
 
 def check_command(tier: GatewayTier) -> list[str]:
-    """The vrrp_script probe (its words): the local gateway's entry, or its API."""
+    """The vrrp_script probe (its words): the local gateway's entry (over TLS verified against
+    the estate CA, unless a lab allows plain HTTP), or its API (plain, on loopback)."""
     fd = tier.front_door
+    tls: list[str] = []
     if fd is not None and fd.settings.get("check") == "api":
         listen, port, path = "gateway_api_listen_address", "gateway_api_port", CHECK_PATH
+        scheme = "http"
     else:
         listen, port, path = "gateway_listen_address", "gateway_entry_port", ALIVE_PATH
-    url = f"http://{url_host(local_address(tier[listen]))}:{tier[port]}{path}"
-    return ["/usr/bin/curl", "-fsS", "-m", "2", "-o", "/dev/null", url]
+        scheme = entry_scheme(tier)
+        if tier.tls:  # the entry certificate names the address probed (model.entry_sans)
+            tls = ["--cacert", entry_tls_paths(tier).ca]
+    url = f"{scheme}://{url_host(local_address(tier[listen]))}:{tier[port]}{path}"
+    return ["/usr/bin/curl", "-fsS", "-m", "2", *tls, "-o", "/dev/null", url]
 
 
 def _instance(vip: Vip, host: GatewayHost, nopreempt: bool) -> dict[str, Any]:
@@ -353,6 +401,8 @@ def nginx_site(tier: GatewayTier, host: GatewayHost) -> str:
         servers=nginx_servers(tier),
         hashed=nginx_hashed(tier),
         entry_port=tier["gateway_entry_port"],
+        tls=nginx_tls_paths() if tier.tls else None,
+        gateway_tls_name=GATEWAY_TLS_NAME,
     )
 
 

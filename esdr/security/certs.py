@@ -515,3 +515,52 @@ def certificate_status(topology: Topology, now: dt.datetime | None = None) -> li
             )
         )
     return rows
+
+
+# --- the gateway tier's TLS certificates (the gateway entries, the Nginx front door) -----------
+
+
+def ensure_gateway_certificate(
+    topology: Topology,
+    host: str,
+    names: Iterable[str],
+    *,
+    role: str = "entry",
+    now: dt.datetime | None = None,
+    staged: store.Staged | None = None,
+) -> tuple[bytes, bytes, bytes, str | None]:
+    """A TLS server certificate for gateway-tier host ``host`` naming ``names`` (its address,
+    the floating IP, ...: ``esdr.gateway.model.entry_sans``), from the estate CA of
+    ``topology``: (cert, key, the CA PEM clients trust, why issued or None). Kept in
+    ``gateways/<host>.crt`` and ``.key`` of the secrets directory, reissued on the node
+    certificates' rules (``renewal_reason``). ``role``: "entry" (kept as ``gateways/<host>``) or
+    another, e.g. "nginx" (``gateways/<host>-nginx``), for a host carrying both."""
+    if staged is None:
+        with store.locked(store.secrets_dir(topology.cluster), "issuing a gateway certificate"):
+            local = store.Staged()
+            result = ensure_gateway_certificate(topology, host, names, role=role, now=now,
+                                                staged=local)
+            store.write_staged(local)
+        return result
+    cluster = topology.cluster
+    now = now or _now()
+    wanted = sans_of(names)
+    ca = load_estate_ca(topology, create=True, now=now, staged=staged)
+    assert ca is not None
+    refuse_expired(topology, ca, now)
+    directory = store.secrets_dir(cluster)
+    what = f"{role} certificate of gateway host {host!r}"
+    stem = host if role == "entry" else f"{host}-{role}"
+    cert_path = confined(directory / "gateways", f"{stem}.crt", what=what, follow_links=False)
+    key_path = confined(directory / "gateways", f"{stem}.key", what=what, follow_links=False)
+    cert_pem = store.read_staged(cert_path, staged)
+    key_pem = store.read_staged(key_path, staged)
+    info = cert_info(cert_pem) if cert_pem and key_pem else None
+    reason = renewal_reason(wanted, info, ca.key_id, now, int(cluster["es_cert_renew_days"]),
+                            ca_not_after=ca.not_after)
+    if reason:
+        cert_pem, key_pem = issue_node_cert(ca, host, wanted, int(cluster["es_cert_days"]), now)
+        store.write_or_stage(key_path, key_pem, staged, root=directory)
+        store.write_or_stage(cert_path, cert_pem, staged, root=directory)
+    assert cert_pem and key_pem
+    return cert_pem, key_pem, trusted_ca_pem(topology, ca), reason

@@ -343,8 +343,11 @@ def write_staged(staged: Staged) -> list[Path]:
     with contextlib.ExitStack() as stack:
         for root in roots:
             stack.enter_context(locked(root, "deploy storing issued certificates"))
-        changed = [path for path in staged
-                   if path in staged.base and read_private(path) != staged.base[path]]
+        # a file that already holds what was staged is no conflict: another part of this run
+        # (the nodes' and the gateway tier's certificates share one staging) stored it first
+        current = {path: read_private(path) for path in staged}
+        changed = [path for path in staged if path in staged.base
+                   and current[path] not in (staged.base[path], staged[path])]
         if changed:
             raise EsdrError(
                 f"another esdr run changed {', '.join(map(str, changed))} while this deploy ran: "
@@ -352,7 +355,8 @@ def write_staged(staged: Staged) -> list[Path]:
                 hint="rerun the deploy: it issues from what is stored now",
             )
         for path, data in staged.items():
-            write_private(path, data)
+            if current[path] != data:
+                write_private(path, data)
     return list(staged)
 
 

@@ -24,6 +24,7 @@ from pyinfra.context import ctx_host, ctx_state
 
 from esdr.facts.batch import Batch, Read, read
 from esdr.project import Project, load_project, project_from_inventory
+from esdr.security.store import Staged
 
 if TYPE_CHECKING:
     from esdr.tasks.security import Material
@@ -37,6 +38,9 @@ class RunContext:
     # by cluster name: one run may hold several clusters' hosts (the benchmark's host-level run)
     formed: dict[str, bool] = field(default_factory=dict)
     material: dict[str, Material] = field(default_factory=dict)
+    # by cluster name: what the run issued for that cluster's secrets directory, kept back until
+    # it executes (``staged_secrets``); one staging, so the estate CA is made once per run
+    staged: dict[str, Staged] = field(default_factory=dict)
     # node name -> the OperationMeta of that node's ``restart_needed`` (changed = restart it)
     restart_needed: dict[str, Any] = field(default_factory=dict)
     # (host name, fact read) -> value, read by ``prefetch`` while the deploy is prepared
@@ -55,6 +59,17 @@ def run_context() -> RunContext:
     if context is None:
         context = _RUNS[run] = RunContext()
     return context
+
+
+def staged_secrets(cluster_name: str) -> Staged:
+    """This run's staging for ``cluster_name``'s secrets directory, shared by the nodes'
+    security material and the gateway tier's certificates: a CA the first one makes is the
+    one the second signs with (two stagings would make two CAs, and the second store would be
+    refused)."""
+    made = run_context().staged
+    if cluster_name not in made:
+        made[cluster_name] = Staged()
+    return made[cluster_name]
 
 
 

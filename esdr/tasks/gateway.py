@@ -1,5 +1,6 @@
 """The INFINI Gateway on one gateway host: user, dirs, archive (or a clear skip), config,
-secrets, unit; restart only when something it reads changed."""
+secrets, the entry's TLS files (estate CA, unless a lab allows plain HTTP), unit; restart only
+when something it reads changed."""
 
 from __future__ import annotations
 
@@ -12,12 +13,21 @@ from pyinfra.operations import files, systemd
 
 from esdr.tasks.rendered import put_rendered
 from esdr.errors import EsdrError
-from esdr.gateway.model import GatewayHost, GatewayTier
-from esdr.gateway.render import SERVICE, host_files, install_link, secrets_file
+from esdr.gateway.model import GatewayHost, GatewayTier, entry_sans
+from esdr.gateway.render import (
+    SERVICE,
+    cluster_ca_path,
+    entry_tls_paths,
+    host_files,
+    install_link,
+    secrets_file,
+)
 from esdr.operations import archive
 from esdr.operations import gateway as gw
 from esdr.operations import secret_files
 from esdr.security.refs import Secret
+from esdr.tasks import known
+from esdr.tasks.front_door import estate_ca_pem, tls_files, tls_material
 from esdr.tasks.install import service_account
 from esdr.tasks.kernel import kernel_settings
 
@@ -94,6 +104,13 @@ def infini_gateway(model: GatewayTier, gateway: GatewayHost):
             mode=secrets.mode,
         )
     ]
+    if model.tls:  # the entry's certificate: a new one restarts the gateway like its config
+        material = tls_material(entry_sans(model, gateway), "entry")
+        changed.extend(tls_files(entry_tls_paths(model), material, user, "gateway entry"))
+    elif cluster_ca_path(model):  # a plain entry (a lab) before HTTPS clusters: the CA alone
+        changed.append(known.put("Estate CA certificate (the clusters' HTTPS)",
+                                 estate_ca_pem().decode(), cluster_ca_path(model), "root",
+                                 "root", "644"))
     rendered = [
         f for f in host_files(model, gateway) if f.path.endswith(("gateway.yml", ".service"))
     ]

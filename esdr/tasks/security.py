@@ -20,7 +20,7 @@ from esdr.security.refs import Secret, resolve_setting
 from esdr.facts.elasticsearch import EsdrMarker
 from esdr.tasks import known
 from esdr.tasks.configure import keystore_path
-from esdr.tasks.context import run_context
+from esdr.tasks.context import run_context, staged_secrets
 
 BOOTSTRAP_PASSWORD = "bootstrap.password"
 
@@ -50,7 +50,7 @@ def prepared(topology: Topology) -> Material:
     made = run_context().material
     name = topology.cluster.name
     if name not in made:
-        made[name] = _material(topology)
+        made[name] = _material(topology, staged_secrets(name))
         for cert in made[name].certificates.nodes.values():
             if cert.issued:
                 # stderr: stdout is pyinfra's --json document
@@ -58,9 +58,10 @@ def prepared(topology: Topology) -> Material:
     return made[name]
 
 
-def _material(topology: Topology) -> Material:
+def _material(topology: Topology, staged: store.Staged | None = None) -> Material:
+    """``staged``: the run's staging for the cluster's secrets directory (a new one if None)."""
     cluster = topology.cluster
-    staged = store.Staged()
+    staged = store.Staged() if staged is None else staged
     _, password_key = config.superuser(cluster)
     admin_cert = replication = None
     if cluster.engine.name == "opensearch":

@@ -1,9 +1,12 @@
-"""The real INFINI Gateway binary on loopback, for tests: unpacked from the vendored archive,
+"""The real INFINI Gateway binary on loopback, for tests: unpacked from the archive esdr deploys,
 started with a config, asked whether it came up, stopped by its pid.
 
-The archive is ``<vendor>/infini-gateway/dist/gateway-*-linux-amd64.tar.gz`` (``shared/vendor``
-beside the repository, or ``ESDR_VENDOR_DIR``), checked against the .sha512 shipped beside it.
-It is unpacked into a temporary directory, never into the repository. Every address a config
+The archive is the patched build of ``scripts/build-gateway`` (the source bundle in
+``<vendor>/infini-gateway/``, ``shared/vendor`` beside the repository or ``ESDR_VENDOR_DIR``, with
+``patches/infini-gateway/``; built on first use, ~2 min, then cached), or the archive
+``ESDR_GATEWAY_ARCHIVE`` names (e.g. the vendored, unpatched ``dist/`` one, to see a test of the
+patch fail), checked against the .sha512 beside it. It is unpacked into a temporary directory,
+never into the repository. Every address a config
 names is rewritten to 127.0.0.1 before the binary sees it (``loopback``): the gateway sends
 health checks to its clusters' endpoints as soon as it runs.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -26,17 +30,31 @@ from typing import Any
 
 import yaml
 
-from esdr_lab.artifacts import parse_sha512, vendor_dir
+from esdr_lab.artifacts import gateway_build, parse_sha512, vendor_dir
+from esdr_lab.constants import GATEWAY_SOURCE
 
-DIST = "infini-gateway/dist"
+DIST = "infini-gateway"  # where the source bundle is, under the vendor directory
 START_LIMIT = 30.0  # seconds for the API to answer (it answers within ~1 s here)
 STOP_LIMIT = 15.0  # SIGTERM takes up to ~5 s (its pipelines stop first)
 
 
+_built: list[Path] = []  # this session's build, asked for once
+
+
 def archive() -> Path | None:
-    """The vendored gateway archive, or None when shared/vendor is not beside the repository."""
-    found = sorted((vendor_dir() / DIST).glob("gateway-*-linux-amd64.tar.gz"))
-    return found[-1] if found else None
+    """The gateway archive to test: ``ESDR_GATEWAY_ARCHIVE``, else the patched build (made now
+    when not cached); None when shared/vendor (its source bundle) is not beside the
+    repository."""
+    override = os.environ.get("ESDR_GATEWAY_ARCHIVE")
+    if override:
+        return Path(override)
+    if not (vendor_dir() / GATEWAY_SOURCE).is_file():
+        return None
+    if not _built:
+        path = gateway_build(say=print)
+        assert path is not None
+        _built.append(path)
+    return _built[0]
 
 
 def unpack(target: Path) -> Path:
@@ -45,7 +63,7 @@ def unpack(target: Path) -> Path:
     assert tarball is not None
     expected = parse_sha512((tarball.parent / (tarball.name + ".sha512")).read_text())
     digest = hashlib.sha512(tarball.read_bytes()).hexdigest()
-    assert digest == expected, f"{tarball} does not match its shipped .sha512"
+    assert digest == expected, f"{tarball} does not match the .sha512 beside it"
     binary = target / "gateway"
     # the one member, read and written by hand: no path from the archive is trusted, and
     # Debian's Python 3.11.2 has no tarfile extraction filters
@@ -63,10 +81,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def loopback(doc: dict[str, Any], workdir: Path, cluster_url: str) -> tuple[dict, int, int]:
+def loopback(doc: dict[str, Any], workdir: Path, cluster_url: str,
+             tls: tuple[Path, Path] | None = None) -> tuple[dict, int, int]:
     """``doc`` made safe to run here: data and logs under ``workdir``, the entry and the API on
     free loopback ports, every cluster at ``cluster_url`` with its version pinned (no probe).
-    Returns the document, the entry port and the API port."""
+    The entry's TLS files are ``tls`` (certificate, key) when given, else the entry is plain
+    HTTP (the tests of flows speak http to it). Returns the document, the entry port and the
+    API port."""
     doc = copy.deepcopy(doc)
     doc["path.data"] = str(workdir / "data")
     doc["path.logs"] = str(workdir / "log")
@@ -78,6 +99,10 @@ def loopback(doc: dict[str, Any], workdir: Path, cluster_url: str) -> tuple[dict
         if isinstance(entry, dict):
             entry_port = free_port()
             entry.setdefault("network", {})["binding"] = f"127.0.0.1:{entry_port}"
+            entry.pop("tls", None)
+            if tls is not None:
+                entry["tls"] = {"enabled": True, "cert_file": str(tls[0]),
+                                "key_file": str(tls[1])}
     for cluster in doc.get("elasticsearch") or []:
         if isinstance(cluster, dict):
             cluster["endpoints"] = [cluster_url]
@@ -122,6 +147,7 @@ class Gateway:
     api_port: int
     entry_port: int
     process: subprocess.Popen | None = None
+    env: dict[str, str] | None = None  # added to the process's environment (unit's Environment=)
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -143,6 +169,7 @@ class Gateway:
             self.process = subprocess.Popen(
                 [str(self.binary), "-config", str(path)], cwd=self.workdir,
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=None if self.env is None else {**os.environ, **self.env},
             )
         return self
 

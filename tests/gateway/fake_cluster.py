@@ -4,16 +4,20 @@ It answers what INFINI Gateway asks of a cluster (``GET /``, ``/_cluster/health`
 and keeps documents written with ``PUT|POST /{index}/_doc/{id}``, ``/_create/{id}`` and
 ``/_bulk`` (index/create/delete actions), so a test can compare what reached the primary and the
 backup. No JVM: the tests that use it stay fast and light. Binds loopback only (127.0.0.1
-unless told another 127.x address).
+unless told another 127.x address). With ``tls`` (certificate, key files) it answers HTTPS only,
+as a deployed cluster does; ``seen`` counts every request that reached it over HTTP (a client
+that refused its certificate sends none).
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +31,8 @@ class FakeCluster:
     """One cluster: ``start()`` on a port (0: any free one), ``stop()``, ``docs``."""
 
     def __init__(self, name: str, port: int = 0, version: str = "2.19.4",
-                 distribution: str = "opensearch", host: str = "127.0.0.1") -> None:
+                 distribution: str = "opensearch", host: str = "127.0.0.1",
+                 tls: tuple[Path, Path] | None = None) -> None:
         assert host.startswith("127."), f"a stand-in cluster binds loopback only, not {host}"
         self.name = name
         self.host = host  # another loopback address lets a test drop its packets alone
@@ -36,6 +41,8 @@ class FakeCluster:
         self.distribution = distribution
         self.docs: dict[str, dict[str, Any]] = {}  # index -> id -> source
         self.requests: list[tuple[str, str]] = []  # (method, path) of every write
+        self.tls = tls
+        self.seen = 0  # requests of any kind that arrived (after the TLS handshake, if any)
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -43,12 +50,19 @@ class FakeCluster:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> FakeCluster:
         server = _QuietServer((self.host, self.port), _handler(self))
         server.daemon_threads = True
         self.port = server.server_address[1]
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
+            # the handshake happens in the handler's thread, at its first read: a client that
+            # refuses the certificate never holds up the accept loop
+            server.socket = context.wrap_socket(server.socket, server_side=True,
+                                                do_handshake_on_connect=False)
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
@@ -193,6 +207,8 @@ def _handler(cluster: FakeCluster) -> type[BaseHTTPRequestHandler]:
             parts = [p for p in path.split("/") if p]
             method = self.command
             body = self._body()
+            with cluster.lock:
+                cluster.seen += 1
             if method in ("GET", "HEAD") and not parts:
                 return 200, cluster.info()
             if parts[:2] == ["_cluster", "health"]:

@@ -54,7 +54,11 @@ def test_credentials_over_plain_http_are_refused() -> None:
 
 def test_a_lab_may_allow_plain_http_explicitly() -> None:
     plain = _clusters({"endpoints": ["http://10.0.1.10:9200"]})
-    assert "credentials-over-plain-http" not in _problems(
+    lab = _problems(tier(gateway_clusters=plain, gateway_allow_plain_http=True, es_lab=True))
+    assert "credentials-over-plain-http" not in lab
+    assert lab["gateway-plain-http"].startswith("warning:")  # allowed, and said
+    # outside a lab inventory the setting itself is refused (tests/gateway/test_front_door_tls.py)
+    assert "gateway-plain-http-outside-lab" in _problems(
         tier(gateway_clusters=plain, gateway_allow_plain_http=True))
     # only a real True: a string such as "no" is not a yes
     assert "credentials-over-plain-http" in _problems(
@@ -118,7 +122,8 @@ def test_the_checked_in_inventories_pass_the_new_rules() -> None:
         model = load_project(root / "inventories" / name).tier
         rules = set(_problems(model))
         assert not rules & {"password-variable-collision", "credentials-over-plain-http",
-                            "archive-checksum-missing", "archive-checksum-invalid"}, name
+                            "archive-checksum-missing", "archive-checksum-invalid",
+                            "gateway-plain-http-outside-lab"}, name
 
 
 def test_a_connect_timeout_not_below_the_request_timeout_is_refused() -> None:

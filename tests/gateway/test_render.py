@@ -37,8 +37,11 @@ NEVER_CONNECTED = {"and": [
 ]}
 
 
+VERIFY = {"tls_insecure_skip_verify": False}  # docs/gateway-cluster-tls.md
+
+
 def _to(cluster: str, **waits) -> dict:
-    return {"elasticsearch": {"elasticsearch": cluster, **(waits or WAITS)}}
+    return {"elasticsearch": {"elasticsearch": cluster, **VERIFY, **(waits or WAITS)}}
 
 
 def test_write_flow_primary_then_queue_for_backup_only_on_success_else_reverse() -> None:
@@ -101,7 +104,7 @@ def test_every_elasticsearch_filter_waits_the_tier_timeouts() -> None:
 def test_unset_timeouts_leave_the_frameworks_own() -> None:
     doc = _doc(tier(gateway_connect_timeout=None, gateway_request_timeout=None))
     target = _flow(doc, "replay-to-dc1")[0]
-    assert target == {"elasticsearch": {"elasticsearch": "dc1"}}
+    assert target == {"elasticsearch": {"elasticsearch": "dc1", **VERIFY}}
 
 
 def test_an_id_less_document_is_named_by_the_gateway_before_the_write_flow() -> None:
@@ -204,7 +207,7 @@ def test_keepalived_preempt_master_and_unicast_peers() -> None:
     assert "state BACKUP" in gw2 and "priority 100" in gw2
     assert "unicast_src_ip 10.0.0.11" in gw1 and "        10.0.0.12\n" in gw1
     assert "nopreempt" not in gw1
-    assert "track_script" in gw1 and "http://127.0.0.1:8000/_esdr/alive" in gw1
+    assert "track_script" in gw1 and "https://127.0.0.1:8000/_esdr/alive" in gw1
     assert "10.0.0.100/24 dev eth0" in gw1
 
 
@@ -213,7 +216,8 @@ def test_keepalived_checks_the_entry_by_default_and_the_api_on_request() -> None
     handed the VIP back to a gateway that could not take a write yet."""
     model = tier()
     entry = keepalived_conf(model, model.host("gw1"))
-    assert '"/usr/bin/curl -fsS -m 2 -o /dev/null http://127.0.0.1:8000/_esdr/alive"' in entry
+    assert ('"/usr/bin/curl -fsS -m 2 --cacert /etc/infini-gateway/ca.crt -o /dev/null '
+            'https://127.0.0.1:8000/_esdr/alive"') in entry
     doc = _doc(model)
     (rule, *_) = doc["router"][0]["rules"]
     assert rule == {"method": ["GET"], "pattern": ["/_esdr/alive"], "flow": ["alive-flow"]}
@@ -225,8 +229,8 @@ def test_keepalived_checks_the_entry_by_default_and_the_api_on_request() -> None
 
 
 @pytest.mark.parametrize(("listen", "url"), [
-    ("10.0.0.11", "http://10.0.0.11:8000/_esdr/alive"),
-    ("::", "http://127.0.0.1:8000/_esdr/alive"),
+    ("10.0.0.11", "https://10.0.0.11:8000/_esdr/alive"),
+    ("::", "https://127.0.0.1:8000/_esdr/alive"),
 ])
 def test_keepalived_checks_the_entry_where_it_listens(listen: str, url: str) -> None:
     """An entry bound to one address does not answer on loopback."""
@@ -235,7 +239,7 @@ def test_keepalived_checks_the_entry_where_it_listens(listen: str, url: str) -> 
 
 
 @pytest.mark.parametrize(("setting", "listen", "check", "url"), [
-    ("gateway_listen_address", "fd00::11", "entry", "http://[fd00::11]:8000/_esdr/alive"),
+    ("gateway_listen_address", "fd00::11", "entry", "https://[fd00::11]:8000/_esdr/alive"),
     ("gateway_api_listen_address", "::1", "api", "http://[::1]:2900/_version"),
 ])
 def test_keepalived_checks_an_ipv6_address_in_brackets(setting, listen, check, url) -> None:

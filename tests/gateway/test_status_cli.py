@@ -24,7 +24,9 @@ def _inventory(tmp_path, port: int) -> str:
     path.write_text(
         f"gateways = [('gw1', {{'gateway_address': '127.0.0.1', 'gateway_api_port': {port}, "
         f"'gateway_api_transport': 'direct', 'gateway_clusters': {CLUSTERS!r}, "
-        f"'gateway_front_door': {FRONT_DOOR!r}}})]\n")
+        f"'gateway_front_door': {FRONT_DOOR!r}, "
+        # the estate's secrets, whose CA the tier's TLS would use (gateway-estate-missing)
+        f"'es_secrets_dir': {str(tmp_path / 'secrets')!r}}})]\n")
     return str(path)
 
 

@@ -296,3 +296,40 @@ def test_nginx_loses_no_request_when_a_gateway_stops_and_it_rejoins(nginx_tier):
         f"\n[front-door drill] nginx, one gateway stopped: failed reads {failures} (of 200 each), "
         f"failed writes {write_failures} (of 100 each)"
     )
+
+
+def test_nginx_on_a_lab_host_accepts_the_tls_site_esdr_renders(nginx_tier):
+    """The lab's Nginx tier listens plain (a lab may), so the TLS site production gets is
+    checked here by the distribution's own nginx on gw1: ``nginx -t`` on a scratch prefix with
+    the rendered site (``listen ... ssl``, ``proxy_ssl_verify on`` to the entries) and real
+    certificate files from a CA made for the check. This host has no nginx of its own."""
+    from esdr.gateway.render import nginx_site, nginx_tls_paths
+    from esdr.security import certs
+    from esdr.security.sans import sans_of
+    from esdr_lab import api
+    from tests.gateway.factory import tier
+
+    api.require_lab()
+    model = tier({"kind": "nginx", "listen_port": 9200}, balancers=(("lb1", "10.0.0.21"),))
+    site = nginx_site(model, model.host("lb1"))
+    assert "listen 9200 ssl;" in site and "proxy_ssl_verify on;" in site, site
+    ca_pem, ca_key = certs.create_ca("front door check CA", 30)
+    cert, key = certs.issue_node_cert(certs.load_ca(ca_pem, ca_key, "check"), "lb1",
+                                      sans_of(["lb1", "127.0.0.1"]), 30)
+    scratch = "/tmp/esdr-nginx-tls-check"
+    files = {}
+    paths = nginx_tls_paths()
+    for path, data in ((paths.cert, cert), (paths.key, key), (paths.ca, ca_pem)):
+        local = f"{scratch}/{Path(path).name}"
+        files[local] = data
+        site = site.replace(path, local)
+    files[f"{scratch}/site.conf"] = site.encode()
+    files[f"{scratch}/nginx.conf"] = (
+        f"pid {scratch}/nginx.pid;\nerror_log {scratch}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  include {scratch}/site.conf;\n}}\n").encode()
+    _ssh("gw1", f"rm -rf {scratch} && mkdir -m 700 {scratch}")
+    for path, data in files.items():
+        _ssh("gw1", f"echo {base64.b64encode(data).decode()} | base64 -d > {path}")
+    out = _ssh("gw1", f"nginx -t -p {scratch} -c {scratch}/nginx.conf 2>&1; echo rc=$?; "
+                      f"rm -rf {scratch}")
+    assert "rc=0" in out, out

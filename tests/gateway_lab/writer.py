@@ -8,6 +8,7 @@ OpenSearch pair (tests/opensearch_lab/test_os_gateway_lab.py). Lab addresses onl
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import urllib.error
@@ -57,6 +58,8 @@ class Writer:
     index: str
     auth: dict[str, str]
     idless_every: int = 10
+    entry: str = ENTRY  # https://... for a tier on TLS, with ``tls`` trusting the estate CA
+    tls: ssl.SSLContext | None = None
     acked: set[str] = field(default_factory=set)
     phase: str = "before"
     failures: dict[str, int] = field(default_factory=dict)  # phase -> failed attempts
@@ -75,16 +78,16 @@ class Writer:
         """One write attempt: the id the cluster acknowledged, or None."""
         body = json.dumps({"n": n, "phase": self.phase}).encode()
         if self._idless(n):
-            request = urllib.request.Request(f"{ENTRY}/{self.index}/_doc", data=body,
+            request = urllib.request.Request(f"{self.entry}/{self.index}/_doc", data=body,
                                              method="POST")
         else:
-            request = urllib.request.Request(f"{ENTRY}/{self.index}/_doc/w{n}", data=body,
+            request = urllib.request.Request(f"{self.entry}/{self.index}/_doc/w{n}", data=body,
                                              method="PUT")
         request.add_header("Content-Type", "application/json")
         for name, value in self.auth.items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=5, context=self.tls) as response:
                 if response.status in (200, 201):
                     return json.loads(response.read())["_id"]
         except (urllib.error.URLError, OSError, ValueError, KeyError):

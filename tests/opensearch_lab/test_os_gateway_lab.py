@@ -21,7 +21,10 @@ through. Times are printed (-s), never asserted.
 
 from __future__ import annotations
 
+import ssl
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,7 @@ import urllib3
 
 from esdr.es.connect import credentials
 from esdr.gateway.render import SERVICE
+from esdr.security import store
 from tests.gateway_lab import writer as gw
 from tests.gateway_lab.drill import ssh
 from tests.opensearch_lab.conftest import GATEWAYS, deploy
@@ -51,9 +55,14 @@ def lab(os_dcs):
         second = deploy(GATEWAYS)
         user, password = credentials(os_lab.dc1)
         REPORT["gateway rerun"] = f"{time.monotonic() - started:.0f} s"
+        project = load_project(REPO / GATEWAYS)
+        # the tier keeps production's default: its entries speak TLS from the estate CA
+        ca = store.secrets_dir(project.topology.cluster) / "ca.crt"
         yield {"api": os_dcs["api"], "deploys": (os_dcs["gateways"], second),
                "topologies": {"dc1": os_lab.dc1, "dc2": os_lab.dc2},
-               "tier": load_project(REPO / GATEWAYS).tier,
+               "tier": project.tier, "ca": ca,
+               "writer": {"entry": f"https://{gw.VIP}:8000",
+                          "tls": ssl.create_default_context(cafile=str(ca))},
                "auth": urllib3.make_headers(basic_auth=f"{user}:{password}")}
     finally:
         print("\n[gateway drills, real binary, OpenSearch DC1 -> DC2]")
@@ -86,7 +95,7 @@ def test_rerun_changes_nothing_and_writes_land_in_both_clusters(lab) -> None:
         assert "distribution: \"opensearch\"" in ssh(host, "cat /etc/infini-gateway/gateway.yml")
     gw.wait("the VIP on gw1", lambda: gw.vip_holder() == "gw1", 30)
     index = "gw-os-dual-write"
-    with gw.Writer(index, lab["auth"]) as writer:
+    with gw.Writer(index, lab["auth"], **lab["writer"]) as writer:
         gw.wait("200 acknowledged writes", lambda: len(writer.acked) >= 200, 120, 0.5)
     assert writer.failures == {}, writer.failures
     _, took = gw.wait("both gateways' queues for DC2 drained",
@@ -96,6 +105,36 @@ def test_rerun_changes_nothing_and_writes_land_in_both_clusters(lab) -> None:
     assert any(not doc_id.startswith("w") for doc_id in ids), "no id-less write was named"
     REPORT["dual write: acknowledged, then identical in both"] = (
         f"{len(writer.acked)} writes, queue drained {took:.1f} s after the last")
+
+
+def test_the_entry_speaks_tls_from_the_estate_ca_and_nothing_else(lab) -> None:
+    """The VIP's entry on TLS, as production's default: a client trusting the estate CA gets
+    the cluster's answer; one with the system's CAs only, and plain http://, get none.
+    keepalived's own probe of it is HTTPS too (the VIP is held, so it passes)."""
+    auth = lab["auth"]
+
+    def answer(url: str, context: ssl.SSLContext | None) -> str:
+        request = urllib.request.Request(url, headers=auth)
+        try:
+            with urllib.request.urlopen(request, timeout=5, context=context) as response:
+                return str(response.status)
+        except urllib.error.HTTPError as error:  # an answer, with its status
+            return str(error.code)
+        except (OSError, ValueError) as error:  # URLError and SSLError are OSErrors
+            return type(getattr(error, "reason", error)).__name__
+
+    entry = lab["writer"]["entry"]
+    answers = {
+        "estate CA": answer(f"{entry}/_cluster/health", lab["writer"]["tls"]),
+        "system CAs": answer(f"{entry}/_cluster/health", ssl.create_default_context()),
+        "plain http": answer(f"http://{gw.VIP}:8000/_cluster/health", None),
+    }
+    assert answers["estate CA"] == "200", answers
+    assert answers["system CAs"] == "SSLCertVerificationError", answers
+    assert answers["plain http"] != "200", answers
+    conf = ssh("gw1", "cat /etc/keepalived/keepalived.conf")
+    assert "https://" in conf and "--cacert" in conf, conf
+    REPORT["entry TLS"] = ", ".join(f"{k}: {v}" for k, v in answers.items())
 
 
 def test_the_gateways_own_login_monitors_and_reads_no_document(lab) -> None:
@@ -139,7 +178,7 @@ def test_the_gateways_own_login_monitors_and_reads_no_document(lab) -> None:
 def test_backup_outage_every_write_acknowledged_then_both_clusters_identical(lab) -> None:
     api, index = lab["api"], "gw-os-drill-backup"
     dc2_hosts = sorted({node.host for node in lab["topologies"]["dc2"].cluster.nodes})
-    with gw.Writer(index, lab["auth"]) as writer:
+    with gw.Writer(index, lab["auth"], **lab["writer"]) as writer:
         gw.wait("the first acknowledged writes", lambda: len(writer.acked) >= 20, 60, 0.5)
         writer.phase = "backup outage"
         api.stop_hosts(dc2_hosts)

@@ -47,3 +47,24 @@ def test_nothing_staged_once_everything_is_stored(tmp_path) -> None:
     certs.ensure_certificates(t, staged=staged)
     store.marker_key(directory, staged)
     assert not staged and _snapshot(directory) == before
+
+
+def test_nodes_and_gateway_tier_share_one_staging_and_one_ca(tmp_path) -> None:
+    """A first deploy of an inventory with both nodes and gateways: the run's one staging
+    (``esdr.tasks.context.staged_secrets``) makes the CA once; the nodes' store (a copy taken
+    before the gateway certificates were staged) and the gateway tier's store (all of it)
+    both succeed, and every certificate verifies against the one CA stored."""
+    directory = tmp_path / "secrets"
+    t = _topology(directory)
+    staged = store.Staged()
+    nodes = certs.ensure_certificates(t, staged=staged)
+    nodes_copy = store.Staged(staged)  # as the nodes' secrets_stored took it when prepared
+    cert, _, ca_pem, issued = certs.ensure_gateway_certificate(
+        t, "gw1", ["10.88.0.21"], staged=staged)
+    assert issued == "missing" and ca_pem == nodes.ca_pem
+    store.write_staged(nodes_copy)
+    store.write_staged(store.Staged(staged))  # the CA and node files already hold these bytes
+    assert (directory / "ca.crt").read_bytes() == nodes.ca_pem
+    assert (directory / "gateways" / "gw1.crt").read_bytes() == cert
+    again = certs.ensure_gateway_certificate(t, "gw1", ["10.88.0.21"])
+    assert again[3] is None and again[0] == cert

@@ -557,7 +557,8 @@ def test_keepalived_conf_parses_to_its_blocks(tmp_path: Path) -> None:
         ("vrrp_instance", ["esdr_vip_51"]),
     ]
     script = _find(conf, "script")[0][1]
-    assert script == ["/usr/bin/curl -fsS -m 2 -o /dev/null http://127.0.0.1:8000/_esdr/alive"]
+    assert script == ["/usr/bin/curl -fsS -m 2 --cacert /etc/infini-gateway/ca.crt -o /dev/null "
+                      "https://127.0.0.1:8000/_esdr/alive"]
     assert not [k for k, _, _ in _find(conf, "global_defs")[0][2] if k.startswith("notify")]
 
 
