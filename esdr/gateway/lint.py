@@ -300,6 +300,7 @@ def lint_text(text: str, source: str = "gateway.yml", references: bool = False) 
             _check_write_gates,
             _check_timeouts,
             _check_queues,
+            _check_cluster_tls,
         ):
             problems.extend(check(doc, facts, source))
     except RecursionError:  # YAML lets an alias sit inside itself (`&f [{filter: *f}]`)
@@ -339,6 +340,24 @@ def _check_sections(doc: dict[str, Any], facts: _Facts, source: str) -> list[Pro
                     "from the estate CA)",
                 )
             )
+    return out
+
+
+def _check_cluster_tls(doc: dict[str, Any], facts: _Facts, source: str) -> list[Problem]:
+    """An ``elasticsearch`` filter told to skip certificate checks would send the applications'
+    credentials to whoever answers as the cluster (docs/gateway-cluster-tls.md)."""
+    out = []
+    for name, flow in facts.flows.items():
+        for fname, conf in _walk_filters(flow.get("filter")):
+            if fname == "elasticsearch" and isinstance(conf, dict) \
+                    and conf.get("tls_insecure_skip_verify") is True:
+                out.append(Problem(
+                    f"{source} flow {name} elasticsearch {conf.get('elasticsearch')}",
+                    "tls-verify-off",
+                    "tls_insecure_skip_verify: true: the gateway would not check the "
+                    "cluster's certificate and would hand the applications' credentials to "
+                    "anyone answering as it; remove it (esdr's build verifies against the "
+                    "estate CA)"))
     return out
 
 

@@ -123,3 +123,22 @@ def test_the_patch_trusts_ssl_cert_file_alone(patched_tree: Path) -> None:
     text = (patched_tree / "framework/core/util/cluster_tls.go").read_text()
     assert 'os.Getenv(clusterCertFileEnv)' in text and '"SSL_CERT_FILE"' in text
     assert "InsecureSkipVerify:" not in text and "InsecureSkipVerify =" not in text
+
+
+def test_lint_refuses_a_filter_that_skips_the_clusters_certificate() -> None:
+    """A hand-edited gateway.yml (or a seed's) that turns verification back off."""
+    import yaml
+
+    from esdr.gateway.lint import lint_text
+    from esdr.gateway.render import gateway_yml
+    from tests.gateway.factory import tier
+
+    model = tier()
+    text = gateway_yml(model, model.gateways[0])
+    assert "tls-verify-off" not in {p.rule for p in lint_text(text, "gw", True)}
+    turned_off = text.replace("tls_insecure_skip_verify: false", "tls_insecure_skip_verify: true")
+    assert turned_off != text
+    found = [p for p in lint_text(turned_off, "gw", True) if p.rule == "tls-verify-off"]
+    assert found and all(p.severity == "error" for p in found)
+    assert "flow " in found[0].where
+    yaml.safe_load(turned_off)
