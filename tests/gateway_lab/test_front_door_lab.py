@@ -1,6 +1,7 @@
 """The gateway tier's front door, for real, on lab hosts gw1, gw2, upstream1, upstream2.
 
-The INFINI Gateway binary cannot be obtained here, so each gateway host runs a stand-in: a
+The front doors are drilled apart from the gateway (the real binary runs behind keepalived in
+tests/crossdc_lab and tests/opensearch_lab), so each gateway host runs a stand-in: a
 python3 ``http.server`` script (a transient systemd unit this test starts and stops by name) on
 the gateway's entry port 8000 and API port 2900, answering every path (``/health`` included)
 with 200 and its host name. Everything else is the production path: ``deploys/site.py`` with
