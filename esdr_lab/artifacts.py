@@ -296,6 +296,21 @@ def _fetch(artifact: Artifact, target: Path, say: Callable[[str], None]) -> None
     say(f"fetched {target.name}: {size:.0f} MB in {time.monotonic() - started:.1f}s")
 
 
+def _copy_checked(artifact: Artifact, source: Path, target: Path, expected: str,
+                  say: Callable[[str], None]) -> str:
+    """``source`` copied into the mirror at ``target`` through a temporary name, served only
+    once the copy's sha512 is ``expected``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".copy-{target.name}")
+    shutil.copyfile(source, tmp)
+    if sha512_hex(tmp) != expected:  # a copy cut short is never served
+        tmp.unlink(missing_ok=True)
+        raise EsdrError(f"copying {source} to {target} gave a different file")
+    os.replace(tmp, target)
+    say(f"copied {artifact.what} from {source} (sha512 checked)")
+    return "copied"
+
+
 def _ensure_vendored(artifact: Artifact, target: Path, say: Callable[[str], None]) -> str:
     """Copy the vendored zip into the mirror when missing or different, after checking it
     against the .sha512 shipped beside it. Never writes into the vendor directory."""
@@ -320,15 +335,7 @@ def _ensure_vendored(artifact: Artifact, target: Path, say: Callable[[str], None
             f"(sha512 {actual[:16]}... != {expected[:16]}...): not serving it",
             hint=f"rebuild it with the build.sh beside {artifact.vendored}",
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".copy-{target.name}")
-    shutil.copyfile(source, tmp)
-    if sha512_hex(tmp) != expected:  # a copy cut short is never served
-        tmp.unlink(missing_ok=True)
-        raise EsdrError(f"copying {source} to {target} gave a different file")
-    os.replace(tmp, target)
-    say(f"copied {artifact.what} from {source} (sha512 checked)")
-    return "copied"
+    return _copy_checked(artifact, source, target, expected, say)
 
 
 def _ensure_built(artifact: Artifact, target: Path, say: Callable[[str], None]) -> str:
@@ -342,12 +349,4 @@ def _ensure_built(artifact: Artifact, target: Path, say: Callable[[str], None]) 
                         hint=f"delete {source.parent} and run scripts/build-gateway again")
     if target.is_file() and sha512_hex(target) == expected:
         return "cached"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".copy-{target.name}")
-    shutil.copyfile(source, tmp)
-    if sha512_hex(tmp) != expected:  # a copy cut short is never served
-        tmp.unlink(missing_ok=True)
-        raise EsdrError(f"copying {source} to {target} gave a different file")
-    os.replace(tmp, target)
-    say(f"copied {artifact.what} from {source} (sha512 checked)")
-    return "copied"
+    return _copy_checked(artifact, source, target, expected, say)
