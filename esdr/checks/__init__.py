@@ -17,6 +17,7 @@ from esdr.checks.gateway import validate_tier
 from esdr.checks.security import check_security
 from esdr.checks.topology import check_hosts_unique, check_topology
 from esdr.gateway.model import GatewayTier
+from esdr.gateway.render import cluster_ca_path
 from esdr.model import Topology
 from esdr.problems import Problem
 
@@ -56,8 +57,7 @@ def _gateway_estate(topology: Topology, tier: GatewayTier) -> list[Problem]:
     settings = topology.cluster.settings
     if settings.get("es_estate") or settings.get("es_secrets_dir"):
         return []
-    https = any(str(e).lower().startswith("https://") for c in tier.clusters for e in c.endpoints)
-    if not (tier.tls or https):
+    if not (tier.tls or cluster_ca_path(tier)):
         return []
     hosts = ", ".join(h.name for h in (*tier.gateways, *tier.balancers))
     return [Problem(

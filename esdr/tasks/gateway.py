@@ -107,10 +107,9 @@ def infini_gateway(model: GatewayTier, gateway: GatewayHost):
     if model.tls:  # the entry's certificate: a new one restarts the gateway like its config
         material = tls_material(entry_sans(model, gateway), "entry")
         changed.extend(tls_files(entry_tls_paths(model), material, user, "gateway entry"))
-    elif cluster_ca_path(model):  # a plain entry (a lab) before HTTPS clusters: the CA alone
+    elif (ca_path := cluster_ca_path(model)) is not None:  # a plain (lab) entry, HTTPS clusters
         changed.append(known.put("Estate CA certificate (the clusters' HTTPS)",
-                                 estate_ca_pem().decode(), cluster_ca_path(model), "root",
-                                 "root", "644"))
+                                 estate_ca_pem().decode(), ca_path, "root", "root", "644"))
     rendered = [
         f for f in host_files(model, gateway) if f.path.endswith(("gateway.yml", ".service"))
     ]
