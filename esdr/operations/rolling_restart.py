@@ -261,13 +261,38 @@ def _record(restore: str | None, node: str) -> str:
     return json.dumps({"restore": restore, "node": node, "since": since}, sort_keys=True)
 
 
+# A settings update is answered once every node has acknowledged the new cluster state, or
+# after ``timeout``; before that it may wait ``master_timeout`` for a master. Both default to
+# 30 s (https://www.elastic.co/guide/en/elasticsearch/reference/current/cluster-update-settings.html#cluster-update-settings-api-query-params),
+# longer than the 20 s curl gives every call (esdr.facts.elasticsearch.curl_command): one slow
+# node (a node that has just rejoined, a GC pause on a loaded machine) made a hold that had
+# landed come back as "no answer", and the roll stopped. Asked to answer well inside curl's limit,
+# the node says so itself (200 unacknowledged, or 503 with its reason).
+SETTINGS_WRITE = "_cluster/settings?master_timeout=8s&timeout=8s"
+
+
 def _set_allocation(api: NodeApi, value: str | None, record: str | None) -> tuple[bool, str]:
     """One settings update: allocation.enable and esdr's record of its hold, both or neither;
-    (acknowledged, what the node answered: the reason a failed hold is reported with)."""
+    (in force, what the node answered: the reason a failed hold is reported with).
+
+    Unacknowledged is not undone: the master committed the change, and some node had not applied
+    it yet when the ack timeout ran out. So an unacknowledged (or unanswered) write is read back:
+    the settings the master serves say whether it is in force."""
     body = {"persistent": {ALLOCATION: value, HOLD_RECORD: record}}
-    status, answer = api.request("PUT", "_cluster/settings", body)
-    ok = status == 200 and isinstance(answer, dict) and bool(answer.get("acknowledged"))
-    return ok, _described(status, answer)
+    status, answer = api.request("PUT", SETTINGS_WRITE, body)
+    if status == 200 and isinstance(answer, dict) and answer.get("acknowledged"):
+        return True, _described(status, answer)
+    if _in_force(api, value, record):
+        return True, f"{_described(status, answer)}; read back: in force"
+    return False, _described(status, answer)
+
+
+def _in_force(api: NodeApi, value: str | None, record: str | None) -> bool:
+    settings = api.read(EsClusterSettings)
+    if not isinstance(settings, dict):
+        return False
+    persistent = settings.get("persistent") or {}
+    return persistent.get(ALLOCATION) == value and persistent.get(HOLD_RECORD) == record
 
 
 def _described(status: int, answer: object) -> str:
@@ -299,7 +324,7 @@ def _drop_record(topology: Topology) -> str | None:
     """Drop esdr's record only, leaving allocation.enable as it is; the node that acknowledged."""
     for name in _answering_order(topology):
         status, answer = _api_for(topology, name).request(
-            "PUT", "_cluster/settings", {"persistent": {HOLD_RECORD: None}})
+            "PUT", SETTINGS_WRITE, {"persistent": {HOLD_RECORD: None}})
         if status == 200 and isinstance(answer, dict) and answer.get("acknowledged"):
             return name
     return None

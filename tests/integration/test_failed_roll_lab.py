@@ -12,6 +12,9 @@ setting then converges, green, with nothing left pending, and a further rerun ch
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
 from tests.integration.deploy_runner import run_deploy
@@ -76,3 +79,68 @@ def test_a_failed_roll_gives_allocation_back_and_the_fixed_rerun_converges(lab, 
     assert again.returncode == 0, again.stderr[-4000:]
     changed = again.changed_operations()
     assert set(changed) == set(ADDRESS_OF) and all(ops == [] for ops in changed.values()), changed
+
+
+PROBE = "cluster.metadata.esdr_ack_probe"
+
+
+def _timed_write(lab, path: str, value) -> tuple[float, int, object]:
+    """esdr's own curl command for a settings write, run on a master node: (seconds, status,
+    answer)."""
+    from esdr.facts.elasticsearch import curl_command, parse_response
+    from esdr.security.config import CURL_CONFIG
+
+    body = json.dumps({"persistent": {PROBE: value}})
+    url = f"https://{ADDRESS_OF['dc1-master-az1']}:9200/{path}"
+    started = time.monotonic()
+    done = lab.ssh("dc1-master-az1", curl_command("PUT", url, CURL_CONFIG, body))
+    return time.monotonic() - started, *parse_response(done.stdout)
+
+
+def _paused(lab, name: str):
+    """SIGSTOP the node's Elasticsearch (a long GC pause, an overloaded host): it neither
+    answers nor acknowledges, and nothing tells the others. Resumed by the caller."""
+    pid = lab.ssh(name, "systemctl show -p MainPID --value elasticsearch").stdout.strip()
+    assert pid.isdigit() and pid != "0", pid
+    assert lab.ssh(name, f"kill -STOP {pid}").returncode == 0
+    return pid
+
+
+def test_a_settings_write_is_answered_inside_curls_limit_while_a_node_does_not_acknowledge(lab):
+    """Why a rolling restart refused its hold (``could not set cluster.routing.allocation.enable:
+    primaries``) in a CA-rotation run: a settings update is answered when every node has
+    acknowledged it or after the ack ``timeout``, 30 s by default, and curl gives each call 20 s.
+    With one node not acknowledging, the update lands but curl gives up first: "no answer". esdr's
+    write asks the node to answer within 8 s; the answer is "not acknowledged" and the setting is
+    in force. Each pause stays under the ~30 s after which the master removes the node."""
+    from esdr.operations.rolling_restart import SETTINGS_WRITE
+
+    es = client_for(*ADDRESS_OF)
+    flat = lambda: es.cluster.get_settings(flat_settings=True)["persistent"]  # noqa: E731
+    try:
+        pid = _paused(lab, "dc1-data-az2")
+        try:
+            took, status, answer = _timed_write(lab, "_cluster/settings", "default-timeouts")
+        finally:
+            lab.ssh("dc1-data-az2", f"kill -CONT {pid}")
+        print(f"default timeouts: {took:.1f}s, status {status}")
+        assert status == 0 and took >= 19, (took, status, answer)  # curl gave up: "no answer"
+        wait_for("the default-timeouts write in force",
+                 lambda: flat().get(PROBE) == "default-timeouts", timeout=60)
+        wait_for("green", lambda: es.cluster.health(wait_for_status="green", timeout="30s")[
+            "status"] == "green", timeout=120)
+
+        pid = _paused(lab, "dc1-data-az2")
+        try:
+            took, status, answer = _timed_write(lab, SETTINGS_WRITE, "esdr-timeouts")
+        finally:
+            lab.ssh("dc1-data-az2", f"kill -CONT {pid}")
+        print(f"esdr's timeouts: {took:.1f}s, status {status}, answer {answer}")
+        assert status == 200 and isinstance(answer, dict), (status, answer)
+        assert answer.get("acknowledged") is False, answer
+        assert took < 16, took
+        assert flat().get(PROBE) == "esdr-timeouts"  # unacknowledged, and in force
+    finally:
+        es.cluster.put_settings(persistent={PROBE: None})
+        wait_for("green", lambda: es.cluster.health(wait_for_status="green", timeout="30s")[
+            "status"] == "green", timeout=120)

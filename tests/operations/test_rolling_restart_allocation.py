@@ -174,7 +174,7 @@ def test_a_hold_the_cluster_refuses_is_reported_with_its_answer(monkeypatch, sai
     request = FakeApi.request
 
     def busy(self, method, path, body=None):
-        if path == "_cluster/settings" and (body or {}).get("persistent", {}).get(
+        if path.startswith("_cluster/settings") and (body or {}).get("persistent", {}).get(
                 ALLOCATION) == "primaries":
             return 503, {"error": {"reason": "no master"}, "status": 503}
         return request(self, method, path, body)
@@ -185,3 +185,59 @@ def test_a_hold_the_cluster_refuses_is_reported_with_its_answer(monkeypatch, sai
     stopped = [line for line in said if "rolling restart stopped at d1" in line]
     assert stopped and "answered 503: no master" in stopped[0], said
     assert nodes.restarted == []  # nothing restarted without the hold
+
+
+def _answering(monkeypatch, status: int, answer, *, lands: bool) -> None:
+    """The hold's write gets ``status``/``answer``; the master applies it only if ``lands``."""
+    request = FakeApi.request
+
+    def late(self, method, path, body=None):
+        if path.startswith("_cluster/settings") and (body or {}).get("persistent", {}).get(
+                ALLOCATION) == "primaries":
+            if lands:
+                request(self, method, path, body)
+            return status, answer
+        return request(self, method, path, body)
+
+    monkeypatch.setattr(FakeApi, "request", late)
+
+
+@pytest.mark.parametrize("status, answer", [(200, {"acknowledged": False}), (0, None)],
+                         ids=["unacknowledged", "no-answer"])
+def test_a_hold_that_landed_without_an_acknowledgement_is_read_back_and_the_roll_goes_on(
+        monkeypatch, said, status, answer):
+    """Unacknowledged means some node had not applied the committed change when the ack timeout
+    ran out; the settings the master serves are the truth, so the hold is read back."""
+    nodes = FakeNodes(topology())
+    _answering(monkeypatch, status, answer, lands=True)
+    _wire(monkeypatch, nodes)
+    assert _roll(nodes, ["d1", "d2"]) is True, said
+    assert nodes.restarted == ["d1", "d2"]
+    assert ALLOCATION not in nodes.persistent and RECORD not in nodes.persistent
+
+
+def test_a_hold_that_did_not_land_still_stops_the_roll_with_the_answer(monkeypatch, said):
+    nodes = FakeNodes(topology())
+    _answering(monkeypatch, 0, None, lands=False)
+    _wire(monkeypatch, nodes)
+    assert _roll(nodes, ["d1"]) is False
+    stopped = [line for line in said if "rolling restart stopped at d1" in line]
+    assert stopped and "no answer" in stopped[0], said
+    assert nodes.restarted == []
+
+
+def test_the_settings_write_is_answered_inside_the_clients_own_time_limit():
+    """The node must answer (even "not acknowledged") before curl gives up: the master's wait
+    for a master plus its wait for acknowledgements stay under curl's ``-m``."""
+    import re
+    import shlex
+    from urllib.parse import parse_qs, urlsplit
+
+    from esdr.facts.elasticsearch import curl_command
+
+    argv = shlex.split(curl_command("PUT", "http://n:9200/x").removesuffix(" || true"))
+    client_limit = float(argv[argv.index("-m") + 1])
+    query = parse_qs(urlsplit(rolling_restart.SETTINGS_WRITE).query)
+    waits = [float(re.fullmatch(r"(\d+)s", query[key][0]).group(1))
+             for key in ("master_timeout", "timeout")]
+    assert sum(waits) < client_limit - 2, (waits, client_limit)

@@ -82,7 +82,7 @@ class FakeApi:
     def request(self, method: str, path: str, body=None):
         if not self.up:
             return 0, None
-        if path == "_cluster/settings":
+        if path.startswith("_cluster/settings"):
             for key, value in body["persistent"].items():
                 if key == ALLOCATION:
                     self.nodes.allocation_writes.append(value)
