@@ -11,7 +11,10 @@ Where each comes from (the catalogue below):
   bundle in `<repo>/../shared/vendor/infini-gateway/` with this repository's
   `patches/infini-gateway/*.patch` (it verifies the clusters' certificates, which the vendored
   prebuilt `dist/` binary does not: docs/gateway-cluster-tls.md), into a cache of its own
-  (GATEWAY_BUILD_CACHE), on first use (~2 min), checked against the .sha512 written beside it.
+  (GATEWAY_BUILD_CACHE), on first use (~2 min), checked against the .sha512 written beside it;
+- Kafka, on no registry as a distribution: its jars from Maven Central (esdr_lab/kafka_broker.py),
+  packed reproducibly (sorted, zero times and owners) into the official tarball's layout, so the
+  same jars always give the same sha512.
 
 Only what the inventories being brought up reference is fetched: a URL under the mirror in a
 host's `es_archive_url`, `es_plugins[].url` or `gateway_archive_url` names a catalogue file
@@ -50,6 +53,7 @@ class Artifact:
     maven: str | None = None  # group:artifact:version:type for `mvn dependency:copy`
     vendored: str | None = None  # path under the vendor directory (constants.VENDOR_DIR)
     built: bool = False  # made by scripts/build-gateway (the patched gateway)
+    packed: bool = False  # Kafka's Maven jars in the official tarball's layout
 
 
 CATALOGUE: dict[str, Artifact] = {
@@ -63,6 +67,8 @@ CATALOGUE: dict[str, Artifact] = {
                  vendored=constants.OS_REPLICATION_VENDORED),
         Artifact(constants.GATEWAY_ARCHIVE, "INFINI Gateway archive (patched build)",
                  built=True),
+        Artifact(constants.KAFKA_ARCHIVE, f"Kafka {constants.KAFKA_VERSION} jars (Maven Central)",
+                 packed=True),
     )
 }
 DEFAULT = (constants.ES_ARCHIVE,)  # what a lab whose inventories name no mirror file gets
@@ -238,6 +244,8 @@ def ensure_artifacts(
         outcome = "cached"
         if artifact.built:
             outcome = _ensure_built(artifact, target, say)
+        elif artifact.packed:
+            outcome = _ensure_packed(artifact, target, say)
         elif artifact.vendored is not None:
             outcome = _ensure_vendored(artifact, target, say)
         elif not target.is_file():
@@ -350,3 +358,40 @@ def _ensure_built(artifact: Artifact, target: Path, say: Callable[[str], None]) 
     if target.is_file() and sha512_hex(target) == expected:
         return "cached"
     return _copy_checked(artifact, source, target, expected, say)
+
+
+def pack_kafka_jars(libs: Path, target: Path) -> None:
+    """``libs``' jars as ``<KAFKA_TOP_DIR>/libs/*.jar`` in a gzipped tar whose bytes depend on
+    the jars alone (sorted names, zero times, root owner, no gzip name or time)."""
+    import gzip
+    import tarfile
+
+    tmp = target.with_name(f".pack-{target.name}")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb",
+                                                mtime=0) as zipped:
+        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name in [f"{constants.KAFKA_TOP_DIR}", f"{constants.KAFKA_TOP_DIR}/libs"]:
+                info = tarfile.TarInfo(name)
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+                tar.addfile(info)
+            for jar in sorted(libs.glob("*.jar")):
+                info = tarfile.TarInfo(f"{constants.KAFKA_TOP_DIR}/libs/{jar.name}")
+                info.size, info.mode, info.mtime = jar.stat().st_size, 0o644, 0
+                with open(jar, "rb") as handle:
+                    tar.addfile(info, handle)
+    os.replace(tmp, target)
+
+
+def _ensure_packed(artifact: Artifact, target: Path, say: Callable[[str], None]) -> str:
+    """Kafka's jars (fetched once from Maven Central) packed into the mirror, when missing."""
+    from esdr_lab import kafka_broker
+
+    if target.is_file():
+        return "cached"  # the jars are fetched once, complete, and never change in place
+    started = time.monotonic()
+    libs = kafka_broker.ensure_jars(say)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pack_kafka_jars(libs, target)
+    say(f"packed {artifact.what} into {target.name}: {target.stat().st_size / 1e6:.0f} MB in "
+        f"{time.monotonic() - started:.1f}s")
+    return "packed"

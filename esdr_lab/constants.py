@@ -45,6 +45,14 @@ GATEWAY_SOURCE = "infini-gateway/infini-gateway-src.tar.gz"  # under the vendor 
 GATEWAY_BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build-gateway"
 GATEWAY_BUILD_CACHE = CACHE_DIR / "gateway-build"
 
+# Kafka: no distribution on the registries this project reaches, but its jars are on Maven
+# Central (esdr_lab/kafka_broker.py fetches them). The mirror serves them packed in the official
+# tarball's layout (<top>/libs/*.jar), which the deploy installs like the official tarball.
+KAFKA_VERSION = "4.4.0"
+KAFKA_SCALA_VERSION = "2.13"
+KAFKA_TOP_DIR = f"kafka_{KAFKA_SCALA_VERSION}-{KAFKA_VERSION}"
+KAFKA_ARCHIVE = f"{KAFKA_TOP_DIR}-jars.tar.gz"
+
 # pyinfra host data every lab host needs to be reached over SSH
 SSH_DATA = {
     "ssh_user": "root",

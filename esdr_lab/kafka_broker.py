@@ -42,8 +42,8 @@ from esdr.kafka.model import KafkaCluster
 from esdr.kafka.render import bootstrap_servers, format_arguments, server_properties
 from esdr_lab import constants
 
-KAFKA_VERSION = "4.4.0"
-SCALA_VERSION = "2.13"
+KAFKA_VERSION = constants.KAFKA_VERSION
+SCALA_VERSION = constants.KAFKA_SCALA_VERSION
 LOG4J_VERSION = "2.24.3"  # log4j-slf4j-impl; its log4j-api/-core are aligned by the BOM below
 CACHE = Path(os.environ.get("ESDR_KAFKA_CACHE", constants.CACHE_DIR / f"kafka-{KAFKA_VERSION}"))
 KAFKA_LIBS = CACHE / "libs"
