@@ -16,6 +16,7 @@ from esdr.checks.fault_detection import check_fault_detection
 from esdr.checks.gateway import validate_tier
 from esdr.checks.security import check_security
 from esdr.checks.topology import check_hosts_unique, check_topology
+from esdr.checks.upgrade import check_upgrade
 from esdr.gateway.model import GatewayTier
 from esdr.gateway.render import cluster_ca_path
 from esdr.model import Topology
@@ -34,9 +35,11 @@ def validate(topology: Topology) -> list[Problem]:
 
 
 def validate_estate(topologies: Iterable[Topology]) -> list[Problem]:
-    """Problems across data centres: each one validated, plus no host in two clusters."""
+    """Problems across data centres: each one validated, no host in two clusters, no follower
+    older than its leader."""
     topologies = list(topologies)
-    return [p for t in topologies for p in validate(t)] + check_hosts_unique(topologies)
+    return ([p for t in topologies for p in validate(t)] + check_hosts_unique(topologies)
+            + check_upgrade(topologies))
 
 
 def validate_inventory(topology: Topology, tier: GatewayTier | None) -> list[Problem]:
