@@ -4,7 +4,7 @@ from pyinfra import host, state
 
 from esdr.operations import cluster, rolling_restart
 from esdr.operations.phases import clock_for
-from esdr.tasks import gateway, preflight
+from esdr.tasks import gateway, kafka, preflight
 from esdr.tasks import post_deploy
 from esdr.tasks.context import run_context
 from esdr.tasks.node import elasticsearch_node
@@ -31,3 +31,4 @@ if node is not None:
     cluster.summary(name="Cluster summary", topology=topology, _run_once=True)
 
 gateway.gateway_tier_host(gateway_tier)  # gateway hosts: gateway + front door
+kafka.kafka_host(preflight.kafka_estate())  # the estate's Kafka controllers and brokers

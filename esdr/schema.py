@@ -544,6 +544,9 @@ class Estate(_Shape):
     bidirectional: dict[AliasName, dict[Name, IndexName]] | None = None
     licence: Text | None = None
     license: Text | None = None
+    # Kafka dual-write (docs/kafka-dual-write.md): its own strict model, esdr.kafka.model,
+    # parsed and validated by the deploy's preflight before any host is touched
+    kafka: dict[Name, Any] | None = None
 
 
 # pydantic error types -> rule ids (the rest are a wrong type)

@@ -128,6 +128,39 @@ class KafkaTls(_Shape):
     enabled: StrictBool = True  # off only with `lab: true`: `kafka-tls-off` says so
     dir: AbsPath = "/etc/kafka/tls"  # <host>.p12, truststore.p12, passwords.properties
     client_auth: Literal["required", "requested", "none"] = "required"
+    # Client identities (producers, consumers) the deploy issues from the estate CA as PEM
+    # key + certificate into the controller's secrets directory (esdr.kafka.tls); their CN is
+    # the name, which is the principal Kafka sees (User:CN=<name>).
+    clients: list[Name] = Field(default_factory=list)
+
+
+# A JVM heap size as -Xmx takes it: digits and a unit (m or g)
+Heap = Annotated[StrictStr, Field(pattern=r"^[1-9][0-9]{0,5}[mg]$")]
+Sha512 = Annotated[StrictStr, Field(pattern=r"^[0-9a-fA-F]{128}$")]
+
+
+def _archive_url(value: str) -> str:
+    if not re.match(r"^(https?|file)://[^\s'\"]+\.(tgz|tar\.gz)$", value):
+        raise PydanticCustomError(
+            "bad_address", "is not an http(s):// or file:// URL of a .tgz/.tar.gz archive"
+        )
+    return value
+
+
+ArchiveUrl = Annotated[StrictStr, AfterValidator(_archive_url)]
+
+
+class KafkaInstall(_Shape):
+    """Where Kafka comes from: the official binary archive (``kafka_2.13-4.4.0.tgz``, one top
+    directory holding ``libs/``) or a jar-set tarball with the same ``libs/`` (``top_dir``
+    false when ``libs/`` sits at its top level), from the estate's mirror, sha512-checked."""
+
+    archive_url: ArchiveUrl | None = None
+    sha512: Sha512 | None = None
+    version: Annotated[StrictStr, Field(pattern=r"^[0-9][0-9A-Za-z.+-]{0,63}$")] = "4.4.0"
+    top_dir: StrictBool = True
+    root: AbsPath = "/opt/kafka"  # <root>/kafka-<version>, and the <root>/current link
+    java: AbsPath = "/usr/bin/java"  # Kafka 4 needs Java 17 or later for brokers and controllers
 
 
 class Topic(_Shape):
@@ -152,6 +185,12 @@ class KafkaCluster(_Shape):
     lab: StrictBool = False  # a lab may turn TLS off, run one controller; never production
     conf_dir: AbsPath = "/etc/kafka"
     data_dir: AbsPath = "/var/lib/kafka"
+    log_dir: AbsPath = "/var/log/kafka"
+    user: Name = "kafka"  # the service account the process runs as
+    # -Xms and -Xmx: Kafka's own scripts default to 1g; it lives mostly off the page cache,
+    # so the heap stays small (https://kafka.apache.org/44/operations/java-version/)
+    heap: Heap = "1g"
+    install: KafkaInstall = Field(default_factory=KafkaInstall)
     topics: dict[TopicName, Topic] = Field(default_factory=dict)
 
     def node(self, host: str) -> KafkaNode:

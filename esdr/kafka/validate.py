@@ -368,3 +368,23 @@ def _document_id(where: str, pipeline: Any) -> list[Problem]:
         "document under different keys may be applied out of order; use 'key' unless the "
         "field always equals the key", "warning")]
 
+
+
+def validate_deployable(name: str, cluster: KafkaCluster) -> list[Problem]:
+    """What the deploy needs beyond a sound design: an archive to install, checked against a
+    digest (as the Elasticsearch archive is: an unchecked download from a mirror runs as the
+    service on every host)."""
+    where = f"kafka cluster {name}"
+    install = cluster.install
+    if install.archive_url is None:
+        return [Problem(
+            where, "kafka-archive-missing",
+            "install.archive_url is not set: point it at kafka_2.13-<version>.tgz (or a jar-set "
+            "tarball with libs/) on the estate's mirror, with install.sha512")]
+    if install.sha512 is None:
+        return [Problem(
+            where, "kafka-archive-unchecked",
+            f"install.archive_url {install.archive_url} has no install.sha512: the archive "
+            "would run unchecked on every host; Apache publishes <archive>.sha512 beside each "
+            "release (https://downloads.apache.org/kafka/)")]
+    return []

@@ -4,6 +4,7 @@ tier stops the run here, before any host is changed."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 from pyinfra.api.exceptions import PyinfraError
 
@@ -12,9 +13,15 @@ from esdr.checks.gateway import validate_tier
 from esdr.errors import BadInput
 from esdr.gateway.model import GatewayTier
 from esdr.gateway.render import host_files
+from esdr.kafka.model import KafkaEstate, parse_kafka_estate
+from esdr.kafka.render import server_properties
+from esdr.kafka.unit import unit as kafka_unit
+from esdr.kafka.validate import validate_deployable
+from esdr.kafka.validate import validate_estate as validate_kafka
 from esdr.model import Topology
 from esdr.problems import Problem, errors
 from esdr.render import distribution_rewrites, node_files
+from esdr.security import store
 from esdr.tasks.context import project, run_context
 
 
@@ -67,3 +74,53 @@ def _refuse_unrenderable(what: str, render_all) -> None:
         render_all()
     except BadInput as exc:
         raise PyinfraError(f"esdr refuses this {what}; nothing was changed:\n  {exc}") from None
+
+
+# --- Kafka (the estate's `kafka:` section, esdr.kafka) -------------------------------------------
+
+_CHECKED = "kafka_checked"  # kept on the run's context: the checked model (or None), once
+
+
+def kafka_estate() -> tuple[KafkaEstate, str] | None:
+    """The estate's checked Kafka design and the seed of its cluster ids (the estate's name),
+    None when the estate has no ``kafka:`` section. Refused, before any host is touched, when
+    its shape is wrong, a design rule fails (``esdr.kafka.validate``, each problem naming the
+    host, cluster or topic and the rule), it cannot be installed (no checked archive), or a
+    file would not render."""
+    context = run_context()
+    if hasattr(context, _CHECKED):
+        return getattr(context, _CHECKED)
+    topology = project().topology
+    raw = topology.cluster.settings.get("es_estate")
+    section = raw.get("kafka") if isinstance(raw, Mapping) else None
+    if section is None:
+        setattr(context, _CHECKED, None)
+        return None
+    source = f"estate {raw.get('_source', 'estate')}: kafka"
+    if not isinstance(section, Mapping):
+        raise PyinfraError(f"esdr refuses this Kafka estate; nothing was changed:\n  "
+                           f"{source}: must be a mapping of kafka_clusters, search_clusters, "
+                           "pipelines [input-wrong-type]")
+    model, problems = parse_kafka_estate(section, source)
+    if model is None:
+        _refuse_errors("Kafka estate", problems)
+    assert model is not None
+    deployed = [p for name, cluster in sorted(model.kafka_clusters.items())
+                for p in validate_deployable(name, cluster)]
+    _refuse_errors("Kafka estate", validate_kafka(model) + deployed)
+
+    def render_all() -> list:
+        out = []
+        for name, cluster in model.kafka_clusters.items():
+            for host_name in cluster.hosts:
+                try:
+                    out.append(server_properties(name, cluster, host_name))
+                    out.append(kafka_unit(name, cluster, host_name))
+                except ValueError as exc:
+                    raise BadInput(f"host {host_name}: server.properties: {exc}") from None
+        return out
+
+    _refuse_unrenderable("Kafka estate", render_all)
+    checked = (model, store.estate_name(topology.cluster))
+    setattr(context, _CHECKED, checked)
+    return checked
