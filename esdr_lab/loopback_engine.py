@@ -56,10 +56,13 @@ HEARTBEAT = 10  # seconds between "still starting" lines
 
 
 def unavailable_reason() -> str | None:
-    """None when the artifact (and what runs it) is there; else why not, for a test's skip."""
-    if not ARTIFACT.is_file():
-        return f"no OpenSearch {VERSION} archive at {ARTIFACT} (the lab's artifact cache)"
-    if not ARTIFACT.with_name(ARTIFACT.name + ".sha512").is_file():
+    """None when the artifact is there or can be fetched (and what runs it is there); else why
+    not, for a test's skip."""
+    fetchable = shutil.which("mvn") is not None  # the lab mirror's own fetch (esdr_lab.artifacts)
+    if not ARTIFACT.is_file() and not fetchable:
+        return (f"no OpenSearch {VERSION} archive at {ARTIFACT} (the lab's artifact cache) and "
+                "no `mvn` to fetch it from Maven Central")
+    if not ARTIFACT.with_name(ARTIFACT.name + ".sha512").is_file() and not fetchable:
         return f"no checksum {ARTIFACT}.sha512 beside the archive"
     if shutil.which("java") is None:
         return "`java` is not installed (OpenSearch 2.19 needs Java 17+; the zip bundles none)"
@@ -161,6 +164,10 @@ def opensearch_on_loopback(workdir: Path, say: Callable[[str], None] = print) ->
         raise EsdrError(f"opensearch: unavailable: {reason}")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    if not ARTIFACT.is_file() or not ARTIFACT.with_name(ARTIFACT.name + ".sha512").is_file():
+        from esdr_lab import artifacts  # fetched as the lab mirror fetches it, once, cached
+
+        artifacts.ensure_artifacts(artifacts.needed_for([constants.OS_ARCHIVE]), say)
     _verify(say)
     home = _unpack(workdir, say)
     http_port = free_port()
