@@ -262,12 +262,13 @@ def _record(restore: str | None, node: str) -> str:
 
 
 # A settings update is answered once every node has acknowledged the new cluster state, or
-# after ``timeout``; before that it may wait ``master_timeout`` for a master. Both default to
+# after the ack ``timeout``; it may first wait ``master_timeout`` for a master. Both default to
 # 30 s (https://www.elastic.co/guide/en/elasticsearch/reference/current/cluster-update-settings.html#cluster-update-settings-api-query-params),
-# longer than the 20 s curl gives every call (esdr.facts.elasticsearch.curl_command): one slow
-# node (a node that has just rejoined, a GC pause on a loaded machine) made a hold that had
-# landed come back as "no answer", and the roll stopped. Asked to answer well inside curl's limit,
-# the node says so itself (200 unacknowledged, or 503 with its reason).
+# longer than the 20 s curl gives every call (esdr.facts.elasticsearch.curl_command): asked for
+# 8 s each, the node answers itself, inside curl's limit. With a node that does not acknowledge
+# (in the lab, a paused one: tests/integration/test_failed_roll_lab.py) the answer is
+# ``200 {"acknowledged": false}`` although the master committed the change; the roll used to
+# take that for a refused hold and stop.
 SETTINGS_WRITE = "_cluster/settings?master_timeout=8s&timeout=8s"
 
 

@@ -97,49 +97,40 @@ def _timed_write(lab, path: str, value) -> tuple[float, int, object]:
     return time.monotonic() - started, *parse_response(done.stdout)
 
 
-def _paused(lab, name: str):
-    """SIGSTOP the node's Elasticsearch (a long GC pause, an overloaded host): it neither
-    answers nor acknowledges, and nothing tells the others. Resumed by the caller."""
-    pid = lab.ssh(name, "systemctl show -p MainPID --value elasticsearch").stdout.strip()
-    assert pid.isdigit() and pid != "0", pid
-    assert lab.ssh(name, f"kill -STOP {pid}").returncode == 0
-    return pid
+def _pause(lab, name: str, signal: str) -> None:
+    """SIGSTOP (or SIGCONT) every process of the node's Elasticsearch unit: the unit's main
+    process is Elasticsearch's launcher, the server JVM is its child. Stopped, the node neither
+    answers nor acknowledges, and nothing tells the others (a long GC pause, an overloaded
+    host)."""
+    done = lab.ssh(name, f"systemctl kill --kill-whom=all --signal={signal} elasticsearch")
+    assert done.returncode == 0, done.stderr
 
 
-def test_a_settings_write_is_answered_inside_curls_limit_while_a_node_does_not_acknowledge(lab):
-    """Why a rolling restart refused its hold (``could not set cluster.routing.allocation.enable:
-    primaries``) in a CA-rotation run: a settings update is answered when every node has
-    acknowledged it or after the ack ``timeout``, 30 s by default, and curl gives each call 20 s.
-    With one node not acknowledging, the update lands but curl gives up first: "no answer". esdr's
-    write asks the node to answer within 8 s; the answer is "not acknowledged" and the setting is
-    in force. Each pause stays under the ~30 s after which the master removes the node."""
+def test_a_settings_write_a_node_does_not_acknowledge_is_unacknowledged_yet_in_force(lab):
+    """The likely cause of a refused hold (``could not set cluster.routing.allocation.enable:
+    primaries``) seen in CA-rotation runs: with one node not acknowledging the new cluster state
+    (paused here; in those runs, presumably a node busy after its restart on a loaded machine), the settings
+    update comes back ``200 {"acknowledged": false}``, which the roll took for a failure, while
+    the master had committed it: the setting is in force. esdr now reads an unacknowledged write
+    back (tests/operations/test_rolling_restart_allocation.py), and asks for an answer well
+    inside curl's 20 s. The pause stays far under the ~30 s after which the master removes the
+    node."""
     from esdr.operations.rolling_restart import SETTINGS_WRITE
 
-    es = client_for(*ADDRESS_OF)
+    es = client_for("dc1-master-az1", "dc1-master-az2")  # never through the paused node
     flat = lambda: es.cluster.get_settings(flat_settings=True)["persistent"]  # noqa: E731
     try:
-        pid = _paused(lab, "dc1-data-az2")
+        _pause(lab, "dc1-data-az2", "SIGSTOP")
         try:
-            took, status, answer = _timed_write(lab, "_cluster/settings", "default-timeouts")
+            took, status, answer = _timed_write(lab, SETTINGS_WRITE, "while-paused")
+            in_force = flat().get(PROBE)  # read while the node is still paused
         finally:
-            lab.ssh("dc1-data-az2", f"kill -CONT {pid}")
-        print(f"default timeouts: {took:.1f}s, status {status}")
-        assert status == 0 and took >= 19, (took, status, answer)  # curl gave up: "no answer"
-        wait_for("the default-timeouts write in force",
-                 lambda: flat().get(PROBE) == "default-timeouts", timeout=60)
-        wait_for("green", lambda: es.cluster.health(wait_for_status="green", timeout="30s")[
-            "status"] == "green", timeout=120)
-
-        pid = _paused(lab, "dc1-data-az2")
-        try:
-            took, status, answer = _timed_write(lab, SETTINGS_WRITE, "esdr-timeouts")
-        finally:
-            lab.ssh("dc1-data-az2", f"kill -CONT {pid}")
-        print(f"esdr's timeouts: {took:.1f}s, status {status}, answer {answer}")
+            _pause(lab, "dc1-data-az2", "SIGCONT")
+        print(f"settings write with a paused node: {took:.1f}s, status {status}, {answer}")
         assert status == 200 and isinstance(answer, dict), (status, answer)
         assert answer.get("acknowledged") is False, answer
-        assert took < 16, took
-        assert flat().get(PROBE) == "esdr-timeouts"  # unacknowledged, and in force
+        assert in_force == "while-paused"
+        assert took < 18, took  # answered by the node itself, inside curl's 20 s
     finally:
         es.cluster.put_settings(persistent={PROBE: None})
         wait_for("green", lambda: es.cluster.health(wait_for_status="green", timeout="30s")[
