@@ -97,11 +97,19 @@ def mirror_files(urls: Iterable[object]) -> tuple[str, ...]:
 
 
 def urls_of(host_data: dict) -> list[object]:
-    """The URLs a lab host's data asks the mirror for (archive, plugins, gateway)."""
+    """The URLs a lab host's data asks the mirror for (archive, plugins, gateway, and the Kafka
+    archive of its estate's `kafka:` section)."""
     urls: list[object] = [host_data.get("es_archive_url"), host_data.get("gateway_archive_url")]
     for plugin in host_data.get("es_plugins") or []:
         if isinstance(plugin, dict):
             urls.append(plugin.get("url"))
+    estate = host_data.get("es_estate")
+    kafka = estate.get("kafka") if isinstance(estate, dict) else None
+    clusters = kafka.get("kafka_clusters") if isinstance(kafka, dict) else None
+    for cluster in (clusters or {}).values() if isinstance(clusters, dict) else ():
+        install = cluster.get("install") if isinstance(cluster, dict) else None
+        if isinstance(install, dict):
+            urls.append(install.get("archive_url"))
     return urls
 
 

@@ -44,3 +44,14 @@ def test_the_same_jars_pack_to_the_same_bytes(tmp_path):
 def test_the_mirror_catalogue_serves_the_kafka_archive():
     (artifact,) = artifacts.needed_for([constants.KAFKA_ARCHIVE])
     assert artifact.packed and artifact.filename == constants.KAFKA_ARCHIVE
+
+
+def test_the_mirror_fetches_what_the_estates_kafka_section_names():
+    """An inventory whose estate installs Kafka from the mirror gets the archive packed (the
+    lab up reads every host's URLs; Kafka's is in the estate, not in host data)."""
+    url = f"{constants.MIRROR_URL}/{constants.KAFKA_ARCHIVE}"
+    data = {"es_archive_url": f"{constants.MIRROR_URL}/{constants.OS_ARCHIVE}",
+            "es_estate": {"kafka": {"kafka_clusters": {"k": {"install": {"archive_url": url}}}}}}
+    assert artifacts.mirror_files(artifacts.urls_of(data)) == (constants.OS_ARCHIVE,
+                                                               constants.KAFKA_ARCHIVE)
+    assert artifacts.urls_of({"es_estate": {"kafka": None}}) == [None, None]

@@ -1,0 +1,7 @@
+# Cluster settings of inventories/lab_kafka.py (group "lab_kafka"): the OpenSearch lab's machine
+# settings (esdr_lab/group_settings_os.py) and an estate of its own with a `kafka:` section.
+from esdr.crossdc.estate import load_estate_file
+from esdr_lab.group_settings_os import *  # noqa: F403
+
+es_cluster_name = "esdr-lab-kafka"
+es_estate = load_estate_file(__file__, "estates/lab_kafka.yml")
