@@ -60,16 +60,6 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def broker() -> Iterator[kafka_broker.Broker]:
-    libs = kafka_broker.jars_or_skip()
-    started = kafka_broker.start(libs=libs)
-    try:
-        yield started
-    finally:
-        kafka_broker.stop(started)
-
-
-@pytest.fixture(scope="module")
 def engine_url() -> Iterator[str]:
     reason = loopback_engine.unavailable_reason()
     if reason is not None:

@@ -12,7 +12,6 @@ each other's topics. Without java, mvn or Maven Central the module skips (fails 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,16 +25,6 @@ from esdr.kafka_io.admin import admin_client, apply_topics, converge_topics, obs
 from esdr_lab import kafka_broker
 
 WAIT = 15.0  # seconds for a hand-made change to show in the broker's answers
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[kafka_broker.Broker]:
-    libs = kafka_broker.jars_or_skip()
-    started = kafka_broker.start(libs=libs)
-    try:
-        yield started
-    finally:
-        kafka_broker.stop(started)
 
 
 @pytest.fixture(scope="module")
