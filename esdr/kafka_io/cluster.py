@@ -45,7 +45,7 @@ from esdr.kafka_io.admin import (
     CONVERGE_TIMEOUT,
     TIMEOUT,
     Tls,
-    _results,
+    _error,
     admin_client,
     converge_topics,
     observe_topics,
@@ -98,9 +98,19 @@ def admin_for(topology: Topology, cluster_name: str, cluster: KafkaCluster,
 
 
 def registered_brokers(admin: AdminClient, where: str, timeout: float = TIMEOUT) -> set[int]:
+    """The node ids of the brokers the cluster knows now (DescribeCluster), bounded."""
     future = admin.describe_cluster(request_timeout=timeout)
-    described = _results({"cluster": future}, "describing the cluster", where, timeout + 5)
-    return {node.id for node in described["cluster"].nodes}
+    deadline = time.monotonic() + timeout + 5
+    while not future.done():  # polled, as admin._results does (threads and gevent alike)
+        if time.monotonic() > deadline:
+            raise _error("describing the cluster", where,
+                         TimeoutError(f"no answer within {timeout + 5:.0f}s"))
+        time.sleep(0.02)
+    try:
+        described = future.result(timeout=0)
+    except Exception as error:  # KafkaException: the client's or the broker's answer
+        raise _error("describing the cluster", where, error) from None
+    return {node.id for node in described.nodes}
 
 
 def reach(admin: AdminClient, cluster_name: str, cluster: KafkaCluster, *, wait: float = 0.0,
@@ -117,10 +127,10 @@ def reach(admin: AdminClient, cluster_name: str, cluster: KafkaCluster, *, wait:
             if time.monotonic() < deadline:
                 time.sleep(1)
                 continue
+            cause = error.message.removeprefix(f"kafka {where}: ")
             raise EsdrError(
                 f"kafka {cluster_name}: no broker answered this machine within "
-                f"{max(wait, timeout):.0f}s (tried {bootstrap_servers(cluster)}): "
-                f"{error.message}",
+                f"{max(wait, timeout):.0f}s (tried {bootstrap_servers(cluster)}): {cause}",
                 hint="esdr converges topics from the machine running it, connecting to every "
                 "broker's advertised listener over TLS with the esdr-admin certificate; let "
                 "this machine reach each broker's port (or run esdr from one that can)") \
