@@ -150,3 +150,30 @@ def test_a_change_is_reported_with_its_destructive_mark(monkeypatch, capsys) -> 
     assert kafka_topics._apply(None, None, [("admin", plan, CLUSTER)], True) is True
     assert ("kafka kafka-dc1: kafka_topic old deleted (DESTRUCTIVE, allowed by "
             "allow_destructive=true; recorded in esdr-managed)") in capsys.readouterr().err
+
+
+def test_pyinfra_adds_the_step_once_for_the_run(monkeypatch) -> None:
+    """In a real pyinfra state (no host is reached): the operation is accepted with the
+    estate as its argument and, run once, is held by one Kafka host only (the first pyinfra
+    adds it for)."""
+    from pyinfra.api import Config, Inventory, State, deploy
+    from pyinfra.api.connect import connect_all
+    from pyinfra.api.deploy import add_deploy
+    from pyinfra.connectors.local import LocalConnector
+
+    monkeypatch.setattr(kafka_topics, "project", lambda: SimpleNamespace(source="inv.py"))
+    inventory = Inventory((["es-1", "kb-az1", "kb-az2"], {}))
+    for item in inventory:
+        item.connector_cls = LocalConnector
+    state = State(inventory, Config())
+    connect_all(state)
+
+    @deploy("site")
+    def site():
+        kafka_topics.kafka_topics_host((ESTATE, "prod"))
+
+    add_deploy(state, site)
+    held = {h.name: [", ".join(state.op_meta[op].names) for op in state.ops[h]]
+            for h in inventory}
+    assert held["es-1"] == []  # not a Kafka host
+    assert sorted(held["kb-az1"] + held["kb-az2"]) == ["site | Kafka topics converged"]
