@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from esdr.kafka.model import KafkaCluster, KafkaEstate
+from esdr.kafka.topics import REGISTRY_TOPIC
 from esdr.problems import Problem
 
 # Topic-level configs of Kafka 4.x (https://kafka.apache.org/44/configuration/topic-configs/).
@@ -230,6 +231,11 @@ def validate_topics(cluster_name: str, cluster: KafkaCluster) -> list[Problem]:
         topic = cluster.topics[name]
         rf = cluster.replication_factor(name)
         isr = cluster.topic_min_insync(name)
+        if name == REGISTRY_TOPIC:
+            out.append(Problem(
+                where, "kafka-topic-name-reserved",
+                f"{REGISTRY_TOPIC} is the compacted topic where esdr records the topics it "
+                "manages (esdr.kafka.topics); name the topic otherwise"))
         if rf > brokers:
             out.append(Problem(
                 where, "kafka-topic-replication-above-brokers",

@@ -138,7 +138,7 @@ def kafka_material(topology: Topology, cluster_name: str, cluster: KafkaCluster,
     if built:
         issued.append("trust store")
     clients = {}
-    for name in cluster.tls.clients:
+    for name in cluster.client_identities():  # tls.clients and esdr-admin (topics)
         client_cert, client_key, reason = _identity(
             topology, ca, _paths(directory, cluster_name, "clients", f"{name}.crt"),
             _paths(directory, cluster_name, "clients", f"{name}.key"), name, [], staged, now,

@@ -248,3 +248,29 @@ def test_the_broker_runs_on_the_rendered_tls_settings(tls_broker) -> None:
     for line in passwords.splitlines():
         if "=" in line:
             assert line.split("=", 1)[1] not in properties
+
+
+def test_topics_converge_over_tls_as_the_deploy_does(tls_broker) -> None:
+    """esdr's own path (esdr.kafka_io.cluster) over the TLS listener with a client certificate
+    of the estate CA, as the deploy's step takes it with esdr-admin: the topics are created, the
+    record in esdr-managed is written and read back by its TLS producer and consumer, and the
+    next plan is no change."""
+    from esdr.kafka.topics import REGISTRY_TOPIC
+    from esdr.kafka_io.admin import Tls, admin_client, observe_topics
+    from esdr.kafka_io.cluster import converge_cluster_topics, plan_cluster_topics
+
+    directory = tls_broker.broker.directory
+    port = int(tls_broker.broker.bootstrap.rsplit(":", 1)[1])
+    cluster = KafkaCluster.model_validate({
+        **_cluster(directory, port, port + 1).model_dump(),
+        "topics": {"tls.converged": {"partitions": 2, "config": {"retention.ms": 86400000}}}})
+    admin = admin_client(tls_broker.broker.bootstrap,
+                         Tls(str(tls_broker.ca), str(tls_broker.client_cert),
+                             str(tls_broker.client_key)), timeout=10)
+    plan = plan_cluster_topics(admin, CLUSTER_NAME, cluster)
+    assert plan.decision(False) == "apply"
+    applied, _, _ = converge_cluster_topics(admin, plan, cluster)
+    assert [(c.name, c.action) for c in applied] == [("tls.converged", "created")]
+    again = plan_cluster_topics(admin, CLUSTER_NAME, cluster)
+    assert again.managed == {"tls.converged"} and again.decision(False) == "noop"
+    assert observe_topics(admin)[REGISTRY_TOPIC]["config"] == {"cleanup.policy": "compact"}
