@@ -277,6 +277,8 @@ def _gateway_reader(tier) -> Callable[[], list[Queue]]:
             if states is None:
                 out.append(Queue(gw.name, None, None, Figure.missing(error or "no answer"),
                                  None, line[0]))
+            elif not states:  # it answered: nothing written through it yet, nothing owed
+                out.append(Queue(gw.name, None, 0, Figure(0, " B"), True, line[0]))
             for state, text in zip(states or [], line):
                 # esdr.gateway.queues.lag: exact within one queue file, else a lower bound
                 if state.consumer is None:

@@ -146,10 +146,10 @@ class Certificate:
 @dataclass(frozen=True)
 class Queue:
     gateway: str
-    queue: str | None  # None: the gateway's queues were not read
+    queue: str | None  # None: no queue named (not read, or the gateway has none yet)
     messages: int | None
     lag_bytes: Figure
-    caught_up: bool | None
+    caught_up: bool | None  # None: the gateway's queues were not read
     line: str  # the gateway module's own words for it
 
 
@@ -428,7 +428,7 @@ def _certificate_line(c: Certificate, t: Thresholds) -> Line:
 def _queue_lines(dc: DcStatus) -> list[Line]:
     out = []
     for q in dc.queues:
-        if q.queue is None:
+        if q.caught_up is None:  # not read: the gateway did not answer
             code = CRITICAL
         elif q.caught_up:
             code = OK
