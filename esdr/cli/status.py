@@ -226,7 +226,7 @@ def _follower_link(inventory: str, estate, here: Replication, side: active_side.
         note = observed.get("reason") or None
     record = registry.last_in_sync(own, index) or {}
     seen = seen_in_sync(lag, before) if lag is not None and not lag.live else None
-    now_in_sync = False
+    now_in_sync, seen_now = False, None
     # the probe asks the leader's own numbers (both sides answering) and records a follower
     # seen in sync, as `esdr status` always did; it waits no longer than the deadline leaves
     left = deadline - time.monotonic() - 0.2
@@ -237,9 +237,7 @@ def _follower_link(inventory: str, estate, here: Replication, side: active_side.
                               wait=min(WAIT, left))
             if found[:4].isdigit():  # "<ISO time> (seen now; ...)": in sync now
                 seen, now_in_sync = datetime.fromisoformat(found.split(" ")[0]), True
-                if "not recorded" in found:
-                    note = (f"{note + '; ' if note else ''}seen in sync but not recorded: "
-                            "esdr promote will bound the data at risk by an older record")
+                seen_now = "not recorded" if "not recorded" in found else "recorded"
     last = seen or _time(record.get("at"))
     if lag is not None and lag.operations is not None and lag.current:
         operations = Figure(lag.operations)
@@ -257,7 +255,8 @@ def _follower_link(inventory: str, estate, here: Replication, side: active_side.
         seconds = Figure.missing("never seen in sync", " s")
     return replace(link, state=state, state_note=note, lag_operations=operations,
                    lag_seconds=seconds,
-                   last_in_sync=last.isoformat(timespec="seconds") if last else None)
+                   last_in_sync=last.isoformat(timespec="seconds") if last else None,
+                   seen_now=seen_now)
 
 
 def _time(text: object) -> datetime | None:

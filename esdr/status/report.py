@@ -171,6 +171,9 @@ class FollowerLink:
     lag_operations: Figure = field(default_factory=lambda: Figure.missing("not read"))
     lag_seconds: Figure = field(default_factory=lambda: Figure.missing("not read", " s"))
     last_in_sync: str | None = None
+    # the follower seen in sync by this run: "recorded" (in its esdr-managed document, where
+    # `esdr promote` starts the window at risk) or "not recorded" (the write failed); None: not
+    seen_now: str | None = None
 
     @property
     def flipped(self) -> bool:
@@ -472,7 +475,10 @@ def _follower_line(f: FollowerLink, t: Thresholds) -> Line:
         state += f" ({f.state_note})"
     value = (f"{f.active_text()}; follower {f.follower}:{f.follower_index} {state}; lag "
              f"{f.lag_operations.text()} op(s), {f.lag_seconds.text()}; last in sync "
-             f"{f.last_in_sync or 'unknown'}")
+             f"{f.last_in_sync or 'unknown'}"
+             + (f" (seen now; {f.seen_now})" if f.seen_now else "")
+             + (": esdr promote will bound the data at risk by an older record"
+                if f.seen_now == "not recorded" else ""))
     if f.state is None:
         code, why = WARNING, f"follower {f.follower}:{f.follower_index} {state}"
     elif f.state in ("failed", "missing", "a regular index, not following"):
@@ -494,7 +500,7 @@ def _follower_line(f: FollowerLink, t: Thresholds) -> Line:
             "recorded_by": f.by, "since": f.since, "bidirectional": f.bidirectional,
             "state": f.state, "state_note": f.state_note,
             "lag_operations": f.lag_operations.json(), "lag_seconds": f.lag_seconds.json(),
-            "last_in_sync": f.last_in_sync}
+            "last_in_sync": f.last_in_sync, "seen_now": f.seen_now}
     return Line(f"pair {f.pair}", value, code, why, data)
 
 

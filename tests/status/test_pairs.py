@@ -7,6 +7,9 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError
+
 from esdr.cli import status as status_cli
 from esdr.crossdc import active_side
 from esdr.crossdc.estate import parse_estate
@@ -56,6 +59,29 @@ def test_a_follower_seen_in_sync_now_has_0_s_measured_and_is_recorded(monkeypatc
     assert link.lag_operations == Figure(0) and link.lag_seconds == Figure(0, " s")
     assert link.last_in_sync == at.isoformat(timespec="seconds")
     assert written["es-dc2"][registry.IN_SYNC]["orders"]["follower_checkpoint"] == 5
+    # what the OpenSearch lab's drill checks before the loss (esdr_lab/replication_drill.py)
+    assert link.seen_now == "recorded"
+
+
+def test_a_follower_seen_in_sync_but_not_recorded_says_so(monkeypatch):
+    at = datetime.now(timezone.utc)
+    monkeypatch.setattr(status_cli, "_client_of", lambda *a: "es-dc1")
+    monkeypatch.setattr(status_cli, "probe", lambda *a, **k: InSync(at, {"0": 5}, {"0": 5}))
+    monkeypatch.setattr(registry, "read", lambda es: {"managed": {}})
+
+    def refused(es, reg):
+        meta = ApiResponseMeta(403, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "h", 9200))
+        raise ApiError("security_exception", meta, {})
+
+    monkeypatch.setattr(registry, "write", refused)
+    link = _read(FakeAdapter(ACTIVE, Lag("orders", 0, last_read_ms=200)))
+    assert link.seen_now == "not recorded"
+    assert link.lag_seconds == Figure(0, " s")
+
+
+def test_a_follower_not_probed_is_not_seen_now(monkeypatch):
+    monkeypatch.setattr(status_cli, "_client_of", lambda *a: None)
+    assert _read(FakeAdapter(ACTIVE, Lag("orders", 0, last_read_ms=200))).seen_now is None
 
 
 def test_an_unmeasured_lag_is_unknown_with_the_time_since_last_in_sync_as_its_bound(

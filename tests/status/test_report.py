@@ -134,6 +134,18 @@ def test_unknown_drift_and_health_are_warnings_an_unloadable_inventory_unknown()
     assert evaluate([bad, down], NOW).code == CRITICAL
 
 
+def test_a_follower_seen_in_sync_now_says_whether_it_was_recorded() -> None:
+    def pair_line(link: FollowerLink) -> str:
+        report = evaluate([_dc("dc2", links=(link,))], NOW)
+        return next(t for t in render_text(report) if "pair " in t)
+
+    assert pair_line(_pair(seen_now="recorded")).endswith(
+        "last in sync 2026-12-06T07:59:58+00:00 (seen now; recorded)")
+    assert pair_line(_pair(seen_now="not recorded")).endswith(
+        "(seen now; not recorded): esdr promote will bound the data at risk by an older record")
+    assert pair_line(_pair()).endswith("last in sync 2026-12-06T07:59:58+00:00")
+
+
 def test_a_follower_that_failed_is_critical_paused_a_warning() -> None:
     assert evaluate([_dc("dc2", links=(_pair(state="failed"),))], NOW).code == CRITICAL
     assert evaluate([_dc("dc2", links=(_pair(state="paused"),))], NOW).code == WARNING
