@@ -30,7 +30,7 @@ from typing import Any
 from esdr.es import client
 from esdr.es.client import API_ERRORS, Api
 from esdr.es.connect import client_for
-from esdr.model import Topology
+from esdr.model import Node, Topology
 from esdr.reconcile import run
 from esdr.security import config as security
 from esdr.security.certs import ca_status, certificate_status
@@ -115,13 +115,24 @@ def hosts_of(topology: Topology) -> tuple[str, ...]:
     return tuple(f"{n.address}:{port}" for n in topology.cluster.nodes)
 
 
-def dc_client(topology: Topology, timeout: float) -> Api:
-    """A client whose every request and connect is bounded by ``timeout``; each node is tried
-    once (a node down costs one connect, then the next is tried)."""
+def dc_client(topology: Topology, timeout: float, nodes: list[Node] | None = None) -> Api:
+    """A client (to ``nodes``, default every node) whose every request and connect is bounded
+    by ``timeout``; each node is tried once (a node down costs one connect, then the next)."""
     connect = float(topology.cluster.settings.get("es_remote_connect_timeout") or 1)
-    return client_for(topology, request_timeout=timeout,
-                      max_retries=max(0, len(topology.cluster.nodes) - 1),
+    chosen = list(topology.cluster.nodes) if nodes is None else nodes
+    return client_for(topology, chosen, request_timeout=timeout,
+                      max_retries=max(0, len(chosen) - 1),
                       connect_timeout=min(connect, timeout))
+
+
+REMOTES = "remotes@"  # + a node's name: its GET _remote/info
+
+
+def remote_client_nodes(topology: Topology) -> list[Node]:
+    """The nodes holding remote connections (every node when none has the role: the
+    engine's default roles include it)."""
+    nodes = [n for n in topology.cluster.nodes if "remote_cluster_client" in n.roles]
+    return nodes or list(topology.cluster.nodes)
 
 
 def read_all(targets: list[Target], timeout: float, now: datetime | None = None,
@@ -175,7 +186,12 @@ def _calls(target: Target, timeout: float, deadline: float, clock: Callable[[], 
         calls["drift"] = lambda: len(run.plan_cluster(topology).drift)
         estate, alias = _estate(topology)
         if estate is not None and any(k.source == alias for k in estate.links):
-            calls["remotes"] = lambda: client.get_remote_info(es)
+            # each remote-cluster-client node holds its own connections and _remote/info
+            # answers for the node asked (a node without the role has none): every such node
+            # is asked, as esdr.reconcile.run does
+            for node in remote_client_nodes(topology):
+                view = dc_client(topology, timeout, [node])
+                calls[f"{REMOTES}{node.name}"] = lambda v=view: client.get_remote_info(v)
         if estate is not None and any(p.cluster == alias for p in estate.slm) and not opensearch:
             calls["slm"] = lambda: client.get_slm_policies(es)
         if target.pairs is not None:
@@ -221,8 +237,9 @@ def _status(target: Target, got: dict[str, Outcome], now: datetime, timeout: flo
     else:
         out["health_note"] = _why(health, timeout)
     out.update(_nodes(topology, got["nodes"], got["master"], timeout))
-    if "remotes" in got:
-        out.update(_remotes(topology, got["remotes"], timeout))
+    remotes = {k[len(REMOTES):]: o for k, o in got.items() if k.startswith(REMOTES)}
+    if remotes:
+        out.update(_remotes(topology, remotes, timeout))
     out.update(_snapshots(topology, got.get("slm"), now, timeout))
     c = got["certificate"]
     out["certificate"] = (c.value if c.error is None and not c.late else Certificate(
@@ -269,24 +286,35 @@ def _nodes(topology: Topology, nodes: Outcome, master: Outcome, timeout: float) 
     return out
 
 
-def _remotes(topology: Topology, got: Outcome, timeout: float) -> dict:
+def _remotes(topology: Topology, got: Mapping[str, Outcome], timeout: float) -> dict:
+    """Each remote of this DC from every remote-cluster-client node's ``_remote/info`` (node
+    name -> its answer): connected when every node that answered is, with the fewest nodes or
+    sockets any of them holds; unknown when none answered."""
     estate, alias = _estate(topology)
     wanted = sorted({k.target for k in estate.links if k.source == alias})
-    if got.error is not None or got.late:
-        return {"remotes": tuple(Remote(a, None, reason=_why(got, timeout)) for a in wanted)}
-    answer = got.value or {}
+    answers = {n: o.value or {} for n, o in got.items() if o.error is None and not o.late}
+    if not answers:
+        why = "; ".join(sorted({_why(o, timeout) for o in got.values()})) or "not read"
+        return {"remotes": tuple(Remote(a, None, reason=why) for a in wanted)}
     out = []
     # _remote/info: connected, and num_nodes_connected (sniff) or num_proxy_sockets_connected
     # (proxy):
     # https://www.elastic.co/guide/en/elasticsearch/reference/current/cluster-remote-info.html
-    for a in sorted(set(wanted) | set(answer)):
-        info = answer.get(a)
-        if info is None:
-            out.append(Remote(a, False, reason="not configured on this cluster"))
-            continue
-        count = info.get("num_nodes_connected", info.get("num_proxy_sockets_connected"))
-        out.append(Remote(a, bool(info.get("connected")),
-                          count if isinstance(count, int) else None))
+    for a in sorted(set(wanted).union(*answers.values())):
+        down, counts = [], []
+        for node, answer in sorted(answers.items()):
+            info = answer.get(a)
+            if info is None or not info.get("connected"):
+                down.append(node if info is not None else f"{node} (not configured there)")
+                continue
+            count = info.get("num_nodes_connected", info.get("num_proxy_sockets_connected"))
+            counts.append(count if isinstance(count, int) else None)
+        if down:
+            out.append(Remote(a, False, 0 if not counts else None,
+                              reason=f"not connected on {', '.join(down)}"))
+        else:
+            known = [c for c in counts if c is not None]
+            out.append(Remote(a, True, min(known) if len(known) == len(counts) else None))
     return {"remotes": tuple(out)}
 
 

@@ -119,7 +119,7 @@ class Remote:
     alias: str  # the remote cluster, as this DC names it
     connected: bool | None
     nodes: int | None = None  # connected nodes (sniff) or sockets (proxy)
-    reason: str | None = None  # why unknown
+    reason: str | None = None  # why unknown or not connected (the nodes that are not)
 
 
 @dataclass(frozen=True)
@@ -455,7 +455,8 @@ def link_lines(dcs: Iterable[DcStatus], links: Iterable[FollowerLink],
                 value, code = f"unknown: {r.reason or 'not answered in time'}", WARNING
             else:
                 value = ("connected" if r.connected else "NOT connected") + (
-                    f", {r.nodes} node(s)/socket(s)" if r.nodes is not None else "")
+                    f", {r.nodes} node(s)/socket(s)" if r.nodes is not None else "") + (
+                    f" ({r.reason})" if r.reason and not r.connected else "")
                 code = OK if r.connected else WARNING
             out.append(Line(f"remote {dc.dc} → {r.alias}", value, code,
                             None if code == OK else f"{dc.dc} → {r.alias} {value}",
