@@ -267,32 +267,32 @@ def _time(text: object) -> datetime | None:
     return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
 
 
-def _gateway_reader(tier) -> Callable[[], list[Queue]]:
-    def read() -> list[Queue]:
-        out = []
-        for gw in tier.gateways:
-            states, error = gateway_queues(tier, gw)
-            line = summary_lines(gw.name, states, error)
-            if states is None:
-                out.append(Queue(gw.name, None, None, Figure.missing(error or "no answer"),
-                                 None, line[0]))
-            elif not states:  # it answered: nothing written through it yet, nothing owed
-                out.append(Queue(gw.name, None, 0, Figure(0, " B"), True, line[0]))
-            for state, text in zip(states or [], line):
-                # esdr.gateway.queues.lag: exact within one queue file, else a lower bound
-                if state.consumer is None:
-                    lag = Figure.missing("no replay consumer yet", " B")
-                elif state.exact and state.lag_bytes is not None:
-                    lag = Figure(state.lag_bytes, " B")
-                elif state.lag_bytes:
-                    lag = Figure.missing(f"at least {state.lag_bytes} B", " B")
-                else:
-                    lag = Figure.missing("not readable until the next write", " B")
-                out.append(Queue(gw.name, state.name, state.messages, lag, state.caught_up,
-                                 text))
-        return out
+def _gateway_readers(tier) -> dict[str, Callable[[], list[Queue]]]:
+    """One reader per gateway (each one read of the deadline: a silent gateway leaves the
+    others' queues known)."""
+    return {gw.name: (lambda gw=gw: _gateway_queues(tier, gw)) for gw in tier.gateways}
 
-    return read
+
+def _gateway_queues(tier, gw) -> list[Queue]:
+    states, error = gateway_queues(tier, gw)
+    line = summary_lines(gw.name, states, error)
+    if states is None:
+        return [Queue(gw.name, None, None, Figure.missing(error or "no answer"), None, line[0])]
+    if not states:  # it answered: nothing written through it yet, nothing owed
+        return [Queue(gw.name, None, 0, Figure(0, " B"), True, line[0])]
+    out = []
+    for state, text in zip(states, line):
+        # esdr.gateway.queues.lag: exact within one queue file, else a lower bound
+        if state.consumer is None:
+            lag = Figure.missing("no replay consumer yet", " B")
+        elif state.exact and state.lag_bytes is not None:
+            lag = Figure(state.lag_bytes, " B")
+        elif state.lag_bytes:
+            lag = Figure.missing(f"at least {state.lag_bytes} B", " B")
+        else:
+            lag = Figure.missing("not readable until the next write", " B")
+        out.append(Queue(gw.name, state.name, state.messages, lag, state.caught_up, text))
+    return out
 
 
 def _targets(inventories: tuple[str, ...], with_estate: bool) -> list[Target]:
@@ -332,7 +332,7 @@ def _targets(inventories: tuple[str, ...], with_estate: bool) -> list[Target]:
             topology if topology.cluster.nodes else None, thresholds,
             pairs=(lambda es, left, i=inventory, t=topology: _links(i, t, es, left))
             if topology.cluster.nodes else None,
-            gateways=_gateway_reader(tier) if tier is not None else None))
+            gateways=_gateway_readers(tier) if tier is not None else None))
         if with_estate and estate is not None:
             queue += [str(project.root / ref.inventory) for ref in estate.clusters.values()
                       if ref.inventory and (project.root / ref.inventory).is_file()]

@@ -107,7 +107,7 @@ class Target:
     thresholds: Thresholds = field(default_factory=Thresholds)
     error: str | None = None  # not loaded
     pairs: Callable[[Api, float], list[FollowerLink]] | None = None
-    gateways: Callable[[], list[Queue]] | None = None
+    gateways: Mapping[str, Callable[[], list[Queue]]] | None = None  # gateway -> its reader
 
 
 def hosts_of(topology: Topology) -> tuple[str, ...]:
@@ -126,6 +126,7 @@ def dc_client(topology: Topology, timeout: float, nodes: list[Node] | None = Non
 
 
 REMOTES = "remotes@"  # + a node's name: its GET _remote/info
+GATEWAY = "gateway@"  # + a gateway's name: its queues
 
 
 def remote_client_nodes(topology: Topology) -> list[Node]:
@@ -197,8 +198,8 @@ def _calls(target: Target, timeout: float, deadline: float, clock: Callable[[], 
         if target.pairs is not None:
             pairs = target.pairs
             calls["pairs"] = lambda: pairs(es, max(0.0, deadline - clock()))
-    if target.gateways is not None:
-        calls["gateways"] = target.gateways
+    for name, read in (target.gateways or {}).items():  # each gateway in its own read
+        calls[f"{GATEWAY}{name}"] = read
     return calls
 
 
@@ -222,7 +223,9 @@ def _status(target: Target, got: dict[str, Outcome], now: datetime, timeout: flo
             seconds: float) -> DcStatus:
     topology = target.topology
     base = dict(dc=target.dc, inventory=target.inventory, thresholds=target.thresholds,
-                seconds=seconds, queues=tuple(_queues(got.get("gateways"), timeout)))
+                seconds=seconds,
+                queues=tuple(q for name in target.gateways or {}
+                             for q in _queues(name, got.get(f"{GATEWAY}{name}"), timeout)))
     if topology is None or not topology.cluster.nodes:
         return DcStatus(**base)
     cluster = str(topology.cluster.name)
@@ -389,10 +392,11 @@ def certificate(topology: Topology, now: datetime) -> Certificate:
     return Certificate(which, at, Figure(round((at - now).total_seconds() / 86400, 1)))
 
 
-def _queues(got: Outcome | None, timeout: float) -> list[Queue]:
+def _queues(gateway: str, got: Outcome | None, timeout: float) -> list[Queue]:
     if got is None:
         return []
     if got.error is not None or got.late:
-        return [Queue("gateways", None, None, Figure.missing(_why(got, timeout)), None,
-                      f"queues unknown: {_why(got, timeout)}")]
+        why = _why(got, timeout)
+        return [Queue(gateway, None, None, Figure.missing(why), None,
+                      f"gateway {gateway}: queues unknown ({why})")]
     return list(got.value or [])

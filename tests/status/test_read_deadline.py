@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from esdr.model import HostSpec, topology_from_hosts
 from esdr.status.read import Target, read_all, run_all
-from esdr.status.report import CRITICAL, Thresholds, evaluate, render_text
+from esdr.status.report import CRITICAL, Figure, Queue, Thresholds, evaluate, render_text
 
 
 def _silent_server(port: int = 0, address: str = "127.0.0.1") -> tuple[int, socket.socket]:
@@ -81,3 +81,21 @@ def test_run_all_never_waits_past_the_deadline() -> None:
     assert time.monotonic() - start < 1.3
     assert got["slow"].late and got["fast"].value == 7
     assert isinstance(got["boom"].error, ZeroDivisionError)
+
+
+def test_a_silent_gateway_leaves_the_others_queues_known() -> None:
+    # each gateway is one read of the deadline: gw1 never answers, gw2's queue is still shown
+    caught_up = Queue("gw2", "dc2-queue", 0, Figure(0, " B"), True,
+                      "gateway gw2: queue dc2-queue: 0 messages, esdr-replay-dc2 caught up")
+    target = Target("gateways", "inventories/gateways.py", thresholds=Thresholds(timeout=1.0),
+                    gateways={"gw1": lambda: time.sleep(30) or [], "gw2": lambda: [caught_up]})
+    start = time.monotonic()
+    [dc] = read_all([target], 1.0, datetime.now(timezone.utc))
+    assert time.monotonic() - start < 2.0
+    gw1, gw2 = dc.queues
+    assert (gw1.gateway, gw1.caught_up) == ("gw1", None)
+    assert gw1.line == "gateway gw1: queues unknown (no answer within 1 s)"
+    assert gw2 == caught_up
+    report = evaluate([dc], datetime.now(timezone.utc))
+    assert report.code == CRITICAL
+    assert report.summary().startswith("ESDR CRITICAL - gateway gw1: queues unknown")
