@@ -253,14 +253,20 @@ def _lines(answer: dict) -> list[tuple[str, dict]]:
             for line in table["lines"]]
 
 
-def _status_json(*args: str, tolerate: tuple[str, ...] = ()) -> tuple[int, dict]:
-    """`esdr --json status ARGS`: (exit code, answer) when it is OK, or WARNING only for
-    figures not answered in time ("unknown: ...": the command answers within status_timeout,
-    2.2 s from its start, and a loaded lab may not give every figure by then) or for lines whose
-    name starts with one of ``tolerate``; raises otherwise, so that ``wait`` runs it again and
-    shows the last answer."""
+def _status_json(*args: str, tables: set[str], tolerate: tuple[str, ...] = ()
+                 ) -> tuple[int, dict]:
+    """`esdr --json status ARGS`: (exit code, answer) when its DC tables are ``tables`` (the
+    estate's alias and the cluster's name), each with its health green, and it is OK, or
+    WARNING only for figures not answered in time ("unknown: ...": the command answers within
+    status_timeout, 2.2 s from its start, and a loaded lab may not give every figure by then)
+    or for lines whose name starts with one of ``tolerate``. Raises otherwise, so that
+    ``wait`` runs it again and shows the last answer."""
     result = _esdr("--json", "status", *args)
     answer = json.loads(result.stdout)
+    found = {table for table, _ in _lines(answer)} - {"links"}
+    assert found == tables, (found, result.stdout[-2000:])
+    health = {table: line["value"] for table, line in _lines(answer) if line["what"] == "health"}
+    assert health == {table: "green" for table in tables}, health
     bad = [f"{table}: {line['verdict']} {line['what']} {line['value']}"
            for table, line in _lines(answer) if line["code"] != 0
            and not (line["code"] == 1 and (str(line["value"]).startswith("unknown")
@@ -270,24 +276,17 @@ def _status_json(*args: str, tolerate: tuple[str, ...] = ()) -> tuple[int, dict]
 
 
 def test_status_shows_health_and_caught_up_queues(lab) -> None:
+    dc1, dc2 = "dc1 (esdr-lab-dc1)", "dc2 (esdr-lab-dc2)"
     # DC1 alone (--only: by default the command reads every cluster the estate names, DC2 too)
-    code, answer = wait("esdr status --only DC1: OK but for figures not read in time",
-                        lambda: _status_json("--only", DC1), 60, 2)[0]
-    [dc1] = {table for table, _ in _lines(answer)} - {"links"}
-    assert dc1 == "dc1 (esdr-lab-dc1)", dc1
-    health = {line["what"]: line for table, line in _lines(answer) if table == dc1}["health"]
-    assert (health["value"], health["verdict"]) == ("green", "OK"), health
+    code, answer = wait("esdr status --only DC1: green, OK but for figures not read in time",
+                        lambda: _status_json("--only", DC1, tables={dc1}), 60, 2)[0]
     REPORT["esdr status --only DC1"] = f"exit {code}: {answer['status']['summary']}"
     # the estate from DC1's inventory: DC2 is read through the inventory the estate names for
     # it. A remote connection may still be down after the outages (an ES node does not retry
     # a remote cluster that was gone until something asks for it): WARNING, tolerated here.
-    code, answer = wait("esdr status DC1 (the estate): both DCs green",
-                        lambda: _status_json(DC1, tolerate=("remote ",)), 60, 2)[0]
-    tables = {table for table, _ in _lines(answer)} - {"links"}
-    assert tables == {"dc1 (esdr-lab-dc1)", "dc2 (esdr-lab-dc2)"}, tables
-    for table in tables:
-        health = {line["what"]: line for t, line in _lines(answer) if t == table}["health"]
-        assert health["value"] == "green", (table, health)
+    code, answer = wait("esdr status DC1 (the estate): DC1 and DC2 green",
+                        lambda: _status_json(DC1, tables={dc1, dc2}, tolerate=("remote ",)),
+                        60, 2)[0]
     REPORT["esdr status DC1 (the estate)"] = f"exit {code}: {answer['status']['summary']}"
     # a gateway's lag is exact again once a write went into the queue file it began at its
     # restart (README "Gateway tier"): one write through the VIP
