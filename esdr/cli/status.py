@@ -229,10 +229,11 @@ def _follower_link(inventory: str, estate, here: Replication, side: active_side.
     now_in_sync, seen_now = False, None
     # the probe asks the leader's own numbers (both sides answering) and records a follower
     # seen in sync, as `esdr status` always did; it waits no longer than the deadline leaves
-    left = deadline - time.monotonic() - 0.2
-    if state == "active" and left > 0:
+    if state == "active" and deadline - time.monotonic() > 0.2:
+        # the leader's client loads its DC's inventory first: the wait is what is left after
         leader = _client_of(inventory, estate, side.leader)
-        if leader is not None:
+        left = deadline - time.monotonic() - 0.2
+        if leader is not None and left > 0:
             found = _seen_now(Printer(as_json=True), leader, here, side, "",
                               wait=min(WAIT, left))
             if found[:4].isdigit():  # "<ISO time> (seen now; ...)": in sync now

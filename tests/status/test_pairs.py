@@ -109,3 +109,17 @@ def test_a_regular_index_and_a_missing_one_are_named(monkeypatch):
     monkeypatch.setattr(status_cli, "_client_of", lambda *a: None)
     assert _read(FakeAdapter({}, None)).state == "a regular index, not following"
     assert _read(FakeAdapter(None, None)).state == "missing"
+
+
+def test_the_probe_waits_only_what_is_left_after_the_leaders_client_is_built(monkeypatch):
+    waits = []
+
+    def slow_client(*a):
+        time.sleep(0.5)  # loading the leader's inventory and its SSH forwards
+        return "es-dc1"
+
+    monkeypatch.setattr(status_cli, "_client_of", slow_client)
+    monkeypatch.setattr(status_cli, "probe",
+                        lambda *a, wait, **k: waits.append(wait) or "1 operation(s) behind")
+    _read(FakeAdapter(ACTIVE, Lag("orders", 0, last_read_ms=200)), seconds=1.0)
+    assert waits and waits[0] <= 0.31, waits
