@@ -16,6 +16,7 @@ PLUGIN_GROUP = "esdr.commands"
 
 # command name -> (module under esdr.cli, attribute): imported when the command is named
 BUILT_IN = {
+    "init": ("init", "init"),
     "validate": ("inventory", "validate"),
     "render": ("inventory", "render"),
     "plan": ("cluster", "plan"),
