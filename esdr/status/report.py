@@ -623,7 +623,8 @@ def evaluate(dcs: Iterable[DcStatus], now: datetime) -> Report:
 
 # --- rendering ---------------------------------------------------------------------------------
 def render_text(report: Report) -> list[str]:
-    """The summary line, then one table per DC and one for the links: verdict, what, value."""
+    """The summary line, then one table per DC, one for the links and one for the MQ
+    pipelines: verdict, what, value."""
     out = [report.summary()]
     for table in report.tables:
         out += ["", f"== {table.name}: {NAMES[table.code]}"]
