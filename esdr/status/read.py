@@ -130,6 +130,7 @@ def dc_client(topology: Topology, timeout: float, nodes: list[Node] | None = Non
 REMOTES = "remotes@"  # + a node's name: its GET _remote/info
 GATEWAY = "gateway@"  # + a gateway's name: its queues
 PIPELINE = "pipeline@"  # + a pipeline's and a search cluster's names: its group's lag
+KAFKA_MARGIN = 0.15  # seconds a Kafka read ends before the run's deadline
 
 
 def remote_client_nodes(topology: Topology) -> list[Node]:
@@ -257,7 +258,9 @@ def lag_of(ref: PipelineRead, timeout: float, deadline: float,
     """The group's lag, every request and the whole read bounded by the run's deadline."""
     from esdr.kafka_io.lag import read_lag
 
-    left = max(0.0, deadline - clock())
+    # a little before the run's deadline, so that Kafka's own reason (a refused connection, a
+    # TLS failure) is still collected rather than only "no answer"
+    left = max(0.0, deadline - clock() - KAFKA_MARGIN)
     # librdkafka takes no connection setup bound under 1 s (socket.connection.setup.timeout.ms)
     bound = max(1.0, left)
     settings = {**ref.settings, "socket.timeout.ms": int(bound * 1000),
@@ -290,7 +293,8 @@ def pipeline_lag(ref: PipelineRead, got: Outcome | GroupLag | None, timeout: flo
         return PipelineLag(**base, messages=Figure.missing(why, " msg"),
                            seconds=Figure.missing(why, " s"), unreachable=why)
     if got.unreachable is not None:
-        why = f"{where} did not answer within {timeout:g} s: {got.unreachable}"
+        cause = got.unreachable.removeprefix("Kafka unreachable: ")
+        why = f"{where} did not answer within {timeout:g} s: {cause}"
         return PipelineLag(**base, messages=Figure.missing(why, " msg"),
                            seconds=Figure.missing(why, " s"), unreachable=why)
     parts = got.partitions
