@@ -64,6 +64,29 @@ def _target(kafka_port: int, tmp_path) -> Target:
     return Target("dc1", "inventories/dc1.py", topology, Thresholds(timeout=DEADLINE))
 
 
+def commit_at(bootstrap: str, group: str, offsets: list[TopicPartition]) -> None:
+    """Commit ``offsets`` for ``group`` as a pipeline would after a batch, and check them. The
+    first group of a new broker waits for ``__consumer_offsets`` to be created: its coordinator
+    answers NOT_COORDINATOR (or is loading) for a few seconds, so a bounded retry."""
+    committer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                          "enable.auto.commit": False})
+    try:
+        for attempt in range(COMMIT_TRIES):
+            try:
+                committer.commit(offsets=offsets, asynchronous=False)
+                break
+            except KafkaException as error:
+                if attempt == COMMIT_TRIES - 1:
+                    raise
+                LOG.info("commit of %s: %s; again", group, error)
+                time.sleep(0.5)
+        seen = committer.committed([TopicPartition(t.topic, t.partition) for t in offsets],
+                                   timeout=10)
+        assert [t.offset for t in seen] == [t.offset for t in offsets]
+    finally:
+        committer.close()
+
+
 @pytest.fixture(scope="module")
 def produced(broker: kafka_broker.Broker) -> float:
     """N messages in a one-partition topic and the dc1 group committed at K: the time (epoch
@@ -81,25 +104,7 @@ def produced(broker: kafka_broker.Broker) -> float:
                          on_delivery=lambda e, _m: failures.append(e.str()) if e else None)
         producer.poll(0)
     assert producer.flush(30) == 0 and failures == []
-    group = pipeline_id("orders", "esdr-dc1")
-    committer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group,
-                          "enable.auto.commit": False})
-    try:
-        # the first group of a new broker waits for __consumer_offsets to be created: its
-        # coordinator answers NOT_COORDINATOR (or loading) for a few seconds
-        for attempt in range(COMMIT_TRIES):
-            try:
-                committer.commit(offsets=[TopicPartition(TOPIC, 0, K)], asynchronous=False)
-                break
-            except KafkaException as error:
-                if attempt == COMMIT_TRIES - 1:
-                    raise
-                LOG.info("commit at %d: %s; again", K, error)
-                time.sleep(0.5)
-        [seen] = committer.committed([TopicPartition(TOPIC, 0)], timeout=10)
-        assert seen.offset == K
-    finally:
-        committer.close()
+    commit_at(broker.bootstrap, pipeline_id("orders", "esdr-dc1"), [TopicPartition(TOPIC, 0, K)])
     return before
 
 
