@@ -30,6 +30,7 @@ from typing import Any
 from esdr.es import client
 from esdr.es.client import API_ERRORS, Api
 from esdr.es.connect import client_for
+from esdr.kafka.model import KafkaCluster
 from esdr.kafka.pipeline_service import GroupLag
 from esdr.model import Node, Topology
 from esdr.reconcile import run
@@ -238,7 +239,8 @@ def pipeline_reads(topology: Topology, claimed: set[tuple[str, str]]
     return out
 
 
-def kafka_client(topology: Topology, name: str, kafka) -> tuple[Mapping[str, Any], str | None]:
+def kafka_client(topology: Topology, name: str, kafka: KafkaCluster
+                 ) -> tuple[Mapping[str, Any], str | None]:
     """librdkafka's settings to reach Kafka cluster ``name`` as esdr-admin, or why not."""
     from esdr.errors import EsdrError
     from esdr.kafka.render import bootstrap_servers
