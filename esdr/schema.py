@@ -409,6 +409,10 @@ class NodeData(_Open):
     # A follower's lag in seconds (or its bound: the time since last seen in sync) above these.
     status_lag_warn_seconds: Annotated[StrictInt, Field(ge=0)] = 300
     status_lag_critical_seconds: Annotated[StrictInt, Field(ge=0)] = 3600
+    # An MQ pipeline's consumer group (docs/kafka-dual-write.md): the age in seconds of the
+    # oldest message it has not consumed (or its bound) above these; docs/status.md.
+    status_pipeline_lag_warn_seconds: Annotated[StrictInt, Field(ge=0)] = 300
+    status_pipeline_lag_critical_seconds: Annotated[StrictInt, Field(ge=0)] = 3600
 
 
 class GatewayCluster(_Shape):

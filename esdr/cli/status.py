@@ -1,8 +1,9 @@
 """``esdr status INVENTORY...``: the estate at a glance, for the on-call and for monitoring.
 
 One table per DC (health, nodes per zone, the elected master, snapshots, the nearest
-certificate expiry, gateway queues, pending drift) and one for the links (remote connections,
-each replicated pair's active side, its follower's state, lag and last time in sync), judged by
+certificate expiry, gateway queues, pending drift), one for the links (remote connections,
+each replicated pair's active side, its follower's state, lag and last time in sync) and one for
+the MQ pipelines (each consumer group's lag, ``esdr.status.read.pipeline_reads``), judged by
 ``esdr.status.report`` and read by ``esdr.status.read`` within one deadline; exit codes follow
 the monitoring-plugin convention (docs/status.md). The pair and gateway readers live here, beside
 the command modules they reuse (``esdr.cli.cluster``, ``esdr.cli.gateway``).
@@ -380,8 +381,9 @@ def _process_age() -> float | None:
 @click.pass_context
 def status(ctx: click.Context, inventories: tuple[str, ...], with_estate: bool) -> None:
     """The estate at a glance: one table per DC (health, nodes per zone, elected master,
-    snapshots, nearest certificate expiry, gateway queues, pending drift) and one for the
-    links (remote connections, each pair's active side and follower lag).
+    snapshots, nearest certificate expiry, gateway queues, pending drift), one for the
+    links (remote connections, each pair's active side and follower lag) and, for an estate
+    with Kafka pipelines, one for each pipeline's consumer lag per search cluster.
 
     The command answers within status_timeout (2.2 s by default, counted from its start): a
     DC that does not answer by then is reported unreachable. A follower seen in sync is

@@ -23,13 +23,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from esdr.es import client
 from esdr.es.client import API_ERRORS, Api
 from esdr.es.connect import client_for
+from esdr.kafka.model import KafkaCluster
+from esdr.kafka.pipeline_service import GroupLag
 from esdr.model import Node, Topology
 from esdr.reconcile import run
 from esdr.security import config as security
@@ -39,6 +41,7 @@ from esdr.status.report import (
     DcStatus,
     Figure,
     FollowerLink,
+    PipelineLag,
     Queue,
     Remote,
     Snapshot,
@@ -127,6 +130,8 @@ def dc_client(topology: Topology, timeout: float, nodes: list[Node] | None = Non
 
 REMOTES = "remotes@"  # + a node's name: its GET _remote/info
 GATEWAY = "gateway@"  # + a gateway's name: its queues
+PIPELINE = "pipeline@"  # + a pipeline's and a search cluster's names: its group's lag
+KAFKA_MARGIN = 0.15  # seconds a Kafka read ends before the run's deadline
 
 
 def remote_client_nodes(topology: Topology) -> list[Node]:
@@ -144,6 +149,8 @@ def read_all(targets: list[Target], timeout: float, now: datetime | None = None,
     now = now or datetime.now(timezone.utc)
     calls: dict[tuple[int, str], Callable[[], Any]] = {}
     errors: dict[int, str] = {}
+    claimed: set[tuple[str, str]] = set()  # (pipeline, search cluster) read by a target
+    pipes: dict[int, dict[str, PipelineRead]] = {}
     for i, target in enumerate(targets):
         if target.error is not None:
             continue
@@ -152,6 +159,17 @@ def read_all(targets: list[Target], timeout: float, now: datetime | None = None,
                 calls[(i, name)] = call
         except Exception as error:  # a client that cannot be built: its setting is wrong
             errors[i] = describe(error)
+            continue
+        if target.topology is not None:
+            try:
+                pipes[i] = pipeline_reads(target.topology, claimed)
+            except Exception as error:  # the kafka section: esdr validate says what is wrong
+                pipes[i] = {f"{PIPELINE}*": PipelineRead(
+                    "(all)", "(all)", "unknown", "unknown", (), "",
+                    error=f"the estate's kafka section: {describe(error)}")}
+            for name, ref in pipes[i].items():
+                if ref.error is None:
+                    calls[(i, name)] = lambda ref=ref: lag_of(ref, timeout, deadline, clock)
     outcomes = run_all(calls, deadline, clock)
     seconds = round(clock() - start, 2)
     out = []
@@ -161,8 +179,151 @@ def read_all(targets: list[Target], timeout: float, now: datetime | None = None,
                                 error=target.error or errors[i]))
             continue
         mine = {name: o for (j, name), o in outcomes.items() if j == i}
-        out.append(_status(target, mine, now, timeout, seconds))
+        found = _status(target, mine, now, timeout, seconds)
+        if pipes.get(i):
+            found = replace(found, pipelines=tuple(
+                pipeline_lag(ref, mine.get(name), timeout) for name, ref in pipes[i].items()))
+        out.append(found)
     return out
+
+
+# --- the MQ pipelines' consumer lag (docs/kafka-dual-write.md) -----------------------------
+@dataclass(frozen=True)
+class PipelineRead:
+    """One consumer group to read: a pipeline feeding one search cluster, and how to reach its
+    Kafka cluster (``settings``: librdkafka's, file paths only, never a secret)."""
+
+    pipeline: str
+    cluster: str
+    kafka: str
+    group: str
+    topics: tuple[str, ...]
+    bootstrap: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None  # esdr cannot ask: why
+
+
+def pipeline_reads(topology: Topology, claimed: set[tuple[str, str]]
+                   ) -> dict[str, PipelineRead]:
+    """The consumer groups of the estate's pipelines (``kafka:`` section) not yet in
+    ``claimed`` (added there): one per pipeline and search cluster, the group the Logstash
+    pipeline and esdr's pipeline service use (``esdr.kafka.logstash.pipeline_id``). Kafka is
+    reached from this machine as ``esdr.kafka_io.cluster`` reaches it for topics: every
+    broker's advertised listener, over TLS with the ``esdr-admin`` identity from the estate's
+    secrets directory. confluent-kafka is imported only for an estate with pipelines."""
+    raw = topology.cluster.settings.get("es_estate")
+    if not isinstance(raw, Mapping) or not (raw.get("kafka") or {}).get("pipelines"):
+        return {}
+    from esdr.kafka.logstash import pipeline_id
+    from esdr.kafka.render import bootstrap_servers
+    from esdr.kafka_io.cluster import kafka_estate_of
+
+    estate = kafka_estate_of(topology)  # the inventory loaded valid: this section is too
+    if estate is None:
+        return {}
+    out: dict[str, PipelineRead] = {}
+    clients: dict[str, tuple[Mapping[str, Any], str | None]] = {}
+    for name, pipeline in sorted(estate.pipelines.items()):
+        kafka = estate.kafka_clusters[pipeline.kafka_cluster]
+        if pipeline.kafka_cluster not in clients:
+            clients[pipeline.kafka_cluster] = kafka_client(topology, pipeline.kafka_cluster,
+                                                           kafka)
+        settings, error = clients[pipeline.kafka_cluster]
+        for cluster in pipeline.clusters:
+            if (name, cluster) in claimed:
+                continue
+            claimed.add((name, cluster))
+            out[f"{PIPELINE}{name}@{cluster}"] = PipelineRead(
+                name, cluster, pipeline.kafka_cluster, pipeline_id(name, cluster),
+                tuple(pipeline.topics), bootstrap_servers(kafka), settings, error)
+    return out
+
+
+def kafka_client(topology: Topology, name: str, kafka: KafkaCluster
+                 ) -> tuple[Mapping[str, Any], str | None]:
+    """librdkafka's settings to reach Kafka cluster ``name`` as esdr-admin, or why not."""
+    from esdr.errors import EsdrError
+    from esdr.kafka.render import bootstrap_servers
+    from esdr.kafka_io.admin import client_config
+    from esdr.kafka_io.cluster import tls_of
+
+    try:
+        tls = tls_of(topology, name, kafka)
+    except EsdrError as error:
+        return {}, error.message
+    # log_level 0: librdkafka's own error lines would go to stderr; the line says why
+    return client_config(bootstrap_servers(kafka), tls, extra={"log_level": 0}), None
+
+
+def lag_of(ref: PipelineRead, timeout: float, deadline: float,
+           clock: Callable[[], float] = time.monotonic) -> GroupLag:
+    """The group's lag, every request and the whole read bounded by the run's deadline."""
+    from esdr.kafka_io.lag import read_lag
+
+    # a little before the run's deadline, so that Kafka's own reason (a refused connection, a
+    # TLS failure) is still collected rather than only "no answer"
+    left = max(0.0, deadline - clock() - KAFKA_MARGIN)
+    # librdkafka takes no connection setup bound under 1 s (socket.connection.setup.timeout.ms)
+    bound = max(1.0, left)
+    settings = {**ref.settings, "socket.timeout.ms": int(bound * 1000),
+                "socket.connection.setup.timeout.ms": int(bound * 1000)}
+    return read_lag(settings, ref.group, ref.topics, timeout=min(timeout, left),
+                    deadline=time.monotonic() + left)
+
+
+def pipeline_lag(ref: PipelineRead, got: Outcome | GroupLag | None, timeout: float
+                 ) -> PipelineLag:
+    """What the status shows for one group from what its read gave: figures known, bounded or
+    unknown with why, never a 0 that was not read."""
+    base = dict(pipeline=ref.pipeline, cluster=ref.cluster, kafka=ref.kafka, group=ref.group,
+                topics=ref.topics)
+    where = f"Kafka {ref.kafka} ({ref.bootstrap})"
+    if ref.error is not None:
+        return PipelineLag(**base, messages=Figure.missing(ref.error, " msg"),
+                           seconds=Figure.missing(ref.error, " s"), error=ref.error)
+    if isinstance(got, Outcome):
+        if got.late or got.error is not None:
+            why = f"{where}: {_why(got, timeout)}"
+            if got.error is not None:  # not Kafka's answer: the client could not be made
+                return PipelineLag(**base, messages=Figure.missing(why, " msg"),
+                                   seconds=Figure.missing(why, " s"), error=why)
+            return PipelineLag(**base, messages=Figure.missing(why, " msg"),
+                               seconds=Figure.missing(why, " s"), unreachable=why)
+        got = got.value
+    if not isinstance(got, GroupLag):
+        why = f"{where}: not read"
+        return PipelineLag(**base, messages=Figure.missing(why, " msg"),
+                           seconds=Figure.missing(why, " s"), unreachable=why)
+    if got.unreachable is not None:
+        cause = got.unreachable.removeprefix("Kafka unreachable: ")
+        why = f"{where} did not answer within {timeout:g} s: {cause}"
+        return PipelineLag(**base, messages=Figure.missing(why, " msg"),
+                           seconds=Figure.missing(why, " s"), unreachable=why)
+    parts = got.partitions
+    unknown = [p for p in parts if p.messages is None]
+    if got.messages is not None:
+        messages = Figure(got.messages, " msg")
+    else:
+        bounds = [p.messages_at_most for p in unknown]
+        at_most = (None if not unknown or any(b is None for b in bounds)
+                   else got.messages_at_least + sum(b or 0 for b in bounds))
+        first = unknown[0].reason if unknown else "no partition read"
+        messages = Figure.missing(f"{len(unknown)} of {len(parts)} partition(s) unknown "
+                                  f"({first}); at least {got.messages_at_least}", " msg",
+                                  at_most)
+    if got.seconds is not None:
+        seconds = Figure(round(got.seconds, 1), " s")
+    else:
+        # each partition with messages left: its age, or for a group that never committed the
+        # age of the oldest retained message (all it could have to read)
+        ages = [p.seconds if p.seconds is not None else p.seconds_at_most
+                for p in parts if p.messages != 0 and p.messages_at_most != 0]
+        at_most = (round(max(a for a in ages if a is not None), 1)
+                   if ages and all(a is not None for a in ages) else None)
+        first = next((p.reason for p in parts if p.seconds is None and p.reason),
+                     "no partition read")
+        seconds = Figure.missing(first, " s", at_most)
+    return PipelineLag(**base, messages=messages, seconds=seconds, expired=got.expired)
 
 
 def _calls(target: Target, timeout: float, deadline: float, clock: Callable[[], float],

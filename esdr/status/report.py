@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "status_cert_critical_days": 7,
     "status_lag_warn_seconds": 300,
     "status_lag_critical_seconds": 3600,
+    # an MQ pipeline's consumer group: the age of the oldest message it has not consumed
+    "status_pipeline_lag_warn_seconds": 300,
+    "status_pipeline_lag_critical_seconds": 3600,
 }
 
 
@@ -52,6 +55,8 @@ class Thresholds:
     cert_critical_days: float = DEFAULTS["status_cert_critical_days"]
     lag_warn_seconds: float = DEFAULTS["status_lag_warn_seconds"]
     lag_critical_seconds: float = DEFAULTS["status_lag_critical_seconds"]
+    pipeline_lag_warn_seconds: float = DEFAULTS["status_pipeline_lag_warn_seconds"]
+    pipeline_lag_critical_seconds: float = DEFAULTS["status_pipeline_lag_critical_seconds"]
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], renew_days: int = 30) -> Thresholds:
@@ -62,7 +67,9 @@ class Thresholds:
         return cls(float(s["status_timeout"]), float(s["status_snapshot_age_factor"]),
                    float(renew_days if warn is None else warn),
                    float(s["status_cert_critical_days"]), float(s["status_lag_warn_seconds"]),
-                   float(s["status_lag_critical_seconds"]))
+                   float(s["status_lag_critical_seconds"]),
+                   float(s["status_pipeline_lag_warn_seconds"]),
+                   float(s["status_pipeline_lag_critical_seconds"]))
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -203,6 +210,25 @@ def merge_links(seen: Iterable[Iterable[FollowerLink]]) -> list[FollowerLink]:
 
 
 @dataclass(frozen=True)
+class PipelineLag:
+    """One MQ pipeline's consumer group feeding one search cluster (docs/kafka-dual-write.md):
+    how far it is behind its Kafka topics, in messages and in the age of the oldest message it
+    has not consumed. Its group commits only what reached the cluster, so this is the cluster's
+    lag behind Kafka."""
+
+    pipeline: str
+    cluster: str  # the search cluster it feeds, as the estate's kafka section names it
+    kafka: str  # the Kafka cluster it consumes from
+    group: str  # the consumer group (esdr.kafka.logstash.pipeline_id)
+    topics: tuple[str, ...] = ()
+    messages: Figure = field(default_factory=lambda: Figure.missing("not read", " msg"))
+    seconds: Figure = field(default_factory=lambda: Figure.missing("not read", " s"))
+    expired: int = 0  # messages retention deleted before the group read them
+    unreachable: str | None = None  # Kafka gave no answer by the deadline: why, brokers tried
+    error: str | None = None  # esdr could not ask (no client identity, a setting): why
+
+
+@dataclass(frozen=True)
 class DcStatus:
     """One inventory's data centre as read within the deadline."""
 
@@ -229,6 +255,9 @@ class DcStatus:
     drift: Figure | None = None  # objects the plan would change; None: not asked
     links: tuple[FollowerLink, ...] = ()  # the pairs this DC takes part in, as it read them
     links_note: str | None = None  # why its pairs are not known
+    # the estate's MQ pipelines read through this DC's inventory (each pipeline and search
+    # cluster by one DC only: the first one read whose estate names it)
+    pipelines: tuple[PipelineLag, ...] = ()
     seconds: float | None = None  # how long the reads took
 
 
@@ -505,6 +534,56 @@ def _follower_line(f: FollowerLink, t: Thresholds) -> Line:
     return Line(f"pair {f.pair}", value, code, why, data)
 
 
+def pipeline_line(p: PipelineLag, t: Thresholds) -> Line:
+    """One pipeline and the search cluster it feeds. Kafka not answering is CRITICAL, as a
+    silent DC or gateway is (a timeout is not UNKNOWN in the plugin guidelines); esdr unable
+    to ask at all is UNKNOWN; a figure it could not read is a WARNING, or worse when its bound
+    already passes a threshold."""
+    value = (f"lag {p.messages.text()}, oldest unconsumed {p.seconds.text()}"
+             + (f", {p.expired} expired unread" if p.expired else "")
+             + f" (group {p.group} on {p.kafka})")
+    data = {"pipeline": p.pipeline, "cluster": p.cluster, "kafka": p.kafka, "group": p.group,
+            "topics": list(p.topics), "lag_messages": p.messages.json(),
+            "lag_seconds": p.seconds.json(), "expired": p.expired,
+            "reachable": None if p.error else p.unreachable is None,
+            "reason": p.error or p.unreachable}
+    what = f"pipeline {p.pipeline} → {p.cluster}"
+    seconds = p.seconds.upper
+    if p.error is not None:
+        value = f"lag unknown: {p.error} (group {p.group} on {p.kafka})"
+        code, why = UNKNOWN, f"{what}: lag not checked: {p.error}"
+    elif p.unreachable is not None:
+        value = f"lag unknown: {p.unreachable} (group {p.group})"
+        code, why = CRITICAL, f"{what}: {p.unreachable}"
+    elif p.expired:
+        code, why = CRITICAL, (f"{what}: {p.expired} message(s) deleted by retention before "
+                               f"{p.group} read them: {p.cluster} misses them")
+    elif seconds is not None and seconds > t.pipeline_lag_critical_seconds:
+        code, why = CRITICAL, f"{what} lags {p.seconds.text()}"
+    elif seconds is not None and seconds > t.pipeline_lag_warn_seconds:
+        code, why = WARNING, f"{what} lags {p.seconds.text()}"
+    elif not p.messages.known or not p.seconds.known:
+        shown = p.messages if not p.messages.known else p.seconds
+        code, why = WARNING, f"{what}: lag {shown.text()}"
+    else:
+        code, why = OK, None
+    return Line(what, value, code, why, data)
+
+
+def pipeline_lines(dcs: Iterable[DcStatus]) -> list[Line]:
+    """Each pipeline and search cluster once, judged by the thresholds of the DC whose cluster
+    it feeds (its alias or cluster name), else of the DC that read it."""
+    dcs = list(dcs)
+    by_name = {name: dc.thresholds for dc in dcs for name in (dc.cluster, dc.dc) if name}
+    seen: dict[tuple[str, str], Line] = {}
+    for dc in dcs:
+        for p in dc.pipelines:
+            if (p.pipeline, p.cluster) not in seen:
+                seen[(p.pipeline, p.cluster)] = pipeline_line(
+                    p, by_name.get(p.cluster) or dc.thresholds)
+    return [seen[k] for k in sorted(seen)]
+
+
 @dataclass(frozen=True)
 class Report:
     tables: tuple[Table, ...]
@@ -527,7 +606,8 @@ class Report:
 
 def evaluate(dcs: Iterable[DcStatus], now: datetime) -> Report:
     """Every DC's table, then the links: each DC's remotes and every pair once (each judged
-    by the thresholds of the DC that holds its follower)."""
+    by the thresholds of the DC that holds its follower), then the MQ pipelines: each
+    pipeline and search cluster once."""
     dcs = list(dcs)
     tables = [Table(f"{dc.dc} ({dc.cluster or dc.inventory})", tuple(dc_lines(dc, now)))
               for dc in dcs]
@@ -535,12 +615,16 @@ def evaluate(dcs: Iterable[DcStatus], now: datetime) -> Report:
                        {dc.dc: dc.thresholds for dc in dcs})
     if lines:
         tables.append(Table("links", tuple(lines)))
+    pipelines = pipeline_lines(dcs)
+    if pipelines:
+        tables.append(Table("pipelines", tuple(pipelines)))
     return Report(tuple(tables))
 
 
 # --- rendering ---------------------------------------------------------------------------------
 def render_text(report: Report) -> list[str]:
-    """The summary line, then one table per DC and one for the links: verdict, what, value."""
+    """The summary line, then one table per DC, one for the links and one for the MQ
+    pipelines: verdict, what, value."""
     out = [report.summary()]
     for table in report.tables:
         out += ["", f"== {table.name}: {NAMES[table.code]}"]
