@@ -94,17 +94,19 @@ def test_a_lab_cluster_without_tls_and_plain_http_engine() -> None:
 
 def test_the_unit_runs_the_module_restarts_and_stops_on_a_config_error() -> None:
     unit = render_unit()
-    assert f"ExecStart=/opt/esdr/.venv/bin/python -m {MODULE} --config " \
+    assert f"ExecStart=/opt/esdr-pipeline/venv/bin/python -m {MODULE} --config " \
            "/etc/esdr-pipeline/%i.json" in unit
+    assert "Environment=PYTHONPATH=/opt/esdr-pipeline/esdr.zip" in unit.splitlines()
     for line in ("Restart=always", "RestartSec=5", f"RestartPreventExitStatus={EXIT_CONFIG}",
                  "StartLimitIntervalSec=0", "User=esdr-pipeline", "KillSignal=SIGTERM",
                  "After=network-online.target", "NoNewPrivileges=yes"):
         assert line in unit.splitlines()
     assert "password" not in unit.lower()
     assert unit_name("orders", "esdr-dc1") == "esdr-pipeline@esdr-orders-esdr-dc1.service"
-    paths = ServicePaths(conf_dir="/srv/p", python="/usr/bin/python3", user="pipe")
+    paths = ServicePaths(conf_dir="/srv/p", python="/usr/bin/python3", user="pipe", code=None)
     assert "ExecStart=/usr/bin/python3 -m esdr.kafka_io.pipeline --config /srv/p/%i.json" \
         in render_unit(paths)
+    assert "PYTHONPATH" not in render_unit(paths)  # esdr installed in that Python
 
 
 def test_cluster_files_are_the_unit_and_one_config_per_pipeline() -> None:
