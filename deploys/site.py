@@ -4,7 +4,7 @@ from pyinfra import host, state
 
 from esdr.operations import cluster, rolling_restart
 from esdr.operations.phases import clock_for
-from esdr.tasks import gateway, kafka, kafka_topics, preflight
+from esdr.tasks import gateway, kafka, kafka_pipeline, kafka_topics, preflight
 from esdr.tasks import post_deploy
 from esdr.tasks.context import run_context
 from esdr.tasks.node import elasticsearch_node
@@ -34,3 +34,5 @@ gateway.gateway_tier_host(gateway_tier)  # gateway hosts: gateway + front door
 kafka.kafka_host(preflight.kafka_estate())  # the estate's Kafka controllers and brokers
 # then, once, their topics (and the record of those esdr manages): `esdr plan` shows the diff
 kafka_topics.kafka_topics_host(preflight.kafka_estate())
+# and the consumer pipeline services on the hosts the estate names in `pipeline_hosts`
+kafka_pipeline.pipeline_host(preflight.kafka_estate())

@@ -79,19 +79,17 @@ def service_paths(install: PipelineInstall) -> ServicePaths:
     return ServicePaths(python=f"{venv_link(install)}/bin/python", code=code_path(install))
 
 
-def install_command(install: PipelineInstall, requirements: str) -> str:
-    """Make the lock's venv and fill it from the wheelhouse; marked complete only when pip
-    succeeded. A half-made one (an earlier run cut off) is removed first."""
-    assert install.wheelhouse_url is not None  # validate_pipelines_deployable refused the rest
-    venv = venv_dir(install, requirements)
+def install_command(python: str, venv: str, wheelhouse_url: str, requirements: str) -> str:
+    """Make ``venv`` with ``python`` and fill it from the wheelhouse with the lock at
+    ``requirements`` (on the host); marked complete only when pip succeeded. A half-made one
+    (an earlier run cut off) is removed first."""
     q = shlex.quote
     pip = " ".join([
         q(f"{venv}/bin/python"), "-m", "pip", "install", "--disable-pip-version-check",
-        "--no-input", "--no-cache-dir", "--no-index", "--find-links",
-        q(install.wheelhouse_url), "--only-binary=:all:", "--require-hashes",
-        "-r", q(requirements_path(install)),
+        "--no-input", "--no-cache-dir", "--no-index", "--find-links", q(wheelhouse_url),
+        "--only-binary=:all:", "--require-hashes", "-r", q(requirements),
     ])
-    return (f"rm -rf {q(venv)} && {q(install.python)} -m venv {q(venv)} && {pip} && "
+    return (f"rm -rf {q(venv)} && {q(python)} -m venv {q(venv)} && {pip} && "
             f"touch {q(f'{venv}/{VENV_COMPLETE}')}")
 
 

@@ -56,7 +56,7 @@ class ServicePaths:
     """Where a pipeline host keeps the service's files."""
 
     conf_dir: str = "/etc/esdr-pipeline"  # <id>.json and <id>.password
-    tls_dir: str = "/etc/esdr-pipeline/tls"  # kafka-client.crt/.key, kafka-ca.crt, ca.crt
+    tls_dir: str = "/etc/esdr-pipeline/tls"  # <id>.crt/.key, kafka-ca.crt, ca.crt
     # the venv holding the service's third-party packages (esdr.kafka.pipeline_runtime)
     python: str = "/opt/esdr-pipeline/venv/bin/python"
     # esdr's own modules the service imports, as one zip on PYTHONPATH (zipimport); None: esdr
@@ -150,8 +150,8 @@ def render_config(estate: KafkaEstate, pipeline_name: str, cluster_name: str,
             topics=list(pipeline.topics), auto_offset_reset=pipeline.auto_offset_reset,
             security_protocol="SSL" if tls else "PLAINTEXT",
             ssl_ca_location=f"{paths.tls_dir}/kafka-ca.crt" if tls else None,
-            ssl_certificate_location=f"{paths.tls_dir}/kafka-client.crt" if tls else None,
-            ssl_key_location=f"{paths.tls_dir}/kafka-client.key" if tls else None,
+            ssl_certificate_location=f"{paths.tls_dir}/{ident}.crt" if tls else None,
+            ssl_key_location=f"{paths.tls_dir}/{ident}.key" if tls else None,
         ),
         target=EngineSide(
             engine=target.engine, hosts=list(target.hosts), index=pipeline.target,
@@ -199,6 +199,14 @@ def password_text(password: str, marker: str) -> str:
 def password_from_text(text: str) -> str:
     """What the service authenticates with: the file's first line."""
     return text.split("\n", 1)[0].rstrip("\r")
+
+
+def client_identity(pipeline_name: str, cluster_name: str) -> str:
+    """The Kafka client certificate's CN (the principal ``User:CN=<id>`` Kafka sees) of the
+    services feeding ``cluster_name`` from ``pipeline_name``: the pipeline id, the name of the
+    consumer group it reads as, so an authorizer's ACL can pair the two. Issued from the
+    estate CA like the identities of ``tls.clients`` (esdr.tasks.kafka_pipeline)."""
+    return pipeline_id(pipeline_name, cluster_name)
 
 
 def unit_name(pipeline_name: str, cluster_name: str) -> str:

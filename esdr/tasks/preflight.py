@@ -16,7 +16,7 @@ from esdr.gateway.render import host_files
 from esdr.kafka.model import KafkaEstate, parse_kafka_estate
 from esdr.kafka.render import server_properties
 from esdr.kafka.unit import unit as kafka_unit
-from esdr.kafka.validate import validate_deployable
+from esdr.kafka.validate import validate_deployable, validate_pipelines_deployable
 from esdr.kafka.validate import validate_estate as validate_kafka
 from esdr.model import Topology
 from esdr.problems import Problem, errors
@@ -86,7 +86,7 @@ def kafka_estate() -> tuple[KafkaEstate, str] | None:
     None when the estate has no ``kafka:`` section. Refused, before any host is touched, when
     its shape is wrong, a design rule fails (``esdr.kafka.validate``, each problem naming the
     host, cluster or topic and the rule), it cannot be installed (no checked archive), or a
-    file would not render."""
+    file would not render, or its pipeline hosts have no wheelhouse to install from."""
     context = run_context()
     if hasattr(context, _CHECKED):
         return getattr(context, _CHECKED)
@@ -107,6 +107,7 @@ def kafka_estate() -> tuple[KafkaEstate, str] | None:
     assert model is not None
     deployed = [p for name, cluster in sorted(model.kafka_clusters.items())
                 for p in validate_deployable(name, cluster)]
+    deployed += validate_pipelines_deployable(model)
     _refuse_errors("Kafka estate", validate_kafka(model) + deployed)
 
     def render_all() -> list:

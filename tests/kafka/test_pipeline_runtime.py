@@ -53,7 +53,9 @@ def test_the_install_is_offline_hash_checked_and_marked_complete_last() -> None:
     text = requirements_text()
     venv = venv_dir(INSTALL, text)
     assert re.fullmatch(r"/opt/esdr-pipeline/venv-[0-9a-f]{16}", venv)
-    command = install_command(INSTALL, text)
+    assert INSTALL.wheelhouse_url
+    command = install_command(INSTALL.python, venv, INSTALL.wheelhouse_url,
+                              "/opt/esdr-pipeline/requirements.txt")
     assert command.startswith(f"rm -rf {venv} && /usr/bin/python3 -m venv {venv} && ")
     for flag in ("--no-index", "--find-links http://10.88.0.1:8099/esdr-pipeline-wheels/",
                  "--require-hashes", "--only-binary=:all:", "--no-cache-dir",

@@ -53,8 +53,9 @@ def test_the_config_uses_the_logstash_consumer_group_and_the_model() -> None:
     assert config.kafka.topics == ["orders"]
     assert config.kafka.auto_offset_reset == "earliest"
     assert config.kafka.security_protocol == "SSL"
-    assert config.kafka.ssl_certificate_location == "/etc/esdr-pipeline/tls/kafka-client.crt"
-    assert config.kafka.ssl_key_location == "/etc/esdr-pipeline/tls/kafka-client.key"
+    assert config.kafka.ssl_certificate_location == \
+        "/etc/esdr-pipeline/tls/esdr-orders-esdr-dc2.crt"  # one identity per service
+    assert config.kafka.ssl_key_location == "/etc/esdr-pipeline/tls/esdr-orders-esdr-dc2.key"
     assert config.kafka.ssl_ca_location == "/etc/esdr-pipeline/tls/kafka-ca.crt"
     target = config.target
     assert (target.engine, target.hosts, target.index, target.user) == (
