@@ -106,6 +106,8 @@ def _client_material(estate: KafkaEstate, services: list[tuple[str, str]]
     identities = {}
     for pipeline_name, cluster_name in services:
         kafka_name = estate.pipelines[pipeline_name].kafka_cluster
+        if not estate.kafka_clusters[kafka_name].tls.enabled:
+            continue  # a lab cluster without TLS: PLAINTEXT, no client certificate
         name = client_identity(pipeline_name, cluster_name)
         cert_pem, key_pem, reason = client_certificate(topology, ca, kafka_name, name, staged,
                                                        now, directory)
@@ -128,7 +130,8 @@ class Material:
     """What the host's files are made of, read on this machine (secrets: never printed)."""
 
     ca_pem: bytes
-    identities: dict[tuple[str, str], tuple[bytes, bytes]]  # (pipeline, cluster) -> cert, key
+    # (pipeline, cluster) -> cert, key; none for a Kafka cluster without TLS
+    identities: dict[tuple[str, str], tuple[bytes, bytes]]
     marker_key: bytes
     passwords: dict[str, Secret]  # search cluster -> the pipeline user's password
 
@@ -163,20 +166,24 @@ def service_files(estate: KafkaEstate, pipeline_name: str, cluster_name: str,
     staging, never shown): config, password, client certificate and key."""
     config = render_config(estate, pipeline_name, cluster_name, paths, host=host_name)
     ident = config.service
-    cert_pem, key_pem = made.identities[(pipeline_name, cluster_name)]
     password = made.passwords[cluster_name].reveal()
     salt = marker(made.marker_key, "pipeline-password", f"{ident}\0{password}")
     user = paths.user
-    return [
+    out = [
         (RenderedFile(config_path(pipeline_name, cluster_name, paths), config_text(config),
                       "640", "root", user), False),
         (RenderedFile(password_file(pipeline_name, cluster_name, paths),
                       password_text(password, salt), "600", user, user), True),
-        (RenderedFile(f"{paths.tls_dir}/{ident}.crt", cert_pem.decode(), "644", "root",
-                      "root"), False),
-        (RenderedFile(f"{paths.tls_dir}/{ident}.key", key_pem.decode(), "600", user, user),
-         True),
     ]
+    identity = made.identities.get((pipeline_name, cluster_name))
+    if identity is not None:
+        cert_pem, key_pem = identity
+        assert config.kafka.ssl_certificate_location and config.kafka.ssl_key_location
+        out += [(RenderedFile(config.kafka.ssl_certificate_location, cert_pem.decode(), "644",
+                              "root", "root"), False),
+                (RenderedFile(config.kafka.ssl_key_location, key_pem.decode(), "600", user,
+                              user), True)]
+    return out
 
 
 def _put(item: RenderedFile, secret: bool, what: str):

@@ -240,3 +240,14 @@ def test_a_changed_config_restarts_the_service_and_reloads_nothing(tmp_path,
     assert changing == [f"Kafka pipeline services | Render {path}"]
     reload, restart, _running = second.services
     assert restart["_if"]() and not reload["_if"]()
+
+
+def test_a_kafka_cluster_without_tls_gets_no_client_certificate() -> None:
+    data = raw(pipeline_install={"wheelhouse_url": WHEELS})
+    data["kafka_clusters"]["kafka-dc1"].update({"lab": True, "tls": {"enabled": False}})
+    plain = estate(data)
+    made = task.Material(b"CA\n", {}, b"k" * 32, {"esdr-dc1": task.Secret(PASSWORD)})
+    paths = runtime.service_paths(plain.pipeline_install)
+    files = [item.path for item, _ in task.service_files(plain, *SERVICES[0], paths, "kb-az1",
+                                                          made)]
+    assert files == [f"/etc/esdr-pipeline/{IDENT}.json", f"/etc/esdr-pipeline/{IDENT}.password"]
