@@ -13,7 +13,7 @@ from pyinfra import host, state
 
 from esdr.operations import cluster, rolling_restart
 from esdr.operations.phases import clock_for
-from esdr.tasks import gateway, kafka, kafka_topics, post_deploy, preflight
+from esdr.tasks import gateway, kafka, kafka_pipeline, kafka_topics, post_deploy, preflight
 from esdr.tasks.context import run_context
 from esdr.tasks.node import elasticsearch_node
 
@@ -47,3 +47,5 @@ def site() -> None:
     kafka.kafka_host(preflight.kafka_estate())  # the estate's Kafka controllers and brokers
     # then, once, their topics (and the record of those esdr manages): `esdr plan` shows the diff
     kafka_topics.kafka_topics_host(preflight.kafka_estate())
+    # and the consumer pipeline services on the hosts the estate names in `pipeline_hosts`
+    kafka_pipeline.pipeline_host(preflight.kafka_estate())

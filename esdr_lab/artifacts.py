@@ -14,7 +14,10 @@ Where each comes from (the catalogue below):
   (GATEWAY_BUILD_CACHE), on first use (~2 min), checked against the .sha512 written beside it;
 - Kafka, on no registry as a distribution: its jars from Maven Central (esdr_lab/kafka_broker.py),
   packed reproducibly (sorted, zero times and owners) into the official tarball's layout, so the
-  same jars always give the same sha512.
+  same jars always give the same sha512;
+- the pipeline service's wheelhouse, a directory (``esdr-pipeline-wheels/``): the wheels of
+  esdr's lock from the registry or pip's cache (esdr_lab/wheelhouse.py); no .sha512 beside it,
+  the lock's own hashes are what pip checks on the hosts.
 
 Only what the inventories being brought up reference is fetched: a URL under the mirror in a
 host's `es_archive_url`, `es_plugins[].url` or `gateway_archive_url` names a catalogue file
@@ -37,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from esdr.errors import EsdrError
-from esdr_lab import constants
+from esdr_lab import constants, wheelhouse
 from esdr_lab.system import run
 
 FETCH_TIMEOUT = 600  # ~5 s when Maven's local repository has it; a cold fetch is a few MB/s
@@ -54,6 +57,7 @@ class Artifact:
     vendored: str | None = None  # path under the vendor directory (constants.VENDOR_DIR)
     built: bool = False  # made by scripts/build-gateway (the patched gateway)
     packed: bool = False  # Kafka's Maven jars in the official tarball's layout
+    wheelhouse: bool = False  # a directory of the pipeline's wheels, checked by esdr's lock
 
 
 CATALOGUE: dict[str, Artifact] = {
@@ -69,6 +73,7 @@ CATALOGUE: dict[str, Artifact] = {
                  built=True),
         Artifact(constants.KAFKA_ARCHIVE, f"Kafka {constants.KAFKA_VERSION} jars (Maven Central)",
                  packed=True),
+        Artifact(wheelhouse.DIRECTORY, "pipeline service wheels (esdr's lock)", wheelhouse=True),
     )
 }
 DEFAULT = (constants.ES_ARCHIVE,)  # what a lab whose inventories name no mirror file gets
@@ -88,7 +93,7 @@ def mirror_files(urls: Iterable[object]) -> tuple[str, ...]:
     out: list[str] = []
     for url in urls:
         if isinstance(url, str) and url.startswith(prefix):
-            name = url[len(prefix):].split("?", 1)[0]
+            name = url[len(prefix):].split("?", 1)[0].rstrip("/")  # a directory: its name
             if name.endswith(".sha512"):
                 name = name[: -len(".sha512")]
             if name and name not in out:
@@ -98,7 +103,7 @@ def mirror_files(urls: Iterable[object]) -> tuple[str, ...]:
 
 def urls_of(host_data: dict) -> list[object]:
     """The URLs a lab host's data asks the mirror for (archive, plugins, gateway, and the Kafka
-    archive of its estate's `kafka:` section)."""
+    archive and the pipeline wheelhouse of its estate's `kafka:` section)."""
     urls: list[object] = [host_data.get("es_archive_url"), host_data.get("gateway_archive_url")]
     for plugin in host_data.get("es_plugins") or []:
         if isinstance(plugin, dict):
@@ -110,6 +115,9 @@ def urls_of(host_data: dict) -> list[object]:
         install = cluster.get("install") if isinstance(cluster, dict) else None
         if isinstance(install, dict):
             urls.append(install.get("archive_url"))
+    pipeline_install = kafka.get("pipeline_install") if isinstance(kafka, dict) else None
+    if isinstance(pipeline_install, dict):
+        urls.append(pipeline_install.get("wheelhouse_url"))
     return urls
 
 
@@ -256,6 +264,9 @@ def ensure_artifacts(
         target = path_of(artifact.filename)
         checksum = target.with_name(target.name + ".sha512")
         outcome = "cached"
+        if artifact.wheelhouse:
+            outcomes[artifact.filename] = wheelhouse.build_wheelhouse(target, say=say)
+            continue
         if artifact.built:
             outcome = _ensure_built(artifact, target, say)
         elif artifact.packed:

@@ -76,7 +76,7 @@ DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 IMAGE_PACKAGES = (
     "systemd,systemd-sysv,dbus,openssh-server,iproute2,python3,procps,curl,ca-certificates,"
-    "openjdk-17-jre-headless,keepalived,nginx-light,unzip,sudo,iputils-ping"
+    "openjdk-17-jre-headless,keepalived,nginx-light,unzip,sudo,iputils-ping,python3-venv"
 )
 MACHINE_PACKAGES = "debootstrap systemd-container iproute2 openssh-client"
 

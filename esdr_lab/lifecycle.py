@@ -53,7 +53,12 @@ def _ensure_artifacts(specs: list[HostSpec]) -> None:
     for artifact in needed:
         with step(f"artifact {artifact.filename}") as s:
             outcome = artifacts.ensure_artifacts([artifact], say)[artifact.filename]
-            size = artifacts.path_of(artifact.filename).stat().st_size / 1e6
+            path = artifacts.path_of(artifact.filename)
+            if artifact.wheelhouse:  # a directory of wheels, checked by esdr's lock
+                size = sum(w.stat().st_size for w in path.glob("*.whl")) / 1e6
+                s.detail = f"{outcome} ({size:.0f} MB of wheels)"
+                continue
+            size = path.stat().st_size / 1e6
             s.detail = f"{outcome} ({size:.0f} MB, + .sha512)"
 
 

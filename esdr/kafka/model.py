@@ -234,8 +234,17 @@ class SearchCluster(_Shape):
     ca_file: AbsPath = "/etc/logstash/esdr-tls/ca.crt"
     user: Name = "esdr_logstash"
     # Logstash reads ${NAME} from its keystore or environment; the password is never written
-    # into a pipeline file (https://www.elastic.co/docs/reference/logstash/keystore)
+    # into a pipeline file (https://www.elastic.co/docs/reference/logstash/keystore). The
+    # deploy of esdr's pipeline service reads the same variable on the deploying machine,
+    # unless ``password_file`` names a file there that holds it (esdr.security.refs).
     password_variable: EnvName
+    password_file: AbsPath | None = None
+    # The hosts that run the pipeline services feeding this cluster (esdr-pipeline@<id>), one
+    # instance per pipeline on each; the instances of a pipeline share its consumer group, so
+    # Kafka spreads the partitions over them and moves them when a host is lost. Normally hosts
+    # of this cluster's data centre in different zones (docs/kafka-dual-write.md, "Where the
+    # pipeline services run").
+    pipeline_hosts: list[Name] = Field(default_factory=list)
 
 
 class Pipeline(_Shape):
@@ -271,10 +280,49 @@ class Pipeline(_Shape):
         return self
 
 
+def _wheelhouse_url(value: str) -> str:
+    if not re.match(r"^(https?|file)://[^\s'\"]+$", value):
+        raise PydanticCustomError(
+            "bad_address", "is not an http(s):// or file:// URL of a directory of wheels"
+        )
+    return value
+
+
+WheelhouseUrl = Annotated[StrictStr, AfterValidator(_wheelhouse_url)]
+
+
+class PipelineInstall(_Shape):
+    """How the pipeline hosts get a Python runtime for the service: a venv made with the
+    host's ``python`` (Debian: python3 with python3-venv) and filled by pip from the estate's
+    wheelhouse only (``--no-index --find-links``), every wheel checked against the hashes of
+    esdr's lock (``--require-hashes``); esdr's own modules come from the deploying machine."""
+
+    wheelhouse_url: WheelhouseUrl | None = None  # a directory listing pip can read
+    python: AbsPath = "/usr/bin/python3"
+    root: AbsPath = "/opt/esdr-pipeline"  # venv-<lock digest>/, the venv link, esdr.zip
+
+
 class KafkaEstate(_Shape):
     kafka_clusters: dict[Name, KafkaCluster] = Field(default_factory=dict)
     search_clusters: dict[Name, SearchCluster] = Field(default_factory=dict)
     pipelines: dict[Name, Pipeline] = Field(default_factory=dict)
+    pipeline_install: PipelineInstall = Field(default_factory=PipelineInstall)
+
+    def pipeline_services(self, host: str) -> list[tuple[str, str]]:
+        """(pipeline, search cluster) of every service ``host`` runs: the pipelines feeding
+        each search cluster whose ``pipeline_hosts`` name it."""
+        return [(name, cluster) for name, pipeline in sorted(self.pipelines.items())
+                for cluster in pipeline.clusters
+                if host in getattr(self.search_clusters.get(cluster), "pipeline_hosts", ())]
+
+    def pipeline_host_names(self) -> list[str]:
+        """Every host that runs a pipeline service."""
+        return sorted({h for name, cluster in self.search_clusters.items()
+                       if self.fed_by(name) for h in cluster.pipeline_hosts})
+
+    def fed_by(self, cluster: str) -> list[str]:
+        """The pipelines writing to search cluster ``cluster``."""
+        return [name for name, p in sorted(self.pipelines.items()) if cluster in p.clusters]
 
 
 _RULES = {

@@ -19,7 +19,9 @@ Delivery, and why:
   anything else (429, 5xx, 401/403, no status) is retried with backoff without end: the cluster
   or its credentials are wrong, not the document, and Kafka holds the backlog;
 - the password is never in the config file nor the command line: the config names a file
-  (mode 0640, group of the service user) the service reads at start.
+  (mode 0600, owned by the service user) the service reads at start: its first line is the
+  password, the second a marker that keeps the file's checksum, which the deploy compares,
+  from telling anything about it (``password_text``).
 """
 
 from __future__ import annotations
@@ -54,8 +56,12 @@ class ServicePaths:
     """Where a pipeline host keeps the service's files."""
 
     conf_dir: str = "/etc/esdr-pipeline"  # <id>.json and <id>.password
-    tls_dir: str = "/etc/esdr-pipeline/tls"  # kafka-client.crt/.key, kafka-ca.crt, ca.crt
-    python: str = "/opt/esdr/.venv/bin/python"  # the interpreter esdr is installed in
+    tls_dir: str = "/etc/esdr-pipeline/tls"  # <id>.crt/.key, kafka-ca.crt, ca.crt
+    # the venv holding the service's third-party packages (esdr.kafka.pipeline_runtime)
+    python: str = "/opt/esdr-pipeline/venv/bin/python"
+    # esdr's own modules the service imports, as one zip on PYTHONPATH (zipimport); None: esdr
+    # is installed in ``python``'s environment
+    code: str | None = "/opt/esdr-pipeline/esdr.zip"
     user: str = "esdr-pipeline"
     unit_dir: str = "/etc/systemd/system"
 
@@ -116,25 +122,36 @@ class ServiceConfig(_Shape):
     verbose: StrictBool = False  # one debug line per batch
 
 
+def instance_id(pipeline_name: str, cluster_name: str, host: str | None = None) -> str:
+    """The service's static group member id: the pipeline id, and the host's name when several
+    hosts run the same service (each must be a member of its own, or Kafka fences one of them).
+    Kafka's rule for it: at most 249 of [a-zA-Z0-9._-] (JoinGroupRequest)."""
+    ident = pipeline_id(pipeline_name, cluster_name)
+    return ident if host is None else f"{ident}-{host}"
+
+
 def render_config(estate: KafkaEstate, pipeline_name: str, cluster_name: str,
-                  paths: ServicePaths = ServicePaths()) -> ServiceConfig:
-    """The config of the service feeding ``cluster_name`` from ``pipeline_name``."""
+                  paths: ServicePaths = ServicePaths(), host: str | None = None
+                  ) -> ServiceConfig:
+    """The config of the service feeding ``cluster_name`` from ``pipeline_name`` (on ``host``,
+    one of the cluster's ``pipeline_hosts``: its member id and client id name it)."""
     pipeline = estate.pipelines[pipeline_name]
     kafka = estate.kafka_clusters[pipeline.kafka_cluster]
     target = estate.search_clusters[cluster_name]
     ident = pipeline_id(pipeline_name, cluster_name)
+    member = instance_id(pipeline_name, cluster_name, host)
     tls = kafka.tls.enabled
     https = any(h.startswith("https://") for h in target.hosts)
     return ServiceConfig(
         service=ident, pipeline=pipeline_name, cluster=cluster_name,
         kafka=KafkaSide(
-            bootstrap_servers=bootstrap_servers(kafka), group_id=ident, client_id=ident,
-            group_instance_id=ident,
+            bootstrap_servers=bootstrap_servers(kafka), group_id=ident, client_id=member,
+            group_instance_id=member,
             topics=list(pipeline.topics), auto_offset_reset=pipeline.auto_offset_reset,
             security_protocol="SSL" if tls else "PLAINTEXT",
             ssl_ca_location=f"{paths.tls_dir}/kafka-ca.crt" if tls else None,
-            ssl_certificate_location=f"{paths.tls_dir}/kafka-client.crt" if tls else None,
-            ssl_key_location=f"{paths.tls_dir}/kafka-client.key" if tls else None,
+            ssl_certificate_location=f"{paths.tls_dir}/{ident}.crt" if tls else None,
+            ssl_key_location=f"{paths.tls_dir}/{ident}.key" if tls else None,
         ),
         target=EngineSide(
             engine=target.engine, hosts=list(target.hosts), index=pipeline.target,
@@ -165,9 +182,31 @@ def config_path(pipeline_name: str, cluster_name: str,
 
 def password_file(pipeline_name: str, cluster_name: str,
                   paths: ServicePaths = ServicePaths()) -> str:
-    """The deploy writes the value of the search cluster's ``password_variable`` there
-    (0640 root:<service user>); the service reads it at start."""
+    """The deploy writes the search cluster's password there (``password_text``, 0600 the
+    service user); the service reads it at start."""
     return f"{paths.conf_dir}/{pipeline_id(pipeline_name, cluster_name)}.password"
+
+
+def password_text(password: str, marker: str) -> str:
+    """The password file: the password on the first line; then ``marker`` (an HMAC from the
+    estate key, ``esdr.security.config.marker``) so that the file's sha256, which pyinfra
+    compares and may print, cannot be brute-forced back to a short password."""
+    if not password or "\n" in password or "\r" in password:
+        raise ValueError("the search cluster's password must be one non-empty line")
+    return f"{password}\n# esdr: {marker}\n"
+
+
+def password_from_text(text: str) -> str:
+    """What the service authenticates with: the file's first line."""
+    return text.split("\n", 1)[0].rstrip("\r")
+
+
+def client_identity(pipeline_name: str, cluster_name: str) -> str:
+    """The Kafka client certificate's CN (the principal ``User:CN=<id>`` Kafka sees) of the
+    services feeding ``cluster_name`` from ``pipeline_name``: the pipeline id, the name of the
+    consumer group it reads as, so an authorizer's ACL can pair the two. Issued from the
+    estate CA like the identities of ``tls.clients`` (esdr.tasks.kafka_pipeline)."""
+    return pipeline_id(pipeline_name, cluster_name)
 
 
 def unit_name(pipeline_name: str, cluster_name: str) -> str:
@@ -205,6 +244,7 @@ def render_unit(paths: ServicePaths = ServicePaths(), restart_sec: int = 5,
         f"Group={paths.user}",
         f"ExecStart={paths.python} -m {MODULE} --config {paths.conf_dir}/%i.json",
         "Environment=PYTHONUNBUFFERED=1",
+        *([f"Environment=PYTHONPATH={paths.code}"] if paths.code else []),
         "Restart=always",
         f"RestartSec={restart_sec}",
         f"RestartPreventExitStatus={EXIT_CONFIG}",

@@ -334,6 +334,34 @@ def validate_pipelines(estate: KafkaEstate) -> list[Problem]:
                 f"search cluster {name}", "kafka-target-plain-http",
                 f"{plain[0]} is plain HTTP: the pipeline's password and every document cross "
                 "the network in clear; use https://", "warning"))
+        out += _pipeline_hosts(name, target.pipeline_hosts, estate.fed_by(name))
+    return out
+
+
+def _pipeline_hosts(name: str, hosts: list[str], feeding: list[str]) -> list[Problem]:
+    """Where the services feeding search cluster ``name`` run (``pipeline_hosts``)."""
+    where = f"search cluster {name}"
+    out = [Problem(f"host {host}", "kafka-pipeline-host-twice",
+                   f"is listed {count} times in pipeline_hosts of search cluster {name}: one "
+                   "service per pipeline and host; list it once")
+           for host, count in sorted(Counter(hosts).items()) if count > 1]
+    if feeding and not hosts:
+        out.append(Problem(
+            where, "kafka-pipeline-runs-nowhere",
+            f"pipeline(s) {', '.join(feeding)} write here but pipeline_hosts names no host: "
+            "nothing deploys the services that feed this cluster; name the hosts that run "
+            "them (hosts of its data centre, in different zones)", "warning"))
+    elif feeding and len(set(hosts)) == 1:
+        out.append(Problem(
+            f"host {hosts[0]}", "kafka-pipeline-one-host",
+            f"is the only host in pipeline_hosts of search cluster {name}: while it is down "
+            "nothing feeds the cluster (nothing is lost, Kafka keeps the backlog until "
+            "retention.ms); name a second host in another zone", "warning"))
+    elif hosts and not feeding:
+        out.append(Problem(
+            where, "kafka-pipeline-hosts-idle",
+            f"pipeline_hosts names {', '.join(sorted(set(hosts)))} but no pipeline writes to "
+            "this cluster: nothing runs there", "warning"))
     return out
 
 
@@ -412,6 +440,7 @@ def check_section(raw_estate: object) -> tuple[KafkaEstate | None, list[Problem]
         return None, problems
     deployable = [p for name, cluster in sorted(model.kafka_clusters.items())
                   for p in validate_deployable(name, cluster)]
+    deployable += validate_pipelines_deployable(model)
     return model, problems + validate_estate(model) + deployable
 
 
@@ -423,3 +452,16 @@ def cluster_summary(name: str, cluster: KafkaCluster) -> str:
     return (f"kafka cluster {name}, {len(cluster.brokers)} brokers, "
             f"{len(cluster.controllers)} controllers, zones {', '.join(zones)}, "
             f"topics {topics}")
+
+
+def validate_pipelines_deployable(estate: KafkaEstate) -> list[Problem]:
+    """What the deploy of the pipeline services needs beyond a sound design: a wheelhouse to
+    fill the hosts' venv from (the hosts install nothing from the internet)."""
+    hosts = estate.pipeline_host_names()
+    if not hosts or estate.pipeline_install.wheelhouse_url is not None:
+        return []
+    return [Problem(
+        f"host {hosts[0]}", "kafka-pipeline-wheelhouse-missing",
+        "runs pipeline services but pipeline_install.wheelhouse_url is not set: point it at the "
+        "estate's directory of wheels (esdr's lock: esdr/kafka/pipeline-requirements.txt; "
+        "docs/kafka-dual-write.md, \"The pipeline hosts' Python\")")]

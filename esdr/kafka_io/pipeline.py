@@ -62,6 +62,7 @@ from esdr.kafka.pipeline_service import (
     dead_letter_headers,
     item_outcome,
     load_config,
+    password_from_text,
     prepare,
     superseded,
 )
@@ -178,7 +179,7 @@ def engine_client(config: ServiceConfig) -> Engine:
     if target.user and target.password_file:
         path = Path(target.password_file)
         try:
-            password = path.read_text().rstrip("\n")
+            password = password_from_text(path.read_text())
         except OSError as error:
             raise ConfigError(f"cannot read the password file {path}: {error.strerror}"
                               " (the deploy writes it, readable by the service user)") from None

@@ -88,6 +88,17 @@ def _identity(topology: Topology, ca: certs.Ca, cert_path: Path, key_path: Path,
     return cert_pem, key_pem, reason
 
 
+def client_certificate(topology: Topology, ca: certs.Ca, cluster_name: str, name: str,
+                       staged: store.Staged, now: dt.datetime, directory: Path
+                       ) -> tuple[bytes, bytes, str | None]:
+    """A client identity of Kafka cluster ``cluster_name`` (CN ``name``, PEM), kept in
+    ``kafka/<cluster>/clients/`` of the secrets directory: ``tls.clients``, ``esdr-admin`` and
+    the pipeline services' (``esdr.tasks.kafka_pipeline``). (cert, key, why issued or None)."""
+    return _identity(topology, ca, _paths(directory, cluster_name, "clients", f"{name}.crt"),
+                     _paths(directory, cluster_name, "clients", f"{name}.key"), name, [],
+                     staged, now, directory)
+
+
 def _kept_store(path: Path, staged: store.Staged, directory: Path,
                 current: Callable[[bytes], bool], build: Callable[[], bytes]
                 ) -> tuple[bytes, bool]:
@@ -139,10 +150,8 @@ def kafka_material(topology: Topology, cluster_name: str, cluster: KafkaCluster,
         issued.append("trust store")
     clients = {}
     for name in cluster.client_identities():  # tls.clients and esdr-admin (topics)
-        client_cert, client_key, reason = _identity(
-            topology, ca, _paths(directory, cluster_name, "clients", f"{name}.crt"),
-            _paths(directory, cluster_name, "clients", f"{name}.key"), name, [], staged, now,
-            directory)
+        client_cert, client_key, reason = client_certificate(topology, ca, cluster_name, name,
+                                                             staged, now, directory)
         clients[name] = (client_cert, client_key)
         if reason:
             issued.append(f"client certificate {name}: {reason}")

@@ -85,7 +85,7 @@ def kafka_estate() -> tuple[KafkaEstate, str] | None:
     None when the estate has no ``kafka:`` section. Refused, before any host is touched, when
     its shape is wrong, a design rule fails (``esdr.kafka.validate``, each problem naming the
     host, cluster or topic and the rule), it cannot be installed (no checked archive), or a
-    file would not render."""
+    file would not render, or its pipeline hosts have no wheelhouse to install from."""
     context = run_context()
     if hasattr(context, _CHECKED):
         return getattr(context, _CHECKED)

@@ -33,11 +33,13 @@ ESTATE: dict[str, Any] = {
             "engine": "elasticsearch",
             "hosts": ["https://10.0.1.21:9200", "https://10.0.2.21:9200"],
             "password_variable": "ESDR_DC1_LOGSTASH_PASSWORD",
+            "pipeline_hosts": ["kb-az1", "kb-az2"],
         },
         "esdr-dc2": {
             "engine": "opensearch",
             "hosts": ["https://10.1.1.21:9200"],
             "password_variable": "ESDR_DC2_LOGSTASH_PASSWORD",
+            "pipeline_hosts": ["dc2-pipe-az1", "dc2-pipe-az2"],
         },
     },
     "pipelines": {

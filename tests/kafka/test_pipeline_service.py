@@ -53,8 +53,9 @@ def test_the_config_uses_the_logstash_consumer_group_and_the_model() -> None:
     assert config.kafka.topics == ["orders"]
     assert config.kafka.auto_offset_reset == "earliest"
     assert config.kafka.security_protocol == "SSL"
-    assert config.kafka.ssl_certificate_location == "/etc/esdr-pipeline/tls/kafka-client.crt"
-    assert config.kafka.ssl_key_location == "/etc/esdr-pipeline/tls/kafka-client.key"
+    assert config.kafka.ssl_certificate_location == \
+        "/etc/esdr-pipeline/tls/esdr-orders-esdr-dc2.crt"  # one identity per service
+    assert config.kafka.ssl_key_location == "/etc/esdr-pipeline/tls/esdr-orders-esdr-dc2.key"
     assert config.kafka.ssl_ca_location == "/etc/esdr-pipeline/tls/kafka-ca.crt"
     target = config.target
     assert (target.engine, target.hosts, target.index, target.user) == (
@@ -94,17 +95,19 @@ def test_a_lab_cluster_without_tls_and_plain_http_engine() -> None:
 
 def test_the_unit_runs_the_module_restarts_and_stops_on_a_config_error() -> None:
     unit = render_unit()
-    assert f"ExecStart=/opt/esdr/.venv/bin/python -m {MODULE} --config " \
+    assert f"ExecStart=/opt/esdr-pipeline/venv/bin/python -m {MODULE} --config " \
            "/etc/esdr-pipeline/%i.json" in unit
+    assert "Environment=PYTHONPATH=/opt/esdr-pipeline/esdr.zip" in unit.splitlines()
     for line in ("Restart=always", "RestartSec=5", f"RestartPreventExitStatus={EXIT_CONFIG}",
                  "StartLimitIntervalSec=0", "User=esdr-pipeline", "KillSignal=SIGTERM",
                  "After=network-online.target", "NoNewPrivileges=yes"):
         assert line in unit.splitlines()
     assert "password" not in unit.lower()
     assert unit_name("orders", "esdr-dc1") == "esdr-pipeline@esdr-orders-esdr-dc1.service"
-    paths = ServicePaths(conf_dir="/srv/p", python="/usr/bin/python3", user="pipe")
+    paths = ServicePaths(conf_dir="/srv/p", python="/usr/bin/python3", user="pipe", code=None)
     assert "ExecStart=/usr/bin/python3 -m esdr.kafka_io.pipeline --config /srv/p/%i.json" \
         in render_unit(paths)
+    assert "PYTHONPATH" not in render_unit(paths)  # esdr installed in that Python
 
 
 def test_cluster_files_are_the_unit_and_one_config_per_pipeline() -> None:

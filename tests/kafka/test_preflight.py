@@ -23,6 +23,7 @@ INSTALL = {"archive_url": "https://mirror.example.internal/kafka/kafka_2.13-4.4.
 def kafka_section(**cluster_changes: Any) -> dict[str, Any]:
     data = raw()
     data["kafka_clusters"]["kafka-dc1"].update({"install": dict(INSTALL), **cluster_changes})
+    data["pipeline_install"] = {"wheelhouse_url": "http://mirror.example.internal/wheels/"}
     return data
 
 
@@ -102,3 +103,14 @@ def test_a_wrong_shape_is_refused_with_the_key(run) -> None:
     run("not a mapping")
     with pytest.raises(PyinfraError, match=r"\[input-wrong-type\]"):
         preflight.kafka_estate()
+
+
+def test_pipeline_hosts_without_a_wheelhouse_are_refused_naming_a_host(run) -> None:
+    data = kafka_section()
+    del data["pipeline_install"]
+    run(data)
+    with pytest.raises(PyinfraError) as raised:
+        preflight.kafka_estate()
+    assert "host dc2-pipe-az1: runs pipeline services but pipeline_install.wheelhouse_url is " \
+           "not set" in str(raised.value)
+    assert "[kafka-pipeline-wheelhouse-missing]" in str(raised.value)

@@ -183,9 +183,11 @@ def test_partitions_never_shrink() -> None:
         ({"kafka_cluster": "kafka-dc9"},
          {"kafka-pipeline-cluster-unknown": ["error pipeline orders"]}),
         ({"clusters": ["esdr-dc1", "esdr-dc3"]},
-         {"kafka-pipeline-target-unknown": ["error pipeline orders"]}),
+         {"kafka-pipeline-target-unknown": ["error pipeline orders"],
+          "kafka-pipeline-hosts-idle": ["warning search cluster esdr-dc2"]}),
         ({"clusters": ["esdr-dc1", "esdr-dc1"]},
-         {"kafka-pipeline-target-twice": ["error pipeline orders"]}),
+         {"kafka-pipeline-target-twice": ["error pipeline orders"],
+          "kafka-pipeline-hosts-idle": ["warning search cluster esdr-dc2"]}),
         ({"topics": ["orders", "payments"]},
          {"kafka-pipeline-topic-unknown": ["error pipeline orders"]}),
         ({"consumer_threads": 7},
@@ -198,6 +200,45 @@ def test_pipeline_rules(change: dict[str, Any], rules: dict[str, list[str]]) -> 
     data = raw()
     data["pipelines"]["orders"].update(change)
     assert _rules(data) == rules
+
+
+@pytest.mark.parametrize(
+    ("hosts", "rules"),
+    [
+        ([], {"kafka-pipeline-runs-nowhere": ["warning search cluster esdr-dc1"]}),
+        (["kb-az1"], {"kafka-pipeline-one-host": ["warning host kb-az1"]}),
+        (["kb-az1", "kb-az2", "kb-az1"], {"kafka-pipeline-host-twice": ["error host kb-az1"]}),
+    ],
+)
+def test_where_the_services_feeding_a_cluster_run(hosts: list[str],
+                                                  rules: dict[str, list[str]]) -> None:
+    data = raw()
+    data["search_clusters"]["esdr-dc1"]["pipeline_hosts"] = hosts
+    assert _rules(data) == rules
+
+
+def test_the_rules_name_the_host_and_say_what_to_do() -> None:
+    data = raw()
+    data["search_clusters"]["esdr-dc1"]["pipeline_hosts"] = ["kb-az1"]
+    [problem] = validate_estate(estate(data))
+    assert str(problem) == (
+        "warning: host kb-az1: is the only host in pipeline_hosts of search cluster esdr-dc1: "
+        "while it is down nothing feeds the cluster (nothing is lost, Kafka keeps the backlog "
+        "until retention.ms); name a second host in another zone [kafka-pipeline-one-host]")
+
+
+def test_the_deploy_needs_a_wheelhouse_for_the_pipeline_hosts() -> None:
+    from esdr.kafka.validate import validate_pipelines_deployable
+
+    [problem] = validate_pipelines_deployable(estate())
+    assert (problem.rule, problem.where, problem.severity) == (
+        "kafka-pipeline-wheelhouse-missing", "host dc2-pipe-az1", "error")
+    data = raw(pipeline_install={"wheelhouse_url": "http://mirror.example.internal/wheels/"})
+    assert validate_pipelines_deployable(estate(data)) == []
+    data = raw()
+    for cluster in data["search_clusters"].values():
+        cluster["pipeline_hosts"] = []
+    assert validate_pipelines_deployable(estate(data)) == []  # no pipeline host: nothing needed
 
 
 def test_plain_http_target() -> None:
