@@ -31,6 +31,7 @@ import shlex
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from esdr.kafka.model import PipelineInstall
 from esdr.kafka.pipeline_service import MODULE, ServicePaths
@@ -84,10 +85,17 @@ def install_command(python: str, venv: str, wheelhouse_url: str, requirements: s
     ``requirements`` (on the host); marked complete only when pip succeeded. A half-made one
     (an earlier run cut off) is removed first."""
     q = shlex.quote
+    # pip ignores a plain-http find-links host unless it is named trusted
+    # (https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-trusted-host). What it fetches
+    # from there is still checked: --require-hashes refuses any wheel whose sha256 is not the
+    # lock's, so http costs confidentiality (public wheels), not integrity.
+    parsed = urlsplit(wheelhouse_url)
+    trusted = (["--trusted-host", q(parsed.netloc)]
+               if parsed.scheme == "http" and parsed.netloc else [])
     pip = " ".join([
         q(f"{venv}/bin/python"), "-m", "pip", "install", "--disable-pip-version-check",
         "--no-input", "--no-cache-dir", "--no-index", "--find-links", q(wheelhouse_url),
-        "--only-binary=:all:", "--require-hashes", "-r", q(requirements),
+        *trusted, "--only-binary=:all:", "--require-hashes", "-r", q(requirements),
     ])
     return (f"rm -rf {q(venv)} && {q(python)} -m venv {q(venv)} && {pip} && "
             f"touch {q(f'{venv}/{VENV_COMPLETE}')}")

@@ -62,6 +62,11 @@ def test_the_install_is_offline_hash_checked_and_marked_complete_last() -> None:
                  "-r /opt/esdr-pipeline/requirements.txt"):
         assert flag in command
     assert command.endswith(f"&& touch {venv}/.esdr-complete")
+    # pip ignores a plain-http find-links host unless named trusted; the hashes still hold
+    assert "--trusted-host 10.88.0.1:8099" in command
+    over_https = install_command(INSTALL.python, venv, "https://wheels.example.internal/esdr/",
+                                 "/opt/esdr-pipeline/requirements.txt")
+    assert "--trusted-host" not in over_https and "--require-hashes" in over_https
     assert venv_dir(INSTALL, text + "# another lock\n") != venv  # a new lock, a new venv
     stale = stale_venvs_command(INSTALL, text)
     assert stale.startswith("find /opt/esdr-pipeline -mindepth 1 -maxdepth 1 -type d")
