@@ -11,6 +11,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import files
 
+from esdr import layout
 from esdr.gateway import cluster_user
 from esdr.model import Node, Topology
 from esdr.operations import keystore, secret_files
@@ -106,16 +107,19 @@ def secure_node(topology: Topology, node: Node):
         staged=material.staged,
         _run_once=True,
     )
-    known.directory("Directory /etc/esdr (root only)", config.ESDR_ETC, "root", "root", "700")
-    known.directory(f"Directory {paths.certs_dir}", paths.certs_dir, "root", user, "2750")
+    known.directory("Directory /etc/esdr (root only)", config.ESDR_ETC, "root", "root",
+                    layout.ESDR_ETC_MODE)
+    known.directory(f"Directory {paths.certs_dir}", paths.certs_dir, "root", user,
+                    layout.CERTS_DIR_MODE)
+    tls_mode = layout.NODE_TLS_FILE_MODE
     changed = [
         # During a CA rotation, a bundle of the old and the new CA (esdr certs rotate-ca)
         known.put("Estate CA certificate", material.certificates.ca_pem.decode(), paths.ca_cert,
-                  "root", user, "640"),
+                  "root", user, tls_mode),
         known.put("Node certificate", cert.cert_pem.decode(), paths.node_cert, "root", user,
-                  "640"),
+                  tls_mode),
         known.secret_file("Node private key", paths.node_key, Secret(cert.key_pem.decode()),
-                          "root", user, "640"),
+                          "root", user, tls_mode),
     ]
     if cluster.engine.name == "elasticsearch":
         # Not a restart reason: Elasticsearch reads bootstrap.password only while the .security
@@ -140,7 +144,7 @@ def secure_node(topology: Topology, node: Node):
         ),
         "root",
         "root",
-        "600",
+        layout.CURL_CONFIG_MODE,
     )
     return changed
 
@@ -183,11 +187,12 @@ def gateway_user(topology: Topology, material: Material) -> list:
                                         material.marker_key)
     return [
         known.put("File realm roles (the gateway's role)", cluster_user.roles_yml(), paths.roles,
-                  "root", group, "640"),
+                  "root", group, layout.FILE_REALM_MODE),
         known.secret_file("File realm users (the gateway's user, a bcrypt hash)", paths.users,
-                          Secret(cluster_user.users_file(hashed)), "root", group, "640"),
+                          Secret(cluster_user.users_file(hashed)), "root", group,
+                          layout.FILE_REALM_MODE),
         known.put("File realm user roles", cluster_user.users_roles_file(), paths.users_roles,
-                  "root", group, "640"),
+                  "root", group, layout.FILE_REALM_MODE),
     ]
 
 
