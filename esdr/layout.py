@@ -23,6 +23,15 @@ SERVICE_SHELL = "/usr/sbin/nologin"
 MAX_MAP_COUNT = 262144
 MAX_MAP_COUNT_FILE = "/etc/sysctl.d/90-esdr-elasticsearch.conf"
 
+
+def max_map_count_conf() -> Managed:
+    """The file that keeps it across a reboot; written only where the host lets the deploy set
+    the value (not in a container)."""
+    return Managed(MAX_MAP_COUNT_FILE, "root", "root", "644", optional=True)
+
+
+MAX_MAP_COUNT_LINE = f"vm.max_map_count = {MAX_MAP_COUNT}\n"
+
 # The keystore: the engine's tool writes it, the deploy sets owner and mode after it.
 KEYSTORE_MODE = "660"
 

@@ -58,8 +58,9 @@ def install_elasticsearch(topology: Topology, node: Node):
 
     max_map_count = fact(host.name, MaxMapCount)
     if max_map_count["writable"]:
-        known.put(f"Persist vm.max_map_count in {SYSCTL_FILE}",
-                  f"vm.max_map_count = {MAX_MAP_COUNT}\n", SYSCTL_FILE, "root", "root", "644")
+        conf = layout.max_map_count_conf()
+        known.put(f"Persist vm.max_map_count in {conf.path}", layout.MAX_MAP_COUNT_LINE,
+                  conf.path, conf.user, conf.group, conf.mode)
     # read while preparing; nothing the deploy does lowers it
     if max_map_count["value"] < MAX_MAP_COUNT:
         es.max_map_count(name=f"vm.max_map_count >= {MAX_MAP_COUNT}", minimum=MAX_MAP_COUNT)
