@@ -92,7 +92,7 @@ def hostspec(target: Target, index: int) -> str:
     return f"ssh://{user}{alias(target, index)}{port}"
 
 
-def testinfra_options(target: Target, config_path: str) -> dict[str, Any]:
+def host_options(target: Target, config_path: str) -> dict[str, Any]:
     """Keyword arguments of ``testinfra.get_host`` for ``target``."""
     options: dict[str, Any] = {"ssh_config": config_path}
     if target.sudo:

@@ -17,7 +17,7 @@ from esdr.facts.elasticsearch import curl_command
 from esdr.gateway.model import url_host
 from esdr.verify import evaluate
 from esdr.verify.plan import Check, Plan
-from esdr.verify.ssh import hostspec, testinfra_options
+from esdr.verify.ssh import hostspec, host_options
 
 PLAN = pytest.StashKey[Plan]()
 SSH_CONFIG = pytest.StashKey[str]()
@@ -63,7 +63,7 @@ class Hosts:
             target = self.plan.target(name)
             self._hosts[name] = testinfra.get_host(
                 hostspec(target, self._index[name]),
-                **testinfra_options(target, self.ssh_config))
+                **host_options(target, self.ssh_config))
         try:
             return self._hosts[name].run(command)
         except RuntimeError as error:  # testinfra: ssh itself failed (exit 255)
