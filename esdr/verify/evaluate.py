@@ -15,7 +15,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from esdr.facts.elasticsearch import parse_response as parse_api  # the deploy's own reading
+# the node API's answers are read as the deploy reads them
+from esdr.facts.elasticsearch import parse_response as parse_api  # noqa: F401
 
 HEALTH_ORDER = {"red": 0, "yellow": 1, "green": 2}
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
@@ -30,10 +31,10 @@ def path_problem(expected: Mapping[str, Any], exists: bool, is_directory: bool =
                  mode: int | None = None) -> str | None:
     """Owner, group and mode (``stat %a``, setgid included) against what the deploy sets."""
     if not exists:
-        return f"{expected['path']} is missing"
+        return "missing"
     if bool(expected.get("directory")) != is_directory:
         want = "a directory" if expected.get("directory") else "a file"
-        return f"{expected['path']} is not {want}"
+        return f"not {want}"
     want_mode = int(str(expected["mode"]), 8)
     found = []
     if user != expected["user"] or group != expected["group"]:
@@ -41,13 +42,13 @@ def path_problem(expected: Mapping[str, Any], exists: bool, is_directory: bool =
     if mode != want_mode:
         found.append(f"mode {mode:o}, expected {want_mode:o}" if mode is not None
                      else f"mode unknown, expected {want_mode:o}")
-    return f"{expected['path']}: " + "; ".join(found) if found else None
+    return "; ".join(found) if found else None
 
 
-def content_problem(path: str, actual: str | None, expected: str, max_lines: int = 12) -> str | None:
+def content_problem(actual: str | None, expected: str, max_lines: int = 12) -> str | None:
     """The file as ``esdr render`` writes it, byte for byte; the first differing lines."""
     if actual is None:
-        return f"{path} is missing"
+        return "missing"
     if actual == expected:
         return None
     diff = list(difflib.unified_diff(expected.splitlines(), actual.splitlines(),
@@ -55,7 +56,7 @@ def content_problem(path: str, actual: str | None, expected: str, max_lines: int
     shown = [line for line in diff if not line.startswith(("---", "+++"))][:max_lines]
     if not shown:  # only line endings or the final newline differ
         shown = ["(line endings or the final newline differ)"]
-    return f"{path} differs from what esdr render writes:\n  " + "\n  ".join(shown)
+    return "differs from what esdr render writes:\n  " + "\n  ".join(shown)
 
 
 # --- services and ports -------------------------------------------------------------------------
@@ -224,7 +225,9 @@ def view_problem(view: Mapping[str, Any] | None, field: str, expected: Any) -> s
         value = value.get(part) if isinstance(value, Mapping) else None
     if isinstance(expected, list):
         value = sorted(value) if isinstance(value, list) else value
-    return None if value == expected else f"the node says {field} = {value!r}, expected {expected!r}"
+    if value == expected:
+        return None
+    return f"the node says {field} = {value!r}, expected {expected!r}"
 
 
 def health_problem(health: Any, minimum: str) -> str | None:

@@ -80,9 +80,10 @@ def run(plan: Plan, pytest_args: Sequence[str], say: Callable[[str], None]) -> i
             out.write(config_text(plan.targets, str(work)))
         ini = work / "pytest.ini"
         ini.write_text("[pytest]\n")
-        args = ["-c", str(ini), "--rootdir", str(work), "-p", "no:cacheprovider",
-                "--confcutdir", str(Path(suite.__file__).parent),
-                suite.__file__, *pytest_args]
+        here = str(Path(suite.__file__).parent)
+        # the suite is imported already (the plugin lives in it): no assertion rewriting
+        args = ["-c", str(ini), "--rootdir", here, "--confcutdir", here, "-p",
+                "no:cacheprovider", "--assert=plain", suite.__file__, *pytest_args]
         code = pytest.main(args, plugins=[suite.VerifyPlugin(plan, str(config))])
         try:
             code = int(code)

@@ -17,7 +17,7 @@ from esdr.facts.elasticsearch import curl_command
 from esdr.gateway.model import url_host
 from esdr.verify import evaluate
 from esdr.verify.plan import Check, Plan
-from esdr.verify.ssh import hostspec, host_options
+from esdr.verify.ssh import host_options, hostspec
 
 PLAN = pytest.StashKey[Plan]()
 SSH_CONFIG = pytest.StashKey[str]()
@@ -183,7 +183,7 @@ def content(check: Check, hosts: Hosts) -> str | None:
     if found.rc != 0 and e.get("optional"):
         pytest.skip(f"{check.id}: not there (the deploy writes it only where the host lets it "
                     "set the value)")
-    return evaluate.content_problem(e["path"], found.stdout if found.rc == 0 else None,
+    return evaluate.content_problem(found.stdout if found.rc == 0 else None,
                                     e["content"])
 
 
@@ -238,7 +238,8 @@ def node_view(check: Check, hosts: Hosts) -> str | None:
         hosts, check.host, e["address"], e,
         "_nodes/_local?filter_path=cluster_name,nodes.*.name,nodes.*.roles,nodes.*.attributes"))
     if status != 200:
-        return f"the node's API answered HTTP {status}" if status else "the node's API gave no answer"
+        return (f"the node's API answered HTTP {status}" if status
+                else "the node's API gave no answer")
     return evaluate.view_problem(evaluate.local_node(body), e["field"], e["value"])
 
 

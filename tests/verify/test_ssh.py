@@ -7,7 +7,7 @@ import pytest
 from esdr.errors import BadInput
 from esdr.model import SshRoute, ssh_route
 from esdr.verify.plan import Target
-from esdr.verify.ssh import alias, config_text, hostspec, refusals, host_options
+from esdr.verify.ssh import alias, config_text, host_options, hostspec, refusals
 
 LAB = {"ssh_hostname": "10.88.0.14", "ssh_user": "root",
        "ssh_key": "/var/lib/esdr-lab/ssh/id_ed25519", "ssh_strict_host_key_checking": "no",
