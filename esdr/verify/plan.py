@@ -64,7 +64,7 @@ class Target:
     privilege escalation pyinfra uses on it (``_sudo``, ``_sudo_user``)."""
 
     name: str
-    kinds: tuple[str, ...]  # "elasticsearch" / "opensearch", "gateway", "keepalived", "nginx"
+    kinds: tuple[str, ...]  # "elasticsearch" / "opensearch", "gateway", "nginx"
     ssh: SshRoute
     sudo: bool = False
     sudo_user: str | None = None
@@ -242,8 +242,7 @@ def cluster_checks(topology: Topology, min_health: str) -> list[Check]:
     return checks
 
 
-def gateway_checks(tier: GatewayTier, host: GatewayHost,
-                   data: Mapping[str, Any]) -> list[Check]:
+def gateway_checks(tier: GatewayTier, host: GatewayHost) -> list[Check]:
     """A gateway host: the INFINI Gateway, and keepalived when it is the front door."""
     name = host.name
     user = tier["gateway_user"]
@@ -318,7 +317,7 @@ def build_plan(topology: Topology, tier: GatewayTier | None,
             target(host.name, "gateway", host.ssh)
             if not any(c.host == host.name and c.kind == "sysctl" for c in checks):
                 checks += _kernel(host.name, host_data.get(host.name, {}))
-            checks += gateway_checks(tier, host, host_data.get(host.name, {}))
+            checks += gateway_checks(tier, host)
         for host in tier.balancers:
             target(host.name, "nginx", host.ssh)
             if not any(c.host == host.name and c.kind == "sysctl" for c in checks):

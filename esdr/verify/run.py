@@ -43,9 +43,8 @@ def plan_for(project: Project, min_health: str) -> Plan:
 
 
 def _estate_ca(project: Project) -> str | None:
-    if project.gateway_only and project.tier is None:
-        return None
-    if not project.gateway_only and not security.enabled(project.topology.cluster):
+    """Only the engine nodes' TLS check needs it."""
+    if project.gateway_only or not security.enabled(project.topology.cluster):
         return None
     try:
         ca = certs.load_estate_ca(project.topology, create=False)

@@ -162,6 +162,8 @@ def test_verify_passes_on_the_converged_lab_and_fails_on_each_hand_change(dc1_de
                              [f"rendered {YML}", "node attribute zone = az1"])
     finally:
         # as the project deploys it again: the deploy puts back what is left changed
+        api.ssh("dc1-data-az2", f"rm -f {CERTS}/node.crt.verify-test {CERTS}/node.key.verify-test",
+                timeout=30)
         deploy = run_deploy(INVENTORY)
         assert deploy.returncode == 0, deploy.stderr[-4000:]
         _green(api)
