@@ -246,17 +246,20 @@ def node_view(check: Check, hosts: Hosts) -> str | None:
 def _cluster_api(check: Check, hosts: Hosts, path: str) -> tuple[int, Any]:
     """Through the first node whose host and API answer (``check.via``, inventory order)."""
     e = check.expected
-    last = "no node to ask"
+    silent = hosts.remember("", "silent APIs", dict)  # host -> why: not asked again this run
     for host in check.via:
+        if host in silent:
+            continue
         try:
             status, body = _api(hosts, host, e["addresses"][host], e, path)
         except Unreachable as error:
-            last = str(error)
+            silent[host] = str(error)
             continue
         if status:
             return status, body
-        last = f"the API of {host} gave no answer"
-    raise Unreachable(f"no node answered: {last}")
+        silent[host] = f"the API of {host} gave no answer"
+    why = "; ".join(silent[h] for h in check.via if h in silent) or "no node to ask"
+    raise Unreachable(f"no node answered: {why}")
 
 
 def health(check: Check, hosts: Hosts) -> str | None:
