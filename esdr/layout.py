@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from esdr.gateway import render as gateway_render
 from esdr.gateway.model import GatewayTier
-from esdr.model import Cluster
+from esdr.model import Cluster, Node, Topology
 from esdr.security import config as security
 
 # The service accounts' login shell: a system user that runs a daemon and never logs in.
@@ -95,6 +95,55 @@ def node_security(cluster: Cluster, file_realm: tuple[str, ...] = ()) -> list[Ma
         Managed(security.CURL_CONFIG, "root", "root", CURL_CONFIG_MODE, secret=True),
         *(Managed(p, "root", user, FILE_REALM_MODE, secret=p.endswith("/users"))
           for p in file_realm),
+    ]
+
+
+def fs_repository_dirs(topology: Topology) -> list[str]:
+    """Locations of the fs repositories this cluster registers (writer or reader)."""
+    estate = topology.estate
+    alias = estate.alias_of(topology.cluster.name) if estate else None
+    if estate is None or alias is None:
+        return []
+    return sorted({
+        str(r.settings["location"])
+        for r in estate.repositories
+        if r.type == "fs" and r.settings.get("location")
+        and (r.writer == alias or alias in r.readers)
+    })
+
+
+def snapshot_paths(topology: Topology) -> list[str]:
+    paths = {str(p) for p in topology.cluster["es_path_repo"] or []}
+    return sorted(paths | set(fs_repository_dirs(topology)))
+
+
+def snapshot_directories(topology: Topology, node: Node) -> list[Managed]:
+    """Every path.repo entry and the shared mount of each fs repository, usable by the service
+    user on every master and data node (root keeps ownership; the group gets rwx, nobody else
+    anything)."""
+    if not (node.is_master_eligible or node.holds_data):
+        return []
+    user = topology.cluster["es_user"]
+    return [Managed(path, "root", user, "770", directory=True) for path in snapshot_paths(topology)]
+
+
+# OpenSearch's security plugin: the users and role mappings esdr writes (bcrypt hashes), read
+# by the service's group; the admin certificate and key for securityadmin, root's alone.
+SECURITY_PLUGIN_MODE = "640"
+ADMIN_CERT_MODE = "600"
+
+
+def opensearch_security(cluster: Cluster) -> list[Managed]:
+    if cluster.engine.name != "opensearch" or not security.enabled(cluster):
+        return []
+    user = cluster["es_user"]
+    directory = f"{cluster['es_conf_dir']}/{security.SECURITY_CONFIG_SUBDIR}"
+    return [
+        Managed(security.ADMIN_CERT, "root", "root", ADMIN_CERT_MODE),
+        Managed(security.ADMIN_KEY, "root", "root", ADMIN_CERT_MODE, secret=True),
+        Managed(f"{directory}/internal_users.yml", "root", user, SECURITY_PLUGIN_MODE,
+                secret=True),
+        Managed(f"{directory}/roles_mapping.yml", "root", user, SECURITY_PLUGIN_MODE),
     ]
 
 

@@ -206,21 +206,22 @@ def opensearch_security_config(topology: Topology, node: Node):
     material = prepared(topology)
     assert material.admin_cert is not None
     admin_cert, admin_key = material.admin_cert
+    cert_file, key_file, _, _ = layout.opensearch_security(topology.cluster)
     files.put(
         name="Admin certificate (securityadmin only)",
         src=StringIO(admin_cert.decode()),
-        dest=config.ADMIN_CERT,
-        user="root",
-        group="root",
-        mode="600",
+        dest=cert_file.path,
+        user=cert_file.user,
+        group=cert_file.group,
+        mode=cert_file.mode,
     )
     secret_files.secret_file(
         name="Admin private key (securityadmin only)",
-        dest=config.ADMIN_KEY,
+        dest=key_file.path,
         content=Secret(admin_key.decode()),
-        user="root",
-        group="root",
-        mode="600",
+        user=key_file.user,
+        group=key_file.group,
+        mode=key_file.mode,
     )
     return security_plugin_files(topology, material)
 
@@ -232,6 +233,7 @@ def security_plugin_files(topology: Topology, material: Material) -> list:
     and ``securityadmin`` (``_if`` these changed) does not run."""
     cluster = topology.cluster
     directory = f"{cluster['es_conf_dir']}/{config.SECURITY_CONFIG_SUBDIR}"
+    *_, users_file, mapping_file = layout.opensearch_security(cluster)
     hashes = {
         name: opensearch_users.password_hash(secret.reveal(), material.marker_key, name)
         for name, secret in ((config.OPENSEARCH_ADMIN_USER, material.password),
@@ -259,18 +261,18 @@ def security_plugin_files(topology: Topology, material: Material) -> list:
         ),
         secret_files.secret_file(
             name="Security plugin users (bcrypt hashes)",
-            dest=f"{directory}/internal_users.yml",
+            dest=users_file.path,
             content=Secret(users),
-            user="root",
-            group=cluster["es_user"],
-            mode="640",
+            user=users_file.user,
+            group=users_file.group,
+            mode=users_file.mode,
         ),
         files.put(
             name="Security plugin role mappings",
             src=StringIO(mapping),
-            dest=f"{directory}/roles_mapping.yml",
-            user="root",
-            group=cluster["es_user"],
-            mode="640",
+            dest=mapping_file.path,
+            user=mapping_file.user,
+            group=mapping_file.group,
+            mode=mapping_file.mode,
         ),
     ]

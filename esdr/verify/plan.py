@@ -161,6 +161,8 @@ def node_checks(topology: Topology, node: Node, data: Mapping[str, Any]) -> list
         *(_managed(host, d) for d in layout.node_directories(cluster)),
         _managed(host, layout.keystore(cluster)),
         *(_managed(host, m) for m in layout.node_security(cluster, file_realm)),
+        *(_managed(host, m) for m in layout.opensearch_security(cluster)),
+        *(_managed(host, d) for d in layout.snapshot_directories(topology, node)),
     ]
     for rendered in files:
         checks += _rendered(host, rendered)

@@ -159,12 +159,18 @@ def test_lab_inventories_all_get_a_plan(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.chdir(ROOT)
     lab = plan_for(load_valid_project("inventories/lab.py")[0], "green")
-    assert lab.by_kind() == {"elasticsearch": 5 * 43, "cluster": 7}
+    assert lab.by_kind() == {"elasticsearch": 5 * 44, "cluster": 7}
+    snapshots = _of(lab, "dc1-tiebreaker-az3")["mode /mnt/esdr-snapshots"].expected
+    assert (snapshots["user"], snapshots["group"], snapshots["mode"]) == (
+        "root", "elasticsearch", "770")
     assert lab.target("dc1-data-az1").ssh.hostname == "10.88.0.14"
     opensearch = plan_for(load_valid_project("inventories/lab_os.py")[0], "yellow")
     os_checks = _of(opensearch, "os1-az1")
     assert "service opensearch running" in os_checks
     assert "mode /etc/opensearch/users" not in os_checks  # no file realm on OpenSearch
+    assert os_checks["mode /etc/esdr/admin.key"].expected["mode"] == "600"
+    users = os_checks["mode /etc/opensearch/opensearch-security/internal_users.yml"].expected
+    assert (users["user"], users["group"], users["mode"]) == ("root", "opensearch", "640")
     roles = next(c for c in os_checks.values() if c.name.startswith("node roles"))
     assert "cluster_manager" in roles.expected["value"]
     nginx = plan_for(load_valid_project("inventories/lab_gateways_nginx.py")[0], "green")
