@@ -17,7 +17,13 @@ from esdr.project import load_valid_project
 from esdr.render import node_files
 from tests.unit import project_factory as pf
 
-pytest.importorskip("testinfra")
+try:
+    import testinfra  # noqa: F401
+except ImportError:  # the test extra brings it (esdr[verify]); CI must not skip this
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("pytest-testinfra is not installed here: pip install -e '.[test]'",
+                allow_module_level=True)
 
 FAKE_SSH = """#!/bin/sh
 # Stand-in for ssh: log how it was called and the config's mode, run the command here.
