@@ -28,4 +28,4 @@ def verify(printer: Printer, min_health: str, inventory: str, pytest_args: tuple
 
     project, _ = load_valid_project(inventory)
     plan = plan_for(project, min_health)
-    return run(plan, pytest_args, printer.say)
+    return run(plan, pytest_args, printer.say, printer.record, quiet=printer.as_json)

@@ -62,15 +62,19 @@ def _needs_testinfra() -> None:
                         hint="pip install 'esdr[verify]'") from None
 
 
-def run(plan: Plan, pytest_args: Sequence[str], say: Callable[[str], None]) -> int:
-    """pytest over the suite; esdr's exit code (``EXIT_CODES``)."""
+def run(plan: Plan, pytest_args: Sequence[str], say: Callable[[str], None],
+        record: Callable[..., None] | None = None, quiet: bool = False) -> int:
+    """pytest over the suite; esdr's exit code (``EXIT_CODES``). ``record`` receives each
+    check's outcome (``esdr --json verify``); ``quiet`` leaves pytest's own report out (the
+    JSON document is then all that stdout holds)."""
     _needs_testinfra()
     import pytest
 
     from esdr.verify import suite
 
     counts = ", ".join(f"{n} {kind}" for kind, n in plan.by_kind().items())
-    say(f"esdr verify: {len(plan.checks)} checks on {len(plan.targets)} hosts ({counts})")
+    say(f"esdr verify: {len(plan.checks)} checks planned on {len(plan.targets)} hosts "
+        f"({counts})")
     work = Path(tempfile.mkdtemp(prefix="esdr-verify-"))  # 0700, this user's alone
     try:
         config = work / "ssh_config"
@@ -86,7 +90,13 @@ def run(plan: Plan, pytest_args: Sequence[str], say: Callable[[str], None]) -> i
         args = ["-c", str(ini), "--rootdir", here, "--confcutdir", here,
                 "-p", "no:cacheprovider", "-p", "no:pytest11.testinfra", "--assert=plain",
                 suite.__file__, *pytest_args]
-        code = pytest.main(args, plugins=[suite.VerifyPlugin(plan, str(config))])
+        if quiet:
+            args[:0] = ["-p", "no:terminal"]
+        plugin = suite.VerifyPlugin(plan, str(config))
+        code = pytest.main(args, plugins=[plugin])
+        if record is not None:
+            record(checks=[{"id": check, "outcome": outcome, "reason": reason}
+                           for check, (outcome, reason) in plugin.outcomes.items()])
         try:
             code = int(code)
         except (TypeError, ValueError):

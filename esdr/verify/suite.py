@@ -28,10 +28,32 @@ class VerifyPlugin:
 
     def __init__(self, plan: Plan, ssh_config: str):
         self.plan, self.ssh_config = plan, ssh_config
+        # each check's outcome: "passed", "skipped" or "failed", and the reason for the latter
+        self.outcomes: dict[str, tuple[str, str]] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[PLAN] = self.plan
         config.stash[SSH_CONFIG] = self.ssh_config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        check = getattr(report, "esdr_check", None)
+        if check is None or (report.when != "call" and not report.skipped
+                             and not report.failed):
+            return
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        elif report.failed:
+            reason = report.longreprtext.strip().removeprefix("Failed: ")
+        self.outcomes[check] = (report.outcome, reason)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and isinstance(callspec.params.get("check"), Check):
+            report.esdr_check = callspec.params["check"].id
+        return report
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

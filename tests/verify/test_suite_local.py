@@ -5,6 +5,7 @@ whole path from the inventory to pytest's verdict and exit code, without a lab. 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -147,3 +148,20 @@ def test_a_missing_inventory_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("esdr: inventory") and "no such file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_json_output_is_one_document_with_each_checks_outcome(estate):
+    inventory, env, _, yml = estate
+    yml.chmod(0o600)
+    result = subprocess.run(
+        [sys.executable, "-c", "from esdr.cli.main import main; main()", "--json", "verify",
+         str(inventory), "-k", "d1 and elasticsearch.yml and not keystore"],
+        env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 3, result.stdout + result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["exit"] == 3
+    outcomes = {c["id"]: (c["outcome"], c["reason"]) for c in answer["checks"]}
+    assert outcomes == {
+        f"d1: mode {yml}": ("failed", f"d1: mode {yml}: mode 600, expected 660"),
+        f"d1: rendered {yml}": ("passed", ""),
+    }
