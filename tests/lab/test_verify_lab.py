@@ -68,6 +68,32 @@ def _green(api, host: str = "dc1-master-az1") -> None:
     pytest.fail(f"the cluster did not come back green with 5 nodes: {out}")
 
 
+def _node_says(api, host: str, text: str) -> None:
+    """Wait until the node's own API answers with ``text`` (it restarted with a change)."""
+    url = f"https://{ADDRESS_OF[host]}:9200/_nodes/_local?filter_path=nodes.*.attributes"
+    out = ""
+    for _ in range(60):  # bounded: about 5 minutes
+        out = api.ssh(host, f"curl -s -m 5 -K /etc/esdr/es-api.curlrc '{url}'", timeout=20).stdout
+        if text in out:
+            return
+        time.sleep(5)
+    pytest.fail(f"{host} never answered with {text}: {out}")
+
+
+def _serves(api, host: str, issuer: str, present: bool) -> None:
+    """Wait until the node's HTTPS certificate is (or is no longer) issued by ``issuer``:
+    Elasticsearch reloads changed TLS files every 5 s (resource.reload.interval.high)."""
+    command = (f"echo | timeout 10 openssl s_client -connect {ADDRESS_OF[host]}:9200 "
+               "2>/dev/null | openssl x509 -noout -issuer")
+    out = ""
+    for _ in range(30):  # bounded: about 2.5 minutes
+        out = api.ssh(host, command, timeout=30).stdout
+        if (issuer in out) == present and "issuer" in out:
+            return
+        time.sleep(5)
+    pytest.fail(f"{host}: the served certificate's issuer stayed {out.strip()!r}")
+
+
 def _assert_fails_naming(result: subprocess.CompletedProcess, host: str,
                          checks: list[str]) -> dict[str, str]:
     out = result.stdout + result.stderr
@@ -142,7 +168,7 @@ def test_verify_passes_on_the_converged_lab_and_fails_on_each_hand_change(dc1_de
              f"cp -p {CERTS}/node.key {CERTS}/node.key.verify-test && "
              f"cat > {CERTS}/node.key <<'EOF'\n{key}EOF\n"
              f"cat > {CERTS}/node.crt <<'EOF'\n{cert}EOF\n")
-        time.sleep(20)  # resource.reload.interval.high: 5 s
+        _serves(api, "dc1-data-az2", "not the estate CA", True)  # reloaded within seconds
         result, _ = _verify()
         failed = _assert_fails_naming(result, "dc1-data-az2",
                                       ["TLS on 10.88.0.15:9200 from the estate CA"])
@@ -150,16 +176,18 @@ def test_verify_passes_on_the_converged_lab_and_fails_on_each_hand_change(dc1_de
             "dc1-data-az2: TLS on 10.88.0.15:9200 from the estate CA"]
         _ssh(api, "dc1-data-az2", f"mv {CERTS}/node.crt.verify-test {CERTS}/node.crt && "
                                   f"mv {CERTS}/node.key.verify-test {CERTS}/node.key")
-        time.sleep(20)
+        _serves(api, "dc1-data-az2", "not the estate CA", False)
         _green(api)
 
         # 4. the zone attribute edited (and the node restarted, so it runs with it)
         _ssh(api, "dc1-data-az1", f"sed -i 's/^node.attr.zone: az1$/node.attr.zone: az2/' {YML}"
                                   " && systemctl restart elasticsearch", timeout=300)
-        time.sleep(30)
+        _node_says(api, "dc1-data-az1", '"zone":"az2"')
         result, _ = _verify()
-        _assert_fails_naming(result, "dc1-data-az1",
-                             [f"rendered {YML}", "node attribute zone = az1"])
+        failed = _assert_fails_naming(result, "dc1-data-az1",
+                                      [f"rendered {YML}", "node attribute zone = az1"])
+        assert "the node says attributes.zone = 'az2', expected 'az1'" in failed[
+            "dc1-data-az1: node attribute zone = az1"]
     finally:
         # as the project deploys it again: the deploy puts back what is left changed
         api.ssh("dc1-data-az2", f"rm -f {CERTS}/node.crt.verify-test {CERTS}/node.key.verify-test",
