@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidSignature
 
 # the node API's answers are read as the deploy reads them
 from esdr.facts.elasticsearch import parse_response as parse_api  # noqa: F401
+from esdr.reconcile.normalize import norm
 
 HEALTH_ORDER = {"red": 0, "yellow": 1, "green": 2}
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
@@ -152,9 +153,10 @@ def limit_problem(directive: str, row: str, unit_value: str, process: Mapping[st
     if soft == want and hard == want:
         return None, None
     shown = f"{process[row][0]}/{process[row][1]} (soft/hard)"
-    if ceiling and row in ceiling and want is not None:
+    if ceiling and row in ceiling:
         cap = _limit_value(ceiling[row][1])
-        if cap is not None and cap < want and soft == cap and hard == cap:
+        lower = cap is not None and (want is None or cap < want)
+        if lower and soft == cap and hard == cap:
             return None, (f"{directive}={unit_value}: the process has {shown}, the most this "
                           f"host's service manager can give (its own hard limit is {cap})")
     return f"{directive}={unit_value}, but the running process has {shown}", None
@@ -267,7 +269,9 @@ def persistent_problem(settings: Any, key: str, expected: Any) -> str | None:
     value = persistent.get(key) if isinstance(persistent, dict) else None
     if isinstance(value, list):
         value = ",".join(str(v) for v in value)
-    return None if value == expected else f"persistent {key} is {value!r}, expected {expected!r}"
+    if norm(value) == norm(expected):  # as the reconciler compares them (strings)
+        return None
+    return f"persistent {key} is {value!r}, expected {expected!r}"
 
 
 def status_problem(what: str, status: int) -> str | None:

@@ -116,6 +116,13 @@ def test_a_limit_the_host_cannot_give_is_skipped_with_the_reason_not_passed():
     problem, skipped = ev.limit_problem("LimitNOFILE", "Max open files", "65535", capped, pid1)
     assert problem is None and "its own hard limit is 20000" in skipped
     # the service manager could give more: the unit's limit is not in force, a failure
+    # an unlimited wish the host caps (LimitAS=infinity under a finite hard limit)
+    finite = ev.parse_limits(LIMITS.format(nofile=1).replace(
+        "Max address space         unlimited            unlimited",
+        "Max address space         8000000              8000000"))
+    problem, skipped = ev.limit_problem("LimitAS", "Max address space", "infinity", finite,
+                                        finite)
+    assert problem is None and "its own hard limit is 8000000" in skipped
     roomy = ev.parse_limits(LIMITS.format(nofile=524288))
     problem, skipped = ev.limit_problem("LimitNOFILE", "Max open files", "65535", capped, roomy)
     assert problem and skipped is None
@@ -215,6 +222,8 @@ def test_cluster_level_verdicts():
                                "az1,az2"}}
     key = "cluster.routing.allocation.awareness.force.zone.values"
     assert ev.persistent_problem(settings, key, "az1,az2") is None
+    assert ev.persistent_problem({"persistent": {key: ["az1", "az2"]}}, key, "az1,az2") is None
+    assert ev.persistent_problem({"persistent": {"x": "true"}}, "x", True) is None
     assert ev.persistent_problem({"persistent": {}}, key, "az1,az2") == (
         f"persistent {key} is None, expected 'az1,az2'")
     assert ev.status_problem("snapshot repository dr", 200) is None
