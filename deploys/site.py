@@ -1,34 +1,5 @@
-# Deploy one data centre: `pyinfra -y inventories/<dc>.py deploys/site.py`
-# The topology is validated first; a bad one stops the run before any host is changed.
-from pyinfra import host, state
+# Deploy one data centre: `pyinfra -y inventories/<dc>.py deploys/site.py`.
+# The deploy itself is esdr.deploy.site (esdr/deploy.py); `esdr init` writes this same file.
+from esdr.deploy import site
 
-from esdr.operations import cluster, rolling_restart
-from esdr.operations.phases import clock_for
-from esdr.tasks import gateway, kafka, preflight
-from esdr.tasks import post_deploy
-from esdr.tasks.context import run_context
-from esdr.tasks.node import elasticsearch_node
-
-clock_for(state)  # time per phase, printed by the cluster summary
-gateway_tier = preflight.gateway_tier()  # the INFINI Gateway tier, checked; None without one
-topology = None if preflight.gateway_only() else preflight.topology()
-node = next((n for n in topology.cluster.nodes if n.host == host.name), None) if topology else None
-
-if node is not None:
-    elasticsearch_node(topology, node)
-    rolling_restart.rolling_restart(
-        name="Rolling restart of changed nodes",
-        topology=topology,
-        needed=run_context().restart_needed,  # filled by every node's deploy, read when run
-        service=topology.cluster.engine.service,
-        timeout=topology.cluster["es_restart_timeout"],
-        _run_once=True,
-    )
-    # Cluster-level objects (settings, remotes, repositories, SLM, CCR, aliases): `esdr plan`
-    post_deploy.cluster_objects(
-        name="Cluster-level objects converged", topology=topology, _run_once=True
-    )
-    cluster.summary(name="Cluster summary", topology=topology, _run_once=True)
-
-gateway.gateway_tier_host(gateway_tier)  # gateway hosts: gateway + front door
-kafka.kafka_host(preflight.kafka_estate())  # the estate's Kafka controllers and brokers
+site()

@@ -10,7 +10,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +20,6 @@ from esdr.errors import BadInput
 from esdr.model import Cluster, Node, Topology, flat_settings, yml_value_problem
 from esdr.security import config as security
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SYSTEMD_DIR = "/etc/systemd/system"
 HEAP_OPTIONS = "jvm.options.d/esdr-heap.options"
 
@@ -243,7 +241,9 @@ def jvm_option(value: Any, what: str) -> str:
 def template_environment(**filters: Any) -> jinja2.Environment:
     """A template environment with the shared filters and the given format filters."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        # esdr/templates/, read through importlib.resources, so an installed wheel (or a zip)
+        # finds them as a checkout does (https://jinja.palletsprojects.com/en/3.1.x/api/#jinja2.PackageLoader)
+        loader=jinja2.PackageLoader("esdr", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

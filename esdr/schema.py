@@ -396,6 +396,23 @@ class NodeData(_Open):
     es_fault_detection: Text = "default"  # `fault-detection-profile-unknown` names the profiles
     es_replication_poll_interval: Text | None = None  # `replication-poll-interval-invalid`
     tcp_retries2: TcpRetries2 = DEFAULT_TCP_RETRIES2
+    # `esdr status` thresholds (docs/status.md); defaults as esdr.status.report.DEFAULTS.
+    # Seconds from the command's start to its answer, all DCs read at once: a DC silent that
+    # long is CRITICAL.
+    status_timeout: Annotated[float, Field(strict=True, gt=0, le=60)] = 2.2
+    # WARNING when an SLM policy's last success is older than this many schedule periods.
+    status_snapshot_age_factor: Annotated[float, Field(strict=True, gt=0, le=1000)] = 2.0
+    # WARNING when the nearest certificate (CA included) expires within this many days;
+    # None: the renewal window, es_cert_renew_days. CRITICAL within status_cert_critical_days.
+    status_cert_warn_days: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
+    status_cert_critical_days: Annotated[StrictInt, Field(ge=0, le=100_000)] = 7
+    # A follower's lag in seconds (or its bound: the time since last seen in sync) above these.
+    status_lag_warn_seconds: Annotated[StrictInt, Field(ge=0)] = 300
+    status_lag_critical_seconds: Annotated[StrictInt, Field(ge=0)] = 3600
+    # An MQ pipeline's consumer group (docs/kafka-dual-write.md): the age in seconds of the
+    # oldest message it has not consumed (or its bound) above these; docs/status.md.
+    status_pipeline_lag_warn_seconds: Annotated[StrictInt, Field(ge=0)] = 300
+    status_pipeline_lag_critical_seconds: Annotated[StrictInt, Field(ge=0)] = 3600
 
 
 class GatewayCluster(_Shape):

@@ -173,6 +173,12 @@ def gateway_build(say: Callable[[str], None] | None = None, build: bool = True) 
             hint="check out `shared/` next to the repository, or set ESDR_VENDOR_DIR to its "
             "vendor/ directory",
         )
+    if not constants.GATEWAY_BUILD_SCRIPT.is_file():  # esdr_lab installed from a wheel
+        raise EsdrError(
+            f"INFINI Gateway: {constants.GATEWAY_BUILD_SCRIPT} not found; the lab builds the "
+            "gateway with that script of an esdr checkout (with patches/infini-gateway/)",
+            hint="bring up a lab with a gateway tier from a clone of the esdr repository",
+        )
     say = say or (lambda _message: None)
     say(f"INFINI Gateway: {constants.GATEWAY_BUILD_SCRIPT} (cached builds are reused; a cold "
         "build takes ~2 min)")

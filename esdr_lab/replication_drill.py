@@ -26,6 +26,7 @@ The drill (`dc_loss` then `failback`):
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import os
 import statistics
@@ -431,7 +432,7 @@ class DrillResult:
     dropped_link: dict[str, Any] = field(default_factory=dict)  # DC2's cluster.remote.dc1.*
     missing_at_promotion: list[str] = field(default_factory=list)  # the RPO's ids
     salvage: dict[str, Any] = field(default_factory=dict)  # salvage_accounting after failback
-    in_sync_seen: str = ""  # `esdr status` on DC2 before the loss: its "last in sync"
+    in_sync_seen: str = ""  # `esdr status` on DC2 before the loss: its pair line
     window: dict[str, Any] = field(default_factory=dict)  # window_accounting after promote
 
     def lines(self) -> list[str]:
@@ -600,18 +601,48 @@ def plan_names_active(inventory: str, active: str, by: str, say: Say = _quiet) -
                          f"{plan.stdout}{plan.stderr}")
 
 
-def seen_in_sync_by_status(say: Say) -> str:
+def status_pair_line(answer: dict[str, Any], follower: str = "dc2",
+                     index: str = ORDERS) -> dict[str, Any] | None:
+    """The pair line of ``follower``'s ``index`` in an `esdr --json status` answer
+    (``status.tables[].lines[]``, docs/status.md), None when the report has none."""
+    lines = [line for table in (answer.get("status") or {}).get("tables") or []
+             for line in table.get("lines") or []]
+    return next((line for line in lines if line.get("follower") == follower
+                 and line.get("follower_index") == index and not line.get("bidirectional")),
+                None)
+
+
+def seen_in_sync_by_status(say: Say, attempts: int = 10, interval: float = 2.0) -> str:
     """`esdr status` on DC2, as a timer would run it: it probes the pair and records when it
-    saw DC2's follower in sync (``esdr.replication.in_sync``). Its "last in sync" line."""
-    result = esdr(["status", DC2_INVENTORY], timeout=120)
-    output = (result.stdout + result.stderr).strip()
-    line = next((l for l in output.splitlines() if "last in sync" in l), "")
-    say(f"[drill] esdr status {DC2_INVENTORY} -> exit {result.returncode}: "
-        f"{line or output[-500:]}")
-    if result.returncode not in (0, 3):  # 3: drift (a yellow cluster); 1 or 2: broken
-        raise DrillError(f"`esdr status {DC2_INVENTORY}` exited {result.returncode}: "
-                         f"{output[-2000:]}")
-    return line
+    saw DC2's follower in sync (``esdr.replication.in_sync``). Its pair line, which ends
+    ``(seen now; recorded)`` once a run recorded it.
+
+    A run answers within ``status_timeout`` (2.2 s from its start, docs/status.md), and its
+    probe waits for the follower no longer than that leaves: under the drill's steady writer a
+    run may not see the follower in sync, and is run again (as the next tick of a timer would),
+    at most ``attempts`` times. ``--only``: DC2's reads alone share the deadline (the default
+    reads DC1 too, whose own pairs are no part of this record). Exit 0 OK, 1 WARNING and
+    2 CRITICAL all mean it ran; 3 (UNKNOWN: it could not run) stops the drill."""
+    args = ["--json", "status", "--only", DC2_INVENTORY]
+    shown = ""
+    for attempt in range(1, attempts + 1):
+        result = esdr(args, timeout=120)
+        output = (result.stdout + result.stderr).strip()
+        if result.returncode not in (0, 1, 2):
+            raise DrillError(f"`esdr {' '.join(args)}` exited {result.returncode}: "
+                             f"{output[-2000:]}")
+        try:
+            line = status_pair_line(json.loads(result.stdout))
+        except ValueError:
+            raise DrillError(f"`esdr {' '.join(args)}` printed no JSON: "
+                             f"{output[-2000:]}") from None
+        shown = line["value"] if line else ""
+        say(f"[drill] esdr status --only {DC2_INVENTORY} (run {attempt}) -> exit "
+            f"{result.returncode}: {shown or output[-500:]}")
+        if line and line.get("seen_now") == "recorded":
+            break
+        time.sleep(interval)
+    return shown
 
 
 def failback(

@@ -21,6 +21,8 @@ from esdr.es import client
 from esdr.es.client import Api
 from esdr.es.connect import client_for
 from esdr.inventory import project_root_for
+from esdr.kafka import topics as kafka_topics
+from esdr.kafka_io import cluster as kafka_cluster
 from esdr.model import Topology
 from esdr.reconcile import registry, run
 from esdr.runbooks import failback as failback_runbook
@@ -33,7 +35,8 @@ from esdr.runbooks import promote as promote_runbook
 @click.option("--verbose", is_flag=True, help="Also list the objects that are unchanged.")
 @guarded
 def plan(printer: Printer, inventory: str, verbose: bool) -> int:
-    """Show the cluster-level diff of INVENTORY's cluster; changes nothing.
+    """Show the cluster-level diff of INVENTORY's cluster, and the topic diff of the estate's
+    Kafka clusters whose hosts it holds; changes nothing.
 
     Each replicated pair is planned the way its newest recorded active side says (this
     cluster's registry and, when they answer, the other estate clusters'), never as a change
@@ -50,15 +53,23 @@ def plan(printer: Printer, inventory: str, verbose: bool) -> int:
     for alias in unread:
         printer.say(f"  ! {alias}: its esdr-managed records could not be read: the active sides "
                     "above are this cluster's own records")
+    # The estate's Kafka topics, when this inventory holds a Kafka cluster's hosts: reached
+    # from this machine, directly (esdr.kafka_io.cluster says why)
+    topic_plans = kafka_cluster.plan_inventory_topics(topology)
+    for topic_plan in topic_plans:
+        for line in kafka_topics.plan_lines(topic_plan, verbose):
+            printer.say(line)
+    drifting = cluster_plan.drift + [c for p in topic_plans for c in p.drift]
     blocking = [n for n in cluster_plan.notes if n.blocking]
-    printer.record(drift=[f"{c.kind} {c.name}: {c.action}" for c in cluster_plan.drift],
+    blocking += [n for p in topic_plans for n in p.blocking]
+    printer.record(drift=[f"{c.kind} {c.name}: {c.action}" for c in drifting],
                    blocking=list(cluster_plan.problems) + [n.line() for n in blocking],
                    active=[s.summary() for s in cluster_plan.sides])
-    if cluster_plan.drift:
-        printer.say(f"{inventory}: drift in {len(cluster_plan.drift)} object(s); `pyinfra -y "
+    if drifting:
+        printer.say(f"{inventory}: drift in {len(drifting)} object(s); `pyinfra -y "
                     f"{inventory} deploys/site.py` converges it", err=True)
         return DRIFT
-    if cluster_plan.has_drift:  # problems or blocking notes only: a deploy would not fix them
+    if cluster_plan.has_drift or blocking:  # problems or blocking notes: a deploy cannot fix
         what = [f"{len(cluster_plan.problems)} error(s)"] if cluster_plan.problems else []
         what += [f"{len(blocking)} blocking note(s)"] if blocking else []
         printer.say(f"{inventory}: nothing a deploy converges, but {' and '.join(what)} above "

@@ -12,6 +12,8 @@ from esdr.cli.guard import BAD_INPUT, OK, guarded
 from esdr.cli.prints import Printer
 from esdr.gateway.model import GatewayTier
 from esdr.gateway.render import host_files
+from esdr.kafka.validate import check_section as check_kafka_section
+from esdr.kafka.validate import cluster_summary as kafka_summary
 from esdr.model import Topology
 from esdr.paths import confined
 from esdr.problems import errors
@@ -28,6 +30,9 @@ def validate(printer: Printer, inventory: str) -> int:
     project = load_project(inventory)
     problems = project.problems()
     problems += [p for p in estate_problems(project) if p not in problems]
+    # the estate's Kafka section, as the deploy's preflight checks it before any host
+    kafka, kafka_problems = check_kafka_section(project.topology.cluster.settings.get("es_estate"))
+    problems += [p for p in kafka_problems if p not in problems]
     for problem in problems:
         printer.problem(problem)
     if errors(problems):
@@ -37,6 +42,8 @@ def validate(printer: Printer, inventory: str) -> int:
         printer.say(f"{inventory}: valid: {_cluster_summary(project.topology)}")
     if project.tier is not None:
         printer.say(f"{inventory}: valid: {_tier_summary(project.tier)}")
+    for name, cluster in sorted(kafka.kafka_clusters.items()) if kafka else ():
+        printer.say(f"{inventory}: valid: {kafka_summary(name, cluster)}")
     return OK
 
 

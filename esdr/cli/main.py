@@ -9,12 +9,14 @@ from importlib import import_module
 
 import click
 
+from esdr import __version__
 from esdr.cli.prints import Printer
 
 PLUGIN_GROUP = "esdr.commands"
 
 # command name -> (module under esdr.cli, attribute): imported when the command is named
 BUILT_IN = {
+    "init": ("init", "init"),
     "validate": ("inventory", "validate"),
     "render": ("inventory", "render"),
     "plan": ("cluster", "plan"),
@@ -55,7 +57,7 @@ def _plugins() -> dict:
 
 
 @click.group(cls=EsdrGroup)
-@click.version_option(package_name="esdr")
+@click.version_option(__version__, prog_name="esdr")  # the one version: esdr/__init__.py
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout, not text.")
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool) -> None:
@@ -64,4 +66,4 @@ def cli(ctx: click.Context, as_json: bool) -> None:
 
 
 def main() -> None:
-    cli()
+    cli(prog_name="esdr")  # "esdr" in usage lines under `python -m esdr` too

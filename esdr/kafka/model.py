@@ -51,6 +51,9 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-
 _CONFIG_KEY = re.compile(r"^[a-z][a-z0-9]*(?:\.[a-z0-9]+)*$")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._,:/+-]{0,256}$")
 MAX_NODE_ID = 2**31 - 1  # node.id is a Java int
+# The client identity esdr itself uses to converge topics (esdr.kafka_io): issued from the
+# estate CA like the identities of ``tls.clients``, for every cluster, without being named there.
+ADMIN_CLIENT = "esdr-admin"
 
 
 def _topic_name(value: str) -> str:
@@ -192,6 +195,10 @@ class KafkaCluster(_Shape):
     heap: Heap = "1g"
     install: KafkaInstall = Field(default_factory=KafkaInstall)
     topics: dict[TopicName, Topic] = Field(default_factory=dict)
+
+    def client_identities(self) -> list[str]:
+        """The client certificates the deploy issues: ``tls.clients`` and esdr's own admin."""
+        return sorted(set(self.tls.clients) | {ADMIN_CLIENT})
 
     def node(self, host: str) -> KafkaNode:
         return self.controllers.get(host) or self.brokers[host]

@@ -403,8 +403,12 @@ class GroupLag:
     messages_at_least: int
     expired: int
     partitions: tuple[PartitionLag, ...]
+    # the cluster gave no answer at all (its metadata): why; the partitions then say nothing
+    unreachable: str | None = None
 
     def text(self) -> str:
+        if self.unreachable is not None:
+            return f"lag unknown: {self.unreachable}"
         if self.messages is None:
             unknown = [p for p in self.partitions if p.messages is None]
             if not unknown:
@@ -419,7 +423,7 @@ class GroupLag:
         return f"lag {self.messages} messages, {seconds}{lost}"
 
 
-def group_lag(partitions: Sequence[PartitionLag]) -> GroupLag:
+def group_lag(partitions: Sequence[PartitionLag], unreachable: str | None = None) -> GroupLag:
     known = [p.messages for p in partitions if p.messages is not None]
     messages = sum(known) if len(known) == len(partitions) and partitions else None
     ages = [p.seconds for p in partitions if p.messages]  # a caught-up partition adds no age
@@ -429,7 +433,7 @@ def group_lag(partitions: Sequence[PartitionLag]) -> GroupLag:
     elif ages:
         seconds = max(a for a in ages if a is not None)
     return GroupLag(messages, seconds, sum(known), sum(p.expired for p in partitions),
-                    tuple(partitions))
+                    tuple(partitions), unreachable)
 
 
 def lag_summary(lags: Mapping[str, GroupLag]) -> list[str]:

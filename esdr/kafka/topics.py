@@ -25,9 +25,10 @@ apply which API to call:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from esdr.changes import FOREIGN, Change, Note, plan_each
+from esdr.changes import FOREIGN, Change, Note, drift, plan_each
 from esdr.kafka.model import KafkaCluster
 
 KIND = "kafka_topic"
@@ -73,6 +74,54 @@ def is_internal(name: str) -> bool:
     return name.startswith("__")
 
 
+# --- the record of the topics esdr manages -----------------------------------------------------
+#
+# Only a topic named here is ever deleted by esdr (and only with the destructive switch); any
+# other topic not in the estate is foreign and left alone. Kafka topics carry no free-form
+# metadata (a topic config Kafka does not know is refused: INVALID_CONFIG), and the Kafka
+# cluster is not one of the search clusters whose `esdr-managed` index keeps their registry
+# (esdr.reconcile.registry), so the record lives in the Kafka cluster itself, the way Kafka's
+# own tools keep state there: one compacted topic, one key, the latest value wins, as Kafka
+# Connect's config topic and Schema Registry's `_schemas` do
+# (https://kafka.apache.org/44/design/design/#compaction). Whoever deploys from whichever
+# machine reads the same record. Its name is the Elasticsearch registry's.
+REGISTRY_TOPIC = "esdr-managed"
+REGISTRY_KEY = "registry"
+REGISTRY_KEPT = 100  # destructive entries kept, as esdr.reconcile.registry.DESTRUCTIVE_KEPT
+
+
+def registry_topic(cluster: KafkaCluster) -> dict[str, Any]:
+    """The record's topic: one partition (one key), the cluster's factor, compacted."""
+    return {"partitions": 1, "replication_factor": cluster.default_replication_factor,
+            "config": {"cleanup.policy": "compact"}}
+
+
+def empty_record() -> dict[str, Any]:
+    return {"topics": [], "destructive": []}
+
+
+def record_of(value: Any) -> dict[str, Any]:
+    """A record read back (None: none written yet); what is not a list of names is ignored."""
+    record = empty_record()
+    if isinstance(value, dict):
+        topics = value.get("topics")
+        if isinstance(topics, list):
+            record["topics"] = sorted({t for t in topics if isinstance(t, str)})
+        destructive = value.get("destructive")
+        if isinstance(destructive, list):
+            record["destructive"] = [d for d in destructive if isinstance(d, dict)]
+    return record
+
+
+def with_topics(record: dict[str, Any], managed: set[str], applied: list[Change] = (),
+                by: str = "", at: str = "") -> dict[str, Any]:
+    """The record holding ``managed``, the destructive ones of ``applied`` appended."""
+    entries = [{"kind": c.kind, "name": c.name, "action": c.action, "at": at, "by": by}
+               for c in applied if c.destructive]
+    kept = [*record.get("destructive", []), *entries][-REGISTRY_KEPT:]
+    return {**record, "topics": sorted(managed), "destructive": kept}
+
+
 def _retention_value(config: dict[str, str], key: str) -> float:
     value = config.get(key, _DEFAULTS[key])
     if key.startswith("local.") and value == "-2":
@@ -99,7 +148,7 @@ def deletes_data(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 def plan_topic(name: str, desired: dict[str, Any] | None, observed: dict[str, Any] | None,
                managed: set[str]) -> tuple[list[Change], list[Note]]:
-    if is_internal(name):
+    if is_internal(name) or name == REGISTRY_TOPIC:  # Kafka's, or esdr's own record
         return [], []
     if desired is None:
         if observed is None:
@@ -156,3 +205,92 @@ def plan_topics(desired: dict[str, dict[str, Any]], observed: dict[str, dict[str
 def plan_cluster_topics(cluster: KafkaCluster, observed: dict[str, dict[str, Any]],
                         managed: set[str]) -> tuple[list[Change], list[Note]]:
     return plan_topics(desired_topics(cluster), observed, managed)
+
+
+# --- one Kafka cluster's topics: the plan, and what the deploy does with it -------------------
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    """The topics of one Kafka cluster, desired against observed, and the managed record."""
+
+    cluster: str
+    where: str  # the brokers asked, for messages
+    changes: list[Change] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    desired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=empty_record)  # as read (empty: none yet)
+
+    @property
+    def managed(self) -> set[str]:
+        return set(self.record.get("topics", []))
+
+    @property
+    def drift(self) -> list[Change]:
+        return drift(self.changes)
+
+    @property
+    def blocking(self) -> list[Note]:
+        return [n for n in self.notes if n.blocking]
+
+    def applicable(self, allow_destructive: bool) -> list[Change]:
+        """The drifting changes ``apply_topics`` would make: not a new replication factor (not
+        reassigned), not a destructive one without the switch."""
+        return [c for c in self.drift if c.kind != KIND_REPLICATION
+                and (allow_destructive or not c.destructive)]
+
+    def pending_destructive(self, allow_destructive: bool) -> list[Change]:
+        return [] if allow_destructive else [c for c in self.drift if c.destructive]
+
+    def managed_after(self, allow_destructive: bool = True) -> set[str]:
+        """esdr manages what the estate asks for (created, or found and adopted) and what it
+        held before, minus what it deletes (a delete skipped without the switch stays)."""
+        deleted = {c.name for c in self.applicable(allow_destructive)
+                   if c.kind == KIND and c.action == "deleted"}
+        return (self.managed | set(self.desired)) - deleted
+
+    def needs_write(self, allow_destructive: bool) -> bool:
+        return bool(self.applicable(allow_destructive)) \
+            or self.managed_after(allow_destructive) != self.managed
+
+    def decision(self, allow_destructive: bool) -> str:
+        """What the deploy does: "fail" (a blocking note: nothing is written, as
+        ``apply_topics`` refuses it), "apply" (a change or a record to write), or "noop" (no
+        change: the rerun of a converged estate)."""
+        if self.blocking:
+            return "fail"
+        return "apply" if self.needs_write(allow_destructive) else "noop"
+
+
+def plan_of(cluster_name: str, cluster: KafkaCluster, observed: dict[str, dict[str, Any]],
+            record: dict[str, Any] | None, where: str = "",
+            notes: list[Note] | None = None) -> TopicPlan:
+    """The plan of the estate's topics of ``cluster`` against ``observed``, with the managed
+    record as read (None: none yet); ``notes``: the observer's, shown first."""
+    desired = desired_topics(cluster)
+    record = record_of(record)
+    changes, planned = plan_topics(desired, observed, set(record["topics"]))
+    return TopicPlan(cluster_name, where or cluster_name, changes, [*(notes or []), *planned],
+                     desired, record)
+
+
+def plan_lines(plan: TopicPlan, verbose: bool = False) -> list[str]:
+    """The per-topic diff as `esdr plan` and the deploy print it."""
+    lines = [f"kafka cluster {plan.where}:"]
+    shown = plan.changes if verbose else plan.drift
+    lines += ["  " + line for c in shown for line in c.line().splitlines()]
+    lines += ["  " + n.line() for n in plan.notes]
+    topics = {c.name for c in plan.changes}
+    counts = {a: len({c.name for c in plan.changes if c.action == a}
+                     if a != "unchanged" else
+                     topics - {c.name for c in plan.drift})
+              for a in ("created", "changed", "deleted", "unchanged")}
+    lines.append("  topics: " + ", ".join(f"{n} {a}" for a, n in counts.items()))
+    before, after = plan.managed, plan.managed_after()
+    if after - before:
+        lines.append(f"  record {REGISTRY_TOPIC}: records topics {', '.join(sorted(after - before))}"
+                     " as managed by esdr")
+    if before - after:
+        lines.append(f"  record {REGISTRY_TOPIC}: no longer records topics "
+                     f"{', '.join(sorted(before - after))}")
+    return lines

@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from esdr.kafka.model import KafkaCluster, KafkaEstate
+from esdr.kafka.model import KafkaCluster, KafkaEstate, parse_kafka_estate
+from esdr.kafka.topics import REGISTRY_TOPIC
 from esdr.problems import Problem
 
 # Topic-level configs of Kafka 4.x (https://kafka.apache.org/44/configuration/topic-configs/).
@@ -230,6 +231,11 @@ def validate_topics(cluster_name: str, cluster: KafkaCluster) -> list[Problem]:
         topic = cluster.topics[name]
         rf = cluster.replication_factor(name)
         isr = cluster.topic_min_insync(name)
+        if name == REGISTRY_TOPIC:
+            out.append(Problem(
+                where, "kafka-topic-name-reserved",
+                f"{REGISTRY_TOPIC} is the compacted topic where esdr records the topics it "
+                "manages (esdr.kafka.topics); name the topic otherwise"))
         if rf > brokers:
             out.append(Problem(
                 where, "kafka-topic-replication-above-brokers",
@@ -388,3 +394,32 @@ def validate_deployable(name: str, cluster: KafkaCluster) -> list[Problem]:
             "would run unchecked on every host; Apache publishes <archive>.sha512 beside each "
             "release (https://downloads.apache.org/kafka/)")]
     return []
+
+
+def check_section(raw_estate: object) -> tuple[KafkaEstate | None, list[Problem]]:
+    """The estate's ``kafka:`` section checked as the deploy's preflight checks it before any
+    host is touched: its shape, the design rules and what the install needs. ``(None, [])``
+    when the estate has no such section; ``(None, problems)`` when it cannot be read."""
+    section = raw_estate.get("kafka") if isinstance(raw_estate, Mapping) else None
+    if section is None:
+        return None, []
+    source = f"estate {raw_estate.get('_source', 'estate')}: kafka"  # type: ignore[union-attr]
+    if not isinstance(section, Mapping):
+        return None, [Problem(source, "input-wrong-type",
+                              "must be a mapping of kafka_clusters, search_clusters, pipelines")]
+    model, problems = parse_kafka_estate(section, source)
+    if model is None:
+        return None, problems
+    deployable = [p for name, cluster in sorted(model.kafka_clusters.items())
+                  for p in validate_deployable(name, cluster)]
+    return model, problems + validate_estate(model) + deployable
+
+
+def cluster_summary(name: str, cluster: KafkaCluster) -> str:
+    """One line for ``esdr validate``: the cluster's nodes, their zones, its topics."""
+    zones = sorted({node.zone for node in (*cluster.controllers.values(),
+                                           *cluster.brokers.values())})
+    topics = ", ".join(sorted(cluster.topics)) or "none"
+    return (f"kafka cluster {name}, {len(cluster.brokers)} brokers, "
+            f"{len(cluster.controllers)} controllers, zones {', '.join(zones)}, "
+            f"topics {topics}")

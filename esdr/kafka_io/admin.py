@@ -96,11 +96,10 @@ class Tls:
     key_file: str | None = None
 
 
-def admin_client(bootstrap: str, tls: Tls | None = None, timeout: float = TIMEOUT,
-                 extra: Mapping[str, Any] | None = None) -> AdminClient:
-    """An AdminClient for ``bootstrap`` (``host:port,...``). Without ``tls``: plaintext, which
-    only a loopback lab may use. librdkafka's own log lines go to the ``esdr.kafka_io`` logger,
-    not to stderr."""
+def client_config(bootstrap: str, tls: Tls | None = None, timeout: float = TIMEOUT,
+                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """librdkafka's settings every esdr client of ``bootstrap`` shares (admin, the record's
+    producer and consumer): the TLS side and the bounds."""
     config: dict[str, Any] = {
         "bootstrap.servers": bootstrap,
         "client.id": "esdr",
@@ -115,7 +114,16 @@ def admin_client(bootstrap: str, tls: Tls | None = None, timeout: float = TIMEOU
             config.update({"ssl.certificate.location": tls.cert_file,
                            "ssl.key.location": tls.key_file or tls.cert_file})
     config.update(extra or {})
-    client = AdminClient(config)
+    return config
+
+
+def admin_client(bootstrap: str, tls: Tls | None = None, timeout: float = TIMEOUT,
+                 extra: Mapping[str, Any] | None = None) -> AdminClient:
+    """An AdminClient for ``bootstrap`` (``host:port,...``). Without ``tls``: plaintext, which
+    only a loopback lab may use. librdkafka's own log lines go to the ``esdr.kafka_io`` logger,
+    not to stderr."""
+    client = AdminClient(client_config(bootstrap, tls, timeout, extra))
+    client.esdr_config = client_config(bootstrap, tls, timeout, extra)  # for the record's clients
     client.esdr_bootstrap = bootstrap  # named in error messages
     return client
 

@@ -30,6 +30,7 @@ from esdr.kafka.pipeline_service import GroupLag, PartitionLag, group_lag, parti
 
 LOG = logging.getLogger("esdr.kafka_io.lag")
 TIMEOUT = 10.0
+MIN_WAIT = 0.05  # seconds: less left than this before a request is not asking at all
 _TRANSIENT = {"NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE"}
 
 
@@ -40,12 +41,25 @@ def _consumer(settings: Mapping[str, Any], group: str) -> Consumer:
 
 
 def read_lag(settings: Mapping[str, Any], group: str, topics: Sequence[str],
-             timeout: float = TIMEOUT, now_ms: int | None = None) -> GroupLag:
-    """The lag of ``group`` over ``topics``; each request bounded by ``timeout`` seconds.
-    ``settings``: the librdkafka client settings (bootstrap servers, TLS;
-    ``esdr.kafka_io.pipeline.kafka_settings`` gives a service's)."""
+             timeout: float = TIMEOUT, now_ms: int | None = None,
+             deadline: float | None = None) -> GroupLag:
+    """The lag of ``group`` over ``topics``; each request bounded by ``timeout`` seconds and,
+    with ``deadline`` (a ``time.monotonic()`` time), the whole read by it: what is not read by
+    then is unknown, saying so. ``settings``: the librdkafka client settings (bootstrap servers,
+    TLS; ``esdr.kafka_io.pipeline.kafka_settings`` gives a service's; a ``log_level`` there is
+    kept, else errors only)."""
     settings = {k: v for k, v in settings.items() if k not in ("logger", "client.id")}
-    settings["log_level"] = 3  # errors only: an unreachable broker is the answer, not noise
+    # errors only by default: an unreachable broker is the answer, not noise
+    settings.setdefault("log_level", 3)
+    end = deadline if deadline is not None else float("inf")
+
+    def left() -> float:
+        """This request's bound: ``timeout``, or less when the deadline is nearer."""
+        return min(timeout, end - time.monotonic())
+
+    late = "not answered by the deadline"
+    if left() < MIN_WAIT:
+        return group_lag([], unreachable="no time left to ask Kafka")
     reader = _consumer(settings, group)
     unknown: list[PartitionLag] = []
     partitions: list[TopicPartition] = []
@@ -54,10 +68,9 @@ def read_lag(settings: Mapping[str, Any], group: str, topics: Sequence[str],
     marks: dict[tuple[str, int], tuple[int | None, int | None, str | None]] = {}
     try:
         try:
-            metadata = reader.list_topics(timeout=timeout)
+            metadata = reader.list_topics(timeout=left())
         except KafkaException as error:
-            return group_lag([PartitionLag(t, -1, None, None, reason=f"Kafka unreachable: "
-                                           f"{_text(error)}") for t in topics])
+            return group_lag([], unreachable=f"Kafka unreachable: {_text(error)}")
         for topic in topics:
             found = metadata.topics.get(topic)
             if found is None or found.error is not None:
@@ -67,10 +80,11 @@ def read_lag(settings: Mapping[str, Any], group: str, topics: Sequence[str],
             partitions += [TopicPartition(topic, p) for p in sorted(found.partitions)]
         if not partitions:
             return group_lag(unknown)
-        deadline = time.monotonic() + timeout
-        while True:
+        retry_until = min(time.monotonic() + timeout, end)
+        committed_problem = late
+        while left() >= MIN_WAIT:
             try:
-                for tp in reader.committed(partitions, timeout=timeout):
+                for tp in reader.committed(partitions, timeout=left()):
                     if tp.error is None:
                         committed[(tp.topic, tp.partition)] = (tp.offset if tp.offset >= 0
                                                                else None)
@@ -80,13 +94,16 @@ def read_lag(settings: Mapping[str, Any], group: str, topics: Sequence[str],
                 committed_problem = ("the group's committed offsets are unreadable: "
                                      f"{_text(error)}")
                 # the group's coordinator moving or loading answers this for a moment
-                if _name(error) not in _TRANSIENT or time.monotonic() > deadline:
+                if _name(error) not in _TRANSIENT or time.monotonic() > retry_until:
                     break
                 time.sleep(0.2)
         for tp in partitions:
             key = (tp.topic, tp.partition)
+            if left() < MIN_WAIT:
+                marks[key] = (None, None, f"the partition's offsets: {late}")
+                continue
             try:
-                low, high = reader.get_watermark_offsets(tp, timeout=timeout, cached=False)
+                low, high = reader.get_watermark_offsets(tp, timeout=left(), cached=False)
                 marks[key] = (low, high, None)
             except KafkaException as error:
                 marks[key] = (None, None, f"the partition's offsets are unreadable: "
@@ -101,7 +118,7 @@ def read_lag(settings: Mapping[str, Any], group: str, topics: Sequence[str],
             start = mine if mine is not None and mine >= low else low
             if start < high:
                 wanted[key] = start
-    stamps = _timestamps(settings, wanted, timeout)
+    stamps = _timestamps(settings, wanted, left())
     now = now_ms if now_ms is not None else int(time.time() * 1000)
     out = list(unknown)
     for tp in partitions:
@@ -116,7 +133,7 @@ def _timestamps(settings: Mapping[str, Any], wanted: Mapping[tuple[str, int], in
                 timeout: float) -> dict[tuple[str, int], int]:
     """The timestamp (ms) of the message at each wanted offset, where one could be read within
     ``timeout`` in all. A throwaway group id: this consumer only assigns, never commits."""
-    if not wanted:
+    if not wanted or timeout < MIN_WAIT:
         return {}
     reader = _consumer(settings, f"esdr-lag-{uuid.uuid4().hex[:12]}")
     found: dict[tuple[str, int], int] = {}

@@ -32,6 +32,7 @@ from esdr.kafka.model import KafkaCluster, KafkaEstate
 from esdr.kafka.render import server_properties
 from esdr.model import Topology
 from esdr.operations import archive, secret_files
+from esdr.operations import kafka as kafka_ops
 from esdr.paths import confined
 from esdr.render import RenderedFile
 from esdr.security import certs, store
@@ -137,7 +138,7 @@ def kafka_material(topology: Topology, cluster_name: str, cluster: KafkaCluster,
     if built:
         issued.append("trust store")
     clients = {}
-    for name in cluster.tls.clients:
+    for name in cluster.client_identities():  # tls.clients and esdr-admin (topics)
         client_cert, client_key, reason = _identity(
             topology, ca, _paths(directory, cluster_name, "clients", f"{name}.crt"),
             _paths(directory, cluster_name, "clients", f"{name}.key"), name, [], staged, now,
@@ -298,12 +299,15 @@ def kafka_node(cluster_name: str, cluster: KafkaCluster, seed: str):
     )
     # The restart first: on a first deploy it is the start (systemctl restart starts a stopped
     # unit), and the next operation then only enables it, instead of starting and restarting.
-    # One host at a time (_serial), never the whole quorum at once; not yet gated on the node
-    # rejoining (in sync again) as the Elasticsearch roll is.
-    systemd.service(
+    # One host at a time (_serial), each listening again before the next goes down; not yet
+    # gated on its partitions being in sync again as the Elasticsearch roll is on green.
+    port = cluster.broker_port if host.name in cluster.brokers else cluster.controller_port
+    address = cluster.address(host.name)
+    kafka_ops.restarted(
         name=f"Restart {unit.SERVICE} (config, stores, unit or version changed)",
-        service=f"{unit.SERVICE}.service",
-        restarted=True,
+        service=unit.SERVICE,
+        address=address,
+        port=port,
         _if=lambda: any(op.did_change() for op in changed),
         _serial=True,
     )
@@ -312,6 +316,13 @@ def kafka_node(cluster_name: str, cluster: KafkaCluster, seed: str):
         service=f"{unit.SERVICE}.service",
         running=True,
         enabled=True,
+    )
+    # The hosts together: a controller does not finish starting until a majority has.
+    kafka_ops.listening(
+        name=f"{unit.SERVICE} listens on {address}:{port}",
+        service=unit.SERVICE,
+        address=address,
+        port=port,
     )
 
 

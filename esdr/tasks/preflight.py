@@ -13,11 +13,10 @@ from esdr.checks.gateway import validate_tier
 from esdr.errors import BadInput
 from esdr.gateway.model import GatewayTier
 from esdr.gateway.render import host_files
-from esdr.kafka.model import KafkaEstate, parse_kafka_estate
+from esdr.kafka.model import KafkaEstate
 from esdr.kafka.render import server_properties
 from esdr.kafka.unit import unit as kafka_unit
-from esdr.kafka.validate import validate_deployable
-from esdr.kafka.validate import validate_estate as validate_kafka
+from esdr.kafka.validate import check_section as check_kafka_section
 from esdr.model import Topology
 from esdr.problems import Problem, errors
 from esdr.render import distribution_rewrites, node_files
@@ -91,23 +90,12 @@ def kafka_estate() -> tuple[KafkaEstate, str] | None:
     if hasattr(context, _CHECKED):
         return getattr(context, _CHECKED)
     topology = project().topology
-    raw = topology.cluster.settings.get("es_estate")
-    section = raw.get("kafka") if isinstance(raw, Mapping) else None
-    if section is None:
+    model, problems = check_kafka_section(topology.cluster.settings.get("es_estate"))
+    if model is None and not problems:
         setattr(context, _CHECKED, None)
         return None
-    source = f"estate {raw.get('_source', 'estate')}: kafka"
-    if not isinstance(section, Mapping):
-        raise PyinfraError(f"esdr refuses this Kafka estate; nothing was changed:\n  "
-                           f"{source}: must be a mapping of kafka_clusters, search_clusters, "
-                           "pipelines [input-wrong-type]")
-    model, problems = parse_kafka_estate(section, source)
-    if model is None:
-        _refuse_errors("Kafka estate", problems)
+    _refuse_errors("Kafka estate", problems)
     assert model is not None
-    deployed = [p for name, cluster in sorted(model.kafka_clusters.items())
-                for p in validate_deployable(name, cluster)]
-    _refuse_errors("Kafka estate", validate_kafka(model) + deployed)
 
     def render_all() -> list:
         out = []

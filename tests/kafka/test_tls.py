@@ -197,3 +197,10 @@ def test_material_is_issued_once_and_the_same_on_a_rerun(tmp_path: Path) -> None
 
     client_cert = x509.load_pem_x509_certificate(first.clients["orders-producer"][0])
     assert client_cert.subject.rfc4514_string() == "CN=orders-producer"
+    # esdr's own identity for converging topics, issued without being named in tls.clients
+    assert sorted(first.clients) == ["esdr-admin", "orders-producer"]
+    admin_cert = x509.load_pem_x509_certificate(first.clients["esdr-admin"][0])
+    assert admin_cert.subject.rfc4514_string() == "CN=esdr-admin"
+    usages = admin_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH in usages
+    assert (secrets / "clients" / "esdr-admin.key").stat().st_mode & 0o077 == 0

@@ -44,6 +44,7 @@ from esdr.kafka_io.admin import admin_client
 from esdr.kafka_io.lag import read_lag
 from esdr.kafka_io.pipeline import kafka_settings
 from esdr_lab import kafka_broker
+from tests.kafka_io.test_status_lag_on_a_broker import commit_at
 
 opensearchpy = pytest.importorskip("opensearchpy")
 loopback_engine = pytest.importorskip("esdr_lab.loopback_engine")
@@ -408,13 +409,9 @@ def test_the_lag_counts_messages_and_seconds_and_is_unknown_without_a_broker(
     produce(broker, "lagging", keyed(40))
     config = config_for(broker, engine_url, secrets, "lagging", "lagging")
     # commit 10 of partition 0 by hand, as the service would after a batch
-    setter = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "g-lagging",
-                       "enable.auto.commit": False})
-    try:
-        setter.commit(offsets=[TopicPartition("lagging", 0, 10),
-                               TopicPartition("lagging", 1, 0)], asynchronous=False)
-    finally:
-        setter.close()
+    # (retried while the broker's first group has no coordinator yet: this test alone)
+    commit_at(broker.bootstrap, "g-lagging", [TopicPartition("lagging", 0, 10),
+                                              TopicPartition("lagging", 1, 0)])
     time.sleep(1.0)
     seen = lag(config)
     assert seen.messages == 40 - 10

@@ -248,3 +248,80 @@ def test_the_broker_runs_on_the_rendered_tls_settings(tls_broker) -> None:
     for line in passwords.splitlines():
         if "=" in line:
             assert line.split("=", 1)[1] not in properties
+
+
+def test_topics_converge_over_tls_as_the_deploy_does(tls_broker) -> None:
+    """esdr's own path (esdr.kafka_io.cluster) over the TLS listener with a client certificate
+    of the estate CA, as the deploy's step takes it with esdr-admin: the topics are created, the
+    record in esdr-managed is written and read back by its TLS producer and consumer, and the
+    next plan is no change."""
+    from esdr.kafka.topics import REGISTRY_TOPIC
+    from esdr.kafka_io.admin import Tls, admin_client, observe_topics
+    from esdr.kafka_io.cluster import converge_cluster_topics, plan_cluster_topics
+
+    directory = tls_broker.broker.directory
+    port = int(tls_broker.broker.bootstrap.rsplit(":", 1)[1])
+    cluster = KafkaCluster.model_validate({
+        **_cluster(directory, port, port + 1).model_dump(),
+        "topics": {"tls.converged": {"partitions": 2, "config": {"retention.ms": 86400000}}}})
+    admin = admin_client(tls_broker.broker.bootstrap,
+                         Tls(str(tls_broker.ca), str(tls_broker.client_cert),
+                             str(tls_broker.client_key)), timeout=10)
+    plan = plan_cluster_topics(admin, CLUSTER_NAME, cluster)
+    assert plan.decision(False) == "apply"
+    applied, _, _ = converge_cluster_topics(admin, plan, cluster)
+    assert [(c.name, c.action) for c in applied] == [("tls.converged", "created")]
+    again = plan_cluster_topics(admin, CLUSTER_NAME, cluster)
+    assert again.managed == {"tls.converged"} and again.decision(False) == "noop"
+    assert observe_topics(admin)[REGISTRY_TOPIC]["config"] == {"cleanup.policy": "compact"}
+
+
+def test_status_reads_a_pipeline_lag_over_tls_as_esdr_admin(tls_broker, tmp_path) -> None:
+    """`esdr status`'s pipeline line over the TLS listener with the client settings of
+    esdr.kafka_io.cluster: the estate CA and the esdr-admin identity from the estate's secrets
+    directory (here a copy of a client certificate the estate CA issued). The group never
+    committed: its lag is bounded by what the topic holds, and known to be read over TLS."""
+    from esdr.kafka_io.admin import Tls, admin_client
+    from esdr.kafka_io.cluster import admin_identity
+    from esdr.model import HostSpec, topology_from_hosts
+    from esdr.security.certs import ca_pem_path
+    from esdr.status.read import Target, read_all
+    from esdr.status.report import Thresholds
+
+    directory = tls_broker.broker.directory
+    port = int(tls_broker.broker.bootstrap.rsplit(":", 1)[1])
+    topics = {"tls.lagging": {"partitions": 1}, "tls.lagging.dead": {"partitions": 1}}
+    cluster = {**_cluster(directory, port, port + 1).model_dump(), "topics": topics}
+    admin = admin_client(tls_broker.broker.bootstrap,
+                         Tls(str(tls_broker.ca), str(tls_broker.client_cert),
+                             str(tls_broker.client_key)), timeout=10)
+    for future in admin.create_topics([NewTopic(t, num_partitions=1, replication_factor=1)
+                                       for t in topics], request_timeout=10).values():
+        future.result(timeout=20)
+    producer = Producer(tls_broker.authenticated(acks="all"))
+    for i in range(5):
+        producer.produce("tls.lagging", key=f"k{i}".encode(), value=b"{}")
+    assert producer.flush(30) == 0
+    estate = {"_source": "estates/tls.yml", "kafka": {
+        "kafka_clusters": {CLUSTER_NAME: cluster},
+        "search_clusters": {"esdr-dc1": {"hosts": ["https://127.0.0.1:9200"],
+                                         "password_variable": "P"}},
+        "pipelines": {"orders": {"kafka_cluster": CLUSTER_NAME, "topics": ["tls.lagging"],
+                                 "target": "orders", "clusters": ["esdr-dc1"],
+                                 "dead_letter_topic": "tls.lagging.dead"}}}}
+    data = {"zone": "az1", "es_cluster_name": "esdr-dc1", "es_version": "8.19.21",
+            "es_security": False, "es_http_port": kafka_broker.free_port(),
+            "es_api_transport": "direct", "es_secrets_dir": str(tmp_path), "es_estate": estate}
+    topology = topology_from_hosts("dc1", [HostSpec("n1", ("es_master", "es_data"),
+                                                    {**data, "ssh_hostname": "127.0.0.1"})])
+    shutil.copy(tls_broker.ca, ca_pem_path(topology))
+    cert, key = admin_identity(topology, CLUSTER_NAME)
+    cert.parent.mkdir(parents=True)
+    shutil.copy(tls_broker.client_cert, cert)
+    shutil.copy(tls_broker.client_key, key)
+    [dc1] = read_all([Target("dc1", "inventories/dc1.py", topology, Thresholds(timeout=6))],
+                     6.0)
+    [line] = dc1.pipelines
+    assert line.error is None and line.unreachable is None, line
+    assert line.messages.value is None and line.messages.at_most == 5
+    assert "no committed offset" in (line.messages.unknown or "")

@@ -207,8 +207,10 @@ def test_dc_loss_drill_promote_then_failback(lab, os_lab):
     # every write DC2 acknowledged through the alias is in DC2's promoted orders
     assert drill.missing_ids(dc2, ORDERS, [a.id for a in writer.acked("dc2")]) == []
     # promote's report: a window from the in-sync record `esdr status` wrote before the loss,
-    # holding every acknowledged write DC2 lacks (it may over-state, never under-state)
-    assert "(seen now; recorded)" in result.in_sync_seen, result.in_sync_seen
+    # holding every acknowledged write DC2 lacks (it may over-state, never under-state); the
+    # pair line of DC2's follower, which ends "(seen now; recorded)" once a run recorded it
+    assert "follower dc2:orders active" in result.in_sync_seen, result.in_sync_seen
+    assert result.in_sync_seen.endswith("(seen now; recorded)"), result.in_sync_seen
     assert result.window["since"] is not None, result.window
     assert result.window["uncovered"] == [], result.window
     alias = dc2.indices.get_alias(name=ORDERS_WRITE)

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+import esdr
 from esdr.errors import BadInput
 from esdr.gateway.model import GatewayTier
 from esdr.gateway.render import gateway_unit, gateway_yml, keepalived_conf, nginx_site
@@ -639,7 +640,7 @@ def test_a_newline_in_an_upstream_name_is_refused() -> None:
 
 # --- every template -----------------------------------------------------------------------------
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(esdr.__file__).resolve().parent / "templates"  # what PackageLoader("esdr") reads
 FORMAT_FILTERS = r"comment|yaml_value|systemd|jvm|q|keepalived|nginx"
 # Expressions of esdr's own constants, no value from an inventory: nothing to escape.
 CONSTANTS = {

@@ -20,7 +20,7 @@ from esdr.errors import BadInput, EsdrError, InvalidProject
 from esdr.problems import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILT_IN = {"validate", "render", "plan", "apply", "promote", "failback", "certs", "gateway",
+BUILT_IN = {"init", "validate", "render", "plan", "apply", "promote", "failback", "certs", "gateway",
             "secrets"}
 
 
