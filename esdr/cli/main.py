@@ -28,6 +28,7 @@ BUILT_IN = {
     "gateway": ("gateway", "gateway"),
     "secrets": ("secrets", "secrets"),
     "status": ("status", "status"),
+    "verify": ("verify", "verify"),
 }
 
 

@@ -46,6 +46,7 @@ from esdr.render import (
 SERVICE = "infini-gateway"
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 NGINX_SITE = "/etc/nginx/conf.d/esdr-gateways.conf"
+SECRETS_MODE = "600"  # the passwords' EnvironmentFile, the gateway user's alone
 NGINX_TLS_DIR = "/etc/nginx/esdr-tls"  # root only: Nginx's master reads its key as root
 
 # Reads go to the read flow, everything else is a write (https://docs.infinilabs.com/gateway/).
@@ -442,4 +443,4 @@ def secrets_file(tier: GatewayTier) -> RenderedFile:
                             hint=PASSWORD_FIX)
         values[runtime_env_name(c.name)] = value
     user = tier["gateway_user"]
-    return RenderedFile(env_path(tier), env_file_text(values), "600", user, user)
+    return RenderedFile(env_path(tier), env_file_text(values), SECRETS_MODE, user, user)

@@ -16,6 +16,7 @@ from esdr.facts.elasticsearch import (
     MaxMapCount,
 )
 from esdr.errors import EsdrError
+from esdr.layout import KEYSTORE_MODE
 from esdr.node_api import NodeApi, wait_until
 
 @operation()
@@ -198,4 +199,4 @@ def keystore_created(
         env += f" {prefix}_JAVA_HOME={shlex.quote(java_home)}"
     yield f"{env} {shlex.quote(install_dir)}/bin/{engine}-keystore create"
     yield f"chown root:{shlex.quote(group)} {shlex.quote(keystore)}"
-    yield f"chmod 660 {shlex.quote(keystore)}"
+    yield f"chmod {KEYSTORE_MODE} {shlex.quote(keystore)}"

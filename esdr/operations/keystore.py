@@ -10,6 +10,7 @@ from pyinfra import host
 from pyinfra.api import OperationValueError, operation
 
 from esdr.facts.elasticsearch import EsdrMarkers
+from esdr.layout import KEYSTORE_MODE
 from esdr.operations.secret_files import staged_upload, staging_path
 from esdr.security.config import ESDR_ETC
 from esdr.security.refs import Secret
@@ -104,7 +105,7 @@ def keystore_entries(
         f"rc=$?; rm -f {q_temp}; test $rc -eq 0"
     )
     q_keystore = shlex.quote(keystore)
-    yield f"chown root:{shlex.quote(group)} {q_keystore} && chmod 660 {q_keystore}"
+    yield f"chown root:{shlex.quote(group)} {q_keystore} && chmod {KEYSTORE_MODE} {q_keystore}"
     yield "umask 077 && " + " && ".join(
         f"echo {shlex.quote(entries[e].marker)} > {shlex.quote(marker_path(e, marker_dir))}"
         for e in missing)

@@ -10,6 +10,7 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import apt, files, server, systemd
 
+from esdr import layout
 from esdr.errors import EsdrError
 from esdr.gateway.model import LB_GROUP, GatewayHost, GatewayTier, front_door_sans
 from esdr.gateway.render import (
@@ -72,13 +73,14 @@ def tls_files(paths: TlsPaths, material: tuple[bytes, bytes, bytes], user: str,
               what: str) -> list:
     """The CA, certificate (0644) and key (0600, ``user``) on the host; the changed ones."""
     cert, key, ca = material
+    ca_file, cert_file, key_file = layout.tier_tls(paths, user)
     return [
-        known.put(f"Estate CA certificate ({what})", ca.decode(), paths.ca, "root", "root",
-                  "644"),
-        known.put(f"TLS certificate ({what})", cert.decode(), paths.cert, "root", "root",
-                  "644"),
-        known.secret_file(f"TLS private key ({what}, 0600 {user})", paths.key,
-                          Secret(key.decode()), user, user, "600"),
+        known.put(f"Estate CA certificate ({what})", ca.decode(), ca_file.path, ca_file.user,
+                  ca_file.group, ca_file.mode),
+        known.put(f"TLS certificate ({what})", cert.decode(), cert_file.path, cert_file.user,
+                  cert_file.group, cert_file.mode),
+        known.secret_file(f"TLS private key ({what}, 0{key_file.mode} {user})", key_file.path,
+                          Secret(key.decode()), key_file.user, key_file.group, key_file.mode),
     ]
 
 
@@ -115,7 +117,7 @@ def nginx(model: GatewayTier, host: GatewayHost):
     changed = []
     if model.tls:  # this host's certificate from the estate CA, and the CA to verify entries
         files.directory(name=f"Directory {NGINX_TLS_DIR} (root only)", path=NGINX_TLS_DIR,
-                        user="root", group="root", mode="700")
+                        user="root", group="root", mode=layout.NGINX_TLS_DIR_MODE)
         material = tls_material(front_door_sans(model, host), "nginx")
         changed = tls_files(nginx_tls_paths(), material, "root", "nginx front door")
     rendered = _file(model, host, NGINX_SITE)

@@ -11,6 +11,7 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import files, systemd
 
+from esdr import layout
 from esdr.tasks.rendered import put_rendered
 from esdr.errors import EsdrError
 from esdr.gateway.model import GatewayHost, GatewayTier, entry_sans
@@ -82,12 +83,9 @@ def _install(model: GatewayTier):
 def infini_gateway(model: GatewayTier, gateway: GatewayHost):
     user = model["gateway_user"]
     service_account(user, model["gateway_data_dir"])
-    for path, owner, mode in (
-        (model["gateway_data_dir"], user, "750"),
-        (model["gateway_log_dir"], user, "750"),
-        (model["gateway_conf_dir"], "root", "2750"),
-    ):
-        files.directory(name=f"Directory {path}", path=path, user=owner, group=user, mode=mode)
+    for d in layout.gateway_directories(model):
+        files.directory(name=f"Directory {d.path}", path=d.path, user=d.user, group=d.group,
+                        mode=d.mode)
     link = _install(model)
 
     try:
@@ -109,7 +107,8 @@ def infini_gateway(model: GatewayTier, gateway: GatewayHost):
         changed.extend(tls_files(entry_tls_paths(model), material, user, "gateway entry"))
     elif (ca_path := cluster_ca_path(model)) is not None:  # a plain (lab) entry, HTTPS clusters
         changed.append(known.put("Estate CA certificate (the clusters' HTTPS)",
-                                 estate_ca_pem().decode(), ca_path, "root", "root", "644"))
+                                 estate_ca_pem().decode(), ca_path, "root", "root",
+                                 layout.TIER_CERT_MODE))
     rendered = [
         f for f in host_files(model, gateway) if f.path.endswith(("gateway.yml", ".service"))
     ]

@@ -7,6 +7,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import Directory
 from pyinfra.operations import files, server
 
+from esdr import layout
 from esdr.facts.elasticsearch import MaxMapCount, ServiceAccount
 from esdr.facts.plugins import EsdrPlugins
 from esdr.model import Node, Topology
@@ -18,11 +19,9 @@ from esdr.tasks import known
 from esdr.tasks.context import fact
 from esdr.tasks.kernel import kernel_settings
 
-SYSCTL_FILE = "/etc/sysctl.d/90-esdr-elasticsearch.conf"
-MAX_MAP_COUNT = 262144
-
-
-SHELL = "/usr/sbin/nologin"
+SYSCTL_FILE = layout.MAX_MAP_COUNT_FILE
+MAX_MAP_COUNT = layout.MAX_MAP_COUNT
+SHELL = layout.SERVICE_SHELL
 
 
 def service_account(user: str, home: str) -> None:
@@ -59,11 +58,12 @@ def install_elasticsearch(topology: Topology, node: Node):
 
     max_map_count = fact(host.name, MaxMapCount)
     if max_map_count["writable"]:
-        known.put(f"Persist vm.max_map_count in {SYSCTL_FILE}",
-                  f"vm.max_map_count = {MAX_MAP_COUNT}\n", SYSCTL_FILE, "root", "root", "644")
+        conf = layout.max_map_count_conf()
+        known.put(f"Persist vm.max_map_count in {conf.path}", layout.MAX_MAP_COUNT_LINE,
+                  conf.path, conf.user, conf.group, conf.mode)
     # read while preparing; nothing the deploy does lowers it
     if max_map_count["value"] < MAX_MAP_COUNT:
-        es.max_map_count(name="vm.max_map_count >= 262144", minimum=MAX_MAP_COUNT)
+        es.max_map_count(name=f"vm.max_map_count >= {MAX_MAP_COUNT}", minimum=MAX_MAP_COUNT)
     kernel_settings()
 
     url = _uploaded("the archive", cluster["es_archive_local"]) or cluster["es_archive_url"]
@@ -86,14 +86,7 @@ def install_elasticsearch(topology: Topology, node: Node):
 def directories(topology: Topology) -> list[tuple[str, str, str]]:
     """(path, owner, mode) of the directories the install makes; their group is the service
     user's."""
-    cluster = topology.cluster
-    user = cluster["es_user"]
-    return [
-        (cluster["es_data_dir"], user, "750"),
-        (cluster["es_log_dir"], user, "750"),
-        (cluster["es_conf_dir"], "root", "2750"),
-        (f"{cluster['es_conf_dir']}/jvm.options.d", "root", "2750"),
-    ]
+    return [(d.path, d.user, d.mode) for d in layout.node_directories(topology.cluster)]
 
 
 def _uploaded(what: str, local: str | None) -> str | None:

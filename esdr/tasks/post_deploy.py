@@ -14,6 +14,7 @@ from pyinfra import host, state
 from pyinfra.api import FunctionCommand, operation
 from pyinfra.api.exceptions import OperationValueError
 
+from esdr import layout
 from esdr.errors import EsdrError
 from esdr.es import client
 from esdr.model import Node, Topology
@@ -26,35 +27,18 @@ def _say(message: str) -> None:
     print(f"[esdr] {message}", file=sys.stderr, flush=True)
 
 
-def fs_repository_dirs(topology: Topology) -> list[str]:
-    """Locations of the fs repositories this cluster registers (writer or reader)."""
-    estate = topology.estate
-    alias = estate.alias_of(topology.cluster.name) if estate else None
-    if estate is None or alias is None:
-        return []
-    return sorted({
-        str(r.settings["location"])
-        for r in estate.repositories
-        if r.type == "fs" and r.settings.get("location")
-        and (r.writer == alias or alias in r.readers)
-    })
-
-
 def snapshot_directories(topology: Topology, node: Node) -> None:
     """Every path.repo entry and the shared mount of each fs repository, usable by the service
     user on every master and data node (root keeps ownership; the group gets rwx, nobody else
     anything). Before the node starts: OpenSearch refuses to start on a path.repo it cannot
     read."""
-    if not (node.is_master_eligible or node.holds_data):
-        return
-    for path in snapshot_paths(topology):
-        known.directory(f"Snapshot directory {path} usable by {topology.cluster['es_user']}",
-                        path, "root", topology.cluster["es_user"], "770")
+    for d in layout.snapshot_directories(topology, node):
+        known.directory(f"Snapshot directory {d.path} usable by {d.group}", d.path, d.user,
+                        d.group, d.mode)
 
 
 def snapshot_paths(topology: Topology) -> list[str]:
-    paths = {str(p) for p in topology.cluster["es_path_repo"] or []}
-    return sorted(paths | set(fs_repository_dirs(topology)))
+    return layout.snapshot_paths(topology)
 
 
 # The deploy's switch for destructive cluster-level changes: `pyinfra --data allow_destructive=true`

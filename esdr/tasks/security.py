@@ -11,6 +11,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import files
 
+from esdr import layout
 from esdr.gateway import cluster_user
 from esdr.model import Node, Topology
 from esdr.operations import keystore, secret_files
@@ -106,16 +107,19 @@ def secure_node(topology: Topology, node: Node):
         staged=material.staged,
         _run_once=True,
     )
-    known.directory("Directory /etc/esdr (root only)", config.ESDR_ETC, "root", "root", "700")
-    known.directory(f"Directory {paths.certs_dir}", paths.certs_dir, "root", user, "2750")
+    known.directory("Directory /etc/esdr (root only)", config.ESDR_ETC, "root", "root",
+                    layout.ESDR_ETC_MODE)
+    known.directory(f"Directory {paths.certs_dir}", paths.certs_dir, "root", user,
+                    layout.CERTS_DIR_MODE)
+    tls_mode = layout.NODE_TLS_FILE_MODE
     changed = [
         # During a CA rotation, a bundle of the old and the new CA (esdr certs rotate-ca)
         known.put("Estate CA certificate", material.certificates.ca_pem.decode(), paths.ca_cert,
-                  "root", user, "640"),
+                  "root", user, tls_mode),
         known.put("Node certificate", cert.cert_pem.decode(), paths.node_cert, "root", user,
-                  "640"),
+                  tls_mode),
         known.secret_file("Node private key", paths.node_key, Secret(cert.key_pem.decode()),
-                          "root", user, "640"),
+                          "root", user, tls_mode),
     ]
     if cluster.engine.name == "elasticsearch":
         # Not a restart reason: Elasticsearch reads bootstrap.password only while the .security
@@ -140,7 +144,7 @@ def secure_node(topology: Topology, node: Node):
         ),
         "root",
         "root",
-        "600",
+        layout.CURL_CONFIG_MODE,
     )
     return changed
 
@@ -183,11 +187,12 @@ def gateway_user(topology: Topology, material: Material) -> list:
                                         material.marker_key)
     return [
         known.put("File realm roles (the gateway's role)", cluster_user.roles_yml(), paths.roles,
-                  "root", group, "640"),
+                  "root", group, layout.FILE_REALM_MODE),
         known.secret_file("File realm users (the gateway's user, a bcrypt hash)", paths.users,
-                          Secret(cluster_user.users_file(hashed)), "root", group, "640"),
+                          Secret(cluster_user.users_file(hashed)), "root", group,
+                          layout.FILE_REALM_MODE),
         known.put("File realm user roles", cluster_user.users_roles_file(), paths.users_roles,
-                  "root", group, "640"),
+                  "root", group, layout.FILE_REALM_MODE),
     ]
 
 
@@ -201,21 +206,22 @@ def opensearch_security_config(topology: Topology, node: Node):
     material = prepared(topology)
     assert material.admin_cert is not None
     admin_cert, admin_key = material.admin_cert
+    cert_file, key_file, _, _ = layout.opensearch_security(topology.cluster)
     files.put(
         name="Admin certificate (securityadmin only)",
         src=StringIO(admin_cert.decode()),
-        dest=config.ADMIN_CERT,
-        user="root",
-        group="root",
-        mode="600",
+        dest=cert_file.path,
+        user=cert_file.user,
+        group=cert_file.group,
+        mode=cert_file.mode,
     )
     secret_files.secret_file(
         name="Admin private key (securityadmin only)",
-        dest=config.ADMIN_KEY,
+        dest=key_file.path,
         content=Secret(admin_key.decode()),
-        user="root",
-        group="root",
-        mode="600",
+        user=key_file.user,
+        group=key_file.group,
+        mode=key_file.mode,
     )
     return security_plugin_files(topology, material)
 
@@ -227,6 +233,7 @@ def security_plugin_files(topology: Topology, material: Material) -> list:
     and ``securityadmin`` (``_if`` these changed) does not run."""
     cluster = topology.cluster
     directory = f"{cluster['es_conf_dir']}/{config.SECURITY_CONFIG_SUBDIR}"
+    *_, users_file, mapping_file = layout.opensearch_security(cluster)
     hashes = {
         name: opensearch_users.password_hash(secret.reveal(), material.marker_key, name)
         for name, secret in ((config.OPENSEARCH_ADMIN_USER, material.password),
@@ -254,18 +261,18 @@ def security_plugin_files(topology: Topology, material: Material) -> list:
         ),
         secret_files.secret_file(
             name="Security plugin users (bcrypt hashes)",
-            dest=f"{directory}/internal_users.yml",
+            dest=users_file.path,
             content=Secret(users),
-            user="root",
-            group=cluster["es_user"],
-            mode="640",
+            user=users_file.user,
+            group=users_file.group,
+            mode=users_file.mode,
         ),
         files.put(
             name="Security plugin role mappings",
             src=StringIO(mapping),
-            dest=f"{directory}/roles_mapping.yml",
-            user="root",
-            group=cluster["es_user"],
-            mode="640",
+            dest=mapping_file.path,
+            user=mapping_file.user,
+            group=mapping_file.group,
+            mode=mapping_file.mode,
         ),
     ]

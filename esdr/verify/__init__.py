@@ -1,0 +1,1 @@
+"""`esdr verify`: the deployed hosts checked against the inventory (a pytest-testinfra suite)."""
