@@ -63,6 +63,10 @@ class ServicePaths:
     # is installed in ``python``'s environment
     code: str | None = "/opt/esdr-pipeline/esdr.zip"
     user: str = "esdr-pipeline"
+    # the service account's home, its own (the service keeps no state there): a home owned by
+    # root, as conf_dir is, made the account's operation and the directory's undo each other
+    # on every run
+    home: str = "/var/lib/esdr-pipeline"
     unit_dir: str = "/etc/systemd/system"
 
 

@@ -201,7 +201,8 @@ def pipeline_services(estate: KafkaEstate, services: list[tuple[str, str]]):
     user = paths.user
     made = material(estate, services)
 
-    service_account(user, paths.conf_dir)
+    service_account(user, paths.home)
+    known.directory(f"Directory {paths.home}", paths.home, user, user, "750")
     if install.python == runtime.DEBIAN_PYTHON:
         apt.packages(name=f"Package {runtime.DEBIAN_VENV_PACKAGE} (the venv's ensurepip)",
                      packages=[runtime.DEBIAN_VENV_PACKAGE], update=False)

@@ -101,8 +101,8 @@ def test_a_first_plan_installs_the_runtime_the_files_and_starts_the_service(
     names = list(plan.ops)
     venv = runtime.venv_dir(ESTATE.pipeline_install, runtime.requirements_text())
     wanted = [
-        "Directory /opt/esdr-pipeline", "Directory /etc/esdr-pipeline",
-        "Directory /etc/esdr-pipeline/tls",
+        "Directory /var/lib/esdr-pipeline", "Directory /opt/esdr-pipeline",
+        "Directory /etc/esdr-pipeline", "Directory /etc/esdr-pipeline/tls",
         "Pipeline runtime lock /opt/esdr-pipeline/requirements.txt",
         f"Pipeline runtime {venv} (from {WHEELS})", "Link /opt/esdr-pipeline/venv",
         "esdr's pipeline modules /opt/esdr-pipeline/esdr.zip",
@@ -116,7 +116,7 @@ def test_a_first_plan_installs_the_runtime_the_files_and_starts_the_service(
     ]
     positions = [next(i for i, n in enumerate(names) if n.endswith(w)) for w in wanted]
     assert positions == sorted(positions), names
-    assert plan.accounts == [("esdr-pipeline", "/etc/esdr-pipeline")]
+    assert plan.accounts == [("esdr-pipeline", "/var/lib/esdr-pipeline")]
     assert [p["packages"] for p in plan.packages] == [["python3-venv"]]
     [install] = _named(plan, f"Pipeline runtime {venv} (from {WHEELS})")
     assert "--no-index --find-links " + WHEELS in str(install)
@@ -186,7 +186,8 @@ def _converged_facts(plan: SimpleNamespace, stale: str | None = None) -> Any:
         files[item.path] = (item.content.encode(), item.user, item.group, item.mode)
     if stale:  # a file that differs on the host from what the deploy renders
         files[stale] = (b"changed by hand\n", *files[stale][1:])
-    directories = {install.root: ("root", "root", "755"),
+    directories = {paths.home: ("esdr-pipeline", "esdr-pipeline", "750"),
+                   install.root: ("root", "root", "755"),
                    paths.conf_dir: ("root", "esdr-pipeline", "750"),
                    paths.tls_dir: ("root", "esdr-pipeline", "750"),
                    paths.unit_dir: ("root", "root", "755")}
