@@ -378,8 +378,13 @@ def _process_age() -> float | None:
 @click.option("--estate/--only", "with_estate", default=True,
               help="Also read every other cluster of the estate through the inventory it "
               "names (default), or only the inventories named.")
+@click.option("--timeout", "-t", "timeout", type=click.FloatRange(min=0.5, max=60.0),
+              default=None,
+              help="Seconds from the start to the answer, instead of the inventories' "
+              "status_timeout (the monitoring-plugin -t/--timeout).")
 @click.pass_context
-def status(ctx: click.Context, inventories: tuple[str, ...], with_estate: bool) -> None:
+def status(ctx: click.Context, inventories: tuple[str, ...], with_estate: bool,
+           timeout: float | None) -> None:
     """The estate at a glance: one table per DC (health, nodes per zone, elected master,
     snapshots, nearest certificate expiry, gateway queues, pending drift), one for the
     links (remote connections, each pair's active side and follower lag) and, for an estate
@@ -406,8 +411,9 @@ def status(ctx: click.Context, inventories: tuple[str, ...], with_estate: bool) 
 
     def body() -> int:
         targets = _targets(inventories, with_estate)
-        total = min((t.thresholds.timeout for t in targets if t.error is None),
-                    default=DEFAULTS["status_timeout"])
+        total = timeout if timeout is not None else min(
+            (t.thresholds.timeout for t in targets if t.error is None),
+            default=DEFAULTS["status_timeout"])
         now = datetime.now(timezone.utc)
         dcs = read_all(targets, _read_budget(total, started), now)
         report = evaluate(dcs, now)

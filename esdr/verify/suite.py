@@ -302,9 +302,17 @@ def persistent_setting(check: Check, hosts: Hosts) -> str | None:
 
 
 def remote(check: Check, hosts: Hosts) -> str | None:
-    _, body = _cluster_api(check, hosts, "_remote/info")
+    # The persistent setting the deploy converges, not _remote/info: that answers for the node
+    # asked, and a node without the remote_cluster_client role (a dedicated master) lists no
+    # remote at all (https://www.elastic.co/guide/en/elasticsearch/reference/current/cluster-remote-info.html).
+    # Whether the link is connected is `esdr status`'s to say.
+    _, body = _cluster_api(check, hosts, "_cluster/settings?flat_settings=true")
     alias = check.expected["alias"]
-    return None if isinstance(body, dict) and alias in body else f"no remote cluster {alias}"
+    persistent = body.get("persistent", {}) if isinstance(body, dict) else {}
+    keys = (f"cluster.remote.{alias}.seeds", f"cluster.remote.{alias}.proxy_address")
+    if any(persistent.get(key) for key in keys):
+        return None
+    return f"no remote cluster {alias} in the persistent settings ({' or '.join(keys)})"
 
 
 def present(check: Check, hosts: Hosts) -> str | None:

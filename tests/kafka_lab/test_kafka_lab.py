@@ -35,22 +35,6 @@ TOPICS = {
 }
 
 
-@pytest.fixture(scope="module")
-def kafka_lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    started = time.monotonic()
-    api.up([str(REPO / INVENTORY)], fresh=True)
-    try:
-        first = run_deploy(INVENTORY)
-        print(f"\n--- first deploy: exit {first.returncode} in {first.seconds:.0f}s")
-        assert first.returncode == 0, first.stderr[-5000:]
-        yield {"api": api, "first": first, "seconds": time.monotonic() - started}
-    finally:
-        api.down()
-
-
 def _secrets():
     from esdr.security.store import default_root
 

@@ -5,10 +5,11 @@ Python from the lab mirror's wheelhouse, feeding topic ``orders`` into the inven
 OpenSearch cluster. N keyed messages produced to ``orders`` become N documents whose ids are
 the keys; the rerun of the deploy changes nothing and restarts no service.
 
-NOT YET RUN: written without a lab run (the lab is the lead's to run). Needs the lab image to
-hold python3-venv (esdr_lab/constants.py IMAGE_PACKAGES; Debian's python3 makes no venv with pip
-without it, and the lab hosts cannot reach an apt mirror), and this machine to reach the package
-registry or hold the lock's wheels in pip's cache (the mirror's wheelhouse is built from them).
+The lab image holds python3-venv (esdr_lab/constants.py IMAGE_PACKAGES: Debian's python3 makes
+no venv with pip without it, and the lab hosts reach no apt mirror); this machine must reach the
+package registry or hold the lock's wheels in pip's cache (the mirror's wheelhouse is built from
+them). The lab and its first deploy are the package's (conftest.py), shared with
+test_kafka_lab.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 
 import pytest
 
-from tests.integration.deploy_runner import REPO, run_deploy
+from tests.integration.deploy_runner import run_deploy
 
 pytestmark = pytest.mark.lab
 
@@ -33,18 +34,10 @@ INDEXED_WITHIN = 180.0  # seconds: three fresh consumers join, then bulk 500 at 
 
 
 @pytest.fixture(scope="module")
-def pipeline_lab():
-    from esdr_lab import api
-
-    api.require_lab()
-    api.up([str(REPO / INVENTORY)], fresh=True)
-    try:
-        first = run_deploy(INVENTORY)
-        print(f"\n--- first deploy: exit {first.returncode} in {first.seconds:.0f}s")
-        assert first.returncode == 0, first.stderr[-5000:]
-        yield {"api": api, "first": first}
-    finally:
-        api.down()
+def pipeline_lab(kafka_lab):
+    """The package's Kafka lab (tests/kafka_lab/conftest.py): its first deploy started the
+    pipeline services too."""
+    return kafka_lab
 
 
 def _secrets():
