@@ -39,7 +39,7 @@ def _verify(*args: str) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", "from esdr.cli.main import main; main()", "verify", INVENTORY,
-         "-vv", "-rs", *args], cwd=REPO, capture_output=True, text=True, timeout=900,
+         "-vv", "-rfs", *args], cwd=REPO, capture_output=True, text=True, timeout=900,
         check=False)
     return result, time.monotonic() - start
 
