@@ -11,6 +11,7 @@ against the estate CA and reads the superuser's credentials from a root-only con
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,15 @@ class NodeApi:
         )
         return ok, output.stdout
 
+    def failed_unit_journal(self, unit: str, lines: int) -> str | None:
+        """The last ``lines`` of ``unit``'s journal when systemd has it failed (the process
+        died), else None: a wait can then say why at once instead of after its whole bound."""
+        failed, _ = self.run(f"systemctl is-failed --quiet {shlex.quote(unit)}")
+        if not failed:
+            return None
+        _, journal = self.run(f"journalctl -u {shlex.quote(unit)} -n {lines} --no-pager -o cat")
+        return journal
+
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """(HTTP status, parsed JSON or None) of a write; status 0 when the node does not answer."""
         url = f"{self.scheme}://{self.address}:{self.port}/{path.lstrip('/')}"
@@ -99,7 +109,9 @@ class NodeApi:
 
 
 def wait_until(
-    what: str, check: Callable[[], bool], *, timeout: float, interval: float = 2.0
+    what: str, check: Callable[[], bool], *, timeout: float, interval: float = 2.0,
+    hint: str = "check the node's journal (journalctl -u elasticsearch) and rerun; "
+    "the deploy picks up where it stopped",
 ) -> float:
     """Poll ``check`` until true; bounded in time (and so in count). Returns seconds waited."""
     start = time.monotonic()
@@ -110,11 +122,7 @@ def wait_until(
         if time.monotonic() - start > timeout:
             break
         time.sleep(interval)
-    raise EsdrError(
-        f"timed out after {timeout:.0f}s waiting for {what}",
-        hint="check the node's journal (journalctl -u elasticsearch) and rerun; "
-        "the deploy picks up where it stopped",
-    )
+    raise EsdrError(f"timed out after {timeout:.0f}s waiting for {what}", hint=hint)
 
 
 def health_at_least(api: NodeApi, status: str) -> bool:

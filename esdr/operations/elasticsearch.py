@@ -110,9 +110,8 @@ def _wait_and_record(
         if uuid and api.health() is not None:
             committed.append(uuid)
             return True
-        ok, _ = api.run(f"systemctl is-failed --quiet {shlex.quote(service)}")
-        if ok:  # the node died: say why now rather than after the whole timeout
-            _, journal = api.run(f"journalctl -u {shlex.quote(service)} -n 5 --no-pager -o cat")
+        journal = api.failed_unit_journal(service, lines=5)
+        if journal is not None:  # the node died: say why now rather than after the whole timeout
             raise EsdrError(
                 f"{service} failed to start on {host.name}: {journal.strip()}",
                 hint=f"fix the cause, then rerun the deploy (journalctl -u {service} on the host)",

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shlex
-import time
 
 from pyinfra import host
 from pyinfra.api import FunctionCommand, operation
 
 from esdr.errors import EsdrError
 from esdr.facts.kafka import TcpListening
-from esdr.node_api import NodeApi
+from esdr.node_api import NodeApi, wait_until
 
 
 @operation()
@@ -55,40 +54,25 @@ def listening(service: str, address: str, port: int, timeout: int = 180):
 
 def _wait_listening(state, host, service: str, address: str, port: int, timeout: int) -> bool:
     api = NodeApi(host, address, port)
-    unit = shlex.quote(f"{service}.service")
     probe = TcpListening().command(address, port)
 
     def up() -> bool:
         _, output = api.run(probe, timeout=10)
         if TcpListening().process(output.splitlines()):
             return True
-        failed, _ = api.run(f"systemctl is-failed --quiet {unit}")
-        if failed:  # the process died: say why now rather than after the whole timeout
-            _, journal = api.run(f"journalctl -u {unit} -n 8 --no-pager -o cat")
+        journal = api.failed_unit_journal(f"{service}.service", lines=8)
+        if journal is not None:  # the process died: say why now rather than after the timeout
             raise EsdrError(
                 f"{service} failed to start on {host.name}: {_last_lines(journal)}",
                 hint=f"fix the cause, then rerun the deploy (journalctl -u {service} on the host)",
             )
         return False
 
-    _bounded_wait(f"{service} on {host.name} to listen on {address}:{port}", up, timeout)
+    wait_until(f"{service} on {host.name} to listen on {address}:{port}", up, timeout=timeout,
+               hint=f"read the journal on that host (journalctl -u {service}) and rerun; "
+               "the deploy picks up where it stopped")
     return True
 
 
 def _last_lines(journal: str) -> str:
     return " | ".join(line.strip() for line in journal.splitlines() if line.strip())[-600:]
-
-
-def _bounded_wait(what: str, check, timeout: int, interval: float = 2.0) -> None:
-    start = time.monotonic()
-    for _ in range(int(timeout / interval) + 1):  # bounded in count and in time
-        if check():
-            return
-        if time.monotonic() - start > timeout:
-            break
-        time.sleep(interval)
-    raise EsdrError(
-        f"timed out after {timeout}s waiting for {what}",
-        hint="read the journal on that host (journalctl -u kafka) and rerun; "
-        "the deploy picks up where it stopped",
-    )

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from esdr.errors import EsdrError
+from esdr import node_api
 from esdr.operations import kafka
 
 
@@ -31,7 +32,7 @@ class ScriptedHost:
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
-    monkeypatch.setattr(kafka.time, "sleep", lambda _: None)
+    monkeypatch.setattr(node_api.time, "sleep", lambda _: None)
 
 
 def test_returns_once_the_port_opens():
@@ -60,7 +61,7 @@ def test_a_failed_unit_is_named_with_its_journal_at_once():
 
 def test_gives_up_after_its_bound(monkeypatch):
     clock = iter(range(0, 1000, 7))
-    monkeypatch.setattr(kafka.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(node_api.time, "monotonic", lambda: next(clock))
     host = ScriptedHost([("/dev/tcp", True, "closed\n"), ("is-failed", False, "")])
     with pytest.raises(EsdrError) as timed_out:
         kafka._wait_listening(None, host, "kafka", "10.88.0.51", 9092, 30)
