@@ -16,7 +16,6 @@ skips (fails under CI=true).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,16 +31,6 @@ from esdr_lab import kafka_broker
 
 WAIT = 15.0  # seconds for a hand-made change to show in the broker's answers
 NAME = "kafka-lab"
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[kafka_broker.Broker]:
-    libs = kafka_broker.jars_or_skip()
-    started = kafka_broker.start(libs=libs)
-    try:
-        yield started
-    finally:
-        kafka_broker.stop(started)
 
 
 @pytest.fixture(scope="module")
