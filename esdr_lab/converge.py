@@ -3,13 +3,14 @@ pyinfra's JSON results rather than its text: the count the molecule scenarios' c
 reports as Ansible's ``changed`` (molecule/default/converge.yml), and the per-host operations
 the lab tests assert on (tests/integration/deploy_runner.py).
 
-    python -m esdr_lab.converge INVENTORY [--results FILE]
+    python -m esdr_lab.converge INVENTORY [--site DEPLOY] [--results FILE]
 
 Prints one JSON object on stdout: ``{"inventory", "changed", "changed_operations", "seconds"}``
 (``changed`` counts host-operations that changed something); pyinfra's own progress goes to
 stderr. Exits with pyinfra's code when the deploy failed, 1 when its output is not the JSON
-expected. ``--results FILE`` reads a saved ``--json`` document instead of deploying, so the
-Ansible glue can be shown to report a change without a lab.
+expected. ``--site`` names another deploy file and ``--results FILE`` reads a saved ``--json``
+document instead of deploying: so the Ansible glue can be shown to report a change without a
+lab (tests/molecule/).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ REPO = Path(__file__).resolve().parents[1]
 SITE = REPO / "deploys" / "site.py"
 
 
-def deploy_command(inventory: str | Path) -> list[str]:
+def deploy_command(inventory: str | Path, site: str | Path = SITE) -> list[str]:
     """``--json``: pyinfra 3 prints its plan and results as one JSON document on stdout
     (``pyinfra --help``; pyinfra_cli/prints.py ``print_run_json``)."""
-    return [sys.executable, "-m", "pyinfra", "-y", "--json", str(inventory), str(SITE)]
+    return [sys.executable, "-m", "pyinfra", "-y", "--json", str(inventory), str(site)]
 
 
 def changed_operations(document: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -64,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m esdr_lab.converge",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("inventory")
+    parser.add_argument("--site", type=Path, default=SITE,
+                        help="the deploy file (default: the repository's deploys/site.py)")
     parser.add_argument("--results", type=Path,
                         help="read this saved `pyinfra --json` output instead of deploying")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds (default 3600)")
@@ -73,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stdout, code = args.results.read_text(), 0
     else:
         try:
-            done = subprocess.run(deploy_command(args.inventory), cwd=REPO, text=True,
+            done = subprocess.run(deploy_command(args.inventory, args.site), text=True,
                                   stdout=subprocess.PIPE, stderr=None, timeout=args.timeout,
                                   check=False)
         except subprocess.TimeoutExpired:

@@ -49,3 +49,28 @@ def test_the_deploy_is_pyinfra_json_on_the_repository_site() -> None:
     words = converge.deploy_command("inventories/lab.py")
     assert words[1:5] == ["-m", "pyinfra", "-y", "--json"]
     assert words[-2:] == ["inventories/lab.py", str(converge.REPO / "deploys" / "site.py")]
+
+
+IDEMPOTENT = """import os
+from pyinfra.operations import files
+files.file(name="Marker file", path=os.environ["ESDR_TEST_MARKER"], mode="600")
+"""
+# a command pyinfra cannot know the outcome of: it reports a change on every run
+NOT_IDEMPOTENT = """import os
+from pyinfra.operations import server
+server.shell(name="Stamp the marker", commands=["date +%s%N > " + os.environ["ESDR_TEST_MARKER"]])
+"""
+
+
+@pytest.mark.parametrize("deploy,second", [(IDEMPOTENT, 0), (NOT_IDEMPOTENT, 1)])
+def test_real_pyinfra_json_on_this_machine_counts_the_rerun(tmp_path, monkeypatch, capsys,
+                                                          deploy, second) -> None:
+    """pyinfra's own --json (the @local connector: no SSH, no root), run twice."""
+    site = tmp_path / "deploy.py"
+    site.write_text(deploy)
+    monkeypatch.setenv("ESDR_TEST_MARKER", str(tmp_path / "marker"))
+    counts = []
+    for _ in range(2):
+        assert converge.main(["@local", "--site", str(site)]) == 0
+        counts.append(json.loads(capsys.readouterr().out)["changed"])
+    assert counts == [1, second]

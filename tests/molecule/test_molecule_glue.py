@@ -1,9 +1,10 @@
 """molecule's own idempotence step, run without the lab on the real converge playbook
-(molecule/default/converge.yml): fed pyinfra results with one changed operation, the second
-converge is reported ``changed`` and ``molecule test`` fails naming the task; fed results with
-none, it passes. Only the deploy is replaced (by ``python -m esdr_lab.converge --results``, the
-same parsing path the real converge takes); create and destroy do nothing here. Needs the
-``molecule`` extra, not root.
+(molecule/default/converge.yml) and the real pyinfra: with a deliberately non-idempotent deploy
+(a shell command, which pyinfra reports as a change on every run) the second converge is
+``changed`` and ``molecule test`` fails naming the task; with an idempotent one it passes. Only
+the deploy file and its inventory differ from the lab's (``esdr_lab.converge --site``, pyinfra's
+``@local`` connector: no SSH, no root); create and destroy do nothing here. Needs the
+``molecule`` extra.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.molecule.results import document
+from tests.molecule.test_converge import IDEMPOTENT, NOT_IDEMPOTENT
 
 REPO = Path(__file__).resolve().parents[2]
 CONVERGE = REPO / "molecule" / "default" / "converge.yml"
@@ -39,17 +40,17 @@ def _molecule() -> str:
     return found
 
 
-def _scenario(project: Path, results: dict) -> None:
-    """A project whose one scenario converges with saved pyinfra results."""
+def _scenario(project: Path, deploy: str) -> None:
+    """A project whose one scenario converges with ``deploy`` on this machine."""
     scenario = project / "molecule" / "default"
     scenario.mkdir(parents=True)
-    saved = project / "deploy.json"
-    saved.write_text(json.dumps(results))
+    site = project / "deploy.py"
+    site.write_text(deploy)
     for step in ("create", "destroy"):
         (scenario / f"{step}.yml").write_text(NOTHING.format(name=step))
-    extra = {"esdr_inventories": ["inventories/lab.py"],
+    extra = {"esdr_inventories": ["@local"],
              "esdr_converge_command": [sys.executable, "-m", "esdr_lab.converge",
-                                       "--results", str(saved)]}
+                                       "--site", str(site)]}
     (scenario / "molecule.yml").write_text(json.dumps({
         "driver": {"name": "default", "options": {"managed": True}},
         "platforms": [{"name": "esdr-lab"}],
@@ -63,12 +64,13 @@ def _scenario(project: Path, results: dict) -> None:
     }))  # JSON is YAML
 
 
-def _molecule_test(tmp_path: Path, results: dict) -> subprocess.CompletedProcess[str]:
+def _molecule_test(tmp_path: Path, deploy: str) -> subprocess.CompletedProcess[str]:
     molecule = _molecule()
     project = tmp_path / "project"
-    _scenario(project, results)
+    _scenario(project, deploy)
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
            "PYTHONPATH": str(REPO),  # this checkout's esdr_lab, run from the project
+           "ESDR_TEST_MARKER": str(tmp_path / "marker"),
            # molecule keeps its state (created, converged) per project directory *name*
            # under ~/.ansible/tmp unless told: each run its own, left nothing behind
            "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path / "molecule-state"),
@@ -79,16 +81,17 @@ def _molecule_test(tmp_path: Path, results: dict) -> subprocess.CompletedProcess
 
 
 def test_molecule_idempotence_fails_when_the_rerun_deploy_changes_something(tmp_path) -> None:
-    one_changed = document(changed=("dc1-data-az2",))
-    run = _molecule_test(tmp_path, one_changed)
+    run = _molecule_test(tmp_path, NOT_IDEMPOTENT)
     out = run.stdout + run.stderr
     assert run.returncode != 0, out[-4000:]
     assert "Idempotence test failed because of the following tasks" in out, out[-4000:]
     assert "pyinfra -y --json INVENTORY deploys/site.py" in out, out[-4000:]
+    # the task after the deploy said what pyinfra changed on the rerun
+    assert "Stamp the marker" in out, out[-4000:]
 
 
 def test_molecule_idempotence_passes_when_the_rerun_deploy_changes_nothing(tmp_path) -> None:
-    run = _molecule_test(tmp_path, document())
+    run = _molecule_test(tmp_path, IDEMPOTENT)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-4000:]
     assert "Idempotence test failed" not in out
