@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.test_molecule_lab import executed
 from tests.molecule.test_converge import IDEMPOTENT, NOT_IDEMPOTENT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,3 +96,5 @@ def test_molecule_idempotence_passes_when_the_rerun_deploy_changes_nothing(tmp_p
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-4000:]
     assert "Idempotence test failed" not in out
+    for step in ("create", "converge", "idempotence", "destroy"):  # as the lab test reads them
+        assert executed(out, "default", step), (step, out[-4000:])
