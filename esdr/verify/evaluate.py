@@ -287,8 +287,9 @@ def status_problem(what: str, status: int) -> str | None:
 def zone_test_index(copies: int) -> dict[str, Any]:
     """The test index's body: one shard, one copy per data zone (a primary and ``copies - 1``
     replicas); allocation awareness on the zone attribute places no two copies in one zone
-    while another zone has none
-    (https://www.elastic.co/guide/en/elasticsearch/reference/current/shard-allocation-awareness.html)."""
+    while another zone has none:
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/shard-allocation-awareness.html
+    """
     return {"settings": {"index.number_of_shards": 1,
                          "index.number_of_replicas": max(copies - 1, 0),
                          "index.auto_expand_replicas": "false"}}
