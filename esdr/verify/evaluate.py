@@ -351,6 +351,10 @@ def index_created_problem(index: str, status: int, body: Any) -> str | None:
     if status == 0:
         return f"creating the test index {index}: the node's API gave no answer"
     error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("type") == "resource_already_exists_exception":
+        # deleted just before: this run's own, made through a node whose answer came too late
+        # and asked again through the next one
+        return None
     reason = (f": {error.get('type')}: {error.get('reason')}" if isinstance(error, dict)
               else "")
     return f"the test index {index} could not be created (HTTP {status}{reason})"

@@ -77,6 +77,8 @@ def test_the_creation_answer():
     assert ev.index_created_problem(
         "i", 403, {"error": {"type": "security_exception", "reason": "no"}}) == (
         "the test index i could not be created (HTTP 403: security_exception: no)")
+    already = {"error": {"type": "resource_already_exists_exception", "reason": "exists"}}
+    assert ev.index_created_problem("i", 400, already) is None
 
 
 def test_the_plan_runs_it_once_for_the_clusters_data_zones(tmp_path, monkeypatch):
