@@ -280,3 +280,81 @@ def status_problem(what: str, status: int) -> str | None:
     if status == 0:
         return f"{what}: the node's API gave no answer"
     return f"{what} is missing (HTTP {status})"
+
+
+# --- shard copies across zones ------------------------------------------------------------------
+
+def zone_test_index(copies: int) -> dict[str, Any]:
+    """The test index's body: one shard, one copy per data zone (a primary and ``copies - 1``
+    replicas); allocation awareness on the zone attribute places no two copies in one zone
+    while another zone has none:
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/shard-allocation-awareness.html
+    """
+    return {"settings": {"index.number_of_shards": 1,
+                         "index.number_of_replicas": max(copies - 1, 0),
+                         "index.auto_expand_replicas": "false"}}
+
+
+def node_zones(nodes_response: Any, attribute: str) -> dict[str, str | None]:
+    """Node name -> its ``attribute`` value, from ``GET _nodes`` (``nodes.*.name`` and
+    ``nodes.*.attributes``)."""
+    if not isinstance(nodes_response, dict) or not isinstance(nodes_response.get("nodes"), dict):
+        return {}
+    out: dict[str, str | None] = {}
+    for node in nodes_response["nodes"].values():
+        attributes = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
+        out[str(node.get("name"))] = attributes.get(attribute)
+    return out
+
+
+def zone_copies_problem(shards: Any, zone_of: Mapping[str, str | None],
+                        zones: Sequence[str]) -> str | None:
+    """From ``GET _cat/shards/INDEX?format=json&h=shard,prirep,state,node``: every shard of the
+    test index has exactly one started copy in each data zone (``zones``), none elsewhere."""
+    if not isinstance(shards, list) or not shards:
+        return "the test index has no shard copies to read (_cat/shards answered none)"
+    by_shard: dict[str, list[Mapping[str, Any]]] = {}
+    for row in shards:
+        by_shard.setdefault(str(row.get("shard")), []).append(row)
+    found: list[str] = []
+    for shard, rows in sorted(by_shard.items()):
+        placed: dict[str, list[str]] = {}
+        for row in rows:
+            state, node = row.get("state"), row.get("node")
+            if state not in ("STARTED", "RELOCATING") or not node:
+                copy = "primary" if row.get("prirep") == "p" else "replica"
+                found.append(f"shard {shard}: a {copy} is {state or 'in no state'}")
+                continue
+            name = str(node).split(" -> ")[0].strip()  # a relocating copy: where it is now
+            zone = zone_of.get(name)
+            if zone is None:
+                found.append(f"shard {shard}: a copy on {name}, which has no zone attribute")
+                continue
+            placed.setdefault(zone, []).append(name)
+        missing = [z for z in zones if z not in placed]
+        if missing:
+            found.append(f"shard {shard}: no copy in {', '.join(missing)}")
+        for zone, names in sorted(placed.items()):
+            if zone not in zones:
+                found.append(f"shard {shard}: a copy in {zone}, not a data zone "
+                             f"({', '.join(sorted(names))})")
+            elif len(names) > 1:
+                found.append(f"shard {shard}: {len(names)} copies in {zone} "
+                             f"({', '.join(sorted(names))})")
+    return "; ".join(found) if found else None
+
+
+def index_created_problem(index: str, status: int, body: Any) -> str | None:
+    """``PUT INDEX``'s answer: 200, or what the cluster said instead."""
+    if status == 200:
+        return None
+    if status == 0:
+        return f"creating the test index {index}: the node's API gave no answer"
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("type") == "resource_already_exists_exception":
+        # deleted just before: this run's own, made through a node whose answer came too late
+        # and asked again through the next one
+        return None
+    reason = (f": {error.get('type')}: {error.get('reason')}" if isinstance(error, dict)
+              else "")
+    return f"the test index {index} could not be created (HTTP {status}{reason})"

@@ -24,6 +24,9 @@ from esdr.render import RenderedFile, kernel_files, node_files
 from esdr.security import config as security
 
 HEALTH = ("red", "yellow", "green")
+# Made, read and deleted by the check that every data zone holds one copy of a shard: a name of
+# its own, so the check never touches a user's index.
+ZONE_TEST_INDEX = "esdr-verify-zone-copies"
 
 # systemd's Limit*= directives (systemd.exec(5), "Process Properties") and the row of
 # /proc/PID/limits (proc(5)) that shows each in the running process.
@@ -216,6 +219,11 @@ def cluster_checks(topology: Topology, min_health: str) -> list[Check]:
         check("exactly the inventory's master-eligible nodes", "masters",
               names=sorted(n.name for n in cluster.master_eligible)),
     ]
+    zones = cluster.data_zones
+    if zones:  # data nodes without a zone: nothing to spread copies over
+        checks.append(check(f"one copy per data zone ({', '.join(zones)}) of a test index",
+                            "zone-copies", index=ZONE_TEST_INDEX, zones=list(zones),
+                            attribute=cluster["es_awareness_attribute"]))
     estate = topology.estate
     if estate is None or estate.alias_of(cluster.name) is None:
         return checks

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from esdr_lab import converge
+
 REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "deploys" / "site.py"
+SITE = converge.SITE
 
 
 @dataclass
@@ -26,13 +27,7 @@ class DeployRun:
 
     def changed_operations(self) -> dict[str, list[str]]:
         """Host -> names of the operations that changed something on it (pyinfra's --json)."""
-        changed: dict[str, list[str]] = {}
-        for op in self.results["results"]["operations"]:
-            for host in op["success"] + op["no_change"] + op["error"]:
-                changed.setdefault(host, [])
-            for host in op["success"]:
-                changed[host].append(op["name"])
-        return changed
+        return converge.changed_operations(self.results)  # as molecule's converge counts
 
     def esdr_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if "[esdr]" in line]
@@ -41,7 +36,7 @@ class DeployRun:
 def run_deploy(inventory: str | Path, cwd: Path = REPO, timeout: int = 1500) -> DeployRun:
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pyinfra", "-y", "--json", str(inventory), str(SITE)],
+        converge.deploy_command(inventory),
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -159,7 +159,7 @@ def test_lab_inventories_all_get_a_plan(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.chdir(ROOT)
     lab = plan_for(load_valid_project("inventories/lab.py")[0], "green")
-    assert lab.by_kind() == {"elasticsearch": 5 * 44, "cluster": 7}
+    assert lab.by_kind() == {"elasticsearch": 5 * 44, "cluster": 8}
     snapshots = _of(lab, "dc1-tiebreaker-az3")["mode /mnt/esdr-snapshots"].expected
     assert (snapshots["user"], snapshots["group"], snapshots["mode"]) == (
         "root", "elasticsearch", "770")
