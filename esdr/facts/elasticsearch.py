@@ -190,6 +190,25 @@ class EsClusterHealth(EsApiFact):
     path = "_cluster/health"
 
 
+class EsVersion(EsApiFact):
+    """
+    The version the node runs, ``version.number`` of ``GET /`` (Elastic:
+    https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-info; OpenSearch
+    answers the same shape), ``None`` when the node does not answer.
+
+    .. code:: python
+
+        "8.19.21"
+    """
+
+    path = "?filter_path=version.number"
+
+    def shape(self, body):
+        version = body.get("version") if isinstance(body, dict) else None
+        number = version.get("number") if isinstance(version, dict) else None
+        return number if isinstance(number, str) else None
+
+
 class EsElectedMaster(EsApiFact):
     """
     The name of the elected master, as this node sees it (``GET _cat/master``).
