@@ -399,7 +399,7 @@ def plan_lines(plan: UpgradePlan) -> list[str]:
     target = plan.target or "?"
     if plan.action == REFUSED:
         return ([f"cluster {plan.cluster}: version {target}: refused, no host is changed:"]
-                + [f"  error: {p}" for p in plan.problems])
+                + [f"  {p}" for p in plan.problems])  # a Problem reads "error: where: ..."
     if plan.action == NOTHING:
         return [f"cluster {plan.cluster}: version {target}: every node runs it"]
     if plan.action == INSTALL:

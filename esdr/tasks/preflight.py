@@ -27,6 +27,7 @@ from esdr.facts.elasticsearch import EsClusterHealth, EsElectedMaster, EsVersion
 from esdr.model import Node, Topology
 from esdr.node_api import NodeApi
 from esdr.problems import Problem, errors
+from esdr.project import estate_topologies
 from esdr.render import distribution_rewrites, install_dir, install_link, node_files
 from esdr.security import store
 from esdr.tasks.context import fact, project, run_context
@@ -106,7 +107,7 @@ def upgrade(model: Topology) -> UpgradeRun:
 
         def judge() -> UpgradeRun:
             with ctx_state.use(run):
-                return judged(model, observe(model))
+                return judged(model, observe(model), designed_peers(model))
 
         context.upgrade = gevent.spawn(judge)
     job = context.upgrade
@@ -116,10 +117,27 @@ def upgrade(model: Topology) -> UpgradeRun:
     return job.value
 
 
-def judged(model: Topology, seen: Observed) -> UpgradeRun:
+def designed_peers(model: Topology) -> dict[str, str | None]:
+    """Estate alias -> the ``es_version`` its inventory sets, for the estate's other clusters:
+    a cluster that follows this one must not be left older than this one's new version. The
+    designed version, as ``esdr.checks.upgrade`` judges it: this deploy does not reach the
+    other data centres' nodes."""
+    estate = model.estate
+    if estate is None:
+        return {}
+    out: dict[str, str | None] = {}
+    for other in estate_topologies(project())[1:]:
+        alias = estate.alias_of(other.cluster.name)
+        if alias is not None:
+            out[alias] = other.cluster.version
+    return out
+
+
+def judged(model: Topology, seen: Observed,
+           peers: Mapping[str, str | None] | None = None) -> UpgradeRun:
     """The plan for what ``seen`` shows, refused (``PyinfraError``) when a rule fails."""
     cluster = model.cluster
-    plan = plan_topology_upgrade(model, seen.versions, seen.elected)
+    plan = plan_topology_upgrade(model, seen.versions, seen.elected, peers=peers)
     if plan.action == REFUSED:
         _refuse_errors(f"version change to {plan.target}", list(plan.problems))
     not_green = health_problem(plan, seen.health, seen.stopped)

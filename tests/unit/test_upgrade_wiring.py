@@ -1,0 +1,262 @@
+"""The deploy's side of a rolling upgrade, without hosts: what the preflight refuses (and how
+it says so) from the versions it read, what the reads mean, and `esdr plan` showing the
+upgrade node by node.
+
+The preflight reads every node's running version before any operation is added
+(``esdr.tasks.preflight.observe``); ``judged`` turns that into the plan or a ``PyinfraError``
+whose text pyinfra prints as the run's one error: what, where (host or cluster), how to fix it,
+and that nothing was changed.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from pyinfra.api.exceptions import PyinfraError
+
+from esdr.cli import cluster as cluster_cli
+from esdr.cli.main import cli
+from esdr.reconcile import run
+from esdr.tasks import preflight
+from esdr.tasks.preflight import Observed, judged
+from esdr.upgrade import (
+    NOTHING,
+    UPGRADE,
+    health_problem,
+    installed_version,
+    node_versions,
+    plan_upgrade,
+)
+from tests.crossdc.fake_es import fake_client
+from tests.unit.test_upgrade import _dc
+from tests.unit.topo_factory import shape_a, topology
+
+OLD, NEW = "8.18.8", "8.19.21"
+NODES = ("m1", "m2", "tb", "d1", "d2")
+
+
+def _topo(version: str = NEW):
+    return topology(shape_a, es_version=version)
+
+
+def _seen(version: str | None = OLD, health: str | None = "green", stopped=(),
+          **others: str | None) -> Observed:
+    return Observed({n: others.get(n, version) for n in NODES}, tuple(stopped), "m1", health)
+
+
+def _refusal(seen: Observed, topo=None, peers=None) -> str:
+    with pytest.raises(PyinfraError) as raised:
+        judged(topo or _topo(), seen, peers)
+    return str(raised.value)
+
+
+# --- what the preflight refuses, and how it says so --------------------------------------------
+
+
+def test_a_downgrade_is_refused_before_any_host_changes_naming_the_hosts() -> None:
+    text = _refusal(_seen("9.0.0"))
+    assert text.startswith("esdr refuses this version change to 8.19.21 (1 problem(s)); "
+                           "nothing was changed:")
+    assert "error: hosts " in text and "[upgrade-downgrade]" in text
+    assert "snapshot" in text  # the way back: a new install and a restore
+
+
+def test_a_skipped_major_is_refused_with_the_way_through() -> None:
+    text = _refusal(_seen("6.8.23"))
+    assert "[upgrade-skips-major]" in text and "7.17" in text
+
+
+def test_a_new_major_from_an_old_minor_is_refused() -> None:
+    text = _refusal(_seen("8.17.4"), topo=_topo("9.1.0"))
+    assert "[upgrade-from-old-minor]" in text and "8.19" in text
+
+
+def test_a_new_target_on_a_half_done_upgrade_names_who_runs_what() -> None:
+    text = _refusal(_seen(OLD, d1="8.19.0", d2="8.19.0"))
+    assert "[upgrade-half-done]" in text
+    assert "8.19.0 on d1, d2; 8.18.8 on m1, m2, tb" in text
+    assert "Rerun with es_version 8.19.0 to resume" in text
+
+
+def test_a_node_that_runs_but_does_not_answer_is_unknown_and_refused() -> None:
+    text = _refusal(_seen(OLD, d2=None))
+    assert "error: host " in text and "[upgrade-version-unknown]" in text
+    assert "d2: no version could be read" in text
+
+
+def test_an_upgrade_from_a_yellow_cluster_is_refused_naming_how_to_see_why() -> None:
+    text = _refusal(_seen(OLD, health="yellow"))
+    assert "esdr refuses this rolling upgrade to 8.19.21" in text
+    assert "error: cluster search-t1: the cluster is yellow" in text
+    assert "starts only from a green cluster" in text and "[upgrade-not-green]" in text
+    assert "GET _cluster/allocation/explain" in text
+
+
+def test_a_cluster_that_does_not_answer_is_not_taken_for_green() -> None:
+    text = _refusal(_seen(OLD, health=None))
+    assert "the cluster is unknown (no master-eligible node answered)" in text
+
+
+def test_a_leader_upgraded_past_its_follower_is_refused_upgrade_followers_first() -> None:
+    text = _refusal(_seen(OLD), topo=_dc("dc1", NEW), peers={"dc2": OLD})
+    assert "error: cluster search-dc2:" in text
+    assert "[upgrade-follower-older-than-leader]" in text
+    assert "upgrade followers first" in text
+
+
+def test_every_refusal_is_listed_at_once() -> None:
+    text = _refusal(_seen(OLD, d1="9.0.0", d2=None))
+    assert "[upgrade-downgrade]" in text and "[upgrade-version-unknown]" in text
+
+
+# --- what the preflight lets through -----------------------------------------------------------
+
+
+def test_a_green_cluster_behind_es_version_is_upgraded_elected_master_last(capsys) -> None:
+    run_ = judged(_topo(), _seen(OLD))
+    assert run_.plan.action == UPGRADE
+    assert [s.node for s in run_.plan.steps] == ["d1", "d2", "tb", "m2", "m1"]
+    assert run_.nodes == set(NODES) and not run_.from_yellow
+    assert run_.install_dir.endswith("/elasticsearch-8.19.21")
+    assert run_.link.endswith("/current")
+    printed = capsys.readouterr().err
+    assert "[esdr] cluster search-t1: rolling upgrade to 8.19.21, 5 node(s)" in printed
+    assert "~ upgrade m1: 8.18.8 -> 8.19.21 (elected master, last)" in printed
+
+
+def test_a_resumed_upgrade_may_start_from_yellow_with_the_rest_only() -> None:
+    run_ = judged(_topo(), _seen(OLD, health="yellow", d1=NEW))
+    assert run_.from_yellow and run_.nodes == {"d2", "tb", "m2", "m1"}
+
+
+def test_a_node_a_stopped_run_left_down_lets_it_start_from_yellow() -> None:
+    run_ = judged(_topo(), _seen(OLD, health="yellow", stopped=("d1",)))
+    assert run_.from_yellow and "d1" in run_.nodes
+
+
+def test_converged_is_nothing_and_moves_no_link() -> None:
+    run_ = judged(_topo(), _seen(NEW, health="yellow"))  # health does not matter then
+    assert run_.plan.action == NOTHING and run_.nodes == set()
+
+
+def test_a_fresh_cluster_is_an_install_not_an_upgrade() -> None:
+    run_ = judged(_topo(), _seen(None, health=None))
+    assert run_.nodes == set()
+
+
+# --- the reads -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/opt/elasticsearch/elasticsearch-8.18.8", "8.18.8"),
+    ("/opt/elasticsearch/elasticsearch-8.18.8/", "8.18.8"),
+    ("/opt/opensearch/opensearch-2.19.4", None),  # another engine's directory
+    ("/opt/elasticsearch/custom", None),
+    (None, None),
+    ("", None),
+])
+def test_a_stopped_node_counts_with_its_links_version(target, expected) -> None:
+    assert installed_version(target, "elasticsearch") == expected
+
+
+def test_node_versions_come_from_the_nodes_api() -> None:
+    body = {"nodes": {"a": {"name": "d1", "version": OLD}, "b": {"name": "m1", "version": NEW},
+                      "c": {"name": "broken"}}}
+    assert node_versions(body) == {"d1": OLD, "m1": NEW}
+    assert node_versions(None) == {} and node_versions({"nodes": None}) == {}
+
+
+def test_health_is_only_judged_for_an_upgrade() -> None:
+    converged = plan_upgrade(_topo().cluster, {n: NEW for n in NODES})
+    assert health_problem(converged, "red") is None
+
+
+def test_the_version_fact_reads_version_number_of_get_root() -> None:
+    from esdr.facts.elasticsearch import EsVersion
+
+    fact = EsVersion()
+    command = fact.command(address="10.0.0.4", port=9200, scheme="https",
+                           curl_config="/etc/esdr/es-api.curlrc")
+    assert "https://10.0.0.4:9200/?filter_path=version.number" in command
+    assert "-K /etc/esdr/es-api.curlrc" in command
+    assert fact.process(['{"version":{"number":"8.18.8"}}', "200"]) == "8.18.8"
+    assert fact.process(["", "000"]) is None  # no answer
+    assert fact.process(['{"error":"x"}', "401"]) is None
+
+
+def test_the_preflight_reads_once_per_run(monkeypatch) -> None:
+    """Every host's deploy asks; the nodes are read once (one greenlet, joined by all)."""
+    from esdr.tasks.context import RunContext
+
+    context = RunContext()
+    calls: list[str] = []
+    monkeypatch.setattr(preflight, "run_context", lambda: context)
+    monkeypatch.setattr(preflight, "state", SimpleNamespace(_get_module=lambda: None))
+    monkeypatch.setattr(preflight, "ctx_state", SimpleNamespace(use=lambda run: nullcontext()))
+    monkeypatch.setattr(preflight, "observe", lambda model: calls.append("read") or _seen(OLD))
+    monkeypatch.setattr(preflight, "designed_peers", lambda model: {})
+    first = preflight.upgrade(_topo())
+    second = preflight.upgrade(_topo())
+    assert calls == ["read"] and first is second and first.plan.action == UPGRADE
+
+
+# --- `esdr plan` ---------------------------------------------------------------------------------
+
+
+def _planned(monkeypatch, versions: dict[str, Any]) -> tuple[int, list[str]]:
+    topo = _topo()
+    monkeypatch.setattr(cluster_cli, "topology_of", lambda inventory: topo)
+    monkeypatch.setattr(run, "plan_cluster",
+                        lambda topology, others=None: run.ClusterPlan("search-t1", "t1"))
+    monkeypatch.setattr(run, "plan_version",
+                        lambda topology: plan_upgrade(topology.cluster, versions, "m1"))
+    from esdr.kafka_io import cluster as kafka_cluster
+    monkeypatch.setattr(kafka_cluster, "plan_inventory_topics", lambda topology: [])
+    result = CliRunner().invoke(cli, ["plan", "inventories/t1.py"])
+    return result.exit_code, result.output.splitlines()
+
+
+def test_esdr_plan_shows_the_upgrade_node_by_node_as_drift(monkeypatch) -> None:
+    code, out = _planned(monkeypatch, {n: OLD for n in NODES})
+    assert code == 3
+    start = out.index("cluster search-t1: rolling upgrade to 8.19.21, 5 node(s), one at a time "
+                      "in this order:")
+    assert out[start + 1:start + 6] == [
+        "  ~ upgrade d1: 8.18.8 -> 8.19.21",
+        "  ~ upgrade d2: 8.18.8 -> 8.19.21",
+        "  ~ upgrade tb: 8.18.8 -> 8.19.21",
+        "  ~ upgrade m2: 8.18.8 -> 8.19.21",
+        "  ~ upgrade m1: 8.18.8 -> 8.19.21 (elected master, last)",
+    ]
+    assert "drift in 5 object(s)" in out[-1]
+
+
+def test_esdr_plan_shows_a_refused_version_change_as_errors(monkeypatch) -> None:
+    code, out = _planned(monkeypatch, {n: "9.0.0" for n in NODES})
+    assert code == 3
+    assert "cluster search-t1: version 8.19.21: refused, no host is changed:" in out
+    assert any(line.startswith("  error: hosts ") and "[upgrade-downgrade]" in line
+               for line in out)
+    assert "1 error(s)" in out[-1]
+
+
+def test_esdr_plan_says_nothing_more_when_every_node_runs_es_version(monkeypatch) -> None:
+    code, out = _planned(monkeypatch, {n: NEW for n in NODES})
+    assert code == 0 and not any("upgrade" in line or "version" in line for line in out)
+
+
+def test_plan_version_reads_the_nodes_api_and_the_elected_master() -> None:
+    topo = topology(shape_a, es_version=NEW, es_security=False)  # plain HTTP: no CA to read
+    es, wire = fake_client([
+        ("GET", "/_nodes?filter_path=nodes.*.name,nodes.*.version", None, 200,
+         {"nodes": {n: {"name": n, "version": OLD} for n in NODES}}),
+        ("GET", "/_cat/master?format=json", None, 200, [{"node": "m2"}]),
+    ], topo)
+    plan = run.plan_version(topo, es)
+    wire.done()
+    assert plan.action == UPGRADE
+    assert [s.node for s in plan.steps][-1] == "m2"  # the elected master the cluster named
