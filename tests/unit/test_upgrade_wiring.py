@@ -260,3 +260,64 @@ def test_plan_version_reads_the_nodes_api_and_the_elected_master() -> None:
     wire.done()
     assert plan.action == UPGRADE
     assert [s.node for s in plan.steps][-1] == "m2"  # the elected master the cluster named
+
+
+# --- observe: what each node runs, read through its own host --------------------------------------
+
+
+def test_observe_reads_each_node_and_tells_stopped_from_silent(monkeypatch) -> None:
+    """d1 answers; d2's service is stopped (a run cut short mid-step): it counts with the
+    version its link starts; tb runs but does not answer: unknown; m2 has nothing installed."""
+    import gevent
+    from pyinfra.api import State
+    from pyinfra.context import ctx_state
+    from pyinfra.facts.files import Link
+    from pyinfra.facts.systemd import SystemdStatus
+
+    from esdr.facts.elasticsearch import EsClusterHealth, EsElectedMaster, EsVersion
+
+    topo = _topo()
+    answers = {"m1": OLD, "d1": OLD}
+    links = {"m1": "/opt/elasticsearch/elasticsearch-8.18.8",
+             "d1": "/opt/elasticsearch/elasticsearch-8.18.8",
+             "d2": "/opt/elasticsearch/elasticsearch-8.18.8",
+             "tb": "/opt/elasticsearch/elasticsearch-8.18.8"}
+    running = {"m1": True, "d1": True, "tb": True, "d2": False, "m2": False}
+
+    class Api:
+        def __init__(self, name: str):
+            self.name = name
+
+        @classmethod
+        def for_node(cls, model, node, target):
+            return cls(node.name)
+
+        def read(self, fact):
+            gevent.sleep(0)  # the nodes are read at once, in greenlets
+            if fact is EsVersion:
+                return answers.get(self.name)
+            if fact is EsClusterHealth:
+                return {"status": "green"} if self.name in answers else None
+            if fact is EsElectedMaster:
+                return "m1"
+            raise AssertionError(fact)
+
+    def fact(host_name, cls, **kwargs):
+        if cls is SystemdStatus:
+            return {"elasticsearch.service": running[host_name]}
+        if cls is Link:
+            return {"link_target": links[host_name]} if host_name in links else None
+        raise AssertionError(cls)
+
+    monkeypatch.setattr(preflight, "NodeApi", Api)
+    monkeypatch.setattr(preflight, "fact", fact)
+    monkeypatch.setattr(preflight, "inventory", SimpleNamespace(get_host=lambda name: name))
+    monkeypatch.setattr(preflight, "ctx_host", SimpleNamespace(use=lambda h: nullcontext()))
+    with ctx_state.use(State()):
+        seen = preflight.observe(topo)
+    assert seen.versions == {"m1": OLD, "m2": None, "tb": None, "d1": OLD, "d2": OLD}
+    assert seen.stopped == ("d2",)
+    assert seen.health == "green" and seen.elected == "m1"
+    # and so the preflight refuses: tb runs but cannot be read, m2 has nothing installed
+    text = _refusal(seen)
+    assert "[upgrade-version-unknown]" in text and "m2, tb: no version could be read" in text
