@@ -94,6 +94,7 @@ class Observed:
     stopped: tuple[str, ...]  # nodes whose service is not running: their link's version
     elected: str | None
     health: str | None
+    silent: tuple[str, ...] = ()  # nodes whose service runs but whose API did not answer
 
 
 def upgrade(model: Topology) -> UpgradeRun:
@@ -105,15 +106,18 @@ def upgrade(model: Topology) -> UpgradeRun:
     if context.upgrade is None:
         run = state._get_module()
 
-        def judge() -> UpgradeRun:
+        def judge() -> UpgradeRun | PyinfraError:
             with ctx_state.use(run):
-                return judged(model, observe(model), designed_peers(model))
+                try:
+                    return judged(model, observe(model), designed_peers(model))
+                except PyinfraError as refused:  # returned: a greenlet's error is printed
+                    return refused  # with its traceback, and the refusal is one message
 
         context.upgrade = gevent.spawn(judge)
     job = context.upgrade
-    gevent.joinall([job])
-    if not job.successful():
-        raise job.exception
+    gevent.joinall([job], raise_error=True)
+    if isinstance(job.value, PyinfraError):
+        raise job.value
     return job.value
 
 
@@ -139,7 +143,8 @@ def judged(model: Topology, seen: Observed,
     cluster = model.cluster
     plan = plan_topology_upgrade(model, seen.versions, seen.elected, peers=peers)
     if plan.action == REFUSED:
-        _refuse_errors(f"version change to {plan.target}", list(plan.problems))
+        _refuse_errors(f"version change to {plan.target}",
+                       list(plan.problems) + _unknown_notes(model, seen, plan))
     not_green = health_problem(plan, seen.health, seen.stopped)
     if not_green is not None:
         _refuse_errors(f"rolling upgrade to {plan.target}", [not_green])
@@ -148,6 +153,23 @@ def judged(model: Topology, seen: Observed,
             print(f"[esdr] {line}", file=sys.stderr)
     return UpgradeRun(plan, install_dir(cluster), install_link(cluster),
                       from_yellow=plan.resumed or bool(seen.stopped))
+
+
+def _unknown_notes(model: Topology, seen: Observed, plan: UpgradePlan) -> list[Problem]:
+    """Which of the nodes with no version runs without answering and which has nothing
+    installed: printed beside a refusal for an unknown version, as the fix differs."""
+    if not any(p.rule == "upgrade-version-unknown" for p in plan.problems):
+        return []
+    out = []
+    for node in model.cluster.nodes:
+        if seen.versions.get(node.name) is not None:
+            continue
+        why = (f"{node.name}: its service runs but GET / did not answer (check its log and "
+               "health)" if node.name in seen.silent else
+               f"{node.name}: no {model.cluster.engine.name} is installed (no "
+               f"{install_link(model.cluster)} link) and its service is stopped")
+        out.append(Problem(f"host {node.host}", "upgrade-version-unknown", why, "warning"))
+    return out
 
 
 def observe(model: Topology) -> Observed:
@@ -159,25 +181,27 @@ def observe(model: Topology) -> Observed:
     cluster = model.cluster
     run = state._get_module()
 
-    def one(node: Node) -> tuple[str | None, bool]:
+    def one(node: Node) -> tuple[str | None, str]:
+        """(version, "answered" | "stopped" | "silent" | "none")"""
         target = inventory.get_host(node.host)
         with ctx_state.use(run), ctx_host.use(target):
             version = NodeApi.for_node(model, node, target).read(EsVersion)
             if version is not None:
-                return version, False
+                return version, "answered"
             unit = f"{cluster.engine.service}.service"
             running = (fact(node.host, SystemdStatus, services=(unit,)) or {}).get(unit)
             if running:
-                return None, False
+                return None, "silent"
             link = fact(node.host, Link, path=install_link(cluster))
             target_dir = link.get("link_target") if isinstance(link, dict) else None
             found = installed_version(target_dir, cluster.engine.archive_prefix)
-            return found, found is not None
+            return found, "stopped" if found is not None else "none"
 
     jobs = {n.name: gevent.spawn(one, n) for n in cluster.nodes}
     gevent.joinall(list(jobs.values()), raise_error=True)
     versions = {name: job.value[0] for name, job in jobs.items()}
-    stopped = tuple(sorted(name for name, job in jobs.items() if job.value[1]))
+    stopped = tuple(sorted(name for name, job in jobs.items() if job.value[1] == "stopped"))
+    silent = tuple(sorted(name for name, job in jobs.items() if job.value[1] == "silent"))
     elected = health = None
     for node in cluster.master_eligible:
         if versions.get(node.name) is None or node.name in stopped:
@@ -190,7 +214,7 @@ def observe(model: Topology) -> Observed:
                 health = answer.get("status")
                 elected = api.read(EsElectedMaster)
                 break
-    return Observed(versions, stopped, elected, health)
+    return Observed(versions, stopped, elected, health, silent)
 
 
 def _refuse_errors(what: str, problems: list[Problem]) -> None:

@@ -265,7 +265,7 @@ def test_plan_version_reads_the_nodes_api_and_the_elected_master() -> None:
 # --- observe: what each node runs, read through its own host --------------------------------------
 
 
-def test_observe_reads_each_node_and_tells_stopped_from_silent(monkeypatch) -> None:
+def test_observe_reads_each_node_and_tells_stopped_from_silent(monkeypatch, capsys) -> None:
     """d1 answers; d2's service is stopped (a run cut short mid-step): it counts with the
     version its link starts; tb runs but does not answer: unknown; m2 has nothing installed."""
     import gevent
@@ -316,8 +316,12 @@ def test_observe_reads_each_node_and_tells_stopped_from_silent(monkeypatch) -> N
     with ctx_state.use(State()):
         seen = preflight.observe(topo)
     assert seen.versions == {"m1": OLD, "m2": None, "tb": None, "d1": OLD, "d2": OLD}
-    assert seen.stopped == ("d2",)
+    assert seen.stopped == ("d2",) and seen.silent == ("tb",)
     assert seen.health == "green" and seen.elected == "m1"
     # and so the preflight refuses: tb runs but cannot be read, m2 has nothing installed
     text = _refusal(seen)
     assert "[upgrade-version-unknown]" in text and "m2, tb: no version could be read" in text
+    # the two are told apart beside the refusal (warnings, printed before it)
+    printed = capsys.readouterr().err
+    assert "[esdr] warning: host tb: tb: its service runs but GET / did not answer" in printed
+    assert "[esdr] warning: host m2: m2: no elasticsearch is installed (no /opt/" in printed
