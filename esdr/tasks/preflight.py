@@ -39,6 +39,7 @@ from esdr.upgrade import (
     installed_version,
     plan_lines,
     plan_topology_upgrade,
+    plan_upgrade,
 )
 
 
@@ -109,7 +110,10 @@ def upgrade(model: Topology) -> UpgradeRun:
         def judge() -> UpgradeRun | PyinfraError:
             with ctx_state.use(run):
                 try:
-                    return judged(model, observe(model), designed_peers(model))
+                    seen = observe(model)
+                    # the other inventories are loaded only for an upgrade (followers' rule)
+                    moving = plan_upgrade(model.cluster, seen.versions).action == UPGRADE
+                    return judged(model, seen, designed_peers(model) if moving else None)
                 except PyinfraError as refused:  # returned: a greenlet's error is printed
                     return refused  # with its traceback, and the refusal is one message
 
