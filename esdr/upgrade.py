@@ -446,9 +446,11 @@ def node_versions(nodes_body: object) -> dict[str, str]:
     return out
 
 
-def health_problem(plan: UpgradePlan, status: str | None, stopped: Iterable[str] = ()) -> Problem | None:
+def health_problem(plan: UpgradePlan, status: str | None,
+                   stopped: Iterable[str] = ()) -> Problem | None:
     """Elastic's rolling upgrade starts from a healthy, green cluster and waits for green
-    after each node (https://www.elastic.co/docs/deploy-manage/upgrade/deployment-or-cluster/elasticsearch);
+    after each node
+    (https://www.elastic.co/docs/deploy-manage/upgrade/deployment-or-cluster/elasticsearch);
     OpenSearch's rolling-upgrade page checks for green the same way. A resumed upgrade (nodes
     already on the target, or a node a stopped run left down) may start from yellow: a node
     whose step was cut short is recovering its replicas, and the first step waits for them."""

@@ -438,8 +438,8 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
 def _refuse_unhealthy(topology: Topology, observers: list[str], upgrade: Upgrade,
                       moving: list[str]) -> None:
     """Elastic's rolling upgrade starts from a green cluster
-    (https://www.elastic.co/docs/deploy-manage/upgrade/deployment-or-cluster/elasticsearch): checked again
-    here, as the preflight's read is older than the install that ran since."""
+    (https://www.elastic.co/docs/deploy-manage/upgrade/deployment-or-cluster/elasticsearch):
+    checked again here, as the preflight's read is older than the install that ran since."""
     wanted = "yellow" if upgrade.from_yellow else "green"
     status = None
     for name in observers:

@@ -14,11 +14,17 @@ import pytest
 
 from esdr.facts.elasticsearch import EsClusterHealth, EsVersion
 from esdr.operations import rolling_restart
-from tests.operations.test_rolling_restart_exits import ALLOCATION, FakeApi, FakeNodes, said  # noqa: F401
+from tests.operations.test_rolling_restart_exits import (  # noqa: F401 (said: a fixture)
+    ALLOCATION,
+    FakeApi,
+    FakeNodes,
+    said,
+)
 from tests.unit.topo_factory import topology
 
 OLD, NEW = "8.18.8", "8.19.21"
-OLD_DIR, NEW_DIR = "/opt/elasticsearch/elasticsearch-8.18.8", "/opt/elasticsearch/elasticsearch-8.19.21"
+OLD_DIR = "/opt/elasticsearch/elasticsearch-8.18.8"
+NEW_DIR = "/opt/elasticsearch/elasticsearch-8.19.21"
 LINK = "/opt/elasticsearch/current"
 
 
