@@ -325,3 +325,48 @@ def test_observe_reads_each_node_and_tells_stopped_from_silent(monkeypatch, caps
     printed = capsys.readouterr().err
     assert "[esdr] warning: host tb: tb: its service runs but GET / did not answer" in printed
     assert "[esdr] warning: host m2: m2: no elasticsearch is installed (no /opt/" in printed
+
+
+# --- the install: the new version beside the old one, the link left to the roll -----------------
+
+
+@pytest.fixture
+def install_ops(monkeypatch):
+    """``install_elasticsearch`` run bare (without pyinfra's deploy wrapper), every operation
+    it would add replaced by its name."""
+    from esdr.tasks import install
+
+    monkeypatch.setattr(install, "service_account", lambda user, home: None)
+    monkeypatch.setattr(install.known, "directory", lambda *args: None)
+    monkeypatch.setattr(install, "fact", lambda host_name, cls, **kw: {
+        "writable": False, "value": 262144})
+    monkeypatch.setattr(install, "host", SimpleNamespace(name="d1"))
+    monkeypatch.setattr(install, "kernel_settings", lambda: None)
+    monkeypatch.setattr(install.known, "shows", lambda cls, **kw: False)  # not installed yet
+    added: list[str] = []
+    monkeypatch.setattr(install.archive, "archive", lambda **kw: added.append(kw["name"]))
+    monkeypatch.setattr(install, "install_plugins", lambda topology: ["plugins"])
+    monkeypatch.setattr(install.known, "link", lambda name, path, target: f"{path} -> {target}")
+
+    def run(hold_link: bool) -> tuple[list, list[str]]:
+        topo = _topo()
+        returned = install.install_elasticsearch.__wrapped__(
+            topo, topo.cluster.node("d1"), hold_link=hold_link)
+        return returned, added
+
+    return run
+
+
+def test_an_upgrading_node_gets_the_new_version_beside_the_old_and_no_link(install_ops) -> None:
+    returned, added = install_ops(hold_link=True)
+    assert added == ["Install elasticsearch 8.19.21"]  # into its versioned directory
+    assert returned == ["plugins"]  # plugins into the new directory; the link is the roll's
+
+
+def test_any_other_node_gets_its_link_with_the_install(install_ops) -> None:
+    from esdr.render import install_dir, install_link
+
+    returned, _ = install_ops(hold_link=False)
+    cluster = _topo().cluster
+    assert returned == [f"{install_link(cluster)} -> {install_dir(cluster)}", "plugins"]
+    assert install_dir(cluster).endswith("elasticsearch-8.19.21")
