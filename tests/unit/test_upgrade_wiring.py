@@ -370,3 +370,11 @@ def test_any_other_node_gets_its_link_with_the_install(install_ops) -> None:
     cluster = _topo().cluster
     assert returned == [f"{install_link(cluster)} -> {install_dir(cluster)}", "plugins"]
     assert install_dir(cluster).endswith("elasticsearch-8.19.21")
+
+
+def test_the_followers_version_is_its_inventorys_es_version(monkeypatch) -> None:
+    dc1, dc2 = _dc("dc1", NEW), _dc("dc2", OLD)
+    monkeypatch.setattr(preflight, "project", lambda: SimpleNamespace(topology=dc1))
+    monkeypatch.setattr(preflight, "estate_topologies", lambda project: [dc1, dc2])
+    assert preflight.designed_peers(dc1) == {"dc2": OLD}
+    assert preflight.designed_peers(_topo()) == {}  # no estate: no follower to judge
