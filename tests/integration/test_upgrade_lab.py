@@ -74,7 +74,7 @@ class Writer:
                 try:
                     answer = self.es.index(index=INDEX, id=doc_id, document={"n": n},
                                            refresh=False)
-                    if answer.get("result") in ("created", "updated"):
+                    if answer["result"] in ("created", "updated"):
                         self.acked.add(doc_id)
                         break
                 except Exception:  # a node going away answers with errors; retried
