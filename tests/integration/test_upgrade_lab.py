@@ -2,8 +2,8 @@
 lab (the machine ran CI); the first run may need fixes to the test itself.
 
 Acceptance (docs/rolling-upgrade.md): DC1 is brought up fresh and deployed at the newest 8.18
-integ-test-zip on Maven Central (``esdr_lab.constants.ES_UPGRADE_FROM``; 8.18.8 assumed, not
-checked against the registry: ``ESDR_UPGRADE_FROM`` overrides it), then the repository's
+integ-test-zip that resolves (``esdr_lab.constants.ES_UPGRADE_FROM``, 8.18.6;
+``ESDR_UPGRADE_FROM`` overrides it), then the repository's
 project (8.19.21) is deployed while
 
 * a writer sends acknowledged writes through the data nodes, each retried until acknowledged;
