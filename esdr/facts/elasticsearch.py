@@ -192,20 +192,25 @@ class EsClusterHealth(EsApiFact):
 
 class EsVersion(EsApiFact):
     """
-    The version the node runs, ``version.number`` of ``GET /`` (Elastic:
-    https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-info; OpenSearch
-    answers the same shape), ``None`` when the node does not answer.
+    The version the node runs: ``version`` of the node's own entry in ``GET _nodes/_local``
+    (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-nodes-info;
+    OpenSearch answers the same shape), ``None`` when the node does not answer. Not ``GET /``:
+    Elasticsearch 8 serves that from its ``rest-root`` module, which a minimal distribution
+    (the integ-test-zip) lacks; it answered 405 there, and every node read as unknown.
 
     .. code:: python
 
         "8.19.21"
     """
 
-    path = "?filter_path=version.number"
+    path = "_nodes/_local?filter_path=nodes.*.version"
 
     def shape(self, body):
-        version = body.get("version") if isinstance(body, dict) else None
-        number = version.get("number") if isinstance(version, dict) else None
+        nodes = body.get("nodes") if isinstance(body, dict) else None
+        entries = list(nodes.values()) if isinstance(nodes, dict) else []
+        if len(entries) != 1 or not isinstance(entries[0], dict):
+            return None
+        number = entries[0].get("version")
         return number if isinstance(number, str) else None
 
 

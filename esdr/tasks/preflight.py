@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gevent
 from pyinfra import inventory, state
@@ -32,6 +32,8 @@ from esdr.render import distribution_rewrites, install_dir, install_link, node_f
 from esdr.security import store
 from esdr.tasks.context import fact, project, run_context
 from esdr.upgrade import (
+    INSTALL,
+    NOTHING,
     REFUSED,
     UPGRADE,
     UpgradePlan,
@@ -96,6 +98,8 @@ class Observed:
     elected: str | None
     health: str | None
     silent: tuple[str, ...] = ()  # nodes whose service runs but whose API did not answer
+    # their ``current`` link's version (None: no link): what they were last started on
+    silent_links: Mapping[str, str | None] = field(default_factory=dict)
 
 
 def upgrade(model: Topology) -> UpgradeRun:
@@ -146,6 +150,9 @@ def judged(model: Topology, seen: Observed,
     """The plan for what ``seen`` shows, refused (``PyinfraError``) when a rule fails."""
     cluster = model.cluster
     plan = plan_topology_upgrade(model, seen.versions, seen.elected, peers=peers)
+    unjudged = silent_elsewhere(model, seen, plan)
+    if unjudged:
+        _refuse_errors(f"version change to {plan.target}", unjudged)
     if plan.action == REFUSED:
         _refuse_errors(f"version change to {plan.target}",
                        list(plan.problems) + _unknown_notes(model, seen, plan))
@@ -157,6 +164,29 @@ def judged(model: Topology, seen: Observed,
             print(f"[esdr] {line}", file=sys.stderr)
     return UpgradeRun(plan, install_dir(cluster), install_link(cluster),
                       from_yellow=plan.resumed or bool(seen.stopped))
+
+
+def silent_elsewhere(model: Topology, seen: Observed, plan: UpgradePlan) -> list[Problem]:
+    """Running nodes that did not say their version, installed at another version than the
+    target: without this, a cluster none of whose nodes answered would read as "nothing
+    installed" and the new version would be installed and started on all of them at once. A
+    silent node on the target version (a rerun to fix it) is no version change and passes."""
+    if plan.action not in (INSTALL, NOTHING):
+        return []
+    out = []
+    for node in model.cluster.nodes:
+        if node.name not in seen.silent:
+            continue
+        was = seen.silent_links.get(node.name)
+        if was is not None and was == plan.target:
+            continue
+        out.append(Problem(
+            f"host {node.host}", "upgrade-version-unknown",
+            f"{node.name}: its service runs but GET _nodes/_local did not answer, and it was "
+            f"started on {was or 'an install esdr cannot read'}, not {plan.target}: a version "
+            "change needs every running node's version. Check its log and health (journalctl "
+            f"-u {model.cluster.engine.service}), then rerun"))
+    return out
 
 
 def _unknown_notes(model: Topology, seen: Observed, plan: UpgradePlan) -> list[Problem]:
@@ -184,6 +214,7 @@ def observe(model: Topology) -> Observed:
     None (unknown)."""
     cluster = model.cluster
     run = state._get_module()
+    silent_links: dict[str, str | None] = {}
 
     def one(node: Node) -> tuple[str | None, str]:
         """(version, "answered" | "stopped" | "silent" | "none")"""
@@ -194,11 +225,12 @@ def observe(model: Topology) -> Observed:
                 return version, "answered"
             unit = f"{cluster.engine.service}.service"
             running = (fact(node.host, SystemdStatus, services=(unit,)) or {}).get(unit)
-            if running:
-                return None, "silent"
             link = fact(node.host, Link, path=install_link(cluster))
             target_dir = link.get("link_target") if isinstance(link, dict) else None
             found = installed_version(target_dir, cluster.engine.archive_prefix)
+            if running:
+                silent_links[node.name] = found
+                return None, "silent"
             return found, "stopped" if found is not None else "none"
 
     jobs = {n.name: gevent.spawn(one, n) for n in cluster.nodes}
@@ -218,7 +250,7 @@ def observe(model: Topology) -> Observed:
                 health = answer.get("status")
                 elected = api.read(EsElectedMaster)
                 break
-    return Observed(versions, stopped, elected, health, silent)
+    return Observed(versions, stopped, elected, health, silent, silent_links)
 
 
 def _refuse_errors(what: str, problems: list[Problem]) -> None:

@@ -148,6 +148,21 @@ def test_a_fresh_cluster_is_an_install_not_an_upgrade() -> None:
     assert run_.nodes == set()
 
 
+def test_running_nodes_that_do_not_say_their_version_are_not_taken_for_a_fresh_cluster() -> None:
+    """Seen on the lab: every node's version read failed (GET / answered 405 on the
+    integ-test-zip), the plan said "install", and 8.17.0 was installed and started over 8.18.6.
+    Nodes that run but do not answer, started on another version, refuse the change."""
+    silent = Observed({n: None for n in NODES}, (), None, None, NODES,
+                      {n: "8.18.6" for n in NODES})
+    text = _refusal(silent, _topo("8.17.0"))
+    assert "[upgrade-version-unknown]" in text and "nothing was changed" in text
+    assert "started on 8.18.6, not 8.17.0" in text
+    # the same silent nodes on the version the inventory names: a rerun that fixes them passes
+    same = Observed({n: None for n in NODES}, (), None, None, NODES,
+                    {n: "8.17.0" for n in NODES})
+    assert judged(_topo("8.17.0"), same).nodes == set()
+
+
 # --- the reads -----------------------------------------------------------------------------------
 
 
@@ -175,15 +190,15 @@ def test_health_is_only_judged_for_an_upgrade() -> None:
     assert health_problem(converged, "red") is None
 
 
-def test_the_version_fact_reads_version_number_of_get_root() -> None:
+def test_the_version_fact_reads_the_local_node_of_get_nodes() -> None:
     from esdr.facts.elasticsearch import EsVersion
 
     fact = EsVersion()
     command = fact.command(address="10.0.0.4", port=9200, scheme="https",
                            curl_config="/etc/esdr/es-api.curlrc")
-    assert "https://10.0.0.4:9200/?filter_path=version.number" in command
+    assert "https://10.0.0.4:9200/_nodes/_local?filter_path=nodes.*.version" in command
     assert "-K /etc/esdr/es-api.curlrc" in command
-    assert fact.process(['{"version":{"number":"8.18.8"}}', "200"]) == "8.18.8"
+    assert fact.process(['{"nodes":{"x":{"version":"8.18.8"}}}', "200"]) == "8.18.8"
     assert fact.process(["", "000"]) is None  # no answer
     assert fact.process(['{"error":"x"}', "401"]) is None
 
