@@ -1,5 +1,5 @@
-"""Rolling upgrade of the live Elasticsearch lab, under writes. NOT YET RUN: written without a
-lab (the machine ran CI); the first run may need fixes to the test itself.
+"""Rolling upgrade of the live Elasticsearch lab, under writes (passed on the lab 2026-12-06,
+245 s: 1747 acknowledged writes, 0 failed, 0 lost; killed after dc1-data-az1 and resumed).
 
 Acceptance (docs/rolling-upgrade.md): DC1 is brought up fresh and deployed at the newest 8.18
 integ-test-zip that resolves (``esdr_lab.constants.ES_UPGRADE_FROM``, 8.18.6;
@@ -39,8 +39,8 @@ from tests.integration.health_watch import watch_health
 from tests.integration.lab_dc1 import ADDRESS_OF, INVENTORY
 from tests.integration.test_dc1_cluster import _project_with, client_for, wait_for
 
-# ``drill`` as well, until it has run once: kept out of CI's budget (a fresh DC1, two archives,
-# three deploys) while its start version is unchecked; `bash scripts/test -m drill` runs it
+# ``drill`` as well: kept out of CI's budget (a fresh DC1, two archives, three deploys, ~4 min);
+# CI keeps the rolling-restart mechanism in test_dc1_cluster; `bash scripts/test -m drill` runs it
 pytestmark = [pytest.mark.lab, pytest.mark.drill]
 
 INDEX = "upgrade-writes"
