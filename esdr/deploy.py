@@ -28,6 +28,9 @@ def site() -> None:
     node = next((n for n in nodes if n.host == host.name), None)
 
     if node is not None:
+        # every node's running version, read and judged before any operation is added: a
+        # refused version change stops the run here (esdr.upgrade)
+        upgrade = preflight.upgrade(topology)
         elasticsearch_node(topology, node)
         rolling_restart.rolling_restart(
             name="Rolling restart of changed nodes",
@@ -35,6 +38,9 @@ def site() -> None:
             needed=run_context().restart_needed,  # filled by every node's deploy, read when run
             service=topology.cluster.engine.service,
             timeout=topology.cluster["es_restart_timeout"],
+            upgrade=rolling_restart.Upgrade(
+                upgrade.plan.target or "", upgrade.install_dir, upgrade.link,
+                frozenset(upgrade.nodes), upgrade.from_yellow) if upgrade.nodes else None,
             _run_once=True,
         )
         # Cluster-level objects (settings, remotes, repositories, SLM, CCR, aliases): `esdr plan`

@@ -11,12 +11,14 @@ against the estate CA and reads the superuser's credentials from a root-only con
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pyinfra import logger
 from pyinfra.api import StringCommand
 
 from esdr.errors import EsdrError
@@ -85,14 +87,15 @@ class NodeApi:
         )
         return ok, output.stdout
 
-    def failed_unit_journal(self, unit: str, lines: int) -> str | None:
-        """The last ``lines`` of ``unit``'s journal when systemd has it failed (the process
-        died), else None: a wait can then say why at once instead of after its whole bound."""
+    def failed_unit_journal(self, unit: str, lines: int = 8) -> str | None:
+        """Why ``unit`` died, when systemd has it failed, else None: a wait can then say why
+        at once instead of after its whole bound. The journal's last lines without the JVM's
+        stack frames (``journal_cause``), read from far enough back that the cause is in them."""
         failed, _ = self.run(f"systemctl is-failed --quiet {shlex.quote(unit)}")
         if not failed:
             return None
-        _, journal = self.run(f"journalctl -u {shlex.quote(unit)} -n {lines} --no-pager -o cat")
-        return journal
+        _, journal = self.run(f"journalctl -u {shlex.quote(unit)} -n 200 --no-pager -o cat")
+        return journal_cause(journal, lines)
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """(HTTP status, parsed JSON or None) of a write; status 0 when the node does not answer."""
@@ -106,6 +109,27 @@ class NodeApi:
 
     def node_names(self) -> set[str]:
         return set(self.read(EsNodeNames) or [])
+
+
+def failed(host, error: EsdrError) -> bool:
+    """End a FunctionCommand on ``error``: its one line (with the fix) in red on the host, and
+    False as the command's status. pyinfra prints a traceback for an exception raised inside
+    a Python callback, which buries that line."""
+    host.log_styled(f"error: {error}", fg="red", log_func=logger.error)
+    return False
+
+
+_STACK_FRAME = re.compile(r"^\s*(at \S+\(.*\)|\.\.\. \d+ (more|common frames omitted))\s*$")
+
+
+def journal_cause(journal: str, lines: int = 8) -> str:
+    """The last ``lines`` lines of a dead JVM's journal that are not stack frames, joined
+    with " | ". A JVM that cannot start prints its cause (``Error opening log file
+    'logs/gc.log': Permission denied``) above a stack trace of the launcher, so the last few
+    raw lines would show only ``at org.elasticsearch.cli.Command.main(...)`` frames."""
+    kept = [line.strip() for line in journal.splitlines()
+            if line.strip() and not _STACK_FRAME.match(line)]
+    return " | ".join(kept[-lines:])[-1200:]
 
 
 def wait_until(

@@ -97,12 +97,20 @@ def estate_problems(project: Project) -> list[Problem]:
     """Across the estate: no host in two clusters. The other clusters are read through the
     inventories the estate names; one that cannot be loaded is its own ``esdr validate``'s
     business, not this one's."""
+    topologies = estate_topologies(project)
+    return check_hosts_unique(topologies) if len(topologies) > 1 else []
+
+
+def estate_topologies(project: Project) -> list[Topology]:
+    """This project's topology, then those of the estate's other clusters, read through the
+    inventories the estate names (one that cannot be loaded is left out: it is its own
+    ``esdr validate``'s business); only this one without an estate."""
     try:
         estate = project.topology.estate
     except BadInput:
-        return []  # reported by the estate checks
+        return [project.topology]  # reported by the estate checks
     if estate is None or project.gateway_only:
-        return []
+        return [project.topology]
     here = Path(project.source).resolve()
     topologies = [project.topology]
     for ref in estate.clusters.values():
@@ -113,7 +121,7 @@ def estate_problems(project: Project) -> list[Problem]:
             topologies.append(load_project(path).topology)
         except BadInput:
             continue
-    return check_hosts_unique(topologies) if len(topologies) > 1 else []
+    return topologies
 
 
 def load_valid_project(inventory_path: str | Path) -> tuple[Project, list[Problem]]:

@@ -380,13 +380,15 @@ def _awareness_settings(cluster: Cluster) -> list[tuple[str, Any]]:
 def distribution_rewrites(cluster: Cluster) -> list[tuple[str, str]]:
     """Edits to the distribution's jvm.options when esdr copies it into the config dir.
 
-    OpenSearch's launcher runs from the (root-owned) install directory, so the relative gc log,
-    error file and heap dump paths of its jvm.options cannot be written and the JVM refuses to
-    start; they are pointed at the node's log and data directories. Elasticsearch 8 starts its
-    server in the logs directory and needs none.
+    OpenSearch's launcher, and Elasticsearch's before 8.19, run the JVM in the (root-owned)
+    install directory, so the gc log, error file and heap dump paths their jvm.options give
+    relative to it (``file=logs/gc.log``) cannot be written and the JVM refuses to start (seen
+    with 8.18.6: ``Error opening log file 'logs/gc.log': Permission denied``); they are
+    pointed at the node's log and data directories. Elasticsearch 8.19's jvm.options names
+    ``file=gc.log`` in the logs directory it starts in and has no such lines: nothing matches,
+    nothing changes. The copy is made once, so a node upgraded from 8.18 keeps absolute paths,
+    which stay right.
     """
-    if cluster.engine.name != "opensearch":
-        return []
     logs, data = cluster["es_log_dir"], cluster["es_data_dir"]
     for key, value in (("es_log_dir", logs), ("es_data_dir", data)):
         try:  # each lands inside a line of jvm.options

@@ -399,7 +399,7 @@ def plan_lines(plan: UpgradePlan) -> list[str]:
     target = plan.target or "?"
     if plan.action == REFUSED:
         return ([f"cluster {plan.cluster}: version {target}: refused, no host is changed:"]
-                + [f"  error: {p}" for p in plan.problems])
+                + [f"  {p}" for p in plan.problems])  # a Problem reads "error: where: ..."
     if plan.action == NOTHING:
         return [f"cluster {plan.cluster}: version {target}: every node runs it"]
     if plan.action == INSTALL:
@@ -415,3 +415,56 @@ def plan_lines(plan: UpgradePlan) -> list[str]:
 def changes(plan: UpgradePlan) -> list[Change]:
     """The steps as ``Change``s (kind ``node_version``), for the plan's drift count."""
     return [Change("node_version", s.node, "changed", s.before, s.after) for s in plan.steps]
+
+
+# --- what the deploy reads, judged here --------------------------------------------------------
+
+
+def installed_version(link_target: object, archive_prefix: str) -> str | None:
+    """The version a stopped node would start on: its ``current`` link points at the versioned
+    directory the install made (``/opt/elasticsearch/elasticsearch-8.18.8`` -> ``8.18.8``);
+    None without a link or for a directory esdr did not name."""
+    if not isinstance(link_target, str) or not link_target.strip():
+        return None
+    base = link_target.rstrip("/").rsplit("/", 1)[-1]
+    prefix = f"{archive_prefix}-"
+    if not base.startswith(prefix):
+        return None
+    version = base[len(prefix):]
+    return version if parse_version(version) is not None else None
+
+
+def node_versions(nodes_body: object) -> dict[str, str]:
+    """Node name -> version from ``GET _nodes?filter_path=nodes.*.name,nodes.*.version``: the
+    nodes the cluster has, as its master sees them (a node away from it is not there)."""
+    nodes = nodes_body.get("nodes") if isinstance(nodes_body, Mapping) else None
+    out: dict[str, str] = {}
+    for entry in (nodes or {}).values():
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str) \
+                and isinstance(entry.get("version"), str):
+            out[entry["name"]] = entry["version"]
+    return out
+
+
+def health_problem(plan: UpgradePlan, status: str | None,
+                   stopped: Iterable[str] = ()) -> Problem | None:
+    """Elastic's rolling upgrade starts from a healthy, green cluster and waits for green
+    after each node
+    (https://www.elastic.co/docs/deploy-manage/upgrade/deployment-or-cluster/elasticsearch);
+    OpenSearch's rolling-upgrade page checks for green the same way. A resumed upgrade (nodes
+    already on the target, or a node a stopped run left down) may start from yellow: a node
+    whose step was cut short is recovering its replicas, and the first step waits for them."""
+    if plan.action != UPGRADE:
+        return None
+    stopped = sorted(stopped)
+    wanted = "yellow" if (plan.resumed or stopped) else "green"
+    if status == "green" or (wanted == "yellow" and status == "yellow"):
+        return None
+    shown = status or "unknown (no master-eligible node answered)"
+    why = (f"the cluster is {shown}: a rolling upgrade to {plan.target} starts only from a "
+           f"{wanted} cluster, as each node it takes down must leave every shard a started copy"
+           + (" (resumed: yellow is accepted while the node a stopped run left behind recovers)"
+              if wanted == "yellow" else ""))
+    return Problem(f"cluster {plan.cluster}", "upgrade-not-green",
+                   why + ". Bring it back to green (GET _cluster/health, "
+                   "GET _cluster/allocation/explain) and rerun; no host was changed")

@@ -64,6 +64,8 @@ CATALOGUE: dict[str, Artifact] = {
     a.filename: a
     for a in (
         Artifact(constants.ES_ARCHIVE, "Elasticsearch archive", maven=constants.ES_MAVEN_COORDINATE),
+        Artifact(constants.ES_UPGRADE_FROM_ARCHIVE, "Elasticsearch archive to upgrade from",
+                 maven=constants.ES_UPGRADE_FROM_MAVEN_COORDINATE),
         Artifact(constants.OS_ARCHIVE, "OpenSearch archive", maven=constants.OS_MAVEN_COORDINATE),
         Artifact(constants.OS_SECURITY_PLUGIN, "OpenSearch security plugin",
                  maven=constants.OS_SECURITY_MAVEN_COORDINATE),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os as _os
 from pathlib import Path
 
 BRIDGE = "esdrlab0"
@@ -21,6 +22,14 @@ ES_VERSION = "8.19.21"
 ES_ARCHIVE = f"elasticsearch-{ES_VERSION}.zip"
 ES_MAVEN_COORDINATE = (
     f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{ES_VERSION}:zip"
+)
+# The version the rolling-upgrade lab test (tests/integration/test_upgrade_lab.py) starts from:
+# the newest 8.18.x integ-test-zip that resolves from the registry this lab downloads from
+# (8.18.7 to 8.18.12 did not; 8.18.6 did, 2026-12-06); ESDR_UPGRADE_FROM overrides it.
+ES_UPGRADE_FROM = _os.environ.get("ESDR_UPGRADE_FROM", "8.18.6")
+ES_UPGRADE_FROM_ARCHIVE = f"elasticsearch-{ES_UPGRADE_FROM}.zip"
+ES_UPGRADE_FROM_MAVEN_COORDINATE = (
+    f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{ES_UPGRADE_FROM}:zip"
 )
 
 # OpenSearch: 2.19.4 is the version whose security plugin is on Maven Central (shared notes,

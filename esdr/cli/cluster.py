@@ -27,6 +27,7 @@ from esdr.model import Topology
 from esdr.reconcile import registry, run
 from esdr.runbooks import failback as failback_runbook
 from esdr.runbooks import promote as promote_runbook
+from esdr import upgrade
 
 
 
@@ -53,24 +54,32 @@ def plan(printer: Printer, inventory: str, verbose: bool) -> int:
     for alias in unread:
         printer.say(f"  ! {alias}: its esdr-managed records could not be read: the active sides "
                     "above are this cluster's own records")
+    # es_version against the versions the nodes run: the deploy's rolling upgrade, node by node
+    version_plan = run.plan_version(topology)
+    if version_plan.action in (upgrade.UPGRADE, upgrade.REFUSED):
+        for line in upgrade.plan_lines(version_plan):
+            printer.say(line)
     # The estate's Kafka topics, when this inventory holds a Kafka cluster's hosts: reached
     # from this machine, directly (esdr.kafka_io.cluster says why)
     topic_plans = kafka_cluster.plan_inventory_topics(topology)
     for topic_plan in topic_plans:
         for line in kafka_topics.plan_lines(topic_plan, verbose):
             printer.say(line)
-    drifting = cluster_plan.drift + [c for p in topic_plans for c in p.drift]
+    drifting = (cluster_plan.drift + [c for p in topic_plans for c in p.drift]
+                + upgrade.changes(version_plan))
     blocking = [n for n in cluster_plan.notes if n.blocking]
     blocking += [n for p in topic_plans for n in p.blocking]
+    refused = [str(p) for p in version_plan.problems]  # a deploy refuses it: the user fixes it
     printer.record(drift=[f"{c.kind} {c.name}: {c.action}" for c in drifting],
-                   blocking=list(cluster_plan.problems) + [n.line() for n in blocking],
+                   blocking=list(cluster_plan.problems) + [n.line() for n in blocking] + refused,
                    active=[s.summary() for s in cluster_plan.sides])
     if drifting:
         printer.say(f"{inventory}: drift in {len(drifting)} object(s); `pyinfra -y "
                     f"{inventory} deploys/site.py` converges it", err=True)
         return DRIFT
-    if cluster_plan.has_drift or blocking:  # problems or blocking notes: a deploy cannot fix
-        what = [f"{len(cluster_plan.problems)} error(s)"] if cluster_plan.problems else []
+    if cluster_plan.has_drift or blocking or refused:  # a deploy cannot fix these
+        errors = len(cluster_plan.problems) + len(refused)
+        what = [f"{errors} error(s)"] if errors else []
         what += [f"{len(blocking)} blocking note(s)"] if blocking else []
         printer.say(f"{inventory}: nothing a deploy converges, but {' and '.join(what)} above "
                     "need(s) you first", err=True)

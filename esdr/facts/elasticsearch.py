@@ -190,6 +190,30 @@ class EsClusterHealth(EsApiFact):
     path = "_cluster/health"
 
 
+class EsVersion(EsApiFact):
+    """
+    The version the node runs: ``version`` of the node's own entry in ``GET _nodes/_local``
+    (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-nodes-info;
+    OpenSearch answers the same shape), ``None`` when the node does not answer. Not ``GET /``:
+    Elasticsearch 8 serves that from its ``rest-root`` module, which a minimal distribution
+    (the integ-test-zip) lacks; it answered 405 there, and every node read as unknown.
+
+    .. code:: python
+
+        "8.19.21"
+    """
+
+    path = "_nodes/_local?filter_path=nodes.*.version"
+
+    def shape(self, body):
+        nodes = body.get("nodes") if isinstance(body, dict) else None
+        entries = list(nodes.values()) if isinstance(nodes, dict) else []
+        if len(entries) != 1 or not isinstance(entries[0], dict):
+            return None
+        number = entries[0].get("version")
+        return number if isinstance(number, str) else None
+
+
 class EsElectedMaster(EsApiFact):
     """
     The name of the elected master, as this node sees it (``GET _cat/master``).

@@ -17,7 +17,7 @@ from esdr.facts.elasticsearch import (
 )
 from esdr.errors import EsdrError
 from esdr.layout import KEYSTORE_MODE
-from esdr.node_api import NodeApi, wait_until
+from esdr.node_api import NodeApi, failed, wait_until
 
 @operation()
 def max_map_count(minimum: int = 262144):
@@ -110,15 +110,18 @@ def _wait_and_record(
         if uuid and api.health() is not None:
             committed.append(uuid)
             return True
-        journal = api.failed_unit_journal(service, lines=5)
+        journal = api.failed_unit_journal(service)
         if journal is not None:  # the node died: say why now rather than after the whole timeout
             raise EsdrError(
-                f"{service} failed to start on {host.name}: {journal.strip()}",
+                f"{service} failed to start on {host.name}: {journal}",
                 hint=f"fix the cause, then rerun the deploy (journalctl -u {service} on the host)",
             )
         return False
 
-    wait_until(f"node {host.name} to join a formed cluster", joined, timeout=timeout)
+    try:
+        wait_until(f"node {host.name} to join a formed cluster", joined, timeout=timeout)
+    except EsdrError as error:
+        return failed(host, error)
     if marker is None:  # rejoined: the cluster's record is on the host already
         return True
     ok, _ = api.run(marker_write(marker, committed[-1]))

@@ -9,7 +9,7 @@ from pyinfra.api import FunctionCommand, operation
 
 from esdr.errors import EsdrError
 from esdr.facts.kafka import TcpListening
-from esdr.node_api import NodeApi, wait_until
+from esdr.node_api import NodeApi, failed, wait_until
 
 
 @operation()
@@ -60,19 +60,20 @@ def _wait_listening(state, host, service: str, address: str, port: int, timeout:
         _, output = api.run(probe, timeout=10)
         if TcpListening().process(output.splitlines()):
             return True
-        journal = api.failed_unit_journal(f"{service}.service", lines=8)
+        journal = api.failed_unit_journal(f"{service}.service")
         if journal is not None:  # the process died: say why now rather than after the timeout
             raise EsdrError(
-                f"{service} failed to start on {host.name}: {_last_lines(journal)}",
+                f"{service} failed to start on {host.name}: {journal}",
                 hint=f"fix the cause, then rerun the deploy (journalctl -u {service} on the host)",
             )
         return False
 
-    wait_until(f"{service} on {host.name} to listen on {address}:{port}", up, timeout=timeout,
-               hint=f"read the journal on that host (journalctl -u {service}) and rerun; "
-               "the deploy picks up where it stopped")
+    try:
+        wait_until(f"{service} on {host.name} to listen on {address}:{port}", up, timeout=timeout,
+                   hint=f"read the journal on that host (journalctl -u {service}) and rerun; "
+                   "the deploy picks up where it stopped")
+    except EsdrError as error:
+        return failed(host, error)
     return True
 
 
-def _last_lines(journal: str) -> str:
-    return " | ".join(line.strip() for line in journal.splitlines() if line.strip())[-600:]

@@ -20,7 +20,9 @@ from esdr.facts.elasticsearch import (
     RESTART_MARKER,
     EsClusterSettings,
     EsElectedMaster,
+    EsClusterHealth,
     EsShards,
+    EsVersion,
 )
 from esdr.node_api import HEALTH_ORDER, NodeApi, health_at_least, wait_until
 from esdr.operations.elasticsearch import marker_write
@@ -72,9 +74,26 @@ def _changed(needed: Mapping[str, OperationMeta]) -> list[str]:
     return [name for name, op in needed.items() if op.is_complete() and op.did_change()]
 
 
+@dataclass(frozen=True)
+class Upgrade:
+    """A rolling upgrade carried by this roll (decided by ``esdr.upgrade.plan_upgrade`` before
+    any host changed): the nodes it moves to ``version``, whose ``link`` moves to
+    ``install_dir`` (installed beside the running version) inside each node's own step."""
+
+    version: str
+    install_dir: str
+    link: str
+    nodes: frozenset[str]
+    from_yellow: bool = False  # a resumed upgrade: yellow is enough to start
+
+    def moves(self, node: str) -> bool:
+        return node in self.nodes
+
+
 @operation(is_idempotent=False)
 def rolling_restart(
-    topology: Topology, needed: Mapping[str, OperationMeta], service: str, timeout: int = 300
+    topology: Topology, needed: Mapping[str, OperationMeta], service: str, timeout: int = 300,
+    upgrade: Upgrade | None = None,
 ):
     """
     Restart the nodes whose configuration changed while they were running, one at a time.
@@ -83,6 +102,8 @@ def rolling_restart(
     + needed: node name -> its ``restart_needed`` operation, filled while the deploy prepares
     + service: the systemd unit
     + timeout: seconds each node may take to rejoin and the cluster to return to its health
+    + upgrade: the rolling upgrade this run makes, if any: its nodes stop, switch their
+      ``current`` link to the new version and start, one at a time in the same order
 
     Run it once per deploy (``_run_once=True``) after every configuration operation.
     """
@@ -94,7 +115,7 @@ def rolling_restart(
     if held_by:  # a roll stopped before it gave allocation back: give it back first
         yield FunctionCommand(_restore_leftover, (topology,), {})
     if names:
-        yield FunctionCommand(_roll, (topology, names, service, timeout), {})
+        yield FunctionCommand(_roll, (topology, names, service, timeout, upgrade), {})
     elif not held_by:
         host.noop("no node needs a restart")
 
@@ -381,7 +402,8 @@ def _restore_leftover(state, host, topology: Topology) -> bool:
     return True
 
 
-def _roll(state, host, topology: Topology, names: list[str], service: str, timeout: int):
+def _roll(state, host, topology: Topology, names: list[str], service: str, timeout: int,
+          upgrade: Upgrade | None = None):
     # pyinfra passes (state, host) only to functions whose arguments carry exactly these names
     cluster = topology.cluster
     observers = [n.name for n in cluster.master_eligible]
@@ -399,8 +421,11 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
                 _refuse_transient(found[1], found[0])
             for note in _allocation_notes(found[1]):
                 _say(f"note: {note}")
+        moving = [n.name for n in order if upgrade is not None and upgrade.moves(n.name)]
+        if moving:
+            _refuse_unhealthy(topology, observers, upgrade, moving)
         for node in order:
-            _restart_one(topology, node, observers, service, timeout, hold)
+            _restart_one(topology, node, observers, service, timeout, hold, upgrade)
     except EsdrError as error:
         where = f"stopped at {node.name}" if node else "not started"
         _say(f"error: rolling restart {where}: {error}")
@@ -410,8 +435,53 @@ def _roll(state, host, topology: Topology, names: list[str], service: str, timeo
     return True
 
 
+def _refuse_unhealthy(topology: Topology, observers: list[str], upgrade: Upgrade,
+                      moving: list[str]) -> None:
+    """Elastic's rolling upgrade starts from a green cluster
+    (https://www.elastic.co/docs/deploy-manage/upgrade/deployment-or-cluster/elasticsearch):
+    checked again here, as the preflight's read is older than the install that ran since."""
+    wanted = "yellow" if upgrade.from_yellow else "green"
+    status = None
+    for name in observers:
+        health = _api_for(topology, name).read(EsClusterHealth)
+        if isinstance(health, dict):
+            status = health.get("status")
+            break
+    if HEALTH_ORDER.get(status or "", -1) < HEALTH_ORDER[wanted]:
+        raise EsdrError(
+            f"the cluster is {status or 'not answering'}: the rolling upgrade to "
+            f"{upgrade.version} ({', '.join(moving)}) starts only from a {wanted} cluster; no "
+            "node was restarted",
+            hint="bring the cluster back to green (GET _cluster/health, GET "
+            "_cluster/allocation/explain) and rerun the deploy: the new version is installed "
+            "beside the old one and the nodes still to upgrade are planned again")
+    _say(f"rolling upgrade to {upgrade.version}: cluster {status}, "
+         f"{len(moving)} node(s) to move: {', '.join(moving)}")
+
+
+def _switch(target: NodeApi, node: Node, service: str, upgrade: Upgrade, timeout: int) -> None:
+    """Stop the node, move its ``current`` link to the new version, start it: Elastic's
+    "stop, upgrade, start" of one node
+    (https://www.elastic.co/docs/deploy-manage/upgrade/deployment-or-cluster/elasticsearch)."""
+    unit = shlex.quote(service)
+    steps = [
+        (f"systemctl stop {unit}", f"systemctl stop {service} failed on {node.name}"),
+        (f"ln -sfn {shlex.quote(upgrade.install_dir)} {shlex.quote(upgrade.link)}",
+         f"could not point {upgrade.link} at {upgrade.install_dir} on {node.name} (the node is "
+         "stopped)"),
+        (f"systemctl start {unit}", f"systemctl start {service} failed on {node.name} after "
+         f"its link moved to {upgrade.version}"),
+    ]
+    for command, what in steps:
+        ok, _ = target.run(command, timeout=timeout)
+        if not ok:
+            raise EsdrError(what, hint=f"see journalctl -u {service} on {node.host}, fix it and "
+                            "rerun the deploy: it resumes the upgrade with this node")
+    _say(f"{node.name}: stopped, {upgrade.link} -> {upgrade.install_dir}, started")
+
+
 def _restart_one(topology: Topology, node: Node, observers: list[str], service: str,
-                 timeout: int, hold: AllocationHold) -> None:
+                 timeout: int, hold: AllocationHold, upgrade: Upgrade | None = None) -> None:
     watcher = next(o for o in observers if o != node.name)
     observer = _api_for(topology, watcher)
     before = (observer.health() or {}).get("status", "red")
@@ -428,10 +498,14 @@ def _restart_one(topology: Topology, node: Node, observers: list[str], service: 
         hold.hold(observer, node.name, watcher)
         observer.request("POST", "_flush")
     target = _api_for(topology, node.name)
-    ok, _ = target.run(f"systemctl restart {shlex.quote(service)}", timeout=timeout)
-    if not ok:
-        raise EsdrError(f"systemctl restart {service} failed on {node.name}",
-                        hint=f"see journalctl -u {service} on {node.host}, fix it and rerun")
+    moving = upgrade is not None and upgrade.moves(node.name)
+    if moving:
+        _switch(target, node, service, upgrade, timeout)
+    else:
+        ok, _ = target.run(f"systemctl restart {shlex.quote(service)}", timeout=timeout)
+        if not ok:
+            raise EsdrError(f"systemctl restart {service} failed on {node.name}",
+                            hint=f"see journalctl -u {service} on {node.host}, fix it and rerun")
     wait_until(
         f"{node.name} to rejoin",
         lambda: node.name in observer.node_names() or _stopped(target, node, service),
@@ -447,6 +521,13 @@ def _restart_one(topology: Topology, node: Node, observers: list[str], service: 
         lambda: target.health() is not None or _stopped(target, node, service),
         timeout=timeout,
     )
+    if moving:
+        runs = target.read(EsVersion)
+        if runs != upgrade.version:
+            raise EsdrError(f"{node.name} answers with version {runs} after its link moved to "
+                            f"{upgrade.install_dir}, not {upgrade.version}",
+                            hint=f"check {upgrade.link} and the unit's ExecStart on {node.host} "
+                            "and rerun the deploy")
     # restarted: the node runs its current configuration, nothing is pending for it any more
     marker = restart_marker(topology)
     done, _ = target.run(f"rm -f {shlex.quote(marker)}", timeout=30)
@@ -455,12 +536,17 @@ def _restart_one(topology: Topology, node: Node, observers: list[str], service: 
     if node.holds_data:
         hold.release(observer)
     wanted = before if HEALTH_ORDER.get(before, 0) > 0 else "yellow"
+    if moving:
+        # Elastic waits for green before the next node of an upgrade: the node's replicas are
+        # back on it, so the next one can go down
+        wanted = "green"
     wait_until(
         f"cluster health {wanted} after restarting {node.name}",
         lambda: health_at_least(observer, wanted),
         timeout=timeout,
     )
-    _say(f"restarted {node.name}: back, health {wanted} ({time.monotonic() - started:.1f}s)")
+    done = f"upgraded {node.name} to {upgrade.version}" if moving else f"restarted {node.name}"
+    _say(f"{done}: back, health {wanted} ({time.monotonic() - started:.1f}s)")
 
 
 def _stopped(target: NodeApi, node: Node, service: str) -> bool:

@@ -31,6 +31,7 @@ from esdr.reconcile import (
 from esdr.changes import Change, Note, drift
 from esdr.reconcile.retry import with_retries
 from esdr.replication import Replication, adapter_for, as_adapter
+from esdr.upgrade import UpgradePlan, node_versions, plan_topology_upgrade
 
 ORDER = ("licence", "cluster_settings", "remote_cluster", "snapshot_repository", "slm_policy",
          "follower_index", "auto_follow", "index", "alias")
@@ -168,6 +169,21 @@ def plan_cluster(topology: Topology, clients: Clients | None = None,
     _plan_aliases(es, desired, reg, plan)
     plan.registry_after = _registry_after(reg, plan.changes)
     return plan
+
+
+def plan_version(topology: Topology, es: Api | None = None) -> UpgradePlan:
+    """The version change a deploy of ``topology`` would make, as the cluster answers: each
+    member's version (``GET _nodes``: a node that is not in the cluster counts as unknown) and
+    the elected master (last in the order). The deploy reads each node itself instead
+    (``esdr.tasks.preflight.observe``); the rules are the same (``esdr.upgrade``)."""
+    es = es or client_for(topology)
+    nodes = _r(f"{topology.cluster.name}: GET _nodes", lambda: client.request(
+        es, "GET", "/_nodes", params={"filter_path": "nodes.*.name,nodes.*.version"}))
+    master = _r(f"{topology.cluster.name}: GET _cat/master", lambda: client.request(
+        es, "GET", "/_cat/master", params={"format": "json", "h": "node"}))
+    elected = master[0].get("node") if isinstance(master, list) and master \
+        and isinstance(master[0], dict) else None
+    return plan_topology_upgrade(topology, node_versions(nodes), elected)
 
 
 def _add(plan: ClusterPlan, result: tuple[list[Change], list[Note]]) -> None:

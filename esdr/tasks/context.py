@@ -47,6 +47,9 @@ class RunContext:
     facts: dict[tuple[str, Read], Any] = field(default_factory=dict)
     reading: dict[tuple[str, tuple[Read, ...]], Any] = field(default_factory=dict)  # greenlets
     projects: dict[str, Project] = field(default_factory=dict)  # ``project_of``, by file
+    # the rolling upgrade this run makes (``preflight.upgrade``): read and judged once, before
+    # any operation is added; the greenlet that reads it, so every host waits for the same one
+    upgrade: Any = None
 
 
 _RUNS: WeakKeyDictionary = WeakKeyDictionary()

@@ -48,7 +48,12 @@ def service_account(user: str, home: str) -> None:
 
 
 @deploy("Install")
-def install_elasticsearch(topology: Topology, node: Node):
+def install_elasticsearch(topology: Topology, node: Node, *, hold_link: bool = False):
+    """``hold_link``: this node is a step of a rolling upgrade and runs: the new version is
+    installed beside the one it runs, and the rolling restart moves the link in the node's own
+    step (``esdr.operations.rolling_restart``). Moved here, on every node before the first
+    restart, a node that restarted for any other reason would come up on the new version out
+    of the upgrade's order."""
     cluster = topology.cluster
     user = cluster["es_user"]
     service_account(user, cluster["es_data_dir"])
@@ -77,6 +82,8 @@ def install_elasticsearch(topology: Topology, node: Node):
     # Plugins go into the versioned directory before the link moves to it, so the link never
     # points at a distribution that lacks a plugin the config needs.
     changed = install_plugins(topology)
+    if hold_link:
+        return changed
     return [
         known.link(f"Link {install_link(cluster)}", install_link(cluster), install_dir(cluster)),
         *changed,

@@ -24,7 +24,7 @@ from esdr.operations import elasticsearch as es
 from esdr.operations import keystore, plugins, rolling_restart
 from esdr.render import elasticsearch_yml, install_dir, install_link, node_files
 from esdr.security import config as security
-from esdr.tasks import install, known
+from esdr.tasks import install, known, preflight
 from esdr.tasks.configure import DISTRIBUTION_CONFIG, configure_elasticsearch, keystore_path
 from esdr.tasks.context import fact, prefetch, run_context
 from esdr.tasks.install import install_elasticsearch
@@ -88,11 +88,13 @@ def _is_running(service: str) -> bool:
     return bool(status.get(f"{service}.service"))
 
 
-def host_level(topology: Topology, node: Node, *, bootstrap: bool) -> tuple[list, list]:
+def host_level(topology: Topology, node: Node, *, bootstrap: bool,
+               upgrading: bool = False) -> tuple[list, list]:
     """What the node's host holds before its service runs: install, files, TLS, keystore,
     snapshot directories. Returns the operations whose change means a restart, and the
-    OpenSearch security files (whose change means a reload)."""
-    installed = install_elasticsearch(topology, node)
+    OpenSearch security files (whose change means a reload). ``upgrading``: the node runs and
+    is a step of this run's rolling upgrade (its link moves in the roll, not here)."""
+    installed = install_elasticsearch(topology, node, hold_link=upgrading)
     config_ops = configure_elasticsearch(topology, node, bootstrap=bootstrap) + installed
     # TLS files and the keystore's bootstrap.password: a new certificate restarts like a config
     config_ops += secure_node(topology, node)
@@ -108,8 +110,13 @@ def elasticsearch_node(topology: Topology, node: Node):
     prefetch([n.host for n in cluster.nodes], node_reads(topology))
     bootstrap = not cluster_has_formed(topology)
     was_running = _is_running(service)
+    # A running node that the rolling upgrade moves to es_version: the roll switches its link in
+    # its own step. A stopped one starts on the new version here (a run stopped mid-step leaves
+    # its node so), as no order is kept by leaving it down.
+    upgrading = was_running and node.name in preflight.upgrade(topology).nodes
 
-    config_ops, security_config = host_level(topology, node, bootstrap=bootstrap)
+    config_ops, security_config = host_level(topology, node, bootstrap=bootstrap,
+                                             upgrading=upgrading)
     enabled = known.known(SystemdEnabled, services=(f"{service}.service",))
     if not (was_running and isinstance(enabled, dict) and enabled.get(f"{service}.service")):
         systemd.service(
@@ -167,8 +174,9 @@ def elasticsearch_node(topology: Topology, node: Node):
         files.file(name="No restart pending (the node starts with its current configuration)",
                    path=marker, present=False)
     run_context().restart_needed[node.name] = rolling_restart.restart_needed(
-        name="Restart needed (config, certificate or plugin changed while running)",
+        name="Restart needed (config, certificate, plugin or version changed while running)",
         node_name=node.name,
         marker=marker,
-        _if=lambda: was_running and (pending or any(op.did_change() for op in config_ops)),
+        _if=lambda: was_running and (upgrading or pending
+                                     or any(op.did_change() for op in config_ops)),
     )

@@ -14,6 +14,7 @@ from esdr.cli.main import cli
 from esdr.crossdc import active_side
 from esdr.crossdc.estate import parse_estate
 from esdr.reconcile import registry, run
+from esdr.upgrade import plan_upgrade
 from esdr.replication.base import Lag
 from tests.crossdc.fake_es import fake_topology
 
@@ -38,6 +39,9 @@ def planned(monkeypatch):
         return result["plan"]
 
     monkeypatch.setattr(run, "plan_cluster", fake_plan)
+    # every node on es_version: no rolling upgrade (tests/unit/test_upgrade_wiring.py has them)
+    monkeypatch.setattr(run, "plan_version", lambda topology: plan_upgrade(
+        topology.cluster, {n.name: topology.cluster.version for n in topology.cluster.nodes}))
     return result
 
 

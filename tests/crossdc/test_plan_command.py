@@ -11,6 +11,7 @@ from esdr.cli.guard import DRIFT
 from esdr.cli.main import cli
 from esdr.errors import EsdrError
 from esdr.reconcile import run
+from esdr.upgrade import plan_upgrade
 from esdr.changes import Change, Note
 from tests.crossdc.fake_es import fake_topology
 
@@ -26,6 +27,9 @@ def planned(monkeypatch):
         return result["plan"]
 
     monkeypatch.setattr(run, "plan_cluster", fake_plan)
+    # every node on es_version: no rolling upgrade (tests/unit/test_upgrade_wiring.py has them)
+    monkeypatch.setattr(run, "plan_version", lambda topology: plan_upgrade(
+        topology.cluster, {n.name: topology.cluster.version for n in topology.cluster.nodes}))
     return result
 
 

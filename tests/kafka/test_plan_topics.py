@@ -20,6 +20,7 @@ from esdr.errors import EsdrError, InvalidProject
 from esdr.kafka.topics import desired_topics, plan_of
 from esdr.kafka_io import cluster as kafka_cluster
 from esdr.reconcile import run
+from esdr.upgrade import plan_upgrade
 from tests.crossdc.fake_es import fake_topology
 from tests.kafka.factory import estate, raw
 from tests.unit.topo_factory import topology as make_topology
@@ -35,6 +36,9 @@ def planned(monkeypatch):
     monkeypatch.setattr(plan_cli, "topology_of", lambda inventory: fake_topology())
     monkeypatch.setattr(run, "plan_cluster",
                         lambda topology, others=None: run.ClusterPlan("c", "dc1"))
+    # every node on es_version: no rolling upgrade
+    monkeypatch.setattr(run, "plan_version", lambda topology: plan_upgrade(
+        topology.cluster, {n.name: topology.cluster.version for n in topology.cluster.nodes}))
     monkeypatch.setattr(kafka_cluster, "plan_inventory_topics",
                         lambda topology: result["topics"])
     return result

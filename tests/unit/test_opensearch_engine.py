@@ -79,12 +79,14 @@ def test_opensearch_security_off_in_a_lab_disables_the_plugin() -> None:
     assert conf["plugins.security.disabled"] is True
 
 
-def test_jvm_options_paths_point_at_writable_dirs_for_opensearch_only() -> None:
+def test_jvm_options_paths_point_at_writable_dirs_for_both_engines() -> None:
+    """OpenSearch and Elasticsearch before 8.19 name them relative to the install directory."""
     rewrites = dict(distribution_rewrites(os_topology().cluster))
     assert rewrites["file=logs/"] == "file=/var/log/opensearch/"
     assert rewrites["-XX:HeapDumpPath=data"] == "-XX:HeapDumpPath=/var/lib/opensearch"
-    es = build(os_hosts(), {**OS_CLUSTER, "es_engine": "elasticsearch", "es_plugins": []})
-    assert distribution_rewrites(es.cluster) == []
+    es = build(os_hosts(), {**OS_CLUSTER, "es_engine": "elasticsearch", "es_plugins": [],
+                            "es_log_dir": "/var/log/elasticsearch"})
+    assert dict(distribution_rewrites(es.cluster))["file=logs/"] == "file=/var/log/elasticsearch/"
 
 
 @pytest.mark.parametrize(

@@ -165,7 +165,7 @@ def test_a_downgrade_is_refused_naming_the_hosts_and_the_way_back() -> None:
     assert "snapshot" in message and "Set es_version back to 8.19.21" in message
     assert str(plan.problems[0]).endswith("[upgrade-downgrade]")
     assert plan_lines(plan)[0] == "cluster search-t1: version 8.18.8: refused, no host is changed:"
-    assert plan_lines(plan)[1].startswith("  error: error: hosts d1, d2, m1, m2, tb: runs 8.19.21")
+    assert plan_lines(plan)[1].startswith("  error: hosts d1, d2, m1, m2, tb: runs 8.19.21")
 
 
 def test_one_node_ahead_is_a_downgrade_of_that_host_only() -> None:
