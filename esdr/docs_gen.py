@@ -13,6 +13,7 @@ fails when a written page differs from what this module generates now.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import re
 import sys
@@ -25,10 +26,12 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import click
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 import esdr
 from esdr import schema
 from esdr.cli import guard
+from esdr.crossdc import estate as estate_model
 from esdr.gateway import model as gateway_model
 from esdr import model
 
@@ -194,11 +197,39 @@ def _problem_rules() -> dict[str, set[str]]:
 
 
 def _default(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, FieldInfo):
+    if value is PydanticUndefined:
+        return "required"
+    if value is None or isinstance(value, FieldInfo):
         return "none"
     return f"`{value!r}`"
+
+
+# The estate's shapes (esdr.schema) -> the parsed estate's dataclasses (esdr.crossdc.estate),
+# whose defaults are what a key left out means; (schema key -> dataclass field) where they
+# differ.
+_ESTATE_DEFAULTS = {
+    "Estate": (estate_model.Estate, {}),
+    "EstateCluster": (estate_model.ClusterRef, {}),
+    "EstateLink": (estate_model.Link, {"from": "source", "to": "target"}),
+    "EstateRepository": (estate_model.Repository, {}),
+    "EstateSlm": (estate_model.SlmPolicy, {"name": "snapshot_name"}),
+    "EstateFollower": (estate_model.Follower, {}),
+    "EstateAutoFollow": (estate_model.AutoFollow, {}),
+}
+
+
+def _estate_defaults(shape: str) -> dict[str, Any]:
+    if shape not in _ESTATE_DEFAULTS:
+        return {}
+    cls, renamed = _ESTATE_DEFAULTS[shape]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    out = {}
+    for key, field in getattr(schema, shape).model_fields.items():
+        name = renamed.get(field.alias or key, key)
+        if name in fields and fields[name].default is not dataclasses.MISSING:
+            default = fields[name].default
+            out[key] = list(default) if isinstance(default, tuple) else default
+    return out
 
 
 def _cell(text: str) -> str:
@@ -293,7 +324,7 @@ def settings_page() -> str:
         ("EstateAutoFollow", schema.EstateAutoFollow, "An entry of `auto_follow`."),
     ]
     for title, cls, intro in nested:
-        out.append(_section(title, cls, intro, {}, "", rules))
+        out.append(_section(title, cls, intro, _estate_defaults(title), "", rules))
     out.append("The estate's `kafka` section has its own strict model (`esdr/kafka/model.py`), "
                "checked by the deploy's preflight and `esdr validate`; "
                "docs/kafka-dual-write.md describes it.\n")
