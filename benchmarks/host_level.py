@@ -1,6 +1,6 @@
 # The host-level part of the deploy (install, files, TLS, keystore, snapshot directories; no
 # service start, no cluster API) on every Elasticsearch host of the inventory, whichever data
-# centre it belongs to. scripts/benchmark writes an inventory of one or both lab DCs' hosts,
+# centre it belongs to. benchmarks/run writes an inventory of one or both lab DCs' hosts,
 # each naming its own DC's inventory file in `esdr_bench_inventory`, and times this deploy's
 # no-op on 5 and on 10 hosts for the per-host slope:
 #     pyinfra -y <that inventory> benchmarks/host_level.py

@@ -1,7 +1,7 @@
 """Cross-DC replication measurements and the DC-loss drill on the OpenSearch lab.
 
 Shared by `tests/opensearch_lab` (which asserts correctness) and `scripts/drill` /
-`scripts/benchmark` (which print the numbers). Everything here talks only to the lab's hosts
+`benchmarks/run` (which print the numbers). Everything here talks only to the lab's hosts
 (10.88.0.0/24) through the controller clients of `esdr.es.connect.client_for`, and every wait
 is bounded in count and time: a wait that runs out raises `DrillError` naming what it waited for.
 

@@ -7,6 +7,6 @@ from esdr.crossdc.estate import load_estate_file
 from esdr_lab.group_settings_os import *  # noqa: F403
 
 es_cluster_name = "esdr-lab-os-dc2"
-# ESDR_LAB_OS_ESTATE: scripts/benchmark points both DCs at a generated copy with more followers
+# ESDR_LAB_OS_ESTATE: benchmarks/run points both DCs at a generated copy with more followers
 # (an absolute path to a file also named lab_os.yml, so the estate's secrets stay the same).
 es_estate = load_estate_file(__file__, _os.environ.get("ESDR_LAB_OS_ESTATE", "estates/lab_os.yml"))

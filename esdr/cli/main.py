@@ -29,6 +29,7 @@ BUILT_IN = {
     "secrets": ("secrets", "secrets"),
     "status": ("status", "status"),
     "verify": ("verify", "verify"),
+    "diagram": ("diagram", "diagram"),
 }
 
 

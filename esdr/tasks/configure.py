@@ -6,6 +6,7 @@ from pyinfra.api import deploy
 from pyinfra.facts.files import File
 from pyinfra.operations import systemd
 
+from esdr import layout
 from esdr.model import Node, Topology
 from esdr.operations import elasticsearch as es
 from esdr.render import distribution_rewrites, install_link, node_files
@@ -34,7 +35,7 @@ def configure_elasticsearch(topology: Topology, node: Node, *, bootstrap: bool):
     # An Elasticsearch keystore that gets entries is created by the run that writes them
     # (``keystore_entries``, one JVM start instead of two on a new node)
     filled = cluster.engine.name == "elasticsearch" and security.enabled(cluster)
-    if not filled and not known.shows(File, path=keystore_path(topology)):
+    if not filled and not known.shows(File, path=layout.keystore(cluster).path):
         es.keystore_created(
             name="Keystore",
             install_dir=install_link(cluster),
@@ -50,7 +51,3 @@ def configure_elasticsearch(topology: Topology, node: Node, *, bootstrap: bool):
     unit = changed[-1]
     systemd.daemon_reload(name="systemd daemon-reload", _if=unit.did_change)
     return changed
-
-
-def keystore_path(topology: Topology) -> str:
-    return f"{topology.cluster['es_conf_dir']}/{topology.cluster.engine.name}.keystore"

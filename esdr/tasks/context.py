@@ -14,7 +14,7 @@ The per-node restart decisions are operations (``rolling_restart.restart_needed`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import gevent
@@ -25,9 +25,7 @@ from pyinfra.context import ctx_host, ctx_state
 from esdr.facts.batch import Batch, Read, read
 from esdr.project import Project, load_project, project_from_inventory
 from esdr.security.store import Staged
-
-if TYPE_CHECKING:
-    from esdr.tasks.security import Material
+from esdr.tasks.material import Material
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pyinfra.facts.files import File, Link
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from pyinfra.operations import files, systemd
 
+from esdr import layout
 from esdr.facts.batch import Read, read
 from esdr.facts.elasticsearch import (
     EsClusterFormedMarker,
@@ -25,7 +26,7 @@ from esdr.operations import keystore, plugins, rolling_restart
 from esdr.render import elasticsearch_yml, install_dir, install_link, node_files
 from esdr.security import config as security
 from esdr.tasks import install, known, preflight
-from esdr.tasks.configure import DISTRIBUTION_CONFIG, configure_elasticsearch, keystore_path
+from esdr.tasks.configure import DISTRIBUTION_CONFIG, configure_elasticsearch
 from esdr.tasks.context import fact, prefetch, run_context
 from esdr.tasks.install import install_elasticsearch
 from esdr.tasks.kernel import kernel_reads
@@ -63,7 +64,7 @@ def node_reads(topology: Topology) -> tuple[Read, ...]:
         read(EsdrMarker, path=keystore.marker_path(BOOTSTRAP_PASSWORD)),
         read(Link, path=install_link(cluster)),
         *(read(File, path=f"{conf}/{name}") for name in DISTRIBUTION_CONFIG),
-        read(File, path=keystore_path(topology)),
+        read(File, path=layout.keystore(topology.cluster).path),
         *known.directory_reads(*directories),
         *known.file_reads(*files),
         *kernel_reads(),

@@ -4,7 +4,6 @@ own credentials for API calls on the node. Runs after the keystore exists, befor
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from io import StringIO
 
 from pyinfra.api import deploy
@@ -20,25 +19,10 @@ from esdr.security import certs, config, opensearch_users, store
 from esdr.security.refs import Secret, resolve_setting
 from esdr.facts.elasticsearch import EsdrMarker
 from esdr.tasks import known
-from esdr.tasks.configure import keystore_path
 from esdr.tasks.context import run_context, staged_secrets
+from esdr.tasks.material import Material
 
 BOOTSTRAP_PASSWORD = "bootstrap.password"
-
-
-@dataclass(frozen=True)
-class Material:
-    """What the controller prepared once per run for every node of the cluster."""
-
-    certificates: certs.Certificates
-    password: Secret  # the superuser's: elastic, or OpenSearch's admin
-    marker_key: bytes
-    admin_cert: tuple[bytes, bytes] | None = None  # OpenSearch: (cert, key) for securityadmin
-    replication_password: Secret | None = None  # OpenSearch: the replication user's
-    gateway_password: Secret | None = None  # the gateway's own user's (file realm / internal user)
-    # What the secrets directory still lacks (new CA, certificates, marker key): written by
-    # ``secrets_stored`` when the deploy executes, never while it is prepared or under --dry.
-    staged: store.Staged = field(default_factory=store.Staged)
 
 
 def prepared(topology: Topology) -> Material:
@@ -159,7 +143,7 @@ def bootstrap_password(topology: Topology, material: Material):
         config.marker(material.marker_key, f"keystore:{BOOTSTRAP_PASSWORD}",
                       material.password.reveal()),
     )
-    has_keystore = known.shows(File, path=keystore_path(topology))
+    has_keystore = known.shows(File, path=layout.keystore(topology.cluster).path)
     if has_keystore and known.known(EsdrMarker, path=keystore.marker_path(
             BOOTSTRAP_PASSWORD)) == entry.marker:
         return known.UNCHANGED
