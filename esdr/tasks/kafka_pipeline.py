@@ -70,6 +70,12 @@ def pipeline_host(model: tuple[KafkaEstate, str] | None) -> None:
     services = estate.pipeline_services(host.name)
     if services:
         pipeline_services(estate, services)
+    # then what the estate no longer names here: an instance left running would keep consuming
+    # in its old group and writing to its old target
+    paths = runtime.service_paths(estate.pipeline_install)
+    pipeline.instances_retired(
+        name="Pipeline service instances the estate no longer runs here stopped and removed",
+        keep=[pipeline_id(p, c) for p, c in services], paths=paths)
 
 
 def search_password(name: str, cluster: SearchCluster) -> Secret:
