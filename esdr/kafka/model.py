@@ -251,12 +251,17 @@ class SearchCluster(_Shape):
     engine: Literal["elasticsearch", "opensearch"] = "elasticsearch"
     hosts: Annotated[list[NodeUrl], Field(min_length=1)]
     ca_file: AbsPath = "/etc/logstash/esdr-tls/ca.crt"
+    # Without credentials here (neither ``password_variable`` nor ``password_file``), esdr
+    # makes each pipeline feeding this cluster its own role and user, which may write to the
+    # pipeline's target alone, with a password generated into the estate's secrets directory
+    # (esdr.kafka.search_user; docs/kafka-dual-write.md, "The pipeline's own user").
+    # With them, every pipeline writes as ``user`` with that password, a user the operator
+    # keeps: Logstash reads ${NAME} from its keystore or environment, never from a pipeline
+    # file (https://www.elastic.co/docs/reference/logstash/keystore), and the deploy of esdr's
+    # pipeline service reads the same variable on the deploying machine, unless
+    # ``password_file`` names a file there that holds it (esdr.security.refs).
     user: Name = "esdr_logstash"
-    # Logstash reads ${NAME} from its keystore or environment; the password is never written
-    # into a pipeline file (https://www.elastic.co/docs/reference/logstash/keystore). The
-    # deploy of esdr's pipeline service reads the same variable on the deploying machine,
-    # unless ``password_file`` names a file there that holds it (esdr.security.refs).
-    password_variable: EnvName
+    password_variable: EnvName | None = None
     password_file: AbsPath | None = None
     # The hosts that run the pipeline services feeding this cluster (esdr-pipeline@<id>), one
     # instance per pipeline on each; the instances of a pipeline share its consumer group, so
@@ -264,6 +269,11 @@ class SearchCluster(_Shape):
     # of this cluster's data centre in different zones (docs/kafka-dual-write.md, "Where the
     # pipeline services run").
     pipeline_hosts: list[Name] = Field(default_factory=list)
+
+    @property
+    def esdr_users(self) -> bool:
+        """esdr keeps each pipeline's own user here (no credentials given)."""
+        return self.password_variable is None and self.password_file is None
 
 
 class Pipeline(_Shape):

@@ -160,7 +160,10 @@ def render_config(estate: KafkaEstate, pipeline_name: str, cluster_name: str,
         ),
         target=EngineSide(
             engine=target.engine, hosts=list(target.hosts), index=pipeline.target,
-            user=target.user, password_file=password_file(pipeline_name, cluster_name, paths),
+            # the pipeline's own user (esdr.kafka.search_user names it after the pipeline id)
+            # unless the estate gives the cluster a user and password of its own
+            user=ident if target.esdr_users else target.user,
+            password_file=password_file(pipeline_name, cluster_name, paths),
             ca_file=f"{paths.tls_dir}/ca.crt" if https else None,
         ),
         document_id=pipeline.document_id, document_id_field=pipeline.document_id_field,

@@ -35,7 +35,7 @@ IDENT = "esdr-orders-esdr-dc1"
 
 
 def _plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_name: str = "kb-az1",
-          facts: Any = None, password: bool = True) -> SimpleNamespace:
+          facts: Any = None, password: bool = True, model: Any = None) -> SimpleNamespace:
     hosts, base = shape_a()
     topology = build(hosts, {**base, "es_secrets_dir": str(tmp_path / "secrets")})
     monkeypatch.setattr(task, "project", lambda: SimpleNamespace(topology=topology))
@@ -58,7 +58,7 @@ def _plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_name: str = "kb-
     inventory.get_host(host_name).connector_cls = LocalConnector  # facts read here, read-only
     state = State(inventory, Config())
     connect_all(state)
-    add_deploy(state, task.pipeline_host, (ESTATE, "prod"))
+    add_deploy(state, task.pipeline_host, (model or ESTATE, "prod"))
     host = inventory.get_host(host_name)
     ops: dict[str, Any] = {}
     conditions: dict[str, Any] = {}
@@ -219,7 +219,7 @@ def _converged_facts(plan: SimpleNamespace, stale: str | None = None) -> Any:
         {SERVICES[0]: ((clients / f"{IDENT}.crt").read_bytes(),
                        (clients / f"{IDENT}.key").read_bytes())},
         store.marker_key(plan.secrets),
-        {"esdr-dc1": task.Secret(PASSWORD)})
+        {SERVICES[0]: task.Secret(PASSWORD)})
     install = ESTATE.pipeline_install
     paths = runtime.service_paths(install)
     requirements = runtime.requirements_text()
@@ -299,7 +299,7 @@ def test_a_kafka_cluster_without_tls_gets_no_client_certificate() -> None:
     data = raw(pipeline_install={"wheelhouse_url": WHEELS})
     data["kafka_clusters"]["kafka-dc1"].update({"lab": True, "tls": {"enabled": False}})
     plain = estate(data)
-    made = task.Material(b"CA\n", {}, b"k" * 32, {"esdr-dc1": task.Secret(PASSWORD)})
+    made = task.Material(b"CA\n", {}, b"k" * 32, {SERVICES[0]: task.Secret(PASSWORD)})
     paths = runtime.service_paths(plain.pipeline_install)
     files = [item.path for item, _ in task.service_files(plain, *SERVICES[0], paths, "kb-az1",
                                                           made)]
@@ -333,3 +333,31 @@ def test_the_instances_fact_reads_links_configs_and_the_template(tmp_path) -> No
                          capture_output=True, text=True, check=True)
     assert fact.process(out.stdout.splitlines()) == {"units": [], "configs": [],
                                                      "template": False}
+
+
+def test_a_cluster_without_credentials_gets_the_pipeline_s_own_user(tmp_path,
+                                                                    monkeypatch) -> None:
+    from esdr.kafka.pipeline_service import render_config
+
+    data = raw(pipeline_install={"wheelhouse_url": WHEELS})
+    for cluster in data["search_clusters"].values():
+        del cluster["password_variable"]
+    own = estate(data)
+    # no password variable in the environment: none is needed
+    plan = _plan(tmp_path, monkeypatch, password=False, model=own)
+    [stored] = [c for n, cs in plan.ops.items() if "Issued pipeline client" in n for c in cs]
+    path = plan.secrets / f"pipeline-user-{IDENT}-password"
+    assert not path.exists()  # generated while preparing, kept back until the run executes
+    stored.function(*stored.args)
+    password = path.read_text().rstrip("\n")
+    assert len(password) >= 32 and oct(path.stat().st_mode & 0o777) == "0o600"
+    paths = runtime.service_paths(own.pipeline_install)
+    assert render_config(own, *SERVICES[0], paths, host="kb-az1").target.user == IDENT
+    # the host's password file holds that password, and the next run reads the same one
+    made = task.material(own, SERVICES)
+    assert made.passwords[SERVICES[0]].reveal() == password
+    [secret] = [item for item, is_secret in task.service_files(own, *SERVICES[0], paths,
+                                                                "kb-az1", made)
+                if is_secret and item.path.endswith(".password")]
+    assert secret.content.startswith(password + "\n")
+    assert not any(password in str(c) for commands in plan.ops.values() for c in commands)
