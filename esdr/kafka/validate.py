@@ -389,6 +389,12 @@ def validate_pipelines(estate: KafkaEstate) -> list[Problem]:
                 f"search cluster {name}", "kafka-target-plain-http",
                 f"{plain[0]} is plain HTTP: the pipeline's password and every document cross "
                 "the network in clear; use https://", "warning"))
+        if target.esdr_users and "user" in target.model_fields_set:
+            out.append(Problem(
+                f"search cluster {name}", "kafka-target-user-without-password",
+                f"user {target.user} is named but neither password_variable nor password_file: "
+                "esdr gives each pipeline its own user here instead, and user is not used; "
+                "remove user, or name its password", "warning"))
         out += _pipeline_hosts(name, target.pipeline_hosts, estate.fed_by(name))
     return out
 

@@ -335,3 +335,12 @@ def test_the_retention_rule_names_the_topic_and_the_fix() -> None:
         "esdr-dc2) down that long loses the messages Kafka deletes before its pipeline reads "
         "them; set retention.ms of topic orders to at least 172800000 (2 d), or lower "
         "max_lag_seconds of pipeline orders [kafka-retention-below-max-lag]")
+
+
+def test_a_user_named_without_its_password_is_not_used() -> None:
+    data = raw()
+    del data["search_clusters"]["esdr-dc1"]["password_variable"]
+    assert _rules(data) == {}  # no credentials: the pipelines' own users, nothing to say
+    data["search_clusters"]["esdr-dc1"]["user"] = "admin"
+    assert _rules(data) == {"kafka-target-user-without-password": [
+        "warning search cluster esdr-dc1"]}
