@@ -50,7 +50,9 @@ class PipelineInstances(FactBase):
         conf, units = shlex.quote(conf_dir), shlex.quote(unit_dir)
         return " ".join([
             "{ systemctl list-units --all --plain --no-legend --full 'esdr-pipeline@*.service'",
-            "2>/dev/null | awk '{print \"unit \" $1}';",
+            # the unit's own column, wherever it is: a failed unit's line may start with a mark
+            "2>/dev/null | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^esdr-pipeline@/)",
+            "{print \"unit \" $i; break}}';",
             f"for f in {units}/*.wants/esdr-pipeline@*.service; do",
             '[ -L "$f" ] || [ -e "$f" ] && echo "unit ${f##*/}"; done;',
             f'for f in {conf}/*.json; do [ -f "$f" ] && b="${{f##*/}}" && echo "config ${{b%.json}}"; done;',
