@@ -47,13 +47,9 @@ class PipelineUser:
     ident: str  # the user's and the role's name: the pipeline id
     pipeline: str
     cluster: str  # the search cluster, as the estate's kafka section names it
-    engine: str  # "elasticsearch" | "opensearch"
+    engine: str  # as the estate's kafka section says; the reconciler uses the cluster's own
     target: str  # the alias or index it writes to
     action: str  # "index" | "create"
-
-    @property
-    def role(self) -> dict[str, Any]:
-        return role_body(self.engine, self.target, self.action, self.ident)
 
 
 def user_name(pipeline_name: str, cluster_name: str) -> str:
