@@ -455,3 +455,36 @@ def bulk(es: Api, lines: list[dict[str, Any]], refresh: bool = False) -> dict[st
     text = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
     return request(es, "POST", "/_bulk", params={"refresh": "true"} if refresh else None,
                    body=text)
+
+
+# --- security: roles and users (the pipelines' own users, esdr.reconcile.pipeline_user) ---------
+# Elasticsearch's native realm (https://www.elastic.co/docs/api/doc/elasticsearch/group/
+# endpoint-security: PUT/GET/DELETE _security/role/<name>, _security/user/<name>) and the
+# OpenSearch security plugin's REST API (https://docs.opensearch.org/latest/security/
+# access-control/api/: _plugins/_security/api/roles/<name>, internalusers/<name>).
+def _security_path(api: Api, kind: str, name: str) -> str:
+    if is_opensearch(api):
+        return path("_plugins", "_security", "api",
+                    {"role": "roles", "user": "internalusers"}[kind], name)
+    return path("_security", kind, name)
+
+
+def get_security_object(api: Api, kind: str, name: str) -> dict[str, Any] | None:
+    """Role or user ``name`` (``kind`` "role" or "user") as the engine answers it; None when
+    there is none. Both engines answer ``{name: {...}}`` (Elasticsearch a bare ``{}`` with its
+    404)."""
+    found = or_none(lambda: request(api, "GET", _security_path(api, kind, name)))
+    if not isinstance(found, dict):
+        return None
+    entry = found.get(name)
+    return entry if isinstance(entry, dict) else None
+
+
+def put_security_object(api: Api, kind: str, name: str, content: dict[str, Any]) -> Any:
+    """Create or replace role or user ``name``; for a user ``content`` holds the password: it
+    goes in the request body only, which esdr never prints."""
+    return request(api, "PUT", _security_path(api, kind, name), body=content)
+
+
+def delete_security_object(api: Api, kind: str, name: str) -> Any:
+    return or_none(lambda: request(api, "DELETE", _security_path(api, kind, name)))

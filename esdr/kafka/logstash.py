@@ -63,6 +63,17 @@ def pipeline_id(pipeline_name: str, cluster_name: str) -> str:
     return f"esdr-{pipeline_name}-{cluster_name}"
 
 
+def password_variable(pipeline_name: str, cluster_name: str, target: SearchCluster) -> str:
+    """The keystore or environment variable Logstash reads the password from: the estate's,
+    or, for the pipeline's own user (esdr.kafka.search_user), one named after the pipeline id
+    (``ESDR_ORDERS_ESDR_DC1_PASSWORD``), to be set from the estate's secrets directory
+    (``pipeline-user-<id>-password``)."""
+    if target.password_variable:
+        return target.password_variable
+    ident = pipeline_id(pipeline_name, cluster_name)
+    return re.sub(r"[^A-Za-z0-9]", "_", ident).upper() + "_PASSWORD"
+
+
 def dead_letter_pipeline_id(pipeline_name: str, cluster_name: str) -> str:
     return f"{pipeline_id(pipeline_name, cluster_name)}-dead-letters"
 
@@ -121,8 +132,8 @@ def _search_output(pipeline_name: str, pipeline: Pipeline, cluster_name: str,
     if document_id:
         options.append(f"document_id => {_string(document_id)}")
     options += [
-        f"user => {_string(target.user)}",
-        f'password => "${{{target.password_variable}}}"',
+        f"user => {_string(ident if target.esdr_users else target.user)}",
+        f'password => "${{{password_variable(pipeline_name, cluster_name, target)}}}"',
         # the estate owns templates, ILM/ISM and data streams, not the pipeline
         "manage_template => false",
     ]

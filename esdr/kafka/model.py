@@ -54,6 +54,10 @@ MAX_NODE_ID = 2**31 - 1  # node.id is a Java int
 # The client identity esdr itself uses to converge topics (esdr.kafka_io): issued from the
 # estate CA like the identities of ``tls.clients``, for every cluster, without being named there.
 ADMIN_CLIENT = "esdr-admin"
+# Kafka's broker default for how long a message is kept (log.retention.hours=168: 7 days,
+# https://kafka.apache.org/44/configuration/broker-configs/#brokerconfigs_log.retention.hours),
+# which a topic without its own retention.ms gets: esdr's brokers do not change it.
+DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000
 
 
 def _topic_name(value: str) -> str:
@@ -219,6 +223,21 @@ class KafkaCluster(_Shape):
         rf = self.topics[topic].replication_factor
         return self.default_replication_factor if rf is None else rf
 
+    def retention_ms(self, topic: str) -> int | None:
+        """How long Kafka keeps a message of ``topic`` by time: its ``retention.ms``, else the
+        broker default of 7 days (log.retention.hours=168); None when time deletes nothing:
+        -1 (unlimited), a compacted-only topic, or a value Kafka would refuse
+        (https://kafka.apache.org/44/configuration/topic-configs/#topicconfigs_retention.ms)."""
+        config = self.topics[topic].config
+        policy = str(config.get("cleanup.policy", "delete"))
+        if "delete" not in policy.split(","):
+            return None
+        value = config.get("retention.ms", DEFAULT_RETENTION_MS)
+        if isinstance(value, bool) or not str(value).lstrip("-").isdigit():
+            return None
+        number = int(value)
+        return None if number < 0 else number
+
     def topic_min_insync(self, topic: str) -> int:
         value = self.topics[topic].config.get("min.insync.replicas")
         if isinstance(value, bool) or not str(value).isdigit():
@@ -232,12 +251,17 @@ class SearchCluster(_Shape):
     engine: Literal["elasticsearch", "opensearch"] = "elasticsearch"
     hosts: Annotated[list[NodeUrl], Field(min_length=1)]
     ca_file: AbsPath = "/etc/logstash/esdr-tls/ca.crt"
+    # Without credentials here (neither ``password_variable`` nor ``password_file``), esdr
+    # makes each pipeline feeding this cluster its own role and user, which may write to the
+    # pipeline's target alone, with a password generated into the estate's secrets directory
+    # (esdr.kafka.search_user; docs/kafka-dual-write.md, "The pipeline's own user").
+    # With them, every pipeline writes as ``user`` with that password, a user the operator
+    # keeps: Logstash reads ${NAME} from its keystore or environment, never from a pipeline
+    # file (https://www.elastic.co/docs/reference/logstash/keystore), and the deploy of esdr's
+    # pipeline service reads the same variable on the deploying machine, unless
+    # ``password_file`` names a file there that holds it (esdr.security.refs).
     user: Name = "esdr_logstash"
-    # Logstash reads ${NAME} from its keystore or environment; the password is never written
-    # into a pipeline file (https://www.elastic.co/docs/reference/logstash/keystore). The
-    # deploy of esdr's pipeline service reads the same variable on the deploying machine,
-    # unless ``password_file`` names a file there that holds it (esdr.security.refs).
-    password_variable: EnvName
+    password_variable: EnvName | None = None
     password_file: AbsPath | None = None
     # The hosts that run the pipeline services feeding this cluster (esdr-pipeline@<id>), one
     # instance per pipeline on each; the instances of a pipeline share its consumer group, so
@@ -245,6 +269,11 @@ class SearchCluster(_Shape):
     # of this cluster's data centre in different zones (docs/kafka-dual-write.md, "Where the
     # pipeline services run").
     pipeline_hosts: list[Name] = Field(default_factory=list)
+
+    @property
+    def esdr_users(self) -> bool:
+        """esdr keeps each pipeline's own user here (no credentials given)."""
+        return self.password_variable is None and self.password_file is None
 
 
 class Pipeline(_Shape):
@@ -270,6 +299,11 @@ class Pipeline(_Shape):
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     retry_initial_interval: Seconds = 2  # the output plugins' own defaults
     retry_max_interval: Seconds = 64
+    # How far behind Kafka each search cluster may fall and still catch up without loss: the
+    # longest outage of a data centre (or of its pipeline) the estate means to survive. Every
+    # topic the pipeline reads must keep messages longer (`kafka-retention-below-max-lag`,
+    # docs/kafka-dual-write.md "Retention and the longest tolerated lag"). Default: one day.
+    max_lag_seconds: Annotated[StrictInt, Field(ge=60, le=365 * 86_400)] = 86_400
 
     @model_validator(mode="after")
     def _field_named(self) -> Pipeline:

@@ -27,6 +27,7 @@ Delivery, and why:
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -159,7 +160,10 @@ def render_config(estate: KafkaEstate, pipeline_name: str, cluster_name: str,
         ),
         target=EngineSide(
             engine=target.engine, hosts=list(target.hosts), index=pipeline.target,
-            user=target.user, password_file=password_file(pipeline_name, cluster_name, paths),
+            # the pipeline's own user (esdr.kafka.search_user names it after the pipeline id)
+            # unless the estate gives the cluster a user and password of its own
+            user=ident if target.esdr_users else target.user,
+            password_file=password_file(pipeline_name, cluster_name, paths),
             ca_file=f"{paths.tls_dir}/ca.crt" if https else None,
         ),
         document_id=pipeline.document_id, document_id_field=pipeline.document_id_field,
@@ -483,3 +487,45 @@ def group_lag(partitions: Sequence[PartitionLag], unreachable: str | None = None
 def lag_summary(lags: Mapping[str, GroupLag]) -> list[str]:
     """One line per service, for the summary and ``esdr status``."""
     return [f"{service}: {lag.text()}" for service, lag in sorted(lags.items())]
+
+
+# ---------------------------------------------------------------------------------------------
+# Instances the estate no longer names on a host
+
+def instance_of(unit: str) -> str | None:
+    """The pipeline id of ``esdr-pipeline@<id>.service`` (None: not an instance of ours)."""
+    prefix, suffix = "esdr-pipeline@", ".service"
+    if unit.startswith(prefix) and unit.endswith(suffix) and len(unit) > len(prefix + suffix):
+        return unit[len(prefix):-len(suffix)]
+    return None
+
+
+def leftover_instances(units: Sequence[str], configs: Sequence[str], keep: Sequence[str]
+                       ) -> list[str]:
+    """The pipeline ids a host still holds (a unit instance systemd knows, or a config file)
+    that are not among ``keep``, the ids the estate has it run now: a pipeline dropped from the
+    estate, a cluster it no longer feeds, or a host taken out of ``pipeline_hosts``. Left
+    running, such an instance keeps consuming in its old group and writing to its old target."""
+    held = {i for i in (instance_of(u) for u in units) if i} | set(configs)
+    return sorted(held - set(keep))
+
+
+def retire_commands(ident: str, paths: ServicePaths = ServicePaths()) -> list[str]:
+    """Stop and disable the instance ``ident`` (``systemctl disable --now``: its .wants link
+    goes, so it does not come back at boot;
+    https://www.freedesktop.org/software/systemd/man/latest/systemctl.html#disable%20UNIT%E2%80%A6),
+    forget a failed state, then remove its config, password, client certificate and key."""
+    unit = shlex.quote(f"esdr-pipeline@{ident}.service")
+    files = [f"{paths.conf_dir}/{ident}.json", f"{paths.conf_dir}/{ident}.password",
+             f"{paths.tls_dir}/{ident}.crt", f"{paths.tls_dir}/{ident}.key"]
+    return [
+        # the instance may be unknown to systemd already (only its files were left): not an error
+        f"systemctl disable --now {unit} 2>/dev/null || systemctl stop {unit} 2>/dev/null || true",
+        f"systemctl reset-failed {unit} 2>/dev/null || true",
+        "rm -f " + " ".join(shlex.quote(f) for f in files),
+    ]
+
+
+def retire_template_commands(paths: ServicePaths = ServicePaths()) -> list[str]:
+    """A host that runs no pipeline service any more: the template unit goes too."""
+    return [f"rm -f {shlex.quote(f'{paths.unit_dir}/{UNIT_TEMPLATE}')}", "systemctl daemon-reload"]

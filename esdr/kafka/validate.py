@@ -284,6 +284,60 @@ def observed_topic_problems(cluster_name: str, cluster: KafkaCluster,
     return out
 
 
+# Retention must be at least this many times a pipeline's max_lag_seconds: a cluster back
+# from an outage of max_lag still has to read its whole backlog, oldest first, while Kafka goes
+# on deleting by age. Below 1x it is an error: the outage the estate claims to survive deletes
+# messages its pipeline has not read.
+RETENTION_HEADROOM = 2
+
+
+def _duration(ms: float) -> str:
+    hours = ms / 3_600_000
+    return f"{hours / 24:g} d" if hours >= 48 else f"{hours:g} h"
+
+
+def _retention(name: str, pipeline: Any, kafka_name: str, cluster: KafkaCluster,
+               topics: list[str]) -> list[Problem]:
+    """Each topic the pipeline reads keeps its messages longer than the pipeline may lag: a
+    consumer group's committed offset that retention has passed is gone, and so are the
+    messages between (Kafka deletes whole segments by age,
+    https://kafka.apache.org/44/configuration/topic-configs/#topicconfigs_retention.ms)."""
+    out = []
+    lag_ms = pipeline.max_lag_seconds * 1000
+    wanted = RETENTION_HEADROOM * lag_ms
+    for topic in topics:
+        where = f"topic {topic} (kafka cluster {kafka_name})"
+        config = cluster.topics[topic].config
+        retention = cluster.retention_ms(topic)
+        shown = (f"retention.ms {config['retention.ms']}" if "retention.ms" in config else
+                 "the broker default retention")
+        fix = (f"set retention.ms of topic {topic} to at least {wanted} "
+               f"({_duration(wanted)}), or lower max_lag_seconds of pipeline {name}")
+        if retention is not None and retention < lag_ms:
+            out.append(Problem(
+                where, "kafka-retention-below-max-lag",
+                f"{shown} ({_duration(retention)}) is shorter than max_lag_seconds "
+                f"{pipeline.max_lag_seconds} ({_duration(lag_ms)}) of pipeline {name}: a search "
+                f"cluster ({', '.join(pipeline.clusters)}) down that long loses the messages "
+                f"Kafka deletes before its pipeline reads them; {fix}"))
+        elif retention is not None and retention < wanted:
+            out.append(Problem(
+                where, "kafka-retention-no-catch-up-room",
+                f"{shown} ({_duration(retention)}) is less than {RETENTION_HEADROOM}x max_lag_seconds "
+                f"{pipeline.max_lag_seconds} of pipeline {name}: a cluster back from an "
+                "outage that long must catch up before the oldest unread messages go; "
+                f"{fix}", "warning"))
+        size = config.get("retention.bytes")
+        if size is not None and not isinstance(size, bool) and str(size).isdigit():
+            out.append(Problem(
+                where, "kafka-retention-by-size",
+                f"retention.bytes {size} deletes by size whatever the age: under a burst Kafka "
+                f"may delete messages younger than max_lag_seconds "
+                f"{pipeline.max_lag_seconds} of pipeline {name}; remove retention.bytes (retention.ms bounds "
+                "the disk) or size it for max_lag_seconds at the peak write rate", "warning"))
+    return out
+
+
 def validate_pipelines(estate: KafkaEstate) -> list[Problem]:
     out: list[Problem] = []
     for name, pipeline in sorted(estate.pipelines.items()):
@@ -320,6 +374,7 @@ def validate_pipelines(estate: KafkaEstate) -> list[Problem]:
                         f"topic {topic} is not a topic of kafka cluster "
                         f"{pipeline.kafka_cluster}: declare it (topics are code, automatic "
                         "creation is off)"))
+            out += _retention(name, pipeline, pipeline.kafka_cluster, cluster, known)
             partitions = sum(cluster.topics[t].partitions for t in known)
             if known and pipeline.consumer_threads > partitions:
                 out.append(Problem(
@@ -334,6 +389,12 @@ def validate_pipelines(estate: KafkaEstate) -> list[Problem]:
                 f"search cluster {name}", "kafka-target-plain-http",
                 f"{plain[0]} is plain HTTP: the pipeline's password and every document cross "
                 "the network in clear; use https://", "warning"))
+        if target.esdr_users and "user" in target.model_fields_set:
+            out.append(Problem(
+                f"search cluster {name}", "kafka-target-user-without-password",
+                f"user {target.user} is named but neither password_variable nor password_file: "
+                "esdr gives each pipeline its own user here instead, and user is not used; "
+                "remove user, or name its password", "warning"))
         out += _pipeline_hosts(name, target.pipeline_hosts, estate.fed_by(name))
     return out
 

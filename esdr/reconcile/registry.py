@@ -18,7 +18,7 @@ from esdr.es.client import Api
 INDEX = "esdr-managed"
 DOC_ID = "registry"
 KINDS = ("remote_cluster", "snapshot_repository", "slm_policy", "follower_index",
-         "auto_follow", "alias")
+         "auto_follow", "alias", "pipeline_user")
 INDEX_SETTINGS = {"index.hidden": True, "number_of_shards": 1, "auto_expand_replicas": "0-1"}
 
 

@@ -24,6 +24,7 @@ from esdr.reconcile import (
     auto_follow,
     cluster_settings,
     follower_index,
+    pipeline_user,
     registry,
     slm_policy,
     snapshot_repository,
@@ -32,9 +33,11 @@ from esdr.changes import Change, Note, drift
 from esdr.reconcile.retry import with_retries
 from esdr.replication import Replication, adapter_for, as_adapter
 from esdr.upgrade import UpgradePlan, node_versions, plan_topology_upgrade
+from esdr.security.config import enabled as security_enabled
+from esdr.security import store
 
 ORDER = ("licence", "cluster_settings", "remote_cluster", "snapshot_repository", "slm_policy",
-         "follower_index", "auto_follow", "index", "alias")
+         "follower_index", "auto_follow", "index", "alias", "pipeline_user")
 # Deletes go last, in the reverse order, as Terraform destroys dependents before what they
 # depend on (https://developer.hashicorp.com/terraform/internals/graph): the followers and
 # auto-follow rules before their remote, an SLM policy before its repository.
@@ -67,6 +70,8 @@ class ClusterPlan:
     bidirectional: dict[str, active_side.BidiFollower] = field(default_factory=dict)
     # remotes whose link `esdr promote` detached and the plan holds absent until failback
     held_links: list[str] = field(default_factory=list)
+    # where the Kafka pipelines' users get their passwords (None: the cluster has none)
+    secrets: pipeline_user.UserSecrets | None = None
 
     @property
     def drift(self) -> list[Change]:
@@ -126,10 +131,13 @@ def _r(what: str, call):
 
 
 def plan_cluster(topology: Topology, clients: Clients | None = None,
-                 others: list[dict[str, dict[str, Any]]] | None = None) -> ClusterPlan:
+                 others: list[dict[str, dict[str, Any]]] | None = None,
+                 staged: store.Staged | None = None) -> ClusterPlan:
     """Read the cluster and diff it against the estate, each replicated pair turned the way
     its newest record says (``others``: the ``active`` records of other clusters' registries,
-    when the caller could read them; the cluster's own are read here). Changes nothing."""
+    when the caller could read them; the cluster's own are read here). Changes nothing.
+    ``staged``: the deploy's staging of the secrets directory (the pipeline users' passwords
+    its pipeline hosts' part generated)."""
     clients = clients or clients_for(topology)
     es = clients.es
     designed = desired_of(topology)  # the links, and so the remotes, do not turn with a pair
@@ -167,6 +175,7 @@ def plan_cluster(topology: Topology, clients: Clients | None = None,
     users = _plan_ccr(clients.adapter, desired, reg, connected, plan) if "ccr" in usable else None
     _keep_used_remotes(plan, clients.adapter, users)
     _plan_aliases(es, desired, reg, plan)
+    _plan_pipeline_users(es, topology, desired.alias, reg, plan, staged)
     plan.registry_after = _registry_after(reg, plan.changes)
     return plan
 
@@ -184,6 +193,25 @@ def plan_version(topology: Topology, es: Api | None = None) -> UpgradePlan:
     elected = master[0].get("node") if isinstance(master, list) and master \
         and isinstance(master[0], dict) else None
     return plan_topology_upgrade(topology, node_versions(nodes), elected)
+
+
+def _plan_pipeline_users(es: Api, topology: Topology, alias: str, reg: dict, plan: ClusterPlan,
+                         staged: store.Staged | None) -> None:
+    """The Kafka pipelines' own users here (esdr.reconcile.pipeline_user): those the estate's
+    ``kafka:`` section has write to this cluster, and those esdr made before. Only with
+    security on: without it the cluster has no users, and the pipeline's login is ignored."""
+    cluster = topology.cluster
+    if not security_enabled(cluster):
+        return
+    users = pipeline_user.users_of(cluster.settings.get("es_estate"), {plan.cluster, alias})
+    managed = registry.managed(reg, pipeline_user.KIND)
+    if not users and not managed:
+        return
+    plan.secrets = pipeline_user.UserSecrets(store.secrets_dir(cluster), staged)
+    desired = pipeline_user.desired_pipeline_users(users, plan.secrets, cluster.engine.name)
+    observed = _r(f"{plan.cluster}: read pipeline users and roles",
+                  lambda: pipeline_user.observe_pipeline_users(es, set(desired) | managed))
+    _add(plan, pipeline_user.plan_pipeline_users(desired, observed, managed))
 
 
 def _add(plan: ClusterPlan, result: tuple[list[Change], list[Note]]) -> None:
@@ -522,7 +550,8 @@ def apply_plan(
         applied += done
         skipped += passed
         skipped_names = {(n.kind, n.name) for n in skipped}
-        after = plan_cluster(topology, clients, others=[plan.records])
+        after = plan_cluster(topology, clients, others=[plan.records],
+                             staged=plan.secrets.staged if plan.secrets else None)
         left = [c for c in after.drift if (c.kind, c.name) not in skipped_names]
         stuck = {(c.kind, c.name) for c in done} & {(c.kind, c.name) for c in left}
         if stuck or not left:
@@ -550,7 +579,7 @@ def _apply_pass(
             skipped.append(Note(change.kind, change.name, f"{change.action} is destructive: "
                                 "skipped; rerun with --allow-destructive to do it"))
             continue
-        _apply_one(clients, change, plan.cluster)
+        _apply_one(clients, change, plan.cluster, plan.secrets)
         applied.append(change)
     skipped_names = {(n.kind, n.name) for n in skipped}
     reg_after = _registry_after(plan.registry_before,
@@ -563,9 +592,15 @@ def _apply_pass(
 REPLICATION_KINDS = frozenset({"follower_index", "auto_follow"})
 
 
-def _apply_one(clients: Clients, change: Change, cluster: str) -> None:
+def _apply_one(clients: Clients, change: Change, cluster: str,
+               secrets: pipeline_user.UserSecrets | None = None) -> None:
     """One change; a refusal is one EsdrError line naming the object (``_r``)."""
     es = clients.es
+    if change.kind == pipeline_user.KIND:
+        assert secrets is not None  # planned only with them
+        _r(f"cluster {cluster}: {change.kind} {change.name} {change.action}",
+           lambda: pipeline_user.apply_pipeline_users(es, [change], secrets))
+        return
     target = clients.adapter if change.kind in REPLICATION_KINDS else es
     if change.kind == "licence":
         _r(f"cluster {cluster}: start trial", lambda: client.post_start_trial(es))

@@ -201,6 +201,9 @@ class PipelineRead:
     bootstrap: str
     settings: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None  # esdr cannot ask: why
+    # the shortest time-based retention of its topics, as the estate sets it (None: unlimited):
+    # a lag that reaches it loses messages (esdr.kafka.model.KafkaCluster.retention_ms)
+    retention_ms: int | None = None
 
 
 def pipeline_reads(topology: Topology, claimed: set[tuple[str, str]]
@@ -235,8 +238,15 @@ def pipeline_reads(topology: Topology, claimed: set[tuple[str, str]]
             claimed.add((name, cluster))
             out[f"{PIPELINE}{name}@{cluster}"] = PipelineRead(
                 name, cluster, pipeline.kafka_cluster, pipeline_id(name, cluster),
-                tuple(pipeline.topics), bootstrap_servers(kafka), settings, error)
+                tuple(pipeline.topics), bootstrap_servers(kafka), settings, error,
+                _shortest_retention(kafka, pipeline.topics))
     return out
+
+
+def _shortest_retention(kafka: KafkaCluster, topics: list[str]) -> int | None:
+    kept = [kafka.retention_ms(t) for t in topics if t in kafka.topics]
+    bounded = [ms for ms in kept if ms is not None]
+    return min(bounded) if bounded else None
 
 
 def kafka_client(topology: Topology, name: str, kafka: KafkaCluster
@@ -276,7 +286,8 @@ def pipeline_lag(ref: PipelineRead, got: Outcome | GroupLag | None, timeout: flo
     """What the status shows for one group from what its read gave: figures known, bounded or
     unknown with why, never a 0 that was not read."""
     base = dict(pipeline=ref.pipeline, cluster=ref.cluster, kafka=ref.kafka, group=ref.group,
-                topics=ref.topics)
+                topics=ref.topics,
+                retention_seconds=None if ref.retention_ms is None else ref.retention_ms / 1000)
     where = f"Kafka {ref.kafka} ({ref.bootstrap})"
     if ref.error is not None:
         return PipelineLag(**base, messages=Figure.missing(ref.error, " msg"),

@@ -225,6 +225,8 @@ class PipelineLag:
     seconds: Figure = field(default_factory=lambda: Figure.missing("not read", " s"))
     expired: int = 0  # messages retention deleted before the group read them
     unreachable: str | None = None  # Kafka gave no answer by the deadline: why, brokers tried
+    # the shortest time-based retention of its topics (None: unlimited, or not known)
+    retention_seconds: float | None = None
     error: str | None = None  # esdr could not ask (no client identity, a setting): why
 
 
@@ -534,6 +536,18 @@ def _follower_line(f: FollowerLink, t: Thresholds) -> Line:
     return Line(f"pair {f.pair}", value, code, why, data)
 
 
+# A pipeline whose oldest unconsumed message is this close to its topics' retention is
+# CRITICAL whatever the lag thresholds say: Kafka deletes by age
+# (https://kafka.apache.org/44/configuration/topic-configs/#topicconfigs_retention.ms), and what
+# it deletes unread never reaches that cluster.
+RETENTION_CRITICAL_FRACTION = 0.8
+
+
+def _hours(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours / 24:g} d" if hours >= 48 else f"{hours:g} h"
+
+
 def pipeline_line(p: PipelineLag, t: Thresholds) -> Line:
     """One pipeline and the search cluster it feeds. Kafka not answering is CRITICAL, as a
     silent DC or gateway is (a timeout is not UNKNOWN in the plugin guidelines); esdr unable
@@ -545,6 +559,7 @@ def pipeline_line(p: PipelineLag, t: Thresholds) -> Line:
     data = {"pipeline": p.pipeline, "cluster": p.cluster, "kafka": p.kafka, "group": p.group,
             "topics": list(p.topics), "lag_messages": p.messages.json(),
             "lag_seconds": p.seconds.json(), "expired": p.expired,
+            "retention_seconds": p.retention_seconds,
             "reachable": None if p.error else p.unreachable is None,
             "reason": p.error or p.unreachable}
     what = f"pipeline {p.pipeline} → {p.cluster}"
@@ -558,6 +573,13 @@ def pipeline_line(p: PipelineLag, t: Thresholds) -> Line:
     elif p.expired:
         code, why = CRITICAL, (f"{what}: {p.expired} message(s) deleted by retention before "
                                f"{p.group} read them: {p.cluster} misses them")
+    elif (seconds is not None and p.retention_seconds is not None
+          and seconds >= RETENTION_CRITICAL_FRACTION * p.retention_seconds):
+        code, why = CRITICAL, (
+            f"{what} lags {p.seconds.text()}, {seconds / p.retention_seconds:.0%} of its topics' "
+            f"retention ({_hours(p.retention_seconds)}): Kafka is about to delete messages "
+            f"{p.cluster} has not consumed; bring its pipeline back now, or raise retention.ms "
+            "(docs/kafka-dual-write.md, \"Retention and the longest tolerated lag\")")
     elif seconds is not None and seconds > t.pipeline_lag_critical_seconds:
         code, why = CRITICAL, f"{what} lags {p.seconds.text()}"
     elif seconds is not None and seconds > t.pipeline_lag_warn_seconds:

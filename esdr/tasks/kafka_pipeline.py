@@ -35,6 +35,7 @@ from pyinfra.operations import apt, files, server, systemd
 import esdr
 from esdr.errors import EsdrError
 from esdr.kafka import pipeline_runtime as runtime
+from esdr.kafka import search_user
 from esdr.kafka.model import KafkaEstate, SearchCluster
 from esdr.kafka.logstash import pipeline_id
 from esdr.kafka.pipeline_service import (
@@ -70,14 +71,33 @@ def pipeline_host(model: tuple[KafkaEstate, str] | None) -> None:
     services = estate.pipeline_services(host.name)
     if services:
         pipeline_services(estate, services)
+    # then what the estate no longer names here: an instance left running would keep consuming
+    # in its old group and writing to its old target
+    paths = runtime.service_paths(estate.pipeline_install)
+    pipeline.instances_retired(
+        name="Pipeline service instances the estate no longer runs here stopped and removed",
+        keep=[pipeline_id(p, c) for p, c in services], paths=paths)
 
 
 def search_password(name: str, cluster: SearchCluster) -> Secret:
-    """The pipeline user's password, read on this machine: the file ``password_file`` names,
-    else the environment variable ``password_variable``."""
+    """The password of the user the estate names for search cluster ``name``, read on this
+    machine: the file ``password_file`` names, else the environment variable
+    ``password_variable``."""
     ref = (SecretRef("file", cluster.password_file) if cluster.password_file
-           else SecretRef("env", cluster.password_variable))
+           else SecretRef("env", str(cluster.password_variable)))
     return resolve(ref, f"search cluster {name}: the pipeline's password")
+
+
+def own_password(pipeline_name: str, cluster_name: str) -> Secret:
+    """The password of the pipeline's own user in a search cluster without credentials in the
+    estate (esdr.kafka.search_user): generated once into the estate's secrets directory, staged
+    with the run's other secrets; the cluster-level step sets the user with the same one
+    (esdr.reconcile.pipeline_user)."""
+    topology = project().topology
+    directory = store.secrets_dir(topology.cluster)
+    staged = staged_secrets(topology.cluster.name)
+    name = search_user.password_name(search_user.user_name(pipeline_name, cluster_name))
+    return Secret(store.generated_password(directory, name, staged))
 
 
 def esdr_code() -> bytes:
@@ -117,7 +137,8 @@ def _client_material(estate: KafkaEstate, services: list[tuple[str, str]]
         identities[(pipeline_name, cluster_name)] = (cert_pem, key_pem)
     key = store.marker_key(directory, staged)
     secret_files.secrets_stored(
-        name="Issued pipeline client certificates kept in the controller's secrets directory",
+        name="Issued pipeline client certificates and generated passwords kept in the "
+             "controller's secrets directory",
         directory=str(directory),
         staged=staged,
         _run_once=True,
@@ -133,7 +154,7 @@ class Material:
     # (pipeline, cluster) -> cert, key; none for a Kafka cluster without TLS
     identities: dict[tuple[str, str], tuple[bytes, bytes]]
     marker_key: bytes
-    passwords: dict[str, Secret]  # search cluster -> the pipeline user's password
+    passwords: dict[tuple[str, str], Secret]  # (pipeline, cluster) -> the password it logs in with
 
     def __repr__(self) -> str:
         return f"Material(services={sorted(self.identities)})"
@@ -141,9 +162,13 @@ class Material:
 
 def material(estate: KafkaEstate, services: list[tuple[str, str]]) -> Material:
     try:
+        given = {cluster: search_password(cluster, estate.search_clusters[cluster])
+                 for cluster in sorted({c for _, c in services})
+                 if not estate.search_clusters[cluster].esdr_users}
+        # generated ones are staged first, so the step storing the staging below keeps them
+        passwords = {(p, c): given[c] if c in given else own_password(p, c)
+                     for p, c in services}
         ca_pem, identities, marker_key = _client_material(estate, services)
-        passwords = {cluster: search_password(cluster, estate.search_clusters[cluster])
-                     for cluster in sorted({c for _, c in services})}
     except EsdrError as error:
         raise PyinfraError(f"esdr: {error}") from None
     return Material(ca_pem, identities, marker_key, passwords)
@@ -166,7 +191,7 @@ def service_files(estate: KafkaEstate, pipeline_name: str, cluster_name: str,
     staging, never shown): config, password, client certificate and key."""
     config = render_config(estate, pipeline_name, cluster_name, paths, host=host_name)
     ident = config.service
-    password = made.passwords[cluster_name].reveal()
+    password = made.passwords[(pipeline_name, cluster_name)].reveal()
     salt = marker(made.marker_key, "pipeline-password", f"{ident}\0{password}")
     user = paths.user
     out = [

@@ -21,6 +21,7 @@ from esdr.model import Node, Topology
 from esdr.reconcile import registry
 from esdr.reconcile.run import ClusterPlan, apply_plan, clients_for, plan_cluster, plan_lines
 from esdr.tasks import known
+from esdr.tasks.context import staged_secrets
 
 
 def _say(message: str) -> None:
@@ -99,7 +100,8 @@ def cluster_objects(topology: Topology, allow_destructive: bool | None = None):
              f"converge; to preview them (pyinfra --dry cannot): esdr plan {topology.source or 'INVENTORY'}")
         return
     try:
-        plan = plan_cluster(topology)
+        # the deploy's staging: a pipeline user's password this run's pipeline hosts generated
+        plan = plan_cluster(topology, staged=staged_secrets(topology.cluster.name))
     except EsdrError as error:
         yield FunctionCommand(_fail, (str(error),), {})
         return

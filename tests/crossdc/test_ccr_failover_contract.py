@@ -160,7 +160,7 @@ def _old_leader(*, extra: list[tuple]) -> list[tuple]:
         ("PUT", f"{DOC}?refresh=wait_for", {
             "remote_cluster": [], "snapshot_repository": [], "slm_policy": [],
             "follower_index": ["orders"], "auto_follow": [], "alias": ["orders-w"],
-            "promoted": {}}, 200, {"result": "updated"}),
+            "pipeline_user": [], "promoted": {}}, 200, {"result": "updated"}),
     ]
 
 

@@ -186,3 +186,19 @@ def test_every_rendered_pipeline_lints_clean_and_any_cut_brace_is_caught(
         marks = _structure(text)
         position = marks[cut % len(marks)]
         assert lint_pipeline(text[:position] + text[position + 1:], path) != []
+
+
+def test_the_pipeline_s_own_user_and_its_password_variable() -> None:
+    """Without credentials in the estate, Logstash logs in as the pipeline's own user (the
+    one the deploy makes, esdr.kafka.search_user), its password from a keystore variable named
+    after the pipeline id."""
+    from esdr.kafka.logstash import render_pipeline
+
+    data = raw()
+    del data["search_clusters"]["esdr-dc1"]["password_variable"]
+    text = render_pipeline(estate(data), "orders", "esdr-dc1")
+    assert 'user => "esdr-orders-esdr-dc1"' in text
+    assert 'password => "${ESDR_ORDERS_ESDR_DC1_PASSWORD}"' in text
+    # the cluster that names its credentials keeps them
+    other = render_pipeline(estate(data), "orders", "esdr-dc2")
+    assert 'user => "esdr_logstash"' in other and "${ESDR_DC2_LOGSTASH_PASSWORD}" in other

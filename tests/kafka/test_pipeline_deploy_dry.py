@@ -35,7 +35,7 @@ IDENT = "esdr-orders-esdr-dc1"
 
 
 def _plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_name: str = "kb-az1",
-          facts: Any = None, password: bool = True) -> SimpleNamespace:
+          facts: Any = None, password: bool = True, model: Any = None) -> SimpleNamespace:
     hosts, base = shape_a()
     topology = build(hosts, {**base, "es_secrets_dir": str(tmp_path / "secrets")})
     monkeypatch.setattr(task, "project", lambda: SimpleNamespace(topology=topology))
@@ -58,7 +58,7 @@ def _plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_name: str = "kb-
     inventory.get_host(host_name).connector_cls = LocalConnector  # facts read here, read-only
     state = State(inventory, Config())
     connect_all(state)
-    add_deploy(state, task.pipeline_host, (ESTATE, "prod"))
+    add_deploy(state, task.pipeline_host, (model or ESTATE, "prod"))
     host = inventory.get_host(host_name)
     ops: dict[str, Any] = {}
     conditions: dict[str, Any] = {}
@@ -89,10 +89,59 @@ def _named(plan: SimpleNamespace, end: str) -> list:
     return plan.ops[name]
 
 
+RETIRED = "Pipeline service instances the estate no longer runs here stopped and removed"
+
+
+def _no_instances(_host: Host, cls: type, *args: Any, **kwargs: Any) -> Any:
+    assert cls.__name__ == "PipelineInstances", cls
+    return {"units": [], "configs": [], "template": False}
+
+
 def test_only_a_host_in_pipeline_hosts_holds_the_deploy(tmp_path, monkeypatch) -> None:
-    assert _plan(tmp_path, monkeypatch, "kc-az1").ops == {}  # a controller, not named
-    assert _plan(tmp_path, monkeypatch, "kb-az3").ops == {}  # a broker, not named
-    assert _plan(tmp_path, monkeypatch, "kb-az1").ops
+    assert len(_plan(tmp_path, monkeypatch, "kb-az1").ops) > 1  # before facts are faked
+    # a host not named runs only the check for instances left over, which finds none here
+    assert _plan(tmp_path, monkeypatch, "kc-az1", facts=_no_instances).ops == {
+        RETIRED: []}  # a controller, not named
+    assert _plan(tmp_path, monkeypatch, "kb-az3", facts=_no_instances).ops == {
+        RETIRED: []}  # a broker, not named
+
+
+def _holding(units: list[str], configs: list[str], template: bool = True) -> Any:
+    def get_fact(_host: Host, cls: type, *args: Any, **kwargs: Any) -> Any:
+        assert cls.__name__ == "PipelineInstances", cls
+        assert kwargs == {"conf_dir": "/etc/esdr-pipeline", "unit_dir": "/etc/systemd/system",
+                          "template": "esdr-pipeline@.service"}
+        return {"units": units, "configs": configs, "template": template}
+    return get_fact
+
+
+def test_a_host_taken_out_of_pipeline_hosts_stops_disables_and_removes_its_instance(
+        tmp_path, monkeypatch) -> None:
+    old = "esdr-orders-esdr-dc2"
+    plan = _plan(tmp_path, monkeypatch, "kb-az3",
+                 facts=_holding([f"esdr-pipeline@{old}.service"], [old]))
+    commands = [str(c) for c in plan.ops[RETIRED]]
+    assert commands[0] == (f"systemctl disable --now esdr-pipeline@{old}.service 2>/dev/null "
+                           f"|| systemctl stop esdr-pipeline@{old}.service 2>/dev/null || true")
+    assert f"rm -f /etc/esdr-pipeline/{old}.json /etc/esdr-pipeline/{old}.password " \
+        f"/etc/esdr-pipeline/tls/{old}.crt /etc/esdr-pipeline/tls/{old}.key" in commands
+    # no service runs here any more: the template unit goes, and systemd forgets it
+    assert commands[-2:] == ["rm -f /etc/systemd/system/esdr-pipeline@.service",
+                             "systemctl daemon-reload"]
+    # the rerun, on the host as that left it: nothing
+    rerun = _plan(tmp_path, monkeypatch, "kb-az3", facts=_holding([], [], template=False))
+    assert rerun.ops == {RETIRED: []}
+
+
+def test_a_pipeline_dropped_from_the_estate_goes_and_the_running_ones_stay() -> None:
+    from esdr.kafka.pipeline_service import leftover_instances
+
+    units = [f"esdr-pipeline@{IDENT}.service", "esdr-pipeline@esdr-old-esdr-dc1.service",
+             "ssh.service", "esdr-pipeline@.service"]
+    # a config left without its unit (an earlier removal cut short) is retired too
+    assert leftover_instances(units, [IDENT, "esdr-gone-esdr-dc1"], [IDENT]) == [
+        "esdr-gone-esdr-dc1", "esdr-old-esdr-dc1"]
+    assert leftover_instances([f"esdr-pipeline@{IDENT}.service"], [IDENT], [IDENT]) == []
 
 
 def test_a_first_plan_installs_the_runtime_the_files_and_starts_the_service(
@@ -170,7 +219,7 @@ def _converged_facts(plan: SimpleNamespace, stale: str | None = None) -> Any:
         {SERVICES[0]: ((clients / f"{IDENT}.crt").read_bytes(),
                        (clients / f"{IDENT}.key").read_bytes())},
         store.marker_key(plan.secrets),
-        {"esdr-dc1": task.Secret(PASSWORD)})
+        {SERVICES[0]: task.Secret(PASSWORD)})
     install = ESTATE.pipeline_install
     paths = runtime.service_paths(install)
     requirements = runtime.requirements_text()
@@ -209,6 +258,9 @@ def _converged_facts(plan: SimpleNamespace, stale: str | None = None) -> Any:
             return {"user": user, "group": group, "mode": int(mode)}
         if name == "Link" and path == runtime.venv_link(install):
             return {"link_target": venv, "user": "root", "group": "root"}
+        if name == "PipelineInstances":
+            return {"units": [f"esdr-pipeline@{IDENT}.service"], "configs": [IDENT],
+                    "template": True}
         raise AssertionError(f"the deploy read a fact this test does not know: {name} {kwargs}")
 
     return get_fact
@@ -247,8 +299,65 @@ def test_a_kafka_cluster_without_tls_gets_no_client_certificate() -> None:
     data = raw(pipeline_install={"wheelhouse_url": WHEELS})
     data["kafka_clusters"]["kafka-dc1"].update({"lab": True, "tls": {"enabled": False}})
     plain = estate(data)
-    made = task.Material(b"CA\n", {}, b"k" * 32, {"esdr-dc1": task.Secret(PASSWORD)})
+    made = task.Material(b"CA\n", {}, b"k" * 32, {SERVICES[0]: task.Secret(PASSWORD)})
     paths = runtime.service_paths(plain.pipeline_install)
     files = [item.path for item, _ in task.service_files(plain, *SERVICES[0], paths, "kb-az1",
                                                           made)]
     assert files == [f"/etc/esdr-pipeline/{IDENT}.json", f"/etc/esdr-pipeline/{IDENT}.password"]
+
+
+def test_the_instances_fact_reads_links_configs_and_the_template(tmp_path) -> None:
+    import subprocess
+
+    from esdr.facts.kafka import PipelineInstances
+
+    conf, units = tmp_path / "conf", tmp_path / "units"
+    (units / "multi-user.target.wants").mkdir(parents=True)
+    conf.mkdir()
+    (units / "esdr-pipeline@.service").write_text("[Unit]\n")
+    # an enabled instance is a link to the template, which systemd resolves
+    (units / "multi-user.target.wants" / "esdr-pipeline@esdr-a-dc1.service").symlink_to(
+        units / "esdr-pipeline@.service")
+    (conf / "esdr-b-dc1.json").write_text("{}")
+    (conf / "esdr-b-dc1.password").write_text("x\n")
+    fact = PipelineInstances()
+    command = fact.command(str(conf), str(units), "esdr-pipeline@.service")
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
+    found = fact.process(out.stdout.splitlines())
+    # this machine's own systemd (if any) runs no esdr pipeline: only the files here show
+    assert found == {"units": ["esdr-pipeline@esdr-a-dc1.service"], "configs": ["esdr-b-dc1"],
+                     "template": True}
+    (units / "esdr-pipeline@.service").unlink()
+    out = subprocess.run(["sh", "-c", fact.command(str(tmp_path / "none"), str(tmp_path / "no"),
+                                                   "esdr-pipeline@.service")],
+                         capture_output=True, text=True, check=True)
+    assert fact.process(out.stdout.splitlines()) == {"units": [], "configs": [],
+                                                     "template": False}
+
+
+def test_a_cluster_without_credentials_gets_the_pipeline_s_own_user(tmp_path,
+                                                                    monkeypatch) -> None:
+    from esdr.kafka.pipeline_service import render_config
+
+    data = raw(pipeline_install={"wheelhouse_url": WHEELS})
+    for cluster in data["search_clusters"].values():
+        del cluster["password_variable"]
+    own = estate(data)
+    # no password variable in the environment: none is needed
+    plan = _plan(tmp_path, monkeypatch, password=False, model=own)
+    [stored] = [c for n, cs in plan.ops.items() if "Issued pipeline client" in n for c in cs]
+    path = plan.secrets / f"pipeline-user-{IDENT}-password"
+    assert not path.exists()  # generated while preparing, kept back until the run executes
+    stored.function(*stored.args)
+    password = path.read_text().rstrip("\n")
+    assert len(password) >= 32 and oct(path.stat().st_mode & 0o777) == "0o600"
+    paths = runtime.service_paths(own.pipeline_install)
+    assert render_config(own, *SERVICES[0], paths, host="kb-az1").target.user == IDENT
+    # the host's password file holds that password, and the next run reads the same one
+    made = task.material(own, SERVICES)
+    assert made.passwords[SERVICES[0]].reveal() == password
+    [secret] = [item for item, is_secret in task.service_files(own, *SERVICES[0], paths,
+                                                                "kb-az1", made)
+                if is_secret and item.path.endswith(".password")]
+    assert secret.content.startswith(password + "\n")
+    assert not any(password in str(c) for commands in plan.ops.values() for c in commands)

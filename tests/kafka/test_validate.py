@@ -293,3 +293,54 @@ def test_the_quorum_rule_is_every_zone_loss(zones: list[str]) -> None:
         assert not rules & {"kafka-too-few-controllers", "kafka-controllers-even",
                             "kafka-controllers-not-in-three-zones",
                             "kafka-zone-holds-controller-majority"}
+
+
+@pytest.mark.parametrize(
+    ("config", "max_lag", "rules"),
+    [
+        # the example: 7 days kept, one day of lag tolerated (the default)
+        ({"retention.ms": 604800000}, None, {}),
+        ({"retention.ms": 3600000}, None, {"kafka-retention-below-max-lag": [
+            "error topic orders (kafka cluster kafka-dc1)"]}),
+        ({"retention.ms": 129600000}, None, {"kafka-retention-no-catch-up-room": [
+            "warning topic orders (kafka cluster kafka-dc1)"]}),
+        # no override: the broker default of 7 days against a tolerated week of lag
+        ({}, 5 * 86_400, {"kafka-retention-no-catch-up-room": [
+            "warning topic orders (kafka cluster kafka-dc1)"]}),
+        ({}, 8 * 86_400, {"kafka-retention-below-max-lag": [
+            "error topic orders (kafka cluster kafka-dc1)"]}),
+        # unlimited, or compacted only: time deletes nothing
+        ({"retention.ms": -1}, 365 * 86_400, {}),
+        ({"retention.ms": 60000, "cleanup.policy": "compact"}, None, {}),
+        ({"retention.ms": 604800000, "retention.bytes": 1073741824}, None,
+         {"kafka-retention-by-size": ["warning topic orders (kafka cluster kafka-dc1)"]}),
+    ],
+)
+def test_retention_outlasts_the_longest_tolerated_lag(config: dict[str, Any], max_lag: int | None,
+                                                      rules: dict[str, list[str]]) -> None:
+    data = raw()
+    _cluster(data)["topics"]["orders"]["config"] = config
+    if max_lag is not None:
+        data["pipelines"]["orders"]["max_lag_seconds"] = max_lag
+    assert _rules(data) == rules
+
+
+def test_the_retention_rule_names_the_topic_and_the_fix() -> None:
+    data = raw()
+    _cluster(data)["topics"]["orders"]["config"] = {"retention.ms": 3600000}
+    [problem] = validate_estate(estate(data))
+    assert str(problem) == (
+        "error: topic orders (kafka cluster kafka-dc1): retention.ms 3600000 (1 h) is shorter "
+        "than max_lag_seconds 86400 (24 h) of pipeline orders: a search cluster (esdr-dc1, "
+        "esdr-dc2) down that long loses the messages Kafka deletes before its pipeline reads "
+        "them; set retention.ms of topic orders to at least 172800000 (2 d), or lower "
+        "max_lag_seconds of pipeline orders [kafka-retention-below-max-lag]")
+
+
+def test_a_user_named_without_its_password_is_not_used() -> None:
+    data = raw()
+    del data["search_clusters"]["esdr-dc1"]["password_variable"]
+    assert _rules(data) == {}  # no credentials: the pipelines' own users, nothing to say
+    data["search_clusters"]["esdr-dc1"]["user"] = "admin"
+    assert _rules(data) == {"kafka-target-user-without-password": [
+        "warning search cluster esdr-dc1"]}

@@ -97,6 +97,10 @@ class FakeCluster:
         self.unreachable: set[str] = set()  # remote aliases whose connection is down
         self.ignore: list[tuple[str, str]] = []  # (method, path regex): acknowledged, not done
         self.requests: list[Request] = []
+        # the security APIs' roles and users: name -> what a GET answers under that name
+        self.roles: dict[str, dict[str, Any]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.passwords: dict[str, str] = {}  # user -> password last set (never answered)
 
     # --- what the tests read ------------------------------------------------------------------
     def writes(self) -> list[Request]:
@@ -139,6 +143,12 @@ class FakeCluster:
             return {"_nodes": {"total": 1, "successful": 1, "failed": 0},
                     "cluster_name": self.name,
                     "nodes": {"nodeid1": {"name": "n1", "plugins": plugins}}}
+        if s[:1] == ["_security"] and len(s) == 3 and s[1] in ("role", "user"):
+            return self.security_api(method, s[1], s[2], body)
+        if s[:3] == ["_plugins", "_security", "api"] and len(s) == 5:
+            kind = {"roles": "role", "internalusers": "user"}.get(s[3])
+            if kind is not None:
+                return self.security_api(method, kind, s[4], body)
         if s[:1] == ["_snapshot"]:
             return self.snapshot_api(method, s[1:], body)
         if s[:1] == ["_slm"]:
@@ -162,6 +172,63 @@ class FakeCluster:
             return self.index_api(method, s[0], s[1:], body)
         raise error(400, "illegal_argument_exception",
                     f"no handler found for uri [/{'/'.join(s)}] and method [{method}]")
+
+    # --- security: roles and users --------------------------------------------------------------
+    def security_api(self, method: str, kind: str, name: str, body: Any) -> Any:
+        """Elasticsearch's _security/role|user and OpenSearch's security plugin
+        roles|internalusers, answered as their references show: a GET is ``{name: {...}}``
+        with the engine's own defaults added, never a password; a missing one is 404."""
+        store = self.roles if kind == "role" else self.users
+        os_ = self.engine == "opensearch"
+        if method == "GET":
+            if name not in store:
+                if os_:
+                    raise Answer(404, {"status": "NOT_FOUND",
+                                       "message": f"Resource '{name}' not found."})
+                raise Answer(404, {})
+            return {name: copy.deepcopy(store[name])}
+        if method == "DELETE":
+            if name not in store:
+                raise Answer(404, {"status": "NOT_FOUND", "message": "not found"} if os_
+                             else {"found": False})
+            del store[name]
+            return {"status": "OK", "message": f"'{name}' deleted."} if os_ else {"found": True}
+        if method == "PUT":
+            created = name not in store
+            entry = dict(body)
+            if kind == "user":
+                password = entry.pop("password", None)
+                if password is None and created:
+                    raise error(400, "action_request_validation_exception",
+                                "Validation Failed: 1: password must be specified;")
+                if password is not None:
+                    self.passwords[name] = password
+            if os_:
+                entry.setdefault("reserved", False)
+                entry.setdefault("hidden", False)
+                entry.setdefault("static", False)
+                if kind == "role":
+                    entry["index_permissions"] = [
+                        {"fls": [], "masked_fields": [], **p}
+                        for p in entry.get("index_permissions", [])]
+                    entry.setdefault("tenant_permissions", [])
+                else:
+                    entry["hash"] = ""
+                store[name] = entry
+                return {"status": "CREATED" if created else "OK",
+                        "message": f"'{name}' {'created' if created else 'updated'}."}
+            if kind == "role":
+                entry["indices"] = [{**p, "allow_restricted_indices": False}
+                                    for p in entry.get("indices", [])]
+                entry.setdefault("applications", [])
+                entry.setdefault("run_as", [])
+                entry.setdefault("transient_metadata", {"enabled": True})
+                store[name] = entry
+                return {"role": {"created": created}}
+            entry = {"username": name, "email": None, **entry}
+            store[name] = entry
+            return {"created": created}
+        raise error(405, "method_not_allowed", method)
 
     # --- cluster settings and remotes ---------------------------------------------------------
     def put_settings(self, persistent: dict[str, Any]) -> Any:

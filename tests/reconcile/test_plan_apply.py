@@ -81,7 +81,8 @@ def without(estate: dict, **drop) -> dict:
 def test_plan_only_reads(wire):
     topo, cluster = es_dc2(wire)
     plan = run.plan_cluster(topo)
-    assert {c.kind for c in plan.drift} == set(run.ORDER) - {"licence"}
+    # this estate has no kafka section, so no pipeline users (test_pipeline_users.py has them)
+    assert {c.kind for c in plan.drift} == set(run.ORDER) - {"licence", "pipeline_user"}
     assert cluster.requests and cluster.writes() == []
 
 
@@ -93,7 +94,9 @@ def test_apply_runs_changes_in_order_whatever_order_the_plan_lists(wire):
     assert plan.drift[0].kind == "alias" and plan.drift[-1].kind == "licence"
     cluster.requests.clear()
     run.apply_plan(topo, plan)
-    assert kinds(cluster.writes()) == [*run.ORDER, "registry"]
+    # no kafka section here, so no pipeline users (test_pipeline_users.py has them)
+    assert kinds(cluster.writes()) == [*(k for k in run.ORDER if k != "pipeline_user"),
+                                       "registry"]
     assert cluster.licence == "trial"
 
 
@@ -161,7 +164,8 @@ def test_the_registry_records_every_object_esdr_created(wire):
     assert cluster.registry() == {
         "remote_cluster": ["dc1"], "snapshot_repository": ["dr-snapshots", "local"],
         "slm_policy": ["nightly"], "follower_index": ["events-dc1", "orders"],
-        "auto_follow": ["logs-from-dc1"], "alias": ["events"], "promoted": {}}
+        "auto_follow": ["logs-from-dc1"], "alias": ["events"], "pipeline_user": [],
+        "promoted": {}}
 
 
 def test_a_managed_object_that_leaves_the_estate_is_deleted(wire):

@@ -185,3 +185,32 @@ def test_an_estate_without_pipelines_adds_no_read(tmp_path) -> None:
     section = {**_kafka_section(), "pipelines": {}}
     assert pipeline_reads(_topology(tmp_path, section), set()) == {}
     assert read.pipeline_reads(_topology(tmp_path, None), set()) == {}  # type: ignore[arg-type]
+
+
+def test_a_lag_nearing_the_topics_retention_is_critical_whatever_the_thresholds() -> None:
+    # retention one hour; the oldest unconsumed message is 50 minutes old (83 %)
+    ref = replace(REF, retention_ms=3_600_000)
+    lag = _lag(partition_lag("orders", 0, 10, 0, 25, NOW_MS - 3_000_000, NOW_MS))
+    lenient = Thresholds(pipeline_lag_warn_seconds=10_000, pipeline_lag_critical_seconds=20_000)
+    report, line = _line(lag, lenient, ref)
+    assert line.code == CRITICAL and report.code == CRITICAL
+    assert line.why == (
+        "pipeline orders → esdr-dc2 lags 3000 s, 83% of its topics' retention (1 h): Kafka is "
+        "about to delete messages esdr-dc2 has not consumed; bring its pipeline back now, or "
+        "raise retention.ms (docs/kafka-dual-write.md, \"Retention and the longest tolerated "
+        "lag\")")
+    assert line.json()["retention_seconds"] == 3600
+    # the same lag against 7 days kept: the thresholds decide
+    week = replace(REF, retention_ms=604_800_000)
+    assert _line(lag, lenient, week)[1].code == OK
+    assert _line(lag, lenient, replace(REF, retention_ms=None))[1].code == OK
+
+
+def test_the_reads_carry_the_shortest_retention_of_the_pipeline_topics(tmp_path) -> None:
+    section = _kafka_section(tls=False)
+    reads = pipeline_reads(_topology(tmp_path, section), set())
+    topics = section["kafka_clusters"]["kafka-dc1"]["topics"]
+    expected = {t: (c.get("config") or {}).get("retention.ms", 604_800_000)
+                for t, c in topics.items()}
+    for ref in reads.values():
+        assert ref.retention_ms == min(expected[t] for t in ref.topics)
