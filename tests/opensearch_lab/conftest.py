@@ -14,8 +14,12 @@ is deployed, the application's leader index `orders` is created in DC1, DC2 is d
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +41,31 @@ def deploy(inventory: str, check: bool = True):
     if check:
         assert result.returncode == 0, result.stderr[-5000:]
     return result
+
+
+def status(inventories: list[str], timeout: float, cwd: Path = REPO) -> tuple[int, dict, float]:
+    """`esdr --json status -t TIMEOUT INVENTORIES` as the on-call's monitor runs it: exit code,
+    its JSON and the wall time of the whole process."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", "from esdr.cli.main import main; main()", "--json", "status",
+         "--timeout", f"{timeout:g}", *inventories],
+        cwd=cwd, capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - started
+    print(f"$ esdr --json status -t {timeout:g} {' '.join(inventories)} -> exit "
+          f"{result.returncode} in {took:.1f}s\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    try:
+        answer = json.loads(result.stdout)
+    except ValueError:
+        answer = {}
+    return result.returncode, answer.get("status", answer), took
+
+
+def status_lines(answer: dict, code: int) -> list[str]:
+    """``table: what: value`` of every line of ``answer`` at exactly ``code``."""
+    return [f"{table['name']}: {line.get('what')}: {line.get('value')}"
+            for table in answer.get("tables") or [] for line in table.get("lines") or []
+            if line.get("code") == code]
 
 
 @pytest.fixture(scope="package")

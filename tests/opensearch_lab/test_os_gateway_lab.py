@@ -35,7 +35,8 @@ from esdr.gateway.render import SERVICE
 from esdr.security import store
 from tests.gateway_lab import writer as gw
 from tests.gateway_lab.drill import ssh
-from tests.opensearch_lab.conftest import GATEWAYS, deploy
+from esdr_lab.replication_drill import DC1_INVENTORY, DC2_INVENTORY
+from tests.opensearch_lab.conftest import GATEWAYS, deploy, status, status_lines
 
 pytestmark = pytest.mark.lab
 
@@ -183,7 +184,17 @@ def test_backup_outage_every_write_acknowledged_then_both_clusters_identical(lab
         writer.phase = "backup outage"
         api.stop_hosts(dc2_hosts)
         off = time.monotonic()
-        time.sleep(BACKUP_OUTAGE / 2)
+        # the on-call's monitor, at once, with its default-sized deadline: CRITICAL naming DC2
+        code, answer, took = status([DC1_INVENTORY, DC2_INVENTORY], timeout=3)
+        critical = status_lines(answer, 2)
+        assert code == 2, (code, answer)
+        named = [line for line in critical
+                 if "dc2" in line.lower() and "unreachable" in line.lower()]
+        assert named, critical
+        REPORT["esdr status -t 3, DC2 just cut"] = (
+            f"exit {code} after {took:.1f} s ({time.monotonic() - off:.1f} s from the cut): "
+            f"{critical[0]}")
+        time.sleep(max(0.0, BACKUP_OUTAGE / 2 - (time.monotonic() - off)))
         grown = gw.queue_state(lab["tier"], "gw1", BACKUP_QUEUE)
         assert grown is not None and grown.messages and not grown.caught_up, grown
         REPORT[f"backup outage: gw1's queue for DC2 after {BACKUP_OUTAGE / 2:.0f} s"] = (

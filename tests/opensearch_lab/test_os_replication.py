@@ -9,6 +9,7 @@ The tests run in file order. They assert correctness; timings (lag, RTO, RPO) ar
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -17,7 +18,8 @@ from esdr_lab import replication_drill as drill
 from esdr_lab.replication_drill import DC1_INVENTORY as DC1
 from esdr_lab.replication_drill import DC2_INVENTORY as DC2
 from esdr_lab.replication_drill import ORDERS, ORDERS_WRITE, wait_until
-from tests.opensearch_lab.conftest import deploy
+from tests.integration.deploy_runner import REPO
+from tests.opensearch_lab.conftest import deploy, status, status_lines
 
 pytestmark = pytest.mark.lab
 
@@ -52,6 +54,32 @@ def test_deploys_create_followers_and_auto_follow_rules(lab, os_lab):
     names = [r.get("name") for r in rules.get("autofollow_stats", [])]
     print(f"auto-follow rules in DC2: {names}")
     assert "logs-from-dc1" in names
+
+
+def test_status_is_ok_on_the_healthy_lab_and_warns_inside_the_certificate_window(tmp_path):
+    """Exit 0 on the two converged DCs; exit 1 (WARNING) when the nearest certificate is inside
+    the warning window. A fresh lab's certificates are 730 days from expiry and the validation
+    rule keeps es_cert_renew_days below es_cert_days, so the window is widened past them with
+    ``status_cert_warn_days`` (whose default is that renew window) in a copy of the project.
+
+    ``-t 8``: the default 2.2 s deadline is too short for this 2-core lab, whose node APIs
+    answer through SSH tunnels (esdr_lab.replication_drill.seen_in_sync_by_status says more);
+    an answer missing its deadline is a WARNING, so exit 0 needs the longer one."""
+    code, answer, _ = status([DC1, DC2], timeout=8)
+    assert code == 0, status_lines(answer, 1) + status_lines(answer, 2)
+    assert answer["verdict"] == "OK"
+    project = tmp_path / "project"
+    (project / "inventories").mkdir(parents=True)
+    for inventory in (DC1, DC2):
+        shutil.copy(REPO / inventory, project / inventory)
+    shutil.copytree(REPO / "group_data", project / "group_data")
+    for group in ("lab_os.py", "lab_os_dc2.py"):
+        with open(project / "group_data" / group, "a") as handle:
+            handle.write("\nstatus_cert_warn_days = 1000\n")
+    code, answer, _ = status([DC1, DC2], timeout=8, cwd=project)
+    assert code == 1, answer
+    warned = status_lines(answer, 1)
+    assert any("certificate" in line for line in warned), warned
 
 
 def test_10k_documents_bulk_written_to_dc1_appear_in_dc2(os_lab):
@@ -236,6 +264,13 @@ def _after_promote_both_dcs_plan_clean_and_deploy_nothing() -> None:
     fail back), and a deploy of each changes nothing (DC1's copy is not touched)."""
     for inventory in (DC1, DC2):
         drill.plan_names_active(inventory, "dc2", "promote", print)
+    # `esdr status` names the promoted DC as the active side of the orders pair
+    _, answer, _ = status([DC2], timeout=8)
+    pairs = [line for table in answer.get("tables") or [] for line in table.get("lines") or []
+             if line.get("pair") and line.get("index") == ORDERS]
+    assert pairs and all(line.get("active_side") == "dc2" for line in pairs), pairs
+    assert all(f"active side: {ORDERS} → dc2 (" in str(line.get("value"))
+               for line in pairs), pairs
     for inventory in (DC1, DC2):
         run = deploy(inventory)
         changed = run.changed_operations()
