@@ -38,6 +38,7 @@ from esdr.errors import EsdrError
 from esdr.es import client
 from esdr.es.client import Api
 from esdr.reconcile import registry
+from esdr.reconcile.retry import with_retries
 from esdr.reconcile.run import in_parallel
 from esdr.replication import Replication
 from esdr.replication.base import Lag
@@ -276,7 +277,8 @@ class Run:
         active side in both registries (``registry.record_active``), so ``esdr plan`` and the
         deploy keep the new direction instead of following as the estate designs."""
         p = self.pair
-        for alias, es in ((p.old, self.old.es), (p.new, self.new.es)):
+
+        def update(alias: str, es: Api) -> None:
             reg = registry.read(es)
             reg.pop(RECORD, None)
             if finished:  # neither index is a promotion waiting for a failback any more
@@ -285,6 +287,10 @@ class Run:
                 reg = registry.with_follower_roles(reg, following=[p.leader_index]) \
                     if alias == p.old else registry.with_follower_roles(reg, leading=[p.index])
             registry.write(es, reg)
+
+        for alias, es in ((p.old, self.old.es), (p.new, self.new.es)):
+            with_retries(f"switchover: esdr's registry on {alias}",
+                         lambda alias=alias, es=es: update(alias, es))
         if finished and self.active_key:
             missed = registry.record_active({p.old: self.old, p.new: self.new},
                                             self.active_key, p.new, "switchover")
@@ -440,6 +446,11 @@ class Run:
 
 
 def _put_record(es: Api, record: dict[str, Any]) -> None:
+    with_retries("switchover: its record in esdr's registry",
+                 lambda: _put_record_once(es, record))
+
+
+def _put_record_once(es: Api, record: dict[str, Any]) -> None:
     reg = registry.read(es)
     reg[RECORD] = record
     # while writes are blocked every second counts: a GET by id reads it back real-time
@@ -447,7 +458,12 @@ def _put_record(es: Api, record: dict[str, Any]) -> None:
 
 
 def in_flight(es: Api) -> dict[str, Any] | None:
-    return registry.read(es).get(RECORD) or None
+    """The switchover record on ``es``. Both DCs are up for a switchover (``check`` refuses
+    otherwise), so a busy answer (429 Too Many Requests, https://www.rfc-editor.org/rfc/
+    rfc6585#section-4, or 503) is waited out, as every registry read and write here is, not
+    taken as a failure half-way through the steps (esdr.reconcile.retry: bounded)."""
+    return with_retries("switchover: esdr's registry", lambda: registry.read(es)).get(
+        RECORD) or None
 
 
 def check(pair: Pair, adapters: Mapping[str, Replication], say: Say,

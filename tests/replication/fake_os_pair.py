@@ -56,6 +56,9 @@ class World:
         self.clusters = {"dc1": Cluster("dc1"), "dc2": Cluster("dc2")}
         self.catch_up: int | None = None
         self.kill: tuple[str, str, str, str] | None = None  # (cluster, method, path, when)
+        # (cluster, method, path) answered once with a bare 429 before being served, as a busy
+        # OpenSearch answered the lab's switchover (TransportError(429, ''))
+        self.busy: list[tuple[str, str, str]] = []
         self.log: list[tuple[str, str, str]] = []
 
     def active_follower(self, alias: str = "dc2", index: str = "orders",
@@ -93,6 +96,10 @@ class World:
             if when == "before":
                 self.kill = None
                 raise Killed(f"killed before {alias} {method} {path}")
+        if (alias, method, path) in self.busy:
+            self.busy.remove((alias, method, path))
+            return HTTPResponse(body=io.BytesIO(b""), status=429, preload_content=True,
+                                headers={"content-type": "application/json"})
         status, answer = self.answer(self.clusters[alias], method, path, sent)
         if when == "after":
             self.kill = None

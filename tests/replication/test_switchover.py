@@ -194,6 +194,22 @@ def test_opensearch_switchover_back_forgets_the_promotion():
     assert world.clusters["dc1"].registry["follower_index"] == []
 
 
+def test_a_busy_cluster_answering_429_to_the_records_is_retried_and_the_switchover_finishes(
+        monkeypatch):
+    """Seen on the lab under load: every step done, then a registry write answered 429 and
+    the switchover stopped with its record saying "reverse-following" on both sides."""
+    monkeypatch.setattr(so.time, "sleep", lambda _: None)
+    monkeypatch.setattr("esdr.reconcile.retry.time.sleep", lambda _: None)
+    world = World()
+    world.active_follower()
+    world.busy = [("dc1", "PUT", "/esdr-managed/_doc/registry"),
+                  ("dc2", "PUT", "/esdr-managed/_doc/registry"),
+                  ("dc2", "GET", "/esdr-managed/_doc/registry")]
+    _run(world)
+    _switched(world)
+    assert world.busy == []  # each was answered 429 once, then retried
+
+
 KILL_POINTS = [
     # (cluster, method, path, before/after the cluster applied it) -> what the rerun does
     (("dc1", "PUT", "/orders/_block/write", "after"), "rolled back, then fresh"),
