@@ -1,0 +1,82 @@
+"""benchmarks/report.py: the benchmark's Markdown and the deploy lines it parses (no lab)."""
+
+from __future__ import annotations
+
+from benchmarks.report import (Context, Figures, Section, machine, render, replace_section,
+                               upgraded_nodes)
+
+# as a deploy prints them (esdr/operations/rolling_restart.py), between pyinfra's own lines
+DEPLOY_OUTPUT = """\
+--> Starting operation: Elasticsearch | rolling upgrade
+[esdr] upgraded dc1-data-az1 to 8.19.21: back, health green (31.9s)
+[esdr] upgraded dc1-data-az2 to 8.19.21: back, health green (28.4s)
+    [dc1-master-az1] Success
+[esdr] upgraded dc1-master-az1 to 8.19.21: back, health green (12.0s)
+[esdr] restarted dc1-master-az2: back, health green (10.0s)
+"""
+
+
+def test_the_upgrade_lines_give_seconds_per_node_in_order():
+    assert upgraded_nodes(DEPLOY_OUTPUT) == {
+        "dc1-data-az1": 31.9, "dc1-data-az2": 28.4, "dc1-master-az1": 12.0}
+    assert list(upgraded_nodes(DEPLOY_OUTPUT)) == ["dc1-data-az1", "dc1-data-az2",
+                                                   "dc1-master-az1"]
+    assert upgraded_nodes("[esdr] nothing to upgrade\n") == {}
+
+
+def test_the_machine_line_names_cpu_memory_and_kernel():
+    cpuinfo = ("processor\t: 0\nmodel name\t: AMD EPYC 7B13\n\n"
+               "processor\t: 1\nmodel name\t: AMD EPYC 7B13\n")
+    line = machine(cpuinfo, "MemTotal:        8048576 kB\nMemFree: 1 kB\n", "6.1.0-28-amd64")
+    assert line == "2 × AMD EPYC 7B13, 7.7 GiB memory, Linux 6.1.0-28-amd64"
+    unknown = machine("", "", "")
+    assert "CPU unknown" in unknown and "memory unknown" in unknown
+
+
+def _section(part="elasticsearch", value=84.0) -> Section:
+    figures = Figures(runs=3)
+    for run, took in enumerate((73.0, value, 86.0), start=1):
+        figures.set("cold deploy (5 nodes)", run, took)
+    figures.set("peak RSS dc1-data-az1", 1, 812.4, unit="MiB")
+    figures.set("peak RSS dc1-data-az1", 2, float("nan"), unit="MiB")
+    figures.unknown("peak RSS dc1-data-az1", 3, "no Elasticsearch process | VmHWM", unit="MiB")
+    figures.set("Ansible no-op", 2, 10.9)
+    context = Context(date="2026-12-06 15:00 UTC", commit="01a381d+dirty",
+                      machine="2 × AMD EPYC 7B13, 7.7 GiB memory, Linux 6.1.0",
+                      load_start=(7.1, 6.5, 6.0), load_end=(8.0, 7.0, 6.2),
+                      command="python3 benchmarks/run --only elasticsearch --runs 3")
+    return Section(part, "Elasticsearch lab", context, [("DC1, 5 hosts", figures)],
+                   notes=["drill: RTO 12 s"])
+
+
+def test_a_section_carries_its_context_every_run_and_unknowns_with_why():
+    text = render(_section())
+    assert text.startswith("<!-- benchmark:elasticsearch -->\n")
+    assert text.endswith("<!-- /benchmark:elasticsearch -->\n")
+    for wanted in ("2026-12-06 15:00 UTC", "`01a381d+dirty`", "2 × AMD EPYC 7B13",
+                   "7.10 / 6.50 / 6.00 at the start, 8.00 / 7.00 / 6.20 at the end",
+                   "`python3 benchmarks/run --only elasticsearch --runs 3`",
+                   "| what | unit | median | run 1 | run 2 | run 3 |",
+                   "| cold deploy (5 nodes) | s | 84.00 | 73.00 | 84.00 | 86.00 |",
+                   "- drill: RTO 12 s"):
+        assert wanted in text, (wanted, text)
+    rss = next(ln for ln in text.splitlines() if ln.startswith("| peak RSS"))
+    # never 0: a run without a figure says why; the median is of the runs that measured it
+    assert rss == ("| peak RSS dc1-data-az1 | MiB | 812 (of 1 of 3 runs) | 812 "
+                   "| unknown (not a number) | unknown (no Elasticsearch process \\| VmHWM) |")
+    ansible = next(ln for ln in text.splitlines() if ln.startswith("| Ansible"))
+    assert "unknown (not measured in this run) | 10.90 | unknown (not measured" in ansible
+
+
+def test_a_rerun_replaces_its_own_section_and_leaves_the_rest_alone():
+    intro = "# Benchmarks\n\nHand-written prose.\n"
+    page = replace_section(intro, "elasticsearch", render(_section()))
+    page = replace_section(page, "upgrade", render(_section("upgrade")))
+    assert page.startswith(intro + "\n<!-- benchmark:elasticsearch -->")
+    rerun = replace_section(page, "elasticsearch", render(_section(value=99.0)))
+    assert rerun.startswith(intro)
+    assert "| 73.00 | 99.00 | 86.00 |" in rerun and "| 73.00 | 84.00 | 86.00 |" in rerun
+    assert rerun.count("<!-- benchmark:elasticsearch -->") == 1
+    assert rerun.count("<!-- benchmark:upgrade -->") == 1
+    assert rerun.index("benchmark:elasticsearch") < rerun.index("benchmark:upgrade")
+    assert replace_section("", "upgrade", "x\n") == "x\n"
