@@ -80,3 +80,60 @@ def test_a_rerun_replaces_its_own_section_and_leaves_the_rest_alone():
     assert rerun.count("<!-- benchmark:upgrade -->") == 1
     assert rerun.index("benchmark:elasticsearch") < rerun.index("benchmark:upgrade")
     assert replace_section("", "upgrade", "x\n") == "x\n"
+
+
+def _run_script():
+    """benchmarks/run, loaded as a module (no .py suffix: its own loader, as it loads
+    scripts/drill)."""
+    import importlib.machinery
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "run"
+    loader = importlib.machinery.SourceFileLoader("esdr_bench_run", str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def test_the_upgrade_part_times_each_run_from_an_old_lab_and_reads_each_node(monkeypatch,
+                                                                             tmp_path):
+    """Without a lab: the lab, the archives and the deploys faked; what is checked is the
+    wiring: the old project's group data, which deploy runs where, and the figures per run."""
+    from types import SimpleNamespace
+
+    from esdr_lab import artifacts, constants
+
+    bench = _run_script()
+    calls = []
+    monkeypatch.setattr(bench, "api", SimpleNamespace(
+        up=lambda inventories, fresh: calls.append(("up", inventories, fresh)),
+        down=lambda: calls.append(("down",))))
+    monkeypatch.setattr(artifacts, "ensure_artifacts", lambda needed: {})
+    second_run = DEPLOY_OUTPUT.replace("(31.9s)", "(40.1s)")
+    outputs = iter([DEPLOY_OUTPUT, second_run])
+
+    def timed(args, env=None, ok=(0,), timeout=1500, cwd=bench.REPO):
+        if cwd != bench.REPO:  # the old version's deploy, from the project copy
+            group_data = (cwd / "group_data" / "lab.py").read_text()
+            assert f'es_version = "{constants.ES_UPGRADE_FROM}"' in group_data
+            assert constants.ES_UPGRADE_FROM_ARCHIVE in group_data
+            calls.append(("old deploy",))
+            return 100.0, ""
+        calls.append(("upgrade deploy",))
+        return 120.0 + len(calls), next(outputs)
+
+    monkeypatch.setattr(bench, "timed", timed)
+    context = Context("d", "c", "m", (1.0, 1.0, 1.0), "python3 benchmarks/run --only upgrade")
+    section = bench.upgrade_part(2, context)
+    assert [c[0] for c in calls] == ["up", "old deploy", "upgrade deploy",
+                                     "up", "old deploy", "upgrade deploy", "down"]
+    assert all(c[2] is True for c in calls if c[0] == "up")
+    assert section.part == "upgrade" and context.load_end is not None
+    (_, whole), (_, nodes) = section.tables
+    assert nodes.rows["dc1-data-az1"] == ("s", [31.9, 40.1])
+    assert nodes.rows["dc1-master-az1"] == ("s", [12.0, 12.0])
+    assert "dc1-master-az2" not in nodes.rows  # restarted, not upgraded
+    assert [v for _, values in whole.rows.values() for v in values][:2] == [123.0, 126.0]
+    text = render(section)
+    assert "| dc1-data-az1 | s | 36.00 | 31.90 | 40.10 |" in text
