@@ -137,3 +137,32 @@ def test_the_upgrade_part_times_each_run_from_an_old_lab_and_reads_each_node(mon
     assert [v for _, values in whole.rows.values() for v in values][:2] == [123.0, 126.0]
     text = render(section)
     assert "| dc1-data-az1 | s | 36.00 | 31.90 | 40.10 |" in text
+
+
+def test_the_elasticsearch_part_keeps_each_run_in_its_column(monkeypatch):
+    """Without a lab (lab, deploys and /proc reads faked): a run whose figure is missing keeps
+    its column unknown, with why, instead of shifting the next run's figure into it."""
+    from types import SimpleNamespace
+
+    bench = _run_script()
+    hosts = {"dc1-data-az1": SimpleNamespace(address="10.0.0.1")}
+    monkeypatch.setattr(bench, "api", SimpleNamespace(
+        up=lambda inventories, fresh: SimpleNamespace(hosts=hosts), down=lambda: None))
+    took = iter(float(n) for n in range(1, 100))
+
+    def timed(args, env=None, ok=(0,), timeout=1500, cwd=bench.REPO):
+        return next(took), "[esdr] time per phase: formation 50.0s, start 1.0s\n"
+
+    monkeypatch.setattr(bench, "timed", timed)
+    rss = iter([700.0, float("nan")])
+    monkeypatch.setattr(bench, "peak_rss_mib", lambda host: next(rss))
+    context = Context("d", "c", "m", (1.0, 1.0, 1.0), "python3 benchmarks/run")
+    section = bench.elasticsearch_part(2, {"noop", "plan"}, False, context)
+    (_, table), (_, phases), (_, memory) = section.tables
+    assert table.rows["cold deploy (5 nodes)"] == ("s", [1.0, 5.0])
+    assert table.rows["no-op rerun, DC2 down"] == ("s", [3.0, 7.0])
+    assert table.rows["esdr plan, DC2 down"] == ("s", [4.0, 8.0])
+    assert phases.rows["formation"] == ("s", [50.0, 50.0])
+    assert memory.rows["dc1-data-az1"] == ("MiB", [700.0, "no Elasticsearch process to read "
+                                                         "VmHWM of"])
+    assert "ratio esdr / Ansible no-op" not in table.rows  # not asked for: no row at all
