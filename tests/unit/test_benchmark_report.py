@@ -166,3 +166,28 @@ def test_the_elasticsearch_part_keeps_each_run_in_its_column(monkeypatch):
     assert memory.rows["dc1-data-az1"] == ("MiB", [700.0, "no Elasticsearch process to read "
                                                          "VmHWM of"])
     assert "ratio esdr / Ansible no-op" not in table.rows  # not asked for: no row at all
+
+
+def test_the_commit_is_dirty_for_a_code_change_not_for_the_page_being_written(tmp_path):
+    import subprocess
+
+    from benchmarks.report import commit_of
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)
+
+    page = tmp_path / "docs" / "benchmarks.md"
+    page.parent.mkdir()
+    page.write_text("# Benchmarks\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", "docs/benchmarks.md", "code.py")
+    git("commit", "-qm", "first")
+    head = commit_of(tmp_path, page)
+    assert head and "+dirty" not in head and "unknown" not in head
+    page.write_text("# Benchmarks\n\nrecorded\n")
+    assert commit_of(tmp_path, page) == head  # writing the results is no code change
+    assert commit_of(tmp_path) == head + "+dirty"
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert commit_of(tmp_path, page) == head + "+dirty"
