@@ -130,7 +130,7 @@ def _cell(value: Value, unit: str) -> str:
         return "unknown (not measured in this run)"
     if isinstance(value, str):
         return f"unknown ({value})".replace("|", "\\|")
-    return f"{value:.0f}" if unit == "MiB" else f"{value:.2f}"
+    return f"{value:.0f}" if unit in ("MiB", "documents") else f"{value:.2f}"  # whole units
 
 
 def _median(values: list[Value], unit: str) -> str:

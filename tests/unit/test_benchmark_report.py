@@ -191,3 +191,31 @@ def test_the_commit_is_dirty_for_a_code_change_not_for_the_page_being_written(tm
     assert commit_of(tmp_path) == head + "+dirty"
     (tmp_path / "code.py").write_text("x = 2\n")
     assert commit_of(tmp_path, page) == head + "+dirty"
+
+
+def test_the_opensearch_part_gives_each_drill_run_its_column(monkeypatch):
+    """Lab, load and drill faked: the second drill run failed (scripts/drill ends the series
+    there), so its column says so instead of showing 0."""
+    from types import SimpleNamespace
+
+    bench = _run_script()
+    monkeypatch.setattr(bench.drill, "bring_up", lambda api, say: SimpleNamespace())
+    monkeypatch.setattr(bench, "api", SimpleNamespace(down=lambda: None))
+    lags = iter([SimpleNamespace(p50=0.4, p95=1.2, written=12000, samples=[1] * 60),
+                 SimpleNamespace(p50=0.6, p95=1.8, written=12000, samples=[1] * 60)])
+    monkeypatch.setattr(bench, "lag_run", lambda lab, run: next(lags))
+    monkeypatch.setattr(bench, "promote_run", lambda lab, run, estate, names: 9.0 + run)
+    one = SimpleNamespace(rto_s=31.0, promote_s=4.0, rpo_documents=0, rpo_s=0.0, failback_s=60.0,
+                          window={"since": 1, "uncovered": []}, salvage={})
+    monkeypatch.setattr(bench.drill_script, "run_drills", lambda lab, runs, say: [one])
+    context = Context("d", "c", "m", (1.0, 1.0, 1.0), "python3 benchmarks/run --only opensearch")
+    sections = []
+    assert bench.opensearch_part(2, context, sections) == 0
+    (section,) = sections
+    (_, table), = section.tables
+    assert table.rows["lag p95 at 200 docs/s for 60 s"] == ("s", [1.2, 1.8])
+    assert table.rows["esdr promote of 20 followed indices"] == ("s", [10.0, 11.0])
+    assert table.rows["DC-loss drill: RTO"] == ("s", [31.0, "an earlier drill run failed, "
+                                                            "which ends the series"])
+    assert table.rows["DC-loss drill: RPO (documents)"][1][0] == 0.0  # measured: a true 0
+    assert section.notes and "acknowledged writes lost end to end: 0" in section.notes[0]
