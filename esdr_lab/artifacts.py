@@ -6,7 +6,9 @@ Where each comes from (the catalogue below):
   Central, with `mvn dependency:copy`;
 - OpenSearch's cross-cluster-replication plugin, which is on no registry: the prebuilt archive
   in `<repo>/../shared/vendor/opensearch-replication/dist/` (read-only, never copied into the
-  repo), checked against the .sha512 shipped beside it before it is served;
+  repo), checked against the .sha512 shipped beside it before it is served; for another version
+  (the OpenSearch upgrade lab test's OS_UPGRADE_FROM), built on first use by the `build.sh`
+  beside it (Maven, minutes cold) into OS_REPLICATION_BUILD_CACHE/<version>/, its log there;
 - the INFINI Gateway, on no registry either: built by `scripts/build-gateway` from the source
   bundle in `<repo>/../shared/vendor/infini-gateway/` with this repository's
   `patches/infini-gateway/*.patch` (it verifies the clusters' certificates, which the vendored
@@ -47,6 +49,7 @@ FETCH_TIMEOUT = 600  # ~5 s when Maven's local repository has it; a cold fetch i
 HEARTBEAT = 15  # seconds between "still fetching" lines of a long fetch
 # scripts/build-gateway bounds build.sh (1200 s) and its wait for another run's build (as long)
 GATEWAY_BUILD_TIMEOUT = 2 * 1200 + 120
+REPLICATION_BUILD_TIMEOUT = 1200  # the vendored build.sh: Maven package + copy-dependencies
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Artifact:
     built: bool = False  # made by scripts/build-gateway (the patched gateway)
     packed: bool = False  # Kafka's Maven jars in the official tarball's layout
     wheelhouse: bool = False  # a directory of the pipeline's wheels, checked by esdr's lock
+    replication_build: str | None = None  # OpenSearch version the vendored build.sh builds for
 
 
 CATALOGUE: dict[str, Artifact] = {
@@ -71,6 +75,14 @@ CATALOGUE: dict[str, Artifact] = {
                  maven=constants.OS_SECURITY_MAVEN_COORDINATE),
         Artifact(constants.OS_REPLICATION_PLUGIN, "OpenSearch replication plugin",
                  vendored=constants.OS_REPLICATION_VENDORED),
+        Artifact(constants.OS_UPGRADE_FROM_ARCHIVE, "OpenSearch archive to upgrade from",
+                 maven=constants.OS_UPGRADE_FROM_MAVEN_COORDINATE),
+        Artifact(constants.OS_UPGRADE_FROM_SECURITY_PLUGIN,
+                 "OpenSearch security plugin to upgrade from",
+                 maven=constants.OS_UPGRADE_FROM_SECURITY_MAVEN_COORDINATE),
+        Artifact(constants.OS_UPGRADE_FROM_REPLICATION_PLUGIN,
+                 "OpenSearch replication plugin to upgrade from (built by build.sh)",
+                 replication_build=constants.OS_UPGRADE_FROM),
         Artifact(constants.GATEWAY_ARCHIVE, "INFINI Gateway archive (patched build)",
                  built=True),
         Artifact(constants.KAFKA_ARCHIVE, f"Kafka {constants.KAFKA_VERSION} jars (Maven Central)",
@@ -271,6 +283,8 @@ def ensure_artifacts(
             continue
         if artifact.built:
             outcome = _ensure_built(artifact, target, say)
+        elif artifact.replication_build is not None:
+            outcome = _ensure_replication_build(artifact, target, say)
         elif artifact.packed:
             outcome = _ensure_packed(artifact, target, say)
         elif artifact.vendored is not None:
@@ -286,13 +300,13 @@ def ensure_artifacts(
 
 
 @contextmanager
-def _heartbeat(what: str, say: Callable[[str], None]) -> Iterator[None]:
+def _heartbeat(what: str, say: Callable[[str], None], doing: str = "fetching") -> Iterator[None]:
     started = time.monotonic()
     done = threading.Event()
 
     def beat() -> None:
         while not done.wait(HEARTBEAT):
-            say(f"  ... still fetching {what} ({time.monotonic() - started:.0f}s)")
+            say(f"  ... still {doing} {what} ({time.monotonic() - started:.0f}s)")
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
@@ -422,3 +436,82 @@ def _ensure_packed(artifact: Artifact, target: Path, say: Callable[[str], None])
     say(f"packed {artifact.what} into {target.name}: {target.stat().st_size / 1e6:.0f} MB in "
         f"{time.monotonic() - started:.1f}s")
     return "packed"
+
+
+def replication_zip(version: str) -> Path:
+    """Where the vendored build.sh's zip for OpenSearch ``version`` is cached (.sha512 and the
+    build's log, build.log, beside it)."""
+    return (constants.OS_REPLICATION_BUILD_CACHE / version
+            / f"opensearch-cross-cluster-replication-{version}.0.zip")
+
+
+def _cached_replication_build(version: str) -> Path | None:
+    """The cached zip when its .sha512 (written by build.sh after the zip) matches it; a build
+    cut short leaves no .sha512 or a different one, and is built again."""
+    path = replication_zip(version)
+    checksum = path.with_name(path.name + ".sha512")
+    if not path.is_file() or not checksum.is_file():
+        return None
+    expected = parse_sha512(checksum.read_text())
+    return path if expected is not None and sha512_hex(path) == expected else None
+
+
+def replication_build(version: str, say: Callable[[str], None] | None = None) -> Path:
+    """The replication plugin zip for OpenSearch ``version``: cached, else built now by the
+    vendored build.sh (a plugin zip must match the server version exactly, and this plugin is
+    on no registry). Bounded by REPLICATION_BUILD_TIMEOUT; a failure names build.sh's log."""
+    cached = _cached_replication_build(version)
+    if cached is not None:
+        return cached
+    say = say or (lambda _message: None)
+    script = vendor_dir() / constants.OS_REPLICATION_BUILD_SCRIPT
+    if not script.is_file():
+        raise EsdrError(
+            f"OpenSearch replication plugin {version}: {script} not found; the lab builds the "
+            "plugin for versions other than the vendored one with that script",
+            hint="check out `shared/` next to the repository, or set ESDR_VENDOR_DIR to its "
+            "vendor/ directory",
+        )
+    if shutil.which("mvn") is None:
+        raise EsdrError("`mvn` is not installed (build.sh builds the plugin with Maven)",
+                        hint="apt-get install maven")
+    out = replication_zip(version).parent
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "build.log"
+    say(f"building the OpenSearch replication plugin for {version} with {script} (Maven; "
+        f"a cold build takes minutes; log: {log})")
+    started = time.monotonic()
+    with open(log, "w") as handle, _heartbeat(f"replication plugin {version}", say, "building"):
+        try:
+            done = subprocess.run(
+                ["bash", str(script), version, str(out)], stdin=subprocess.DEVNULL,
+                stdout=handle, stderr=subprocess.STDOUT, timeout=REPLICATION_BUILD_TIMEOUT,
+                check=False, cwd=out,
+            )
+        except subprocess.TimeoutExpired:
+            raise EsdrError(
+                f"{script} {version} took over {REPLICATION_BUILD_TIMEOUT}s; its log: {log}",
+                hint="run it by hand to see where it stops") from None
+    built = _cached_replication_build(version)
+    if done.returncode != 0 or built is None:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise EsdrError(
+            f"{script} {version} failed (exit {done.returncode}); its log: {log}"
+            + ("\n  " + "\n  ".join(tail) if tail else ""),
+            hint="a plugin zip must match the server version exactly; set "
+            "ESDR_OS_UPGRADE_FROM to a 2.19.x whose build works, or run "
+            f"`bash {script} {version} {out}` by hand")
+    say(f"built {built.name} in {time.monotonic() - started:.0f}s")
+    return built
+
+
+def _ensure_replication_build(artifact: Artifact, target: Path,
+                              say: Callable[[str], None]) -> str:
+    """The replication plugin built for ``artifact.replication_build`` copied into the mirror
+    when missing or different."""
+    assert artifact.replication_build is not None
+    source = replication_build(artifact.replication_build, say)
+    expected = sha512_hex(source)
+    if target.is_file() and sha512_hex(target) == expected:
+        return "cached"
+    return _copy_checked(artifact, source, target, expected, say)

@@ -43,6 +43,26 @@ OS_SECURITY_MAVEN_COORDINATE = f"org.opensearch.plugin:opensearch-security:{OS_P
 # Not on any registry: built from upstream sources into shared/vendor (beside the repository)
 OS_REPLICATION_PLUGIN = f"opensearch-cross-cluster-replication-{OS_PLUGIN_VERSION}.zip"
 OS_REPLICATION_VENDORED = f"opensearch-replication/dist/{OS_REPLICATION_PLUGIN}"
+# The version the OpenSearch rolling-upgrade lab test (tests/opensearch_lab_upgrade/) starts
+# from: its integ-test-zip and security plugin 2.19.3.0 resolve from the registry this lab
+# downloads from (2.19.2.0 and 2.18.0.0 of the security plugin did not, 2026-12-06); the
+# replication plugin, on no registry, is built for it by the vendored build.sh into
+# OS_REPLICATION_BUILD_CACHE. ESDR_OS_UPGRADE_FROM overrides it.
+OS_UPGRADE_FROM = _os.environ.get("ESDR_OS_UPGRADE_FROM", "2.19.3")
+OS_UPGRADE_FROM_PLUGIN_VERSION = f"{OS_UPGRADE_FROM}.0"
+OS_UPGRADE_FROM_ARCHIVE = f"opensearch-{OS_UPGRADE_FROM}.zip"
+OS_UPGRADE_FROM_MAVEN_COORDINATE = (
+    f"org.opensearch.distribution.integ-test-zip:opensearch:{OS_UPGRADE_FROM}:zip"
+)
+OS_UPGRADE_FROM_SECURITY_PLUGIN = f"opensearch-security-{OS_UPGRADE_FROM_PLUGIN_VERSION}.zip"
+OS_UPGRADE_FROM_SECURITY_MAVEN_COORDINATE = (
+    f"org.opensearch.plugin:opensearch-security:{OS_UPGRADE_FROM_PLUGIN_VERSION}:zip"
+)
+OS_UPGRADE_FROM_REPLICATION_PLUGIN = (
+    f"opensearch-cross-cluster-replication-{OS_UPGRADE_FROM_PLUGIN_VERSION}.zip"
+)
+OS_REPLICATION_BUILD_SCRIPT = "opensearch-replication/build.sh"  # under the vendor directory
+OS_REPLICATION_BUILD_CACHE = CACHE_DIR / "replication-build"  # <version>/<zip> + .sha512, log
 # INFINI Gateway: on no registry either. Built by scripts/build-gateway from the source bundle
 # in shared/vendor/infini-gateway with patches/infini-gateway/*.patch (docs/gateway-cluster-tls.md),
 # into GATEWAY_BUILD_CACHE/<digest of its inputs>/; the prebuilt archive vendored beside the

@@ -1,0 +1,129 @@
+"""Rolling upgrade of both OpenSearch DCs from 2.19.3 to 2.19.4 under writes, with DC2
+following DC1's ``orders``. NOT YET RUN: written without a lab; the first run may need fixes to
+the test itself.
+
+DC2 (the follower) goes first, then DC1: replication needs the follower at the same or a newer
+version than its leader (OpenSearch's cross-cluster replication docs,
+https://opensearch.org/docs/latest/tuning-your-cluster/replication-plugin/index/, and
+esdr.upgrade.follower_problems, which refuses the other order before any host changes).
+Meanwhile a writer sends acknowledged writes to DC1's ``orders`` and both DCs' health is polled.
+Checked: never red, never more than one node away per DC, every node on 2.19.4 with both
+plugins, the follower still SYNCING, DC2 holding every acknowledged document, and a rerun of
+both DCs changing 0 operations.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from esdr_lab import replication_drill as drill
+from esdr_lab.replication_drill import ORDERS
+from tests.integration.health_watch import watch_health
+from tests.opensearch_lab_upgrade.conftest import deploy
+from tests.opensearch_lab_upgrade.project import DC1, DC2
+
+# ``drill``: out of CI's budget (two fresh DCs, a plugin build, six deploys); unrun so far
+pytestmark = [pytest.mark.lab, pytest.mark.drill]
+
+PLUGINS = {"opensearch-security", "opensearch-cross-cluster-replication"}
+
+
+def _versions(es) -> dict[str, str]:
+    nodes = es.nodes.info(filter_path="nodes.*.name,nodes.*.version")["nodes"]
+    return {n["name"]: n["version"] for n in nodes.values()}
+
+
+def _plugins(es) -> dict[str, set[str]]:
+    nodes = es.nodes.info(metric="plugins", filter_path="nodes.*.name,nodes.*.plugins.name")
+    return {n["name"]: {p["name"] for p in n.get("plugins", [])}
+            for n in nodes["nodes"].values()}
+
+
+@dataclass
+class Writer:
+    """One document after another into ``index``, each retried until acknowledged."""
+
+    es: object
+    index: str
+    acked: set[str] = field(default_factory=set)
+    failures: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        n = 0
+        while not self._stop.is_set() and n < 200_000:  # bounded
+            doc_id = f"up{n}"
+            for _ in range(120):  # one id until acknowledged (bounded: ~1 min of retries)
+                if self._stop.is_set():
+                    return
+                try:
+                    answer = self.es.index(index=self.index, id=doc_id, body={"n": n})
+                    if answer["result"] in ("created", "updated"):
+                        self.acked.add(doc_id)
+                        break
+                except Exception:  # a node going away answers with errors; retried
+                    self.failures += 1
+                time.sleep(0.5)
+            n += 1
+            time.sleep(0.05)
+
+    def __enter__(self) -> Writer:
+        self._thread = threading.Thread(target=self.run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+
+def test_both_dcs_upgrade_follower_first_under_writes_and_replication_continues(os_old_dcs):
+    lab = os_old_dcs
+    dc1, dc2 = lab.os.client("dc1"), lab.os.client("dc2")
+    sizes = {"dc1": len(lab.os.dc1.cluster.nodes), "dc2": len(lab.os.dc2.cluster.nodes)}
+    for es in (dc1, dc2):
+        assert set(_versions(es).values()) == {lab.before}
+    drill.wait_until("DC2's orders follower SYNCING", lambda: drill.is_syncing(dc2, ORDERS))
+
+    started = time.monotonic()
+    with watch_health(lab.os.client("dc1", 5)) as health1, \
+            watch_health(lab.os.client("dc2", 5)) as health2, Writer(dc1, ORDERS) as writer:
+        time.sleep(5)  # writes before the roll
+        for inventory in (DC2, DC1):  # the follower first
+            run = deploy(inventory, lab.new)
+            assert f"to {lab.after}" in run.stderr, run.esdr_lines()[-40:]
+        time.sleep(5)  # writes after the roll
+    print(f"both DCs upgraded in {time.monotonic() - started:.0f}s; acknowledged writes: "
+          f"{len(writer.acked)}, failed attempts: {writer.failures}")
+
+    for dc, samples in (("dc1", health1), ("dc2", health2)):
+        assert samples.statuses, f"the health poller saw nothing of {dc}"
+        assert "red" not in samples.statuses, (dc, samples.statuses)
+        assert min(samples.node_counts) >= sizes[dc] - 1, (dc, samples.node_counts)
+    for es in (dc1, dc2):
+        assert set(_versions(es).values()) == {lab.after}
+        assert all(PLUGINS <= names for names in _plugins(es).values()), _plugins(es)
+
+    assert writer.acked, "no write was acknowledged"
+    drill.refresh(dc1, ORDERS)
+    lost = drill.missing_ids(dc1, ORDERS, sorted(writer.acked))
+    assert not lost, lost[:20]
+    # the follower keeps replicating: SYNCING, and every acknowledged document reaches DC2
+    drill.wait_until("DC2's orders follower SYNCING after the upgrade",
+                     lambda: drill.is_syncing(dc2, ORDERS))
+    drill.wait_until(
+        "every acknowledged write in DC2's follower",
+        lambda: (drill.refresh(dc2, ORDERS)
+                 or not drill.missing_ids(dc2, ORDERS, sorted(writer.acked))),
+        timeout=300, interval=3)
+
+    for inventory in (DC2, DC1):
+        again = deploy(inventory, lab.new)
+        changed = again.changed_operations()
+        assert all(ops == [] for ops in changed.values()), (inventory, changed)
