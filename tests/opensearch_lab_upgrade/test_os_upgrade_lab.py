@@ -85,16 +85,18 @@ class Writer:
 
 class _Observer:
     """tests/integration/health_watch.py asks ``cluster.health(timeout="2s")`` as
-    elasticsearch-py takes it (the server-side wait); opensearch-py takes a ``timeout``
-    keyword as the client's own request timeout and refused "2s" (ValueError from urllib3,
-    every poll, so the first run's poller saw nothing). Here it goes as the query parameter."""
+    elasticsearch-py takes it (the server-side wait). opensearch-py's transport pops a
+    ``timeout`` query parameter as its own request timeout unless ``request_timeout`` is given
+    (opensearchpy/transport.py, ``_resolve_request_args``), and urllib3 refused "2s" on every
+    poll, so the first run's poller saw nothing. Both are given here: 5 s for the request,
+    "2s" for the server."""
 
     def __init__(self, client):
         self.cluster = self
         self._client = client
 
     def health(self, timeout: str):
-        return self._client.cluster.health(params={"timeout": timeout})
+        return self._client.cluster.health(params={"timeout": timeout, "request_timeout": 5})
 
 
 def test_both_dcs_upgrade_follower_first_under_writes_and_replication_continues(os_old_dcs):
