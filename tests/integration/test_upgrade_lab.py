@@ -28,13 +28,13 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tests.integration.deploy_runner import SITE, DeployRun, run_deploy
+from tests.integration.acked_writer import AckedWriter, node_versions
 from tests.integration.health_watch import watch_health
 from tests.integration.lab_dc1 import ADDRESS_OF, INVENTORY
 from tests.integration.test_dc1_cluster import _project_with, client_for, wait_for
@@ -49,49 +49,6 @@ ALLOCATION = "cluster.routing.allocation.enable"
 FIRST = "dc1-data-az1"  # restart_order: data nodes first, by name
 
 
-def _versions(es) -> dict[str, str]:
-    nodes = es.nodes.info(filter_path="nodes.*.name,nodes.*.version")["nodes"]
-    return {n["name"]: n["version"] for n in nodes.values()}
-
-
-@dataclass
-class Writer:
-    """One document after another through the data nodes, each retried until acknowledged."""
-
-    es: object
-    acked: set[str] = field(default_factory=set)
-    failures: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def run(self) -> None:
-        n = 0
-        while not self._stop.is_set() and n < 200_000:  # bounded
-            doc_id = f"w{n}"
-            for _ in range(120):  # one id until acknowledged (bounded: ~2 min of retries)
-                if self._stop.is_set():
-                    return
-                try:
-                    answer = self.es.index(index=INDEX, id=doc_id, document={"n": n},
-                                           refresh=False)
-                    if answer["result"] in ("created", "updated"):
-                        self.acked.add(doc_id)
-                        break
-                except Exception:  # a node going away answers with errors; retried
-                    self.failures += 1
-                time.sleep(0.5)
-            n += 1
-            time.sleep(0.05)
-
-    def __enter__(self) -> Writer:
-        self._thread = threading.Thread(target=self.run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -160,17 +117,20 @@ def test_a_downgrade_and_a_skipped_major_are_refused_before_any_host_changes(old
 def test_the_upgrade_under_writes_killed_after_the_first_node_resumes_and_converges(old_lab):
     es = client_for("dc1-data-az1", "dc1-data-az2")
     observer = client_for("dc1-master-az1", "dc1-master-az2", "dc1-tiebreaker-az3")
-    assert set(_versions(observer).values()) == {old_lab.old}
+    assert set(node_versions(observer).values()) == {old_lab.old}
     es.indices.create(index=INDEX, settings={"number_of_shards": 2, "number_of_replicas": 1})
     wait_for("green", lambda: observer.cluster.health(
         wait_for_status="green", timeout="30s")["status"] == "green")
 
-    with watch_health(observer) as samples, Writer(es) as writer:
+    def write(doc_id: str, n: int):
+        return es.index(index=INDEX, id=doc_id, document={"n": n}, refresh=False)
+
+    with watch_health(observer) as samples, AckedWriter(write, "w") as writer:
         time.sleep(5)  # writes before the roll
         killed = _deploy_killed_after(FIRST, old_lab.new)
         print("".join(line for line in killed.stderr.splitlines(keepends=True)
                       if "[esdr]" in line))
-        halfway = _versions(observer)
+        halfway = node_versions(observer)
         assert halfway[FIRST] == old_lab.new
         assert sum(v == old_lab.old for v in halfway.values()) == 4, halfway
 
@@ -184,7 +144,7 @@ def test_the_upgrade_under_writes_killed_after_the_first_node_resumes_and_conver
     assert samples.statuses, "the health poller saw nothing"
     assert "red" not in samples.statuses, samples.statuses
     assert min(samples.node_counts) >= len(ADDRESS_OF) - 1, samples.node_counts
-    assert set(_versions(observer).values()) == {old_lab.new}
+    assert set(node_versions(observer).values()) == {old_lab.new}
     for name in ADDRESS_OF:
         link = old_lab.api.ssh(name, f"readlink {LINK}").stdout.strip()
         assert link.endswith(f"elasticsearch-{old_lab.new}"), (name, link)

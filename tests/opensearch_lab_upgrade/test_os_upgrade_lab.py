@@ -14,14 +14,13 @@ both DCs changing 0 operations.
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
 
 import pytest
 
 from esdr_lab import replication_drill as drill
 from esdr_lab.replication_drill import ORDERS
+from tests.integration.acked_writer import AckedWriter, node_versions
 from tests.integration.health_watch import watch_health
 from tests.opensearch_lab_upgrade.conftest import deploy
 from tests.opensearch_lab_upgrade.project import DC1, DC2
@@ -32,55 +31,12 @@ pytestmark = [pytest.mark.lab, pytest.mark.drill]
 PLUGINS = {"opensearch-security", "opensearch-cross-cluster-replication"}
 
 
-def _versions(es) -> dict[str, str]:
-    nodes = es.nodes.info(filter_path="nodes.*.name,nodes.*.version")["nodes"]
-    return {n["name"]: n["version"] for n in nodes.values()}
-
-
 def _plugins(es) -> dict[str, set[str]]:
     nodes = es.nodes.info(metric="plugins", filter_path="nodes.*.name,nodes.*.plugins.name")
     return {n["name"]: {p["name"] for p in n.get("plugins", [])}
             for n in nodes["nodes"].values()}
 
 
-@dataclass
-class Writer:
-    """One document after another into ``index``, each retried until acknowledged."""
-
-    es: object
-    index: str
-    acked: set[str] = field(default_factory=set)
-    failures: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def run(self) -> None:
-        n = 0
-        while not self._stop.is_set() and n < 200_000:  # bounded
-            doc_id = f"up{n}"
-            for _ in range(120):  # one id until acknowledged (bounded: ~1 min of retries)
-                if self._stop.is_set():
-                    return
-                try:
-                    answer = self.es.index(index=self.index, id=doc_id, body={"n": n})
-                    if answer["result"] in ("created", "updated"):
-                        self.acked.add(doc_id)
-                        break
-                except Exception:  # a node going away answers with errors; retried
-                    self.failures += 1
-                time.sleep(0.5)
-            n += 1
-            time.sleep(0.05)
-
-    def __enter__(self) -> Writer:
-        self._thread = threading.Thread(target=self.run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
 
 
 class _Observer:
@@ -104,13 +60,14 @@ def test_both_dcs_upgrade_follower_first_under_writes_and_replication_continues(
     dc1, dc2 = lab.os.client("dc1"), lab.os.client("dc2")
     sizes = {"dc1": len(lab.os.dc1.cluster.nodes), "dc2": len(lab.os.dc2.cluster.nodes)}
     for es in (dc1, dc2):
-        assert set(_versions(es).values()) == {lab.before}
+        assert set(node_versions(es).values()) == {lab.before}
     drill.wait_until("DC2's orders follower SYNCING", lambda: drill.is_syncing(dc2, ORDERS))
 
     started = time.monotonic()
     with watch_health(_Observer(lab.os.client("dc1", 5))) as health1, \
             watch_health(_Observer(lab.os.client("dc2", 5))) as health2, \
-            Writer(dc1, ORDERS) as writer:
+            AckedWriter(lambda doc_id, n: dc1.index(index=ORDERS, id=doc_id, body={"n": n}),
+                         "up") as writer:
         time.sleep(5)  # writes before the roll
         for inventory in (DC2, DC1):  # the follower first
             run = deploy(inventory, lab.new)
@@ -124,7 +81,7 @@ def test_both_dcs_upgrade_follower_first_under_writes_and_replication_continues(
         assert "red" not in samples.statuses, (dc, samples.statuses)
         assert min(samples.node_counts) >= sizes[dc] - 1, (dc, samples.node_counts)
     for es in (dc1, dc2):
-        assert set(_versions(es).values()) == {lab.after}
+        assert set(node_versions(es).values()) == {lab.after}
         assert all(PLUGINS <= names for names in _plugins(es).values()), _plugins(es)
 
     assert writer.acked, "no write was acknowledged"
