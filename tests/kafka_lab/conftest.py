@@ -1,6 +1,8 @@
-"""One Kafka lab for the package (inventories/lab_kafka.py): brought up fresh and deployed once,
-shared by the broker tests and the pipeline tests, taken down after the last of them (a lab up
-and a first deploy cost about two minutes each time)."""
+"""One Kafka lab for the package: DC1 (inventories/lab_kafka.py: Kafka and OpenSearch on three
+zones' hosts) and DC2 (inventories/lab_kafka_dc2.py: a second OpenSearch cluster on three hosts
+of its own), brought up fresh and deployed once each, DC1 first (DC2's pipeline services read
+DC1's Kafka), shared by the broker tests, the pipeline tests and the drills, taken down after the
+last of them (a lab up and first deploys cost a few minutes each time)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from tests.integration.deploy_runner import REPO, run_deploy
 
 INVENTORY = "inventories/lab_kafka.py"
+INVENTORY_DC2 = "inventories/lab_kafka_dc2.py"
 
 
 @pytest.fixture(scope="package")
@@ -19,11 +22,15 @@ def kafka_lab():
 
     api.require_lab()
     started = time.monotonic()
-    api.up([str(REPO / INVENTORY)], fresh=True)
+    api.up([str(REPO / INVENTORY), str(REPO / INVENTORY_DC2)], fresh=True)
     try:
         first = run_deploy(INVENTORY)
-        print(f"\n--- first deploy: exit {first.returncode} in {first.seconds:.0f}s")
+        print(f"\n--- first deploy of DC1: exit {first.returncode} in {first.seconds:.0f}s")
         assert first.returncode == 0, first.stderr[-5000:]
-        yield {"api": api, "first": first, "seconds": time.monotonic() - started}
+        first_dc2 = run_deploy(INVENTORY_DC2)
+        print(f"--- first deploy of DC2: exit {first_dc2.returncode} in {first_dc2.seconds:.0f}s")
+        assert first_dc2.returncode == 0, first_dc2.stderr[-5000:]
+        yield {"api": api, "first": first, "first_dc2": first_dc2,
+               "seconds": time.monotonic() - started}
     finally:
         api.down()

@@ -6,8 +6,8 @@ Central jars. The deploy converges the estate's topics (orders, orders.dead-lett
 machine running pyinfra, straight to the brokers over TLS as esdr-admin, and records them in the
 compacted topic esdr-managed. The rerun changes nothing, topics included; a retention.ms
 shortened by hand with the AdminClient shows in `esdr plan` (exit 3) and the next deploy puts it
-back. The pipeline services are tested in test_pipeline_lab.py; the drills are not written yet
-(docs/kafka-dual-write.md).
+back. The pipeline services of both DCs are tested in test_pipeline_lab.py, the failure drills
+in test_zz_drills.py (docs/kafka-dual-write.md).
 """
 
 from __future__ import annotations
