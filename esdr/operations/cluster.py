@@ -10,6 +10,8 @@ from pyinfra.api import operation
 from esdr.facts.elasticsearch import EsElectedMaster, EsNodes
 from esdr.model import Topology
 from esdr.node_api import NodeApi
+from esdr.status import read
+from esdr.status.report import PipelineLag
 from esdr.operations.phases import clock_for, phase_lines
 
 
@@ -34,6 +36,13 @@ def summary_lines(health: dict | None, nodes: list[dict] | None) -> list[str]:
     return lines
 
 
+def pipeline_lag_lines(lags: list[PipelineLag]) -> list[str]:
+    """One line per consumer group feeding the cluster: how far the cluster is behind Kafka
+    (its group commits only what the cluster acknowledged), unknown with why when not read."""
+    return [f"pipeline {lag.pipeline} from Kafka {lag.kafka} (group {lag.group}): lag "
+            f"{lag.messages.text()}, oldest unread {lag.seconds.text()}" for lag in lags]
+
+
 @operation(is_idempotent=False)
 def summary(topology: Topology):
     """
@@ -56,6 +65,8 @@ def summary(topology: Topology):
     else:
         health, nodes = None, None
     lines = summary_lines(health, nodes)
+    if state.is_executing:  # the MQ pipelines feeding this cluster, bounded (never waited on)
+        lines += pipeline_lag_lines(read.local_pipeline_lags(topology))
     heading = [] if state.is_executing else [f"{when} (what the deploy reads):"]
     if state.is_executing:  # every operation before this one has ended
         lines += phase_lines(clock_for(state).seconds)

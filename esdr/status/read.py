@@ -243,6 +243,34 @@ def pipeline_reads(topology: Topology, claimed: set[tuple[str, str]]
     return out
 
 
+def local_pipeline_lags(topology: Topology, timeout: float = 5.0, within: float = 8.0,
+                        clock: Callable[[], float] = time.monotonic) -> list[PipelineLag]:
+    """The lag of each pipeline group feeding this inventory's cluster (named in the estate's
+    ``search_clusters`` by its cluster name or estate alias), read as ``esdr status`` reads
+    it, the whole read bounded by ``within`` seconds: what is not read by then is unknown,
+    saying why, never 0. None read for an estate without pipelines."""
+    refs = pipeline_reads(topology, set())
+    _, alias = _estate(topology)
+    names = {topology.cluster.name, alias}
+    deadline = clock() + within
+    out = []
+    for ref in refs.values():
+        if ref.cluster not in names:
+            continue
+        got: GroupLag | None = None
+        if ref.error is None:
+            try:
+                got = lag_of(ref, timeout, deadline, clock)
+            except Exception as error:  # noqa: BLE001 -- a summary line, not a failed deploy
+                why = f"Kafka {ref.kafka} ({ref.bootstrap}): {describe(error)}"
+                out.append(PipelineLag(ref.pipeline, ref.cluster, ref.kafka, ref.group,
+                                       ref.topics, messages=Figure.missing(why, " msg"),
+                                       seconds=Figure.missing(why, " s"), unreachable=why))
+                continue
+        out.append(pipeline_lag(ref, got, timeout))
+    return out
+
+
 def _shortest_retention(kafka: KafkaCluster, topics: list[str]) -> int | None:
     kept = [kafka.retention_ms(t) for t in topics if t in kafka.topics]
     bounded = [ms for ms in kept if ms is not None]

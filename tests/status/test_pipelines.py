@@ -214,3 +214,36 @@ def test_the_reads_carry_the_shortest_retention_of_the_pipeline_topics(tmp_path)
                 for t, c in topics.items()}
     for ref in reads.values():
         assert ref.retention_ms == min(expected[t] for t in ref.topics)
+
+
+def test_the_deploy_summary_reads_only_the_groups_feeding_its_own_cluster(tmp_path,
+                                                                         monkeypatch) -> None:
+    from esdr.operations.cluster import pipeline_lag_lines
+
+    asked = []
+
+    def lag_of(ref, timeout, deadline, clock):
+        asked.append(ref.group)
+        return _lag(partition_lag("orders", 0, 10, 0, 25, NOW_MS - 42_000, NOW_MS))
+
+    monkeypatch.setattr(read, "lag_of", lag_of)
+    lags = read.local_pipeline_lags(_topology(tmp_path, _kafka_section(tls=False)))
+    assert asked == ["esdr-orders-esdr-dc1"]  # esdr-dc2's group is DC2's summary's
+    assert pipeline_lag_lines(lags)[0].startswith(
+        "pipeline orders from Kafka kafka-dc1 (group esdr-orders-esdr-dc1): lag 15 msg")
+
+
+def test_the_deploy_summary_says_why_a_lag_is_unknown_never_0(tmp_path, monkeypatch) -> None:
+    from esdr.operations.cluster import pipeline_lag_lines
+
+    def broken(ref, timeout, deadline, clock):
+        raise RuntimeError("no route")
+
+    # without the esdr-admin identity nothing is asked; the line says why
+    [line] = pipeline_lag_lines(read.local_pipeline_lags(_topology(tmp_path,
+                                                                   _kafka_section(tls=True))))
+    assert "lag unknown: " in line and "esdr-admin" in line and " 0 msg" not in line
+    monkeypatch.setattr(read, "lag_of", broken)
+    [line] = pipeline_lag_lines(read.local_pipeline_lags(_topology(tmp_path,
+                                                                   _kafka_section(tls=False))))
+    assert line.endswith("oldest unread unknown: Kafka kafka-dc1 (127.0.0.1:9092): no route")
