@@ -13,7 +13,15 @@ from pyinfra import host, state
 
 from esdr.operations import cluster, rolling_restart
 from esdr.operations.phases import clock_for
-from esdr.tasks import gateway, kafka, kafka_pipeline, kafka_topics, post_deploy, preflight
+from esdr.tasks import (
+    gateway,
+    kafka,
+    kafka_logstash,
+    kafka_pipeline,
+    kafka_topics,
+    post_deploy,
+    preflight,
+)
 from esdr.tasks.context import run_context
 from esdr.tasks.node import elasticsearch_node
 
@@ -55,3 +63,5 @@ def site() -> None:
     kafka_topics.kafka_topics_host(preflight.kafka_estate())
     # and the consumer pipeline services on the hosts the estate names in `pipeline_hosts`
     kafka_pipeline.pipeline_host(preflight.kafka_estate())
+    # and Logstash on those of search clusters whose pipeline_backend is logstash
+    kafka_logstash.logstash_host(preflight.kafka_estate())

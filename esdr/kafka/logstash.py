@@ -54,7 +54,8 @@ class LogstashPaths:
     """Where the Logstash host keeps esdr's files (the Debian package's layout)."""
 
     conf_dir: str = "/etc/logstash/conf.d"
-    tls_dir: str = "/etc/logstash/esdr-tls"  # kafka-client.p12, kafka-truststore.p12, ca.crt
+    # kafka-truststore.p12, <pipeline id>.p12 (its Kafka client identity), ca.crt
+    tls_dir: str = "/etc/logstash/esdr-tls"
     data_dir: str = "/var/lib/logstash"  # path.data: dead_letter_queue/<pipeline id>/
 
 
@@ -90,17 +91,29 @@ def _array(values: list[str]) -> str:
     return "[" + ", ".join(_string(v) for v in values) + "]"
 
 
-def _kafka_client_options(cluster: KafkaCluster, paths: LogstashPaths) -> list[str]:
+def client_keystore_path(ident: str, paths: LogstashPaths) -> str:
+    """The PKCS12 keystore of the Kafka client identity of pipeline id ``ident``: the same
+    identity (CN = the pipeline id) esdr's own pipeline service uses, so an ACL written for one
+    holds for the other."""
+    return f"{paths.tls_dir}/{ident}.p12"
+
+
+def truststore_path(paths: LogstashPaths) -> str:
+    return f"{paths.tls_dir}/kafka-truststore.p12"
+
+
+def _kafka_client_options(cluster: KafkaCluster, paths: LogstashPaths, ident: str
+                          ) -> list[str]:
     options = [f"bootstrap_servers => {_string(bootstrap_servers(cluster))}"]
     if not cluster.tls.enabled:
         return options + ['security_protocol => "PLAINTEXT"']
     return options + [
         'security_protocol => "SSL"',
         'ssl_truststore_type => "PKCS12"',
-        f"ssl_truststore_location => {_string(paths.tls_dir + '/kafka-truststore.p12')}",
+        f"ssl_truststore_location => {_string(truststore_path(paths))}",
         f'ssl_truststore_password => "${{{TRUSTSTORE_PASSWORD_VARIABLE}}}"',
         'ssl_keystore_type => "PKCS12"',
-        f"ssl_keystore_location => {_string(paths.tls_dir + '/kafka-client.p12')}",
+        f"ssl_keystore_location => {_string(client_keystore_path(ident, paths))}",
         f'ssl_keystore_password => "${{{KEYSTORE_PASSWORD_VARIABLE}}}"',
         'ssl_endpoint_identification_algorithm => "https"',
     ]
@@ -159,9 +172,9 @@ def _search_output(pipeline_name: str, pipeline: Pipeline, cluster_name: str,
 
 
 def _dead_letter_output(ident: str, kafka: KafkaCluster, topic: str, paths: LogstashPaths,
-                        indent: int) -> list[str]:
+                        indent: int, client: str) -> list[str]:
     options = [f"id => {_string(ident + '-dead-letter-topic')}", f"topic_id => {_string(topic)}",
-               *_kafka_client_options(kafka, paths),
+               *_kafka_client_options(kafka, paths, client),
                # the dead letter is acknowledged by as many brokers as any message
                'acks => "all"', "codec => json"]
     # no message_key: for a message without one, the reference would stay literal and send
@@ -178,7 +191,7 @@ def render_pipeline(estate: KafkaEstate, pipeline_name: str, cluster_name: str,
     ident = pipeline_id(pipeline_name, cluster_name)
     kafka_input = [
         f"id => {_string(ident + '-kafka')}",
-        *_kafka_client_options(kafka, paths),
+        *_kafka_client_options(kafka, paths, ident),
         f"topics => {_array(pipeline.topics)}",
         f"group_id => {_string(ident)}",
         f"client_id => {_string(ident)}",
@@ -220,7 +233,7 @@ def render_pipeline(estate: KafkaEstate, pipeline_name: str, cluster_name: str,
     dead = pipeline.dead_letter_topic
     if dead:
         lines += [f'  if "{DEAD_LETTER_TAG}" in [tags] {{',
-                  *_dead_letter_output(ident, kafka, dead, paths, indent=2),
+                  *_dead_letter_output(ident, kafka, dead, paths, indent=2, client=ident),
                   "  } else {",
                   *_search_output(pipeline_name, pipeline, cluster_name, target, indent=2),
                   "  }"]
@@ -263,17 +276,18 @@ def render_dead_letter_pipeline(estate: KafkaEstate, pipeline_name: str, cluster
         "  }",
         "}",
         "output {",
-        *_dead_letter_output(forwarder, kafka, pipeline.dead_letter_topic, paths, indent=1),
+        *_dead_letter_output(forwarder, kafka, pipeline.dead_letter_topic, paths, indent=1,
+                            client=ident),
         "}",
     ]
     return "\n".join(lines) + "\n"
 
 
-def pipelines_yml(estate: KafkaEstate, cluster_name: str,
-                  paths: LogstashPaths = LogstashPaths()) -> str:
+def pipeline_entries(estate: KafkaEstate, cluster_name: str,
+                     paths: LogstashPaths = LogstashPaths()) -> list[dict[str, object]]:
     """The pipelines.yml entries of every pipeline feeding ``cluster_name``
     (https://www.elastic.co/docs/reference/logstash/multiple-pipelines)."""
-    entries = []
+    entries: list[dict[str, object]] = []
     for name, pipeline in sorted(estate.pipelines.items()):
         if cluster_name not in pipeline.clusters:
             continue
@@ -289,14 +303,22 @@ def pipelines_yml(estate: KafkaEstate, cluster_name: str,
             forwarder = dead_letter_pipeline_id(name, cluster_name)
             entries.append({"pipeline.id": forwarder,
                             "path.config": f"{paths.conf_dir}/{forwarder}.conf"})
+    return entries
+
+
+def pipelines_yml(estate: KafkaEstate, cluster_name: str,
+                  paths: LogstashPaths = LogstashPaths()) -> str:
+    """pipelines.yml of a Logstash feeding ``cluster_name`` alone."""
     header = (f"# esdr: Logstash pipelines feeding {cluster_name}. Rendered from the estate by "
               "esdr.\n")
-    return header + yaml.safe_dump(entries, sort_keys=False, default_flow_style=False)
+    return header + yaml.safe_dump(pipeline_entries(estate, cluster_name, paths),
+                                   sort_keys=False, default_flow_style=False)
 
 
-def cluster_files(estate: KafkaEstate, cluster_name: str,
-                  paths: LogstashPaths = LogstashPaths()) -> dict[str, str]:
-    """Every file the Logstash host feeding ``cluster_name`` needs, by target path."""
+def cluster_pipeline_files(estate: KafkaEstate, cluster_name: str,
+                           paths: LogstashPaths = LogstashPaths()) -> dict[str, str]:
+    """The pipeline files (``conf.d/<id>.conf``) of every pipeline feeding ``cluster_name``,
+    by target path."""
     files: dict[str, str] = {}
     for name, pipeline in sorted(estate.pipelines.items()):
         if cluster_name not in pipeline.clusters:
@@ -308,6 +330,13 @@ def cluster_files(estate: KafkaEstate, cluster_name: str,
             forwarder = dead_letter_pipeline_id(name, cluster_name)
             files[f"{paths.conf_dir}/{forwarder}.conf"] = render_dead_letter_pipeline(
                 estate, name, cluster_name, paths)
+    return files
+
+
+def cluster_files(estate: KafkaEstate, cluster_name: str,
+                  paths: LogstashPaths = LogstashPaths()) -> dict[str, str]:
+    """Every file the Logstash host feeding ``cluster_name`` needs, by target path."""
+    files = cluster_pipeline_files(estate, cluster_name, paths)
     files["/etc/logstash/pipelines.yml"] = pipelines_yml(estate, cluster_name, paths)
     return files
 

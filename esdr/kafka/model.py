@@ -269,6 +269,12 @@ class SearchCluster(_Shape):
     # of this cluster's data centre in different zones (docs/kafka-dual-write.md, "Where the
     # pipeline services run").
     pipeline_hosts: list[Name] = Field(default_factory=list)
+    # What runs the pipelines on those hosts: "esdr", esdr's own consumer service
+    # (esdr-pipeline@<id>, docs/kafka-dual-write.md "The pipeline service"), or "logstash",
+    # Logstash from the estate's archive (``logstash_install``; "Deploying Logstash"). Both use
+    # the same consumer group and Kafka client identity per pipeline, so one can take over from
+    # the other at the committed offsets.
+    pipeline_backend: Literal["esdr", "logstash"] = "esdr"
 
     @property
     def esdr_users(self) -> bool:
@@ -336,23 +342,49 @@ class PipelineInstall(_Shape):
     root: AbsPath = "/opt/esdr-pipeline"  # venv-<lock digest>/, the venv link, esdr.zip
 
 
+class LogstashInstall(_Shape):
+    """Where Logstash comes from on the hosts of a search cluster whose ``pipeline_backend`` is
+    logstash: Elastic's archive (``logstash-<version>-linux-x86_64.tar.gz``, one top directory,
+    its JDK bundled) from the estate's mirror, checked against ``sha512`` as the Kafka and
+    Elasticsearch archives are (https://www.elastic.co/docs/reference/logstash/installing-logstash;
+    Elastic publishes ``<archive>.sha512`` beside it)."""
+
+    archive_url: ArchiveUrl | None = None  # the version is read from its file name
+    sha512: Sha512 | None = None  # required with archive_url (kafka-logstash-archive-unchecked)
+    # -Xms and -Xmx in jvm.options: Logstash's own default is 1g
+    # (https://www.elastic.co/docs/reference/logstash/jvm-settings)
+    heap: Heap = "1g"
+
+
 class KafkaEstate(_Shape):
     kafka_clusters: dict[Name, KafkaCluster] = Field(default_factory=dict)
     search_clusters: dict[Name, SearchCluster] = Field(default_factory=dict)
     pipelines: dict[Name, Pipeline] = Field(default_factory=dict)
     pipeline_install: PipelineInstall = Field(default_factory=PipelineInstall)
+    logstash_install: LogstashInstall = Field(default_factory=LogstashInstall)
 
-    def pipeline_services(self, host: str) -> list[tuple[str, str]]:
-        """(pipeline, search cluster) of every service ``host`` runs: the pipelines feeding
-        each search cluster whose ``pipeline_hosts`` name it."""
-        return [(name, cluster) for name, pipeline in sorted(self.pipelines.items())
-                for cluster in pipeline.clusters
-                if host in getattr(self.search_clusters.get(cluster), "pipeline_hosts", ())]
+    def pipeline_services(self, host: str, backend: str = "esdr") -> list[tuple[str, str]]:
+        """(pipeline, search cluster) of every pipeline ``host`` runs with ``backend``: the
+        pipelines feeding each search cluster of that ``pipeline_backend`` whose
+        ``pipeline_hosts`` name it."""
+        out = []
+        for name, pipeline in sorted(self.pipelines.items()):
+            for cluster in pipeline.clusters:
+                target = self.search_clusters.get(cluster)
+                if (target is not None and target.pipeline_backend == backend
+                        and host in target.pipeline_hosts):
+                    out.append((name, cluster))
+        return out
 
-    def pipeline_host_names(self) -> list[str]:
-        """Every host that runs a pipeline service."""
+    def logstash_clusters(self, host: str) -> list[str]:
+        """The search clusters whose pipelines ``host`` runs in Logstash."""
+        return sorted({cluster for _, cluster in self.pipeline_services(host, "logstash")})
+
+    def pipeline_host_names(self, backend: str = "esdr") -> list[str]:
+        """Every host that runs a pipeline with ``backend``."""
         return sorted({h for name, cluster in self.search_clusters.items()
-                       if self.fed_by(name) for h in cluster.pipeline_hosts})
+                       if self.fed_by(name) and cluster.pipeline_backend == backend
+                       for h in cluster.pipeline_hosts})
 
     def fed_by(self, cluster: str) -> list[str]:
         """The pipelines writing to search cluster ``cluster``."""

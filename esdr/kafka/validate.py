@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from esdr.kafka.logstash_deploy import archive_version
 from esdr.kafka.model import KafkaCluster, KafkaEstate, parse_kafka_estate
 from esdr.kafka.topics import REGISTRY_TOPIC
 from esdr.problems import Problem
@@ -519,10 +520,41 @@ def validate_pipelines_deployable(estate: KafkaEstate) -> list[Problem]:
     """What the deploy of the pipeline services needs beyond a sound design: a wheelhouse to
     fill the hosts' venv from (the hosts install nothing from the internet)."""
     hosts = estate.pipeline_host_names()
-    if not hosts or estate.pipeline_install.wheelhouse_url is not None:
+    out = []
+    if hosts and estate.pipeline_install.wheelhouse_url is None:
+        out.append(Problem(
+            f"host {hosts[0]}", "kafka-pipeline-wheelhouse-missing",
+            "runs pipeline services but pipeline_install.wheelhouse_url is not set: point it at "
+            "the estate's directory of wheels (esdr's lock: esdr/kafka/pipeline-requirements.txt;"
+            " docs/kafka-dual-write.md, \"The pipeline hosts' Python\")"))
+    return out + _logstash_deployable(estate)
+
+
+def _logstash_deployable(estate: KafkaEstate) -> list[Problem]:
+    """A search cluster fed through Logstash needs the archive to install it from, checked
+    against a digest, with a name the version can be read from (the install directory)."""
+    clusters = [name for name, cluster in sorted(estate.search_clusters.items())
+                if cluster.pipeline_backend == "logstash" and cluster.pipeline_hosts
+                and estate.fed_by(name)]
+    if not clusters:
         return []
-    return [Problem(
-        f"host {hosts[0]}", "kafka-pipeline-wheelhouse-missing",
-        "runs pipeline services but pipeline_install.wheelhouse_url is not set: point it at the "
-        "estate's directory of wheels (esdr's lock: esdr/kafka/pipeline-requirements.txt; "
-        "docs/kafka-dual-write.md, \"The pipeline hosts' Python\")")]
+    where = f"search cluster {clusters[0]}"
+    install = estate.logstash_install
+    if install.archive_url is None:
+        return [Problem(
+            where, "kafka-logstash-archive-missing",
+            "pipeline_backend is logstash but logstash_install.archive_url is not set: point it "
+            "at Elastic's logstash-<version>-linux-x86_64.tar.gz on the estate's mirror, with "
+            "logstash_install.sha512 (docs/kafka-dual-write.md, \"Deploying Logstash\")")]
+    out = []
+    if install.sha512 is None:
+        out.append(Problem(
+            where, "kafka-logstash-archive-unchecked",
+            f"logstash_install.archive_url {install.archive_url} has no logstash_install.sha512: "
+            "the archive would run unchecked on every pipeline host; Elastic publishes "
+            "<archive>.sha512 beside each release"))
+    try:
+        archive_version(install.archive_url)
+    except ValueError as error:
+        out.append(Problem(where, "kafka-logstash-archive-name", str(error)))
+    return out

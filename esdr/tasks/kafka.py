@@ -99,7 +99,7 @@ def client_certificate(topology: Topology, ca: certs.Ca, cluster_name: str, name
                      staged, now, directory)
 
 
-def _kept_store(path: Path, staged: store.Staged, directory: Path,
+def kept_store(path: Path, staged: store.Staged, directory: Path,
                 current: Callable[[bytes], bool], build: Callable[[], bytes]
                 ) -> tuple[bytes, bool]:
     """The store kept at ``path`` while ``current(kept)`` holds, else a new one from ``build``
@@ -135,14 +135,14 @@ def kafka_material(topology: Topology, cluster_name: str, cluster: KafkaCluster,
         directory)
     if reason:
         issued.append(f"certificate of {host_name}: {reason}")
-    keystore, built = _kept_store(
+    keystore, built = kept_store(
         _paths(directory, cluster_name, f"{host_name}.p12"), staged, directory,
         lambda kept: tls.store_is_current(kept, keystore_password, cert_pem=cert_pem,
                                           key_pem=key_pem, ca_pem=ca_pem),
         lambda: tls.keystore(host_name, cert_pem, key_pem, ca_pem, keystore_password))
     if built:
         issued.append(f"keystore of {host_name}")
-    truststore, built = _kept_store(
+    truststore, built = kept_store(
         _paths(directory, cluster_name, tls.TRUSTSTORE_FILE), staged, directory,
         lambda kept: tls.store_is_current(kept, truststore_password, ca_pem=ca_pem),
         lambda: tls.truststore(ca_pem, truststore_password))
