@@ -125,13 +125,18 @@ class Producer:
             self.acked.append((time.monotonic(), message.key().decode()))
 
     def _loop(self) -> None:
+        # Cooperative on purpose: where pyinfra's gevent has patched threading (the lab tests),
+        # this thread is a greenlet, and a blocking librdkafka poll(timeout) would stall every
+        # other greenlet, the drill's own steps included. So: poll(0) only, and waits through
+        # time.sleep, which gevent turns into a yield (a plain thread just sleeps).
         started = time.monotonic()
         i = 0
         while not self._stop.is_set() and (self.count is None or i < self.count):
             if self.rate:
                 ahead = started + i / self.rate - time.monotonic()
                 if ahead > 0:
-                    self._producer.poll(min(ahead, 0.05))
+                    self._producer.poll(0)
+                    time.sleep(min(ahead, 0.01))
                     continue
             key = self.key(i)
             try:
@@ -139,11 +144,14 @@ class Producer:
                                        value=json.dumps({"id": key, "run": self.run, "seq": i}),
                                        on_delivery=self._delivered)
             except BufferError:  # the local queue is full: serve callbacks, then try again
-                self._producer.poll(0.1)
+                self._producer.poll(0)
+                time.sleep(0.05)
                 continue
             i += 1
             self.sent = i
             self._producer.poll(0)
+            if i % 200 == 0:
+                time.sleep(0)  # a yield under gevent
 
     def stop(self, flush_s: float = 150) -> None:
         """Stop producing; every message sent is acknowledged or failed when this returns
@@ -347,12 +355,24 @@ class PipelineKill(Outcome):
                 f"{', '.join(f'{h} (pid {p})' for h, p in self.killed.items())}; {self.counts()}")
 
 
-def _main_pid(lab_api: Any, host: str, unit_name: str) -> str:
-    answer = lab_api.ssh(host, f"systemctl show -p MainPID --value {unit_name}", timeout=20)
-    pid = answer.stdout.strip()
-    if answer.returncode != 0 or not pid.isdigit() or pid == "0":
-        raise DrillError(f"{unit_name} on {host} has no main pid ({answer.stdout!r})")
-    return pid
+def _main_pid(lab_api: Any, host: str, unit_name: str, not_pid: str = "",
+              within: float = 60) -> str:
+    """The unit's main pid once it runs (and is not ``not_pid``): systemd shows 0 while the
+    unit waits out its RestartSec after a kill."""
+    seen = {"answer": ""}
+
+    def running() -> str | None:
+        answer = lab_api.ssh(host, f"systemctl show -p MainPID --value {unit_name}", timeout=20)
+        seen["answer"] = answer.stdout.strip()
+        pid = seen["answer"]
+        return pid if answer.returncode == 0 and pid.isdigit() and pid not in ("0", not_pid) \
+            else None
+
+    try:
+        return wait_until(f"{unit_name} on {host} to run", running, timeout=within, interval=2)
+    except DrillError:
+        raise DrillError(f"{unit_name} on {host} has no main pid other than {not_pid or '0'} "
+                         f"after {within:.0f}s (MainPID={seen['answer']!r})") from None
 
 
 def pipeline_kill(lab_api: Any, messages: int = 20_000, rate: float = 1000,
@@ -367,6 +387,7 @@ def pipeline_kill(lab_api: Any, messages: int = 20_000, rate: float = 1000,
     def mid_stream() -> bool:
         return producer.sent >= messages // 3 and all(count(dc, run) > 0 for dc in DCS)
 
+    started = time.monotonic()
     wait_until("both clusters to be indexing the run", mid_stream, timeout=120)
     for dc, host in targets.items():
         pid = _main_pid(lab_api, host, unit(dc))
@@ -374,16 +395,18 @@ def pipeline_kill(lab_api: Any, messages: int = 20_000, rate: float = 1000,
         if answer.returncode != 0:
             raise DrillError(f"kill -KILL {pid} on {host}: {answer.stdout.strip()}")
         killed[host] = pid
-        say(f"  SIGKILLed {unit(dc)} on {host} (pid {pid}) at {producer.sent} sent; "
-            f"{dc} held {count(dc, run)}")
+        held = count(dc, run)
+        say(f"  SIGKILLed {unit(dc)} on {host} (pid {pid}) at "
+            f"{time.monotonic() - started:.1f}s, {producer.sent} sent; {dc} held {held}")
+        if held >= messages:
+            raise DrillError(f"not mid-stream: {dc} held all {messages} when {host}'s pipeline "
+                             f"was killed")
     producer.join(timeout)
     outcome = PipelineKill(run, producer.sent, len(producer.acked), len(producer.failed),
                            killed=killed)
     _settle(producer, run, timeout, say, outcome)
     for dc, host in targets.items():  # systemd started it again (Restart=on-failure)
-        pid = _main_pid(lab_api, host, unit(dc))
-        if pid == killed[host]:
-            raise DrillError(f"{unit(dc)} on {host} still has pid {pid} after its SIGKILL")
+        pid = _main_pid(lab_api, host, unit(dc), not_pid=killed[host])
         outcome.notes.append(f"{host}: {unit(dc)} running again as pid {pid}")
     return outcome
 
