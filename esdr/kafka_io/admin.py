@@ -183,6 +183,25 @@ def _results(futures: Mapping[Any, Future], what: str, where: str, timeout: floa
     return results
 
 
+def out_of_sync(admin: AdminClient, timeout: float = TIMEOUT) -> list[str]:
+    """The partitions (``topic/partition``) whose in-sync replicas are fewer than their
+    replicas, or that have no leader, from the cluster's metadata (internal topics included:
+    the consumer groups' offsets count as much as the data). Raises EsdrError when the
+    metadata cannot be read. One synchronous request (``list_topics``), no futures: the
+    deploy runs under gevent (see esdr/kafka_io/lag.py)."""
+    where = _bootstrap(admin)
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as error:
+        raise _error("reading the partitions' in-sync replicas", where, error) from None
+    lagging = []
+    for name, topic in sorted(metadata.topics.items()):
+        for number, partition in sorted(topic.partitions.items()):
+            if partition.leader < 0 or len(partition.isrs) < len(partition.replicas):
+                lagging.append(f"{name}/{number}")
+    return lagging
+
+
 def observe_topics(admin: AdminClient, timeout: float = TIMEOUT,
                    where: str | None = None) -> dict[str, dict[str, Any]]:
     """Every non-internal topic as ``{"partitions", "replication_factor", "config"}``, config

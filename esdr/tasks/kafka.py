@@ -250,6 +250,21 @@ def format_seed(topology: Topology) -> str:
     return store.estate_name(topology.cluster)
 
 
+def in_sync_of(cluster_name: str, cluster: KafkaCluster) -> kafka_ops.InSync:
+    """Asks the cluster, from this machine as the topics step does (the ``esdr-admin`` identity,
+    ``esdr.kafka_io.cluster``), which partitions are out of sync; the client is made when the
+    restart has happened, once the identity exists."""
+    from esdr.kafka_io.admin import out_of_sync
+    from esdr.kafka_io.cluster import admin_for, where_of
+
+    topology = project().topology
+
+    def check() -> list[str]:
+        return out_of_sync(admin_for(topology, cluster_name, cluster, timeout=10), timeout=10)
+
+    return kafka_ops.InSync(where_of(cluster_name, cluster), check)
+
+
 @deploy("Kafka")
 def kafka_node(cluster_name: str, cluster: KafkaCluster, seed: str):
     user = cluster.user
@@ -308,8 +323,8 @@ def kafka_node(cluster_name: str, cluster: KafkaCluster, seed: str):
     )
     # The restart first: on a first deploy it is the start (systemctl restart starts a stopped
     # unit), and the next operation then only enables it, instead of starting and restarting.
-    # One host at a time (_serial), each listening again before the next goes down; not yet
-    # gated on its partitions being in sync again as the Elasticsearch roll is on green.
+    # One host at a time (_serial), each listening again before the next goes down, and a
+    # broker until every partition is in sync again (as the Elasticsearch roll waits for green).
     port = cluster.broker_port if host.name in cluster.brokers else cluster.controller_port
     address = cluster.address(host.name)
     kafka_ops.restarted(
@@ -317,6 +332,7 @@ def kafka_node(cluster_name: str, cluster: KafkaCluster, seed: str):
         service=unit.SERVICE,
         address=address,
         port=port,
+        in_sync=in_sync_of(cluster_name, cluster) if host.name in cluster.brokers else None,
         _if=lambda: any(op.did_change() for op in changed),
         _serial=True,
     )

@@ -2,6 +2,9 @@
 package's, tests/kafka_lab/conftest.py), each while a producer sends keyed messages with
 acks=all:
 
+- the Kafka brokers' heap changed in the estate: the deploy restarts one broker at a time,
+  each waited on until it listens and every partition is in sync again, while messages are
+  produced; none is lost, and the rerun changes nothing;
 - a pipeline service of each DC SIGKILLed mid-stream: after systemd restarts it, both clusters
   hold exactly the messages sent, none lost, none twice;
 - DC2 (its cluster and its pipeline services) cut, then powered off for 60 s: its group's lag
@@ -20,11 +23,46 @@ cut hosts, and the zone cut leaves the brokers re-electing leaders.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from esdr_lab import kafka_drill
+from tests.integration.deploy_runner import REPO, run_deploy
+from tests.kafka_lab.conftest import INVENTORY
 
 pytestmark = [pytest.mark.lab, pytest.mark.drill]
+
+
+def test_a_changed_broker_setting_restarts_one_broker_at_a_time_each_back_in_sync(kafka_lab,
+                                                                                tmp_path):
+    project = tmp_path / "project"
+    (project / "inventories").mkdir(parents=True)
+    shutil.copy(REPO / INVENTORY, project / INVENTORY)
+    shutil.copytree(REPO / "group_data", project / "group_data")
+    estate = project / "group_data/estates/lab_kafka.yml"
+    text = estate.read_text()
+    assert "heap: 256m" in text
+    estate.write_text(text.replace("heap: 256m", "heap: 288m"))
+    producer = kafka_drill.Producer(kafka_drill.new_run("roll"), rate=300).start()
+    try:
+        rolled = run_deploy(INVENTORY, cwd=project)
+    finally:
+        producer.stop()
+    lines = [line for line in rolled.stderr.splitlines() if "every partition of" in line]
+    print(f"\n--- the roll: exit {rolled.returncode} in {rolled.seconds:.0f}s\n" + "\n".join(lines))
+    assert rolled.returncode == 0, rolled.stderr[-4000:]
+    assert len(lines) == 3, lines  # each broker waited on until every partition is in sync
+    changed = rolled.changed_operations()
+    assert all(any(op.startswith("Restart kafka") for op in ops)
+               for host, ops in changed.items() if host.startswith("os1-")), changed
+    assert producer.failed == [] and len(producer.acked) == producer.sent
+    kafka_drill.wait_for_count("dc1", producer.run, producer.sent, 300, print)
+    again = run_deploy(INVENTORY, cwd=project)
+    assert again.returncode == 0 and all(ops == [] for ops in again.changed_operations().values())
+    # back to the repository's estate (the later drills' lab): restarts again, in sync again
+    restored = run_deploy(INVENTORY)
+    assert restored.returncode == 0, restored.stderr[-4000:]
 
 
 def test_a_pipeline_sigkilled_mid_stream_loses_nothing_and_duplicates_nothing(kafka_lab):
