@@ -14,7 +14,9 @@ running). Modules that need another user, another ``XDG_DATA_HOME`` or to watch 
 deploy itself (sudo, rotation, security) keep their own lab.
 
 Collection puts the sharing modules one after the other where the first of them was (the order
-is otherwise kept), and the lab goes down after the last of them. Running one module alone
+is otherwise kept), and the lab goes down after the last of them. A test marked
+``leaves_dc1_changed`` (a change that would cost a second rolling restart to take back) runs
+after every other sharing test, and the lab is not reused after it. Running one module alone
 works the same way: it brings the lab up, and takes it down after its last test.
 """
 
@@ -32,6 +34,7 @@ from tests.integration.deploy_runner import REPO, DeployRun, run_deploy
 from tests.integration.lab_dc1 import ADDRESS_OF, INVENTORY
 
 SHARED = "dc1_deployed"
+LEAVES_CHANGED = "leaves_dc1_changed"  # the marker of a sharing test that leaves the lab changed
 GREEN_TIMEOUT = 240  # a reused lab must be green with all 5 nodes within this (seconds)
 
 
@@ -155,11 +158,13 @@ def dc1_deployed() -> Dc1Lab:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The sharing modules' tests, in their order, where the first of them was; the rest stays."""
+    """The sharing modules' tests, in their order, where the first of them was, those that leave
+    the lab changed last of them; the rest stays."""
     shared = [item for item in items if SHARED in item.fixturenames]
     if not shared:
         return
     first = items.index(shared[0])
+    shared.sort(key=_leaves_changed)  # stable: the order is kept otherwise
     others = [item for item in items if SHARED not in item.fixturenames]
     items[:] = others[:first] + shared + others[first:]
 
@@ -178,9 +183,15 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     try:
         return (yield)
     finally:
+        if SHARED in item.fixturenames and _leaves_changed(item):
+            KEEPER.spoil(f"{item.nodeid} leaves it changed")
         if SHARED in item.fixturenames and (nextitem is None
                                             or SHARED not in nextitem.fixturenames):
             KEEPER.release()
+
+
+def _leaves_changed(item: pytest.Item) -> bool:
+    return item.get_closest_marker(LEAVES_CHANGED) is not None
 
 
 @pytest.hookimpl(trylast=True)

@@ -2,7 +2,7 @@
 
 The tests run in file order on the session's shared DC1 (``dc1_deployed``,
 tests/lab_fixtures.py): formation, zones and awareness, idempotency, the loss of a whole data
-zone, then a health-gated rolling restart, rolled back by the repository's project at the end.
+zone. The health-gated rolling restart of a setting change is in test_setting_roll_lab.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.integration.deploy_runner import REPO, run_deploy
-from tests.integration.health_watch import watch_health
 from tests.integration.lab_dc1 import ADDRESS_OF
 
 pytestmark = pytest.mark.lab
@@ -199,28 +198,3 @@ def test_losing_the_masters_zone_silently_keeps_writes_and_loses_none(lab, es):
     assert result.status_during == "yellow"
     copies = _copies_by_zone(es, zone_loss.INDEX)
     assert all(z == Counter({"az1": 1, "az2": 1}) for z in copies.values())
-
-
-def test_setting_change_restarts_one_node_at_a_time_and_never_goes_red(lab, es, tmp_path):
-    project = _project_with(tmp_path, 'es_settings = {"node.processors": 1}')
-    with watch_health(client_for(*ADDRESS_OF)) as seen:
-        rolled = run_deploy(INVENTORY, cwd=project)
-    assert rolled.returncode == 0, rolled.stderr[-4000:]
-    restarted = [line.split("restarted ", 1)[1].split(":")[0] for line in rolled.esdr_lines()
-                 if "] restarted " in line]
-    assert sorted(restarted) == sorted(ADDRESS_OF)
-    # data nodes first, the masters after them
-    assert set(restarted[:2]) == {"dc1-data-az1", "dc1-data-az2"}
-    assert restarted[2] == TIEBREAKER
-    assert len(seen.statuses) > 20
-    assert "red" not in seen.statuses
-    assert min(seen.node_counts) >= 4  # never two nodes down at once
-    for name in ADDRESS_OF:
-        yml = lab["api"].ssh(name, "grep -c '^node.processors: 1$' /etc/elasticsearch/elasticsearch.yml")
-        assert yml.stdout.strip() == "1"
-    # the repository's project takes the setting out again: the shared lab is left as it deploys
-    back = run_deploy(INVENTORY)
-    assert back.returncode == 0, back.stderr[-4000:]
-    for name in ADDRESS_OF:
-        yml = lab["api"].ssh(name, "grep -c '^node.processors' /etc/elasticsearch/elasticsearch.yml")
-        assert yml.stdout.strip() == "0"

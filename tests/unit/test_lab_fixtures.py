@@ -127,8 +127,12 @@ def test_release_takes_down_only_its_own_lab(fake):
     assert fake.downs == 1
 
 
-def _item(name: str, shared: bool):
-    return SimpleNamespace(name=name, fixturenames=["tmp_path"] + (["dc1_deployed"] * shared))
+def _item(name: str, shared: bool, leaves_changed: bool = False):
+    marker = SimpleNamespace(name="leaves_dc1_changed") if leaves_changed else None
+    return SimpleNamespace(name=name, nodeid=f"tests/{name}.py::test",
+                           fixturenames=["tmp_path"] + (["dc1_deployed"] * shared),
+                           get_closest_marker=lambda wanted: marker if wanted == (
+                               "leaves_dc1_changed") else None)
 
 
 def test_collection_puts_the_sharing_modules_together_where_the_first_was():
@@ -144,3 +148,29 @@ def test_collection_without_sharing_modules_is_left_alone():
     items = [_item("b", False), _item("a", False)]
     lab_fixtures.pytest_collection_modifyitems(items)
     assert [i.name for i in items] == ["b", "a"]
+
+
+def test_a_test_that_leaves_the_lab_changed_runs_last_of_the_sharing_ones():
+    items = [_item("fast1", False), _item("roll", True, leaves_changed=True), _item("dc1a", True),
+             _item("gw_lab", False), _item("verify", True), _item("fast2", False)]
+    lab_fixtures.pytest_collection_modifyitems(items)
+    assert [i.name for i in items] == ["fast1", "dc1a", "verify", "roll", "gw_lab", "fast2"]
+
+
+def test_after_a_test_that_leaves_the_lab_changed_the_lab_is_not_reused(fake, monkeypatch):
+    keeper = lab_fixtures._Keeper()
+    monkeypatch.setattr(lab_fixtures, "KEEPER", keeper)
+    keeper.ensure()
+    roll, other = _item("roll", True, leaves_changed=True), _item("dc1a", True)
+    hook = lab_fixtures.pytest_runtest_teardown(roll, other)  # a wrapper: run up to its yield
+    next(hook)
+    with pytest.raises(StopIteration):
+        hook.send(None)
+    assert fake.downs == 0  # another sharing test follows: not taken down here
+    keeper.ensure()
+    assert fake.ups == 2  # but brought up fresh for it
+    hook = lab_fixtures.pytest_runtest_teardown(other, None)
+    next(hook)
+    with pytest.raises(StopIteration):
+        hook.send(None)
+    assert fake.downs == 1
